@@ -1,0 +1,40 @@
+//! Every default value of the language, in one place, each with its reason.
+
+/// Examples per evaluated length: 512, as in the Chomsky-hierarchy benchmark
+/// (Delétang et al. 2023, §4: "we evaluate on 512 samples per length").
+pub const COUNT: usize = 512;
+/// Transformer depth of the Chomsky-hierarchy benchmark (Delétang et al. 2023, App. B).
+pub const LAYERS: usize = 5;
+/// Model width of the Chomsky-hierarchy benchmark.
+pub const D_MODEL: usize = 64;
+/// Attention heads of the Chomsky-hierarchy benchmark.
+pub const HEADS: usize = 8;
+/// Feed-forward width: 4 x d_model (Vaswani et al. 2017), computed from `d_model` when absent.
+pub const FFN_FACTOR: usize = 4;
+/// Dropout: 0, so that short CPU runs are deterministic and fast; the benchmark used 0.1 (set it in the spec).
+pub const DROPOUT: f64 = 0.0;
+/// Rows of a learned position table: 2048 covers the longest test length of
+/// the Chomsky benchmark (500) and the randomized-PE max_len of Ruoss et al. 2023.
+pub const LEARNED_MAX_LEN: usize = 2048;
+/// Adam learning rate 1e-3: the middle of the benchmark's grid is 3e-4; 1e-3
+/// is the Adam default (Kingma & Ba 2015) and trains the small CPU configs faster.
+pub const LR: f64 = 1e-3;
+/// Adam betas and epsilon: Kingma & Ba 2015.
+pub const BETAS: (f64, f64) = (0.9, 0.999);
+pub const EPS: f64 = 1e-8;
+/// AdamW weight decay: 0.01 (Loshchilov & Hutter 2019; PyTorch's default).
+pub const ADAMW_WEIGHT_DECAY: f64 = 0.01;
+/// Batch size 128: the Chomsky-hierarchy benchmark.
+pub const BATCH: usize = 128;
+/// Training steps when a spec names none: a smoke-size run.
+pub const STEPS: usize = 1000;
+/// One seed (0) unless the spec asks for more.
+pub const SEEDS: usize = 1;
+/// Periodic evaluation: only at the end unless `every` is given.
+pub const EVAL_EVERY: usize = 0;
+/// Periodic evaluations use fewer examples per length than the final one, to keep them cheap.
+pub const PERIODIC_COUNT: usize = 64;
+/// Sequences per evaluation batch: large batches amortize per-op overhead on CPU.
+pub const EVAL_BATCH: usize = 256;
+/// Gradient clipping: off unless given (the benchmark clips at 1.0 in its spec).
+pub const CLIP: Option<f64> = None;

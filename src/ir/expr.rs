@@ -1,0 +1,119 @@
+//! Target expressions: a small pure language over sequences and integers.
+//!
+//! Values are integers, tokens (strings), booleans and sequences of values.
+//! A token whose text is an integer (`"1"`) is interchangeable with that
+//! integer, so `sum(input) % 2` works over the alphabet `"01"`.
+
+use crate::source::Span;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExprKind {
+    Int(i64),
+    /// A token literal (`"a"`).
+    Tok(String),
+    Bool(bool),
+    /// The task's input sequence.
+    Input,
+    /// `[a, b, c]`
+    List(Vec<Expr>),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `if c then a else b`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    Call(Builtin, Vec<Expr>),
+    /// `s[i]`; negative `i` counts from the end.
+    Index(Box<Expr>, Box<Expr>),
+    /// `s[a:b:c]` with Python semantics (each part optional).
+    Slice(Box<Expr>, Option<Box<Expr>>, Option<Box<Expr>>, Option<Box<Expr>>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    /// Integer division, rounding toward negative infinity.
+    Div,
+    /// Modulo with the sign of the divisor (Python's `%`).
+    Mod,
+    /// Sequence concatenation `++`.
+    Concat,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+/// The standard library. Argument counts are checked by the checker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Builtin {
+    /// `reverse(s)`
+    Reverse,
+    /// `sort(s)`: ascending; integers (and integer tokens) numerically, other tokens by alphabet order.
+    Sort,
+    /// `concat(a, b, ...)`: same as `a ++ b ++ ...`
+    Concat,
+    /// `len(s)`
+    Len,
+    /// `count(s, x)`: how many elements equal `x`.
+    Count,
+    /// `sum(s)`
+    Sum,
+    /// `min(s)` or `min(a, b)`
+    Min,
+    /// `max(s)` or `max(a, b)`
+    Max,
+    /// `abs(n)`
+    Abs,
+    /// `to_binary(n)` big-endian bits, `"0"` for 0; `to_binary(n, width)` zero-padded to `width` (an error if it doesn't fit).
+    ToBinary,
+    /// `from_binary(bits)` big-endian.
+    FromBinary,
+    /// `split(s, x)`: the pieces of `s` between occurrences of `x`.
+    Split,
+    /// `repeat(s, n)`: `s` concatenated `n` times.
+    Repeat,
+}
+
+impl Builtin {
+    pub const ALL: &'static [(&'static str, Builtin, usize, usize)] = &[
+        ("reverse", Builtin::Reverse, 1, 1),
+        ("sort", Builtin::Sort, 1, 1),
+        ("concat", Builtin::Concat, 1, usize::MAX),
+        ("len", Builtin::Len, 1, 1),
+        ("count", Builtin::Count, 2, 2),
+        ("sum", Builtin::Sum, 1, 1),
+        ("min", Builtin::Min, 1, 2),
+        ("max", Builtin::Max, 1, 2),
+        ("abs", Builtin::Abs, 1, 1),
+        ("to_binary", Builtin::ToBinary, 1, 2),
+        ("from_binary", Builtin::FromBinary, 1, 1),
+        ("split", Builtin::Split, 2, 2),
+        ("repeat", Builtin::Repeat, 2, 2),
+    ];
+    /// Looks a builtin up by name: `(builtin, min args, max args)`.
+    pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
+        Self::ALL.iter().find(|(n, ..)| *n == name).map(|&(_, b, lo, hi)| (b, lo, hi))
+    }
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, b, ..)| *b == self).map(|(n, ..)| *n).unwrap_or("?")
+    }
+}

@@ -1,0 +1,62 @@
+//! Model architectures.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "arch", rename_all = "snake_case")]
+pub enum Arch {
+    Transformer(TransformerCfg),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Bidirectional attention (transduce, tag, classify formats).
+    Encoder,
+    /// Causal attention (lm format).
+    Decoder,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    /// LayerNorm before each sublayer, plus a final LayerNorm.
+    Pre,
+    /// LayerNorm after each residual sum (Vaswani et al. 2017).
+    Post,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Position {
+    None,
+    /// Vaswani et al. 2017: sin on the first half of the channels, cos on the second, base 10000.
+    Sinusoidal,
+    /// A learned table of `max_len` rows.
+    Learned { max_len: usize },
+}
+
+impl Position {
+    pub fn name(&self) -> String {
+        match self {
+            Position::None => "none".into(),
+            Position::Sinusoidal => "sinusoidal".into(),
+            Position::Learned { max_len } => format!("learned(max_len = {max_len})"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransformerCfg {
+    pub kind: ModelKind,
+    pub layers: usize,
+    pub d_model: usize,
+    pub heads: usize,
+    /// Hidden width of the feed-forward block.
+    pub ffn: usize,
+    pub norm: Norm,
+    pub dropout: f64,
+    pub position: Position,
+    /// Multiply token embeddings by sqrt(d_model) (Vaswani et al.; the Chomsky benchmark does).
+    pub embed_scale: bool,
+}

@@ -1,0 +1,131 @@
+//! Training and evaluation settings.
+
+use crate::source::Span;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainCfg {
+    pub steps: usize,
+    pub batch: usize,
+    pub optimizer: Optimizer,
+    /// Global-norm gradient clipping.
+    pub clip: Option<f64>,
+    pub seeds: Vec<u64>,
+    /// `false`: every batch has one length drawn uniformly from the train
+    /// lengths (the Chomsky-hierarchy curriculum). `true`: each example draws
+    /// its own length; batches are padded and masked.
+    pub mixed_lengths: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Adam,
+    AdamW,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Optimizer {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalCfg {
+    /// Evaluate every this many steps (0: only at the end).
+    pub every: usize,
+    pub metrics: Vec<Metric>,
+    /// Examples per evaluated length in periodic evaluations (the final one uses the split's `count`).
+    pub periodic_count: usize,
+    /// Sequences per evaluation batch.
+    pub batch: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Fraction of scored output tokens that are right.
+    TokenAccuracy,
+    /// Fraction of examples whose scored outputs are all right.
+    SequenceAccuracy,
+}
+
+impl Metric {
+    pub const ALL: &'static [(&'static str, Metric)] =
+        &[("token_accuracy", Metric::TokenAccuracy), ("sequence_accuracy", Metric::SequenceAccuracy)];
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::TokenAccuracy => "token_accuracy",
+            Metric::SequenceAccuracy => "sequence_accuracy",
+        }
+    }
+}
+
+/// Which examples a metric is computed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The training lengths (fresh samples).
+    Train,
+    /// The test lengths, averaged over lengths.
+    Test,
+}
+
+/// How an `expect` reduces over runs (variants x seeds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reducer {
+    /// Every run must satisfy it.
+    All,
+    /// At least one run.
+    Any,
+    /// The mean over runs.
+    Mean,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+impl CmpOp {
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+        }
+    }
+}
+
+/// `expect [all|any|mean] train.sequence_accuracy >= 0.99`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expect {
+    pub reducer: Reducer,
+    pub scope: Scope,
+    pub metric: Metric,
+    pub op: CmpOp,
+    pub value: f64,
+    /// The expectation as written, for messages.
+    pub text: String,
+    #[serde(skip)]
+    pub span: Span,
+}

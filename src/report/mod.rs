@@ -1,0 +1,2 @@
+//! Reports: results.json, report.md, SVG plots.
+pub mod results;

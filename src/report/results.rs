@@ -1,0 +1,93 @@
+//! The result records of a run: what `results.json` holds.
+//!
+//! The trainer and evaluator fill these; [`crate::report`] renders them.
+//! Report code reads only these records, never models.
+
+use crate::ir::Variant;
+use serde::{Deserialize, Serialize};
+
+/// Accuracy of one group of examples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    pub token_accuracy: f64,
+    pub sequence_accuracy: f64,
+    /// Examples scored.
+    pub n: usize,
+}
+
+/// Scores at one input length.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LengthScores {
+    pub len: usize,
+    #[serde(flatten)]
+    pub scores: Scores,
+}
+
+/// One evaluation: per-length scores on the train and test lengths, and
+/// their means over lengths (each length weighs the same).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub step: usize,
+    /// Mean training loss since the previous evaluation.
+    pub train_loss: f64,
+    pub train: Scores,
+    pub test: Scores,
+    pub train_by_length: Vec<LengthScores>,
+    pub test_by_length: Vec<LengthScores>,
+}
+
+/// Throughput of one run (warm-up steps excluded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub train_steps_per_s: f64,
+    pub train_tokens_per_s: f64,
+    pub eval_seqs_per_s: f64,
+    pub wall_s: f64,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    Ok,
+    /// The loss became NaN or infinite at `step`; the run stopped there.
+    Diverged { step: usize, message: String },
+}
+
+/// One variant x seed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunResult {
+    pub variant: String,
+    pub seed: u64,
+    pub config: Variant,
+    pub params: usize,
+    pub flops_per_step: u64,
+    #[serde(flatten)]
+    pub status: RunStatus,
+    /// The last evaluation (with the split's full `count` per length).
+    pub final_eval: Option<Evaluation>,
+    /// Periodic evaluations (every `eval.every` steps).
+    pub periodic: Vec<Evaluation>,
+    pub timing: Timing,
+}
+
+/// The outcome of one `expect` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectOutcome {
+    pub text: String,
+    /// The reduced value the expectation was checked on.
+    pub value: f64,
+    pub holds: bool,
+}
+
+/// Everything one experiment produced: `runs/<experiment>/results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExperimentResults {
+    pub experiment: String,
+    pub task: String,
+    pub split: String,
+    pub train_lengths: Vec<usize>,
+    pub test_lengths: Vec<usize>,
+    pub runs: Vec<RunResult>,
+    pub expects: Vec<ExpectOutcome>,
+}
