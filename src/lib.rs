@@ -1,6 +1,28 @@
 //! algen: a declarative language and tool for algorithmic-generalization experiments.
+//!
+//! ```text
+//!  .alg text ─syntax::parse─► pest pairs ─syntax::build─► ast::File (every node spanned)
+//!                                                           │ check::check (names, types, ranges;
+//!                                                           ▼  ALL errors at once, miette)
+//!                                                   ir::Spec (defaults filled, sweeps expanded,
+//!                                                           │  serde-serializable, spans kept)
+//!             ┌───────────────────────┬──────────────────────┼─────────────────────┐
+//!    task::generate / label     model::build            train::run          eval::evaluate
+//!   (examples, splits, vocab)  (candle graph)     (optimizer, schedule)   (metrics by length…)
+//!             └───────────────────────┴──────────┬───────────┴─────────────────────┘
+//!                                                ▼
+//!                                   report::Report → results.json, report.md, plots
+//! ```
+//!
+//! Each arrow is a public function: [`syntax::parse`], [`syntax::build`],
+//! [`check::check`], [`task::generate`], [`model::build`], [`train::run`],
+//! [`eval::evaluate`], [`report::write_experiment`].
+
+pub mod check;
+pub mod diag;
 pub mod ir;
 pub mod model;
 pub mod report;
 pub mod source;
+pub mod syntax;
 pub mod task;

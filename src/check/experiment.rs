@@ -1,0 +1,270 @@
+//! Experiments: references to a task, a model and a split; training and
+//! evaluation blocks; sweeps expanded into variants; `expect` lines.
+
+use super::cx::Cx;
+use super::model::{self, show, ModelDef};
+use crate::diag::{suggest, Diag};
+use crate::ir::{self, defaults};
+use crate::syntax::ast::{self, Body, Expr, ExprKind, Ident};
+use std::collections::BTreeMap;
+
+const FIELDS: &[&str] = &["task", "model", "split"];
+const BLOCKS: &[&str] = &["train", "eval"];
+const TRAIN_FIELDS: &[&str] = &["steps", "batch", "optimizer", "clip", "seeds", "mixed_lengths"];
+const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch"];
+
+/// What an experiment may refer to.
+pub struct Scope<'a> {
+    pub tasks: &'a BTreeMap<String, ir::Task>,
+    pub splits: &'a BTreeMap<String, ir::Split>,
+    pub models: &'a BTreeMap<String, ModelDef>,
+    /// Names of tasks/splits that exist but failed to check (no second error for them).
+    pub broken: &'a [String],
+}
+
+pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Option<ir::Experiment> {
+    let f = cx.fields("an experiment", body, FIELDS, BLOCKS, true);
+    let task = reference(cx, f.expr("task"), "task", name, scope.tasks, scope.broken);
+    let split = reference(cx, f.expr("split"), "split", name, scope.splits, scope.broken);
+    let mdef = match f.expr("model") {
+        Some(e) => model::def(cx, e, scope.models, true),
+        None => {
+            cx.missing("an experiment", "model", name.span, "model = small");
+            None
+        }
+    };
+    let empty = Body { entries: vec![], span: name.span };
+    let train_body = f.blocks.get("train").map(|(_, b)| *b).unwrap_or(&empty);
+    let eval_body = f.blocks.get("eval").map(|(_, b)| *b).unwrap_or(&empty);
+    let tf = cx.fields("`train`", train_body, TRAIN_FIELDS, &[], false);
+    let train_fields: BTreeMap<String, Expr> = tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
+    let seeds = seeds(cx, train_fields.get("seeds"));
+    let eval = eval(cx, eval_body);
+    let expects: Vec<ir::Expect> = body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
+    let (task, split, mdef, seeds, eval) = (task?, split?, mdef?, seeds?, eval?);
+    let variants = variants(cx, &mdef, &train_fields, &seeds)?;
+    for v in &variants {
+        compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
+    }
+    Some(ir::Experiment { name: name.name.clone(), task: task.name.clone(), split: split.name.clone(), variants, eval, expects, span: name.span })
+}
+
+fn reference<'s, T>(cx: &mut Cx, e: Option<&Expr>, kind: &str, item: &Ident, map: &'s BTreeMap<String, T>, broken: &[String]) -> Option<&'s T> {
+    let Some(e) = e else {
+        cx.missing("an experiment", kind, item.span, &format!("{kind} = NAME"));
+        return None;
+    };
+    let ExprKind::Ident(n) = &e.kind else {
+        cx.wrong_type(e, &format!("the name of a {kind}"));
+        return None;
+    };
+    let found = map.get(n);
+    if found.is_none() && !broken.contains(n) {
+        let names: Vec<&str> = map.keys().map(String::as_str).collect();
+        cx.push(Diag::error("algen::check::unknown_name", format!("unknown {kind} `{n}`")).at(e.span, format!("no {kind} of this name")).help(suggest(n, &names)));
+    }
+    found
+}
+
+fn seeds(cx: &mut Cx, e: Option<&Expr>) -> Option<Vec<u64>> {
+    let Some(e) = e else { return Some((0..defaults::SEEDS as u64).collect()) };
+    if cx.no_sweep(e, "seeds") {
+        return None;
+    }
+    match &cx.resolve(e).kind {
+        ExprKind::List(items) => items.iter().map(|i| cx.int_in(i, 0, i64::MAX).map(|v| v as u64)).collect(),
+        _ => cx.int_in(e, 1, 10_000).map(|n| (0..n as u64).collect()),
+    }
+}
+
+fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
+    let f = cx.fields("`eval`", body, EVAL_FIELDS, &[], false);
+    for (n, _) in &f.map {
+        if let Some(e) = f.expr(n) {
+            cx.no_sweep(e, n);
+        }
+    }
+    let every = f.expr("every").map_or(Some(defaults::EVAL_EVERY as i64), |e| cx.int_in(e, 0, i64::MAX));
+    let count = f.expr("count").map_or(Some(defaults::PERIODIC_COUNT as i64), |e| cx.int_in(e, 1, 1 << 30));
+    let batch = f.expr("batch").map_or(Some(defaults::EVAL_BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
+    let names: Vec<&str> = ir::Metric::ALL.iter().map(|(n, _)| *n).collect();
+    let metrics = match f.expr("metrics") {
+        None => Some(ir::Metric::ALL.iter().map(|(_, m)| *m).collect()),
+        Some(e) => match &e.kind {
+            ExprKind::List(items) => items.iter().map(|i| cx.word(i, "metric", &names, "algen::check::unknown_metric").map(|w| metric(&w))).collect(),
+            _ => cx.word(e, "metric", &names, "algen::check::unknown_metric").map(|w| vec![metric(&w)]),
+        },
+    };
+    Some(ir::EvalCfg { every: every? as usize, metrics: metrics?, periodic_count: count? as usize, batch: batch? as usize })
+}
+
+fn metric(name: &str) -> ir::Metric {
+    ir::Metric::ALL.iter().find(|(n, _)| *n == name).map(|(_, m)| *m).unwrap_or(ir::Metric::SequenceAccuracy)
+}
+
+fn expect(cx: &mut Cx, x: &ast::Expect) -> Option<ir::Expect> {
+    let reducer = match x.reducer.as_ref().map(|r| r.name.as_str()) {
+        None | Some("all") => ir::Reducer::All,
+        Some("any") => ir::Reducer::Any,
+        _ => ir::Reducer::Mean,
+    };
+    let bad = |cx: &mut Cx, id: &Ident, what: &str, choices: &[&str]| {
+        cx.push(Diag::error("algen::check::unknown_metric", format!("unknown {what} `{}`", id.name)).at(id.span, format!("not a {what}")).help(suggest(&id.name, choices)));
+    };
+    if x.path.len() != 2 {
+        let id = &x.path[x.path.len().min(2).saturating_sub(1)];
+        cx.push(Diag::error("algen::check::unknown_metric", "expected `SCOPE.METRIC`").at(id.span, "like `test.sequence_accuracy`").help("scopes: `train`, `test`"));
+        return None;
+    }
+    let scope = match x.path[0].name.as_str() {
+        "train" => Some(ir::Scope::Train),
+        "test" => Some(ir::Scope::Test),
+        _ => {
+            bad(cx, &x.path[0], "scope", &["train", "test"]);
+            None
+        }
+    };
+    let names: Vec<&str> = ir::Metric::ALL.iter().map(|(n, _)| *n).collect();
+    let m = ir::Metric::ALL.iter().find(|(n, _)| *n == x.path[1].name).map(|(_, m)| *m);
+    if m.is_none() {
+        bad(cx, &x.path[1], "metric", &names);
+    }
+    let value = cx.f64_in(&x.value, f64::NEG_INFINITY, f64::INFINITY, false);
+    let op = match x.op.as_str() {
+        "<" => ir::CmpOp::Lt,
+        "<=" => ir::CmpOp::Le,
+        ">" => ir::CmpOp::Gt,
+        ">=" => ir::CmpOp::Ge,
+        "==" => ir::CmpOp::Eq,
+        _ => {
+            cx.push(Diag::error("algen::check::unknown_value", "`!=` cannot be expected").at(x.span, "use <, <=, >, >= or ==").help("compare with <, <=, >, >= or =="));
+            return None;
+        }
+    };
+    let r = match reducer {
+        ir::Reducer::All => "all",
+        ir::Reducer::Any => "any",
+        ir::Reducer::Mean => "mean",
+    };
+    let text = format!("{r} {}.{} {} {}", x.path[0].name, x.path[1].name, x.op, show(&x.value));
+    Some(ir::Expect { reducer, scope: scope?, metric: m?, op, value: value?, text, span: x.span })
+}
+
+/// Expands sweeps (model fields, then training fields, in name order) into variants.
+fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<Vec<ir::Variant>> {
+    let mut axes: Vec<(bool, String, Vec<Expr>)> = vec![];
+    for (k, e) in &m.fields {
+        if let ExprKind::Sweep(v) = &e.kind {
+            axes.push((true, k.clone(), v.clone()));
+        }
+    }
+    for (k, e) in train {
+        if let ExprKind::Sweep(v) = &e.kind {
+            axes.push((false, k.clone(), v.clone()));
+        }
+    }
+    for (_, k, v) in &axes {
+        if v.is_empty() {
+            let span = m.fields.get(k).or(train.get(k)).map(|e| e.span).unwrap_or(m.span);
+            cx.push(Diag::error("algen::check::bad_range", format!("the sweep over `{k}` is empty")).at(span, "no values").help("list at least one value"));
+            return None;
+        }
+    }
+    let total: usize = axes.iter().map(|(_, _, v)| v.len()).product();
+    let mut out = vec![];
+    let mut ok = true;
+    for i in 0..total {
+        let (mut md, mut tf) = (m.clone(), train.clone());
+        let mut label = vec![];
+        let mut rest = i;
+        for (is_model, k, vals) in axes.iter().rev() {
+            let v = &vals[rest % vals.len()];
+            rest /= vals.len();
+            label.push(format!("{k}={}", show(v)));
+            if *is_model { md.fields.insert(k.clone(), v.clone()) } else { tf.insert(k.clone(), v.clone()) };
+        }
+        label.reverse();
+        let cfg = model::transformer(cx, &md);
+        let t = train_cfg(cx, &tf, seeds);
+        match (cfg, t) {
+            (Some(cfg), Some(t)) => {
+                let label = if label.is_empty() { "base".to_string() } else { label.join(", ") };
+                out.push(ir::Variant { label, model: ir::Model { name: "model".into(), arch: ir::Arch::Transformer(cfg), span: m.span }, train: t });
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<ir::TrainCfg> {
+    let steps = f.get("steps").map_or(Some(defaults::STEPS as i64), |e| cx.int_in(e, 1, i64::MAX));
+    let batch = f.get("batch").map_or(Some(defaults::BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
+    let clip = match f.get("clip") {
+        None => Some(defaults::CLIP),
+        Some(e) if matches!(cx.resolve(e).kind, ExprKind::Ident(ref n) if n == "none") => Some(None),
+        Some(e) => cx.f64_in(e, 0.0, f64::INFINITY, false).map(Some),
+    };
+    let mixed = f.get("mixed_lengths").map_or(Some(false), |e| cx.boolean(e));
+    let optimizer = f.get("optimizer").map_or(Some(default_opt(ir::OptimizerKind::Adam)), |e| optimizer(cx, e));
+    Some(ir::TrainCfg { steps: steps? as usize, batch: batch? as usize, optimizer: optimizer?, clip: clip?, seeds: seeds.to_vec(), mixed_lengths: mixed? })
+}
+
+fn default_opt(kind: ir::OptimizerKind) -> ir::Optimizer {
+    let weight_decay = if kind == ir::OptimizerKind::AdamW { defaults::ADAMW_WEIGHT_DECAY } else { 0.0 };
+    ir::Optimizer { kind, lr: defaults::LR, betas: defaults::BETAS, eps: defaults::EPS, weight_decay }
+}
+
+fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
+    let name = cx.word(e, "optimizer", &["adam", "adamw"], "algen::check::unknown_value")?;
+    let kind = if name == "adam" { ir::OptimizerKind::Adam } else { ir::OptimizerKind::AdamW };
+    let mut o = default_opt(kind);
+    let r = cx.resolve(e).into_owned();
+    let ExprKind::Call { args, .. } = &r.kind else { return Some(o) };
+    let params = ["lr", "betas", "eps", "weight_decay"];
+    for (i, a) in args.iter().enumerate() {
+        let pname = a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
+        match pname.as_str() {
+            "lr" => o.lr = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
+            "eps" => o.eps = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
+            "weight_decay" => o.weight_decay = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
+            "betas" => match &cx.resolve(&a.value).kind {
+                ExprKind::Tuple(v) if v.len() == 2 => o.betas = (cx.f64_in(&v[0], 0.0, 1.0, true)?, cx.f64_in(&v[1], 0.0, 1.0, true)?),
+                _ => {
+                    cx.wrong_type(&a.value, "a pair like `(0.9, 0.999)`");
+                    return None;
+                }
+            },
+            other => {
+                let at = a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span);
+                cx.push(Diag::error("algen::check::unknown_field", format!("`{name}` has no parameter `{other}`")).at(at, "unknown parameter").help(suggest(other, &params)));
+                return None;
+            }
+        }
+    }
+    Some(o)
+}
+
+/// The task's format must fit the model kind; a learned position table must cover the test lengths.
+fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, at: crate::source::Span) {
+    let ir::Arch::Transformer(cfg) = &v.model.arch;
+    let want = if task.format == ir::Format::Lm { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
+    if cfg.kind != want {
+        let k = if want == ir::ModelKind::Decoder { "decoder" } else { "encoder" };
+        cx.push(
+            Diag::error("algen::check::format_model", format!("task `{}` has format `{}`, which needs a {k} model", task.name, task.format.name()))
+                .at(at, format!("this model is not a {k}"))
+                .help(format!("set `kind = {k}` on the model")),
+        );
+    }
+    if let ir::Position::Learned { max_len } = cfg.position {
+        let longest = split.test.lengths().iter().chain(split.train.lengths()).max().copied().unwrap_or(0);
+        if longest + 1 > max_len {
+            cx.push(
+                Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but inputs reach length {longest}"))
+                    .at(at, "position table too short")
+                    .help(format!("use `learned(max_len = {})` or more", (longest + 1).next_power_of_two())),
+            );
+        }
+    }
+}

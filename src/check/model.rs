@@ -1,0 +1,223 @@
+//! Models: `transformer { ... }` records, named models with overrides, and
+//! sweeps over model fields.
+
+use super::cx::Cx;
+use crate::diag::{suggest, Diag};
+use crate::ir::{self, defaults};
+use crate::source::Span;
+use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue};
+use std::collections::BTreeMap;
+
+pub const TRANSFORMER_FIELDS: &[&str] = &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
+const ARCHS: &[&str] = &["transformer"];
+pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
+
+/// A model as written: its constructor and its fields after overrides
+/// (field name -> value expression, possibly a `sweep`).
+#[derive(Clone, Debug)]
+pub struct ModelDef {
+    pub arch: String,
+    pub fields: BTreeMap<String, Expr>,
+    pub span: Span,
+}
+
+/// Resolves a model expression: `transformer { ... }`, `name`, or `name { overrides }`.
+/// `models` holds the named models resolved so far.
+pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, allow_sweep: bool) -> Option<ModelDef> {
+    let (name, body) = match &e.kind {
+        ExprKind::Record { name, body } => (name, Some(body)),
+        ExprKind::Ident(_) => {
+            let r = cx.resolve(e).into_owned();
+            match &r.kind {
+                ExprKind::Ident(n) => return named(cx, n, e.span, models).cloned(),
+                _ => return def(cx, &r, models, allow_sweep),
+            }
+        }
+        _ => {
+            cx.wrong_type(e, "a model (`transformer { ... }` or a model name)");
+            return None;
+        }
+    };
+    let mut base = if ARCHS.contains(&name.name.as_str()) {
+        ModelDef { arch: name.name.clone(), fields: BTreeMap::new(), span: e.span }
+    } else {
+        let mut b = named(cx, &name.name, name.span, models)?.clone();
+        b.span = e.span;
+        b
+    };
+    if let Some(body) = body {
+        overrides(cx, &mut base, body, allow_sweep);
+    }
+    Some(base)
+}
+
+fn named<'m>(cx: &mut Cx, n: &str, span: Span, models: &'m BTreeMap<String, ModelDef>) -> Option<&'m ModelDef> {
+    let m = models.get(n);
+    if m.is_none() {
+        let mut names: Vec<&str> = models.keys().map(String::as_str).collect();
+        names.extend_from_slice(ARCHS);
+        cx.push(
+            Diag::error("algen::check::unknown_name", format!("unknown model `{n}`"))
+                .at(span, "no model of this name")
+                .help(suggest(n, &names)),
+        );
+    }
+    m
+}
+
+fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
+    let f = cx.fields("a transformer", body, TRANSFORMER_FIELDS, &[], false);
+    for (name, (_, v)) in f.map {
+        let FieldValue::Expr(e) = v else {
+            cx.wrong_type(&Expr { kind: ExprKind::Bool(false), span: v.span() }, "a model setting");
+            continue;
+        };
+        if !allow_sweep && matches!(e.kind, ExprKind::Sweep(_)) {
+            cx.push(
+                Diag::error("algen::check::unsweepable", format!("`{name}` cannot be swept in a model item"))
+                    .at(e.span, "sweep in a model definition")
+                    .help("sweep it in the experiment: `model = base { field = sweep [...] }`"),
+            );
+            continue;
+        }
+        m.fields.insert(name.to_string(), e.clone());
+    }
+}
+
+/// One fully resolved configuration (no sweeps left in `fields`).
+pub fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
+    debug_assert_eq!(m.arch, "transformer");
+    let f = &m.fields;
+    let mut ok = true;
+    let kind = match f.get("kind") {
+        Some(e) => cx.word(e, "model kind", &["encoder", "decoder"], "algen::check::unknown_value").map(|k| {
+            if k == "encoder" {
+                ir::ModelKind::Encoder
+            } else {
+                ir::ModelKind::Decoder
+            }
+        }),
+        None => Some(ir::ModelKind::Encoder),
+    };
+    let int = |cx: &mut Cx, n: &str, d: usize| f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize);
+    let layers = int(cx, "layers", defaults::LAYERS);
+    let d_model = int(cx, "d_model", defaults::D_MODEL);
+    let heads = int(cx, "heads", defaults::HEADS);
+    let ffn = match f.get("ffn") {
+        Some(e) => cx.int_in(e, 1, 1 << 20).map(|v| v as usize),
+        None => d_model.map(|d| d * defaults::FFN_FACTOR),
+    };
+    let norm = match f.get("norm") {
+        Some(e) => cx.word(e, "norm placement", &["pre", "post"], "algen::check::unknown_value").map(|n| if n == "pre" { ir::Norm::Pre } else { ir::Norm::Post }),
+        None => Some(ir::Norm::Post),
+    };
+    let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));
+    let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e));
+    let embed_scale = f.get("embed_scale").map_or(Some(true), |e| cx.boolean(e));
+    if let (Some(d), Some(h)) = (d_model, heads) {
+        if d % h != 0 {
+            let at = f.get("heads").or(f.get("d_model")).map(|e| e.span).unwrap_or(m.span);
+            cx.push(
+                Diag::error("algen::check::heads_divide", format!("d_model = {d} is not a multiple of heads = {h}"))
+                    .at(at, "heads must divide d_model")
+                    .help(format!("choose heads among {}", divisors(d))),
+            );
+            ok = false;
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(ir::TransformerCfg {
+        kind: kind?,
+        layers: layers?,
+        d_model: d_model?,
+        heads: heads?,
+        ffn: ffn?,
+        norm: norm?,
+        dropout: dropout?,
+        position: position?,
+        embed_scale: embed_scale?,
+    })
+}
+
+fn divisors(d: usize) -> String {
+    let v: Vec<String> = (1..=d.min(64)).filter(|h| d % h == 0).map(|h| h.to_string()).collect();
+    v.join(", ")
+}
+
+fn position(cx: &mut Cx, e: &Expr) -> Option<ir::Position> {
+    let r = cx.resolve(e).into_owned();
+    let (name, args) = match &r.kind {
+        ExprKind::Ident(n) => (n.clone(), vec![]),
+        ExprKind::Call { func, args } => (func.name.clone(), args.clone()),
+        _ => {
+            cx.wrong_type(e, "a positional encoding (none, sinusoidal, learned)");
+            return None;
+        }
+    };
+    if !POSITIONS.contains(&name.as_str()) {
+        cx.push(
+            Diag::error("algen::check::unknown_position", format!("unknown positional encoding `{name}`"))
+                .at(e.span, "not a positional encoding")
+                .help(suggest(&name, POSITIONS)),
+        );
+        return None;
+    }
+    match name.as_str() {
+        "learned" => {
+            let mut max_len = defaults::LEARNED_MAX_LEN;
+            for a in &args {
+                match a.name.as_ref().map(|n| n.name.as_str()) {
+                    None | Some("max_len") => max_len = cx.int_in(&a.value, 1, 1 << 24)? as usize,
+                    Some(other) => {
+                        cx.push(
+                            Diag::error("algen::check::unknown_field", format!("`learned` has no parameter `{other}`"))
+                                .at(a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span), "unknown parameter")
+                                .help(suggest(other, &["max_len"])),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Some(ir::Position::Learned { max_len })
+        }
+        _ if !args.is_empty() => {
+            cx.push(
+                Diag::error("algen::check::arity", format!("`{name}` takes no parameters"))
+                    .at(e.span, "unexpected parameters")
+                    .help(format!("write `position = {name}`")),
+            );
+            None
+        }
+        "sinusoidal" => Some(ir::Position::Sinusoidal),
+        _ => Some(ir::Position::None),
+    }
+}
+
+/// Renders a (small) value expression back to text, for variant labels.
+pub fn show(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Num(n) => match n.int {
+            Some(i) => i.to_string(),
+            None => format!("{}", n.value),
+        },
+        ExprKind::Str(s) => format!("{s:?}"),
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Ident(n) => n.clone(),
+        ExprKind::List(v) => format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(", ")),
+        ExprKind::Tuple(v) => format!("({})", v.iter().map(show).collect::<Vec<_>>().join(", ")),
+        ExprKind::Call { func, args } => {
+            let a: Vec<String> = args
+                .iter()
+                .map(|a| match &a.name {
+                    Some(n) => format!("{} = {}", n.name, show(&a.value)),
+                    None => show(&a.value),
+                })
+                .collect();
+            format!("{}({})", func.name, a.join(", "))
+        }
+        ExprKind::Unary { op, operand } => format!("{op}{}", show(operand)),
+        _ => "…".into(),
+    }
+}

@@ -1,0 +1,86 @@
+//! Splits: `train = len 1..=40`, `test = len 41..=500 step 10 count 256`, `count = 512`.
+
+use super::cx::Cx;
+use crate::diag::Diag;
+use crate::ir::{self, defaults};
+use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue, Ident, Part};
+
+const FIELDS: &[&str] = &["train", "test", "count"];
+
+pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
+    let f = cx.fields("a split", body, FIELDS, &[], false);
+    let count = match f.expr("count") {
+        Some(e) => {
+            if cx.no_sweep(e, "count") {
+                None
+            } else {
+                cx.int_in(e, 1, 1 << 30).map(|c| c as usize)
+            }
+        }
+        None => Some(defaults::COUNT),
+    };
+    let part = |cx: &mut Cx, which: &str| -> Option<ir::Part> {
+        match f.map.get(which) {
+            Some((_, FieldValue::Part(p))) => self::part(cx, p, count.unwrap_or(defaults::COUNT)),
+            Some((_, FieldValue::Expr(e))) => {
+                not_a_part(cx, e);
+                None
+            }
+            None => {
+                cx.missing("a split", which, name.span, &format!("{which} = len 1..=40"));
+                None
+            }
+        }
+    };
+    let train = part(cx, "train");
+    let test = part(cx, "test");
+    Some(ir::Split { name: name.name.clone(), train: train?, test: test?, span: name.span })
+}
+
+fn not_a_part(cx: &mut Cx, e: &Expr) {
+    let help = match &e.kind {
+        ExprKind::Sweep(_) => "splits cannot be swept; define one split per setting",
+        _ => "write a length range like `len 1..=40` (optionally `step 5`, `count 256`)",
+    };
+    cx.push(
+        Diag::error("algen::check::wrong_type", format!("expected a split part, found {}", e.kind.describe()))
+            .at(e.span, "not a split part")
+            .help(help),
+    );
+}
+
+fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
+    let lo = cx.num(&p.range.lo).and_then(|n| n.int);
+    let hi = cx.num(&p.range.hi).and_then(|n| n.int);
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        for e in [&p.range.lo, &p.range.hi] {
+            if cx.num(e).and_then(|n| n.int).is_none() {
+                cx.wrong_type(e, "an integer length");
+            }
+        }
+        return None;
+    };
+    let hi = if p.range.inclusive { hi } else { hi - 1 };
+    let bad = |cx: &mut Cx, msg: String, help: &str| {
+        cx.push(Diag::error("algen::check::bad_range", msg).at(p.range.span, "bad range").help(help.to_string()));
+    };
+    if lo < 1 {
+        bad(cx, format!("lengths start at 1, this range starts at {lo}"), "use a range of positive lengths, e.g. `1..=40`");
+        return None;
+    }
+    if hi < lo {
+        let msg = if p.range.inclusive { format!("the range {lo}..={hi} is reversed") } else { format!("the range is empty: it ends before {lo}") };
+        bad(cx, msg, "the first length must not exceed the last");
+        return None;
+    }
+    let step = match &p.step {
+        Some(e) => cx.int_in(e, 1, 1 << 30)? as usize,
+        None => 1,
+    };
+    let count = match &p.count {
+        Some(e) => cx.int_in(e, 1, 1 << 30)? as usize,
+        None => default_count,
+    };
+    let lengths = (lo as usize..=hi as usize).step_by(step).collect();
+    Some(ir::Part { select: ir::Selector::Len { lengths }, count })
+}

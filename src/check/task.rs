@@ -1,0 +1,326 @@
+//! Tasks: fields, the target expression (lowered to `ir::Expr`), and the
+//! output vocabulary (declared, or inferred by [`super::infer`]).
+
+use super::cx::Cx;
+use super::infer::{self, Ty};
+use crate::diag::{suggest, Diag};
+use crate::ir::{self, Builtin, ExprKind as IK};
+use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
+
+const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until"];
+const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm"];
+
+pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
+    let f = cx.fields("a task", body, FIELDS, &[], false);
+    for (n, (_, v)) in &f.map {
+        if let crate::syntax::ast::FieldValue::Expr(e) = v {
+            cx.no_sweep(e, n);
+        }
+    }
+    let alphabet = match f.expr("alphabet") {
+        Some(e) => tokens(cx, e, "alphabet"),
+        None => {
+            cx.missing("a task", "alphabet", name.span, "alphabet = \"01\"");
+            None
+        }
+    };
+    if let Some(e) = f.expr("input") {
+        input(cx, e);
+    } else {
+        cx.missing("a task", "input", name.span, "input = string(alphabet)");
+    }
+    let format = match f.expr("format") {
+        Some(e) => cx.word(e, "format", FORMATS, "algen::check::unknown_value"),
+        None => {
+            cx.missing("a task", "format", name.span, "format = transduce");
+            None
+        }
+    };
+    let target = match f.expr("target") {
+        Some(e) => lower(cx, e),
+        None => {
+            cx.missing("a task", "target", name.span, "target = reverse(input)");
+            None
+        }
+    };
+    let declared = f.expr("outputs").and_then(|e| tokens(cx, e, "outputs").map(|t| (t, e.span)));
+    let score_until = f.expr("score_until").and_then(|e| cx.string(e));
+    let (alphabet, format, target) = (alphabet?, format?, target?);
+    let format = match format.as_str() {
+        "transduce" => ir::Format::Transduce,
+        "tag" => ir::Format::Tag,
+        "classify" => ir::Format::Classify,
+        _ => ir::Format::Lm,
+    };
+    let ty = infer::infer(cx, &target, &alphabet)?;
+    let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
+    if let Some(tok) = &score_until {
+        if !outputs.contains(tok) {
+            let e = f.expr("score_until").expect("present");
+            cx.push(
+                Diag::error("algen::check::target_vocab", format!("`score_until` names `{tok}`, which the target never emits"))
+                    .at(e.span, "not an output token")
+                    .help(format!("the outputs are {}", list(&outputs))),
+            );
+        }
+    }
+    Some(ir::Task { name: name.name.clone(), alphabet, input: ir::Input::String, target, format, outputs, score_until, span: name.span })
+}
+
+fn list(toks: &[String]) -> String {
+    toks.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// A token list: a string of one-character tokens, or a list of strings/ints.
+fn tokens(cx: &mut Cx, e: &Expr, field: &str) -> Option<Vec<String>> {
+    let r = cx.resolve(e).into_owned();
+    let toks: Vec<String> = match &r.kind {
+        ExprKind::Str(s) => s.chars().map(String::from).collect(),
+        ExprKind::List(items) => {
+            let mut out = vec![];
+            for it in items {
+                match &cx.resolve(it).kind {
+                    ExprKind::Str(s) if !s.is_empty() => out.push(s.clone()),
+                    ExprKind::Num(n) if n.int.is_some() => out.push(n.int.unwrap_or(0).to_string()),
+                    ExprKind::Ident(n) => out.push(n.clone()),
+                    _ => {
+                        cx.wrong_type(it, "a token (a non-empty string)");
+                        return None;
+                    }
+                }
+            }
+            out
+        }
+        _ => {
+            cx.wrong_type(e, "a string of tokens like \"01\" or a list of tokens");
+            return None;
+        }
+    };
+    if toks.is_empty() {
+        cx.push(
+            Diag::error("algen::check::bad_range", format!("`{field}` is empty"))
+                .at(e.span, "no tokens")
+                .help("give at least one token, e.g. \"01\""),
+        );
+        return None;
+    }
+    for (i, t) in toks.iter().enumerate() {
+        if toks[..i].contains(t) {
+            cx.push(
+                Diag::error("algen::check::duplicate_name", format!("token `{t}` appears twice in `{field}`"))
+                    .at(e.span, "repeated token")
+                    .help("each token must be listed once"),
+            );
+            return None;
+        }
+    }
+    Some(toks)
+}
+
+fn input(cx: &mut Cx, e: &Expr) {
+    match &e.kind {
+        ExprKind::Call { func, args } if func.name == "string" => {
+            let ok = args.len() == 1 && matches!(&args[0].value.kind, ExprKind::Ident(a) if a == "alphabet");
+            if !ok {
+                cx.push(
+                    Diag::error("algen::check::arity", "`string` takes the alphabet: `string(alphabet)`")
+                        .at(e.span, "unexpected arguments")
+                        .help("write `input = string(alphabet)`; the length comes from the split"),
+                );
+            }
+        }
+        ExprKind::Call { func, .. } | ExprKind::Record { name: func, .. } => cx.push(
+            Diag::error("algen::check::unknown_function", format!("unknown input generator `{}`", func.name))
+                .at(func.span, "unknown generator")
+                .help(suggest(&func.name, &["string"])),
+        ),
+        _ => cx.wrong_type(e, "an input generator like `string(alphabet)`"),
+    }
+}
+
+/// Target expression AST -> IR, resolving names and builtins.
+pub fn lower(cx: &mut Cx, e: &Expr) -> Option<ir::Expr> {
+    let r = cx.resolve(e).into_owned();
+    let kind = match &r.kind {
+        ExprKind::Num(n) => match n.int {
+            Some(i) => IK::Int(i),
+            None => {
+                cx.wrong_type(&r, "an integer (targets compute on integers)");
+                return None;
+            }
+        },
+        ExprKind::Str(s) => IK::Tok(s.clone()),
+        ExprKind::Bool(b) => IK::Bool(*b),
+        ExprKind::Ident(n) if n == "input" => IK::Input,
+        ExprKind::Ident(n) => {
+            let mut names: Vec<&str> = vec!["input"];
+            names.extend(cx.lets.keys().map(String::as_str));
+            let help = suggest(n, &names);
+            cx.push(Diag::error("algen::check::unknown_name", format!("unknown name `{n}`")).at(r.span, "not defined").help(help));
+            return None;
+        }
+        ExprKind::List(items) | ExprKind::Tuple(items) => IK::List(lower_all(cx, items)?),
+        ExprKind::Unary { op, operand } => {
+            let op = if op == "-" { ir::UnOp::Neg } else { ir::UnOp::Not };
+            IK::Unary(op, Box::new(lower(cx, operand)?))
+        }
+        ExprKind::Binary { op, lhs, rhs } => {
+            let (l, rr) = (lower(cx, lhs), lower(cx, rhs));
+            IK::Binary(binop(op), Box::new(l?), Box::new(rr?))
+        }
+        ExprKind::If { cond, then, els } => {
+            let (c, t, f) = (lower(cx, cond), lower(cx, then), lower(cx, els));
+            IK::If(Box::new(c?), Box::new(t?), Box::new(f?))
+        }
+        ExprKind::Index { seq, index } => {
+            let (s, i) = (lower(cx, seq), lower(cx, index));
+            IK::Index(Box::new(s?), Box::new(i?))
+        }
+        ExprKind::Slice { seq, start, stop, step } => {
+            let s = lower(cx, seq);
+            let mut part = |p: &Option<Box<Expr>>| p.as_ref().map(|x| lower(cx, x).map(Box::new));
+            let (a, b, c) = (part(start), part(stop), part(step));
+            let opt = |x: Option<Option<Box<ir::Expr>>>| -> Option<Option<Box<ir::Expr>>> {
+                match x {
+                    None => Some(None),
+                    Some(None) => None,
+                    Some(Some(v)) => Some(Some(v)),
+                }
+            };
+            IK::Slice(Box::new(s?), opt(a)?, opt(b)?, opt(c)?)
+        }
+        ExprKind::Call { func, args } => return call(cx, func, args, r.span),
+        ExprKind::Sweep(_) | ExprKind::Record { .. } => {
+            cx.wrong_type(&r, "an expression over `input`");
+            return None;
+        }
+    };
+    Some(ir::Expr { kind, span: r.span })
+}
+
+fn lower_all(cx: &mut Cx, items: &[Expr]) -> Option<Vec<ir::Expr>> {
+    let v: Vec<Option<ir::Expr>> = items.iter().map(|i| lower(cx, i)).collect();
+    v.into_iter().collect()
+}
+
+fn call(cx: &mut Cx, func: &Ident, args: &[crate::syntax::ast::Arg], span: crate::source::Span) -> Option<ir::Expr> {
+    let Some((b, lo, hi)) = Builtin::lookup(&func.name) else {
+        let names: Vec<&str> = Builtin::ALL.iter().map(|(n, ..)| *n).collect();
+        cx.push(
+            Diag::error("algen::check::unknown_function", format!("unknown function `{}`", func.name))
+                .at(func.span, "not a function")
+                .help(suggest(&func.name, &names)),
+        );
+        return None;
+    };
+    if let Some(named) = args.iter().find_map(|a| a.name.as_ref()) {
+        cx.push(
+            Diag::error("algen::check::arity", format!("`{}` takes no named arguments", func.name))
+                .at(named.span, "named argument")
+                .help("pass the arguments by position"),
+        );
+        return None;
+    }
+    if args.len() < lo || args.len() > hi {
+        let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} or {hi}") };
+        cx.push(
+            Diag::error("algen::check::arity", format!("`{}` takes {want} argument(s), got {}", func.name, args.len()))
+                .at(span, "wrong number of arguments")
+                .help(format!("call it as `{}` with {want} argument(s)", func.name)),
+        );
+        return None;
+    }
+    let vals: Vec<Expr> = args.iter().map(|a| a.value.clone()).collect();
+    Some(ir::Expr { kind: IK::Call(b, lower_all(cx, &vals)?), span })
+}
+
+fn binop(op: &str) -> ir::BinOp {
+    use ir::BinOp::*;
+    match op {
+        "+" => Add,
+        "-" => Sub,
+        "*" => Mul,
+        "/" => Div,
+        "%" => Mod,
+        "++" => Concat,
+        "==" => Eq,
+        "!=" => Ne,
+        "<" => Lt,
+        "<=" => Le,
+        ">" => Gt,
+        ">=" => Ge,
+        "&&" => And,
+        _ => Or,
+    }
+}
+
+/// The output vocabulary: the declared one (checked to cover what the target
+/// can emit) or the inferred one.
+fn outputs(
+    cx: &mut Cx,
+    target: &ir::Expr,
+    ty: &Ty,
+    format: ir::Format,
+    alphabet: &[String],
+    declared: Option<(Vec<String>, crate::source::Span)>,
+) -> Option<Vec<String>> {
+    let atoms = match (format, ty) {
+        (ir::Format::Classify, Ty::Atom(a)) => a.clone(),
+        (_, Ty::Seq(inner)) => match inner.as_ref() {
+            Ty::Atom(a) => a.clone(),
+            Ty::Seq(_) => {
+                cx.push(
+                    Diag::error("algen::check::target_type", "the target is a sequence of sequences")
+                        .at(target.span, "nested sequence")
+                        .help("targets are flat sequences of tokens; concatenate the parts with `++`"),
+                );
+                return None;
+            }
+        },
+        (f, Ty::Atom(_)) => {
+            cx.push(
+                Diag::error("algen::check::target_type", format!("a `{}` task needs a sequence target, this is a single value", f.name()))
+                    .at(target.span, "a single value")
+                    .help("use `format = classify` for one label, or wrap it in a list: `[x]`"),
+            );
+            return None;
+        }
+    };
+    let emitted = atoms.tokens(alphabet);
+    match declared {
+        Some((decl, span)) => {
+            if let Ok(em) = &emitted {
+                let missing: Vec<String> = em.iter().filter(|t| !decl.contains(t)).cloned().collect();
+                if !missing.is_empty() {
+                    cx.push(
+                        Diag::error("algen::check::target_vocab", format!("the target can emit {} outside `outputs`", list(&missing)))
+                            .at(target.span, "can emit tokens outside the output vocabulary")
+                            .label(span, "output vocabulary declared here")
+                            .help(format!("add {} to `outputs`, or change the target", list(&missing))),
+                    );
+                    return None;
+                }
+            }
+            Some(decl)
+        }
+        None => match emitted {
+            Ok(em) if !em.is_empty() => Some(em),
+            Ok(_) => {
+                cx.push(
+                    Diag::error("algen::check::target_type", "the target never emits a token")
+                        .at(target.span, "always empty")
+                        .help("the target must produce tokens"),
+                );
+                None
+            }
+            Err(why) => {
+                cx.push(
+                    Diag::error("algen::check::unbounded_output", format!("cannot infer the output vocabulary: {why}"))
+                        .at(target.span, "unbounded outputs")
+                        .help("declare the tokens with `outputs = [...]`, or bound the value, e.g. with `% 10`"),
+                );
+                None
+            }
+        },
+    }
+}

@@ -1,0 +1,156 @@
+//! Diagnostics: one error or warning with a code, labelled spans and a help line.
+//!
+//! Every code the tool can emit is listed in [`CODES`] (a test asserts they
+//! are unique). A [`Diag`] is rendered through miette after its source file is
+//! attached with [`Diag::with_source`].
+
+use crate::source::{SourceMap, Span};
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity};
+use std::fmt;
+use std::sync::Arc;
+
+/// Every diagnostic code, with what it means.
+pub const CODES: &[(&str, &str)] = &[
+    ("algen::parse::syntax", "the text does not follow the grammar"),
+    ("algen::import::missing_file", "an imported file cannot be read"),
+    ("algen::import::cycle", "files import each other in a cycle"),
+    ("algen::check::duplicate_name", "two items share a name"),
+    ("algen::check::unknown_name", "a name that no item or let defines"),
+    ("algen::check::unknown_field", "a field the item does not have"),
+    ("algen::check::duplicate_field", "a field given twice"),
+    ("algen::check::missing_field", "a required field is absent"),
+    ("algen::check::wrong_type", "a value of the wrong type"),
+    ("algen::check::bad_range", "an empty, reversed or negative range"),
+    ("algen::check::out_of_range", "a number outside the allowed interval"),
+    ("algen::check::unknown_value", "a value not among the allowed ones"),
+    ("algen::check::unknown_position", "an unknown positional encoding"),
+    ("algen::check::unknown_function", "a call to a function that does not exist"),
+    ("algen::check::arity", "a call with the wrong number of arguments"),
+    ("algen::check::heads_divide", "d_model is not a multiple of heads"),
+    ("algen::check::target_vocab", "the target can emit a token the output vocabulary lacks"),
+    ("algen::check::unbounded_output", "the target can emit infinitely many tokens"),
+    ("algen::check::target_type", "the target expression is ill-typed"),
+    ("algen::check::unsweepable", "a sweep over a field that cannot be swept"),
+    ("algen::check::format_model", "the task's format does not fit the model kind"),
+    ("algen::check::unknown_metric", "an unknown metric or scope in eval or expect"),
+    ("algen::check::position_len", "a learned position table shorter than the longest test input"),
+    ("algen::run::label", "labelling an example failed"),
+    ("algen::run::diverged", "the training loss became NaN or infinite"),
+    ("algen::run::expect", "an expectation does not hold"),
+];
+
+/// One diagnostic.
+#[derive(Clone, Debug)]
+pub struct Diag {
+    pub code: &'static str,
+    pub message: String,
+    /// The primary span and its label.
+    pub span: Option<(Span, String)>,
+    /// Further labels (in the same file as the primary span).
+    pub labels: Vec<(Span, String)>,
+    pub help: Option<String>,
+    pub warning: bool,
+    source: Option<NamedSource<Arc<str>>>,
+}
+
+impl Diag {
+    /// A new error. `code` must be listed in [`CODES`].
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(CODES.iter().any(|(c, _)| *c == code), "unlisted code {code}");
+        Diag { code, message: message.into(), span: None, labels: vec![], help: None, warning: false, source: None }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diag { warning: true, ..Self::error(code, message) }
+    }
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.span = Some((span, label.into()));
+        self
+    }
+    pub fn label(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.labels.push((span, label.into()));
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    /// Attaches the file of the primary span so that miette can render it.
+    pub fn with_source(mut self, sources: &SourceMap) -> Self {
+        if let Some((span, _)) = &self.span {
+            if span.file < sources.len() {
+                let file = span.file;
+                self.labels.retain(|(s, _)| s.file == file);
+                self.source = Some(sources.named(file));
+            }
+        }
+        self
+    }
+    /// The primary span, for sorting diagnostics by position.
+    pub fn sort_key(&self) -> (usize, usize) {
+        self.span.as_ref().map(|(s, _)| (s.file, s.start)).unwrap_or((usize::MAX, 0))
+    }
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn severity(&self) -> Option<Severity> {
+        Some(if self.warning { Severity::Warning } else { Severity::Error })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        let primary = self.span.iter().map(|(s, l)| LabeledSpan::new_primary_with_span(Some(l.clone()), *s));
+        let rest = self.labels.iter().map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
+        Some(Box::new(primary.chain(rest)))
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough
+/// to be a plausible typo (distance at most a third of the length, min 1).
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// A help line: "did you mean `x`?" or the list of valid choices.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> String {
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None if candidates.is_empty() => "nothing of that kind is defined".into(),
+        None => format!("expected one of: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Levenshtein distance over chars.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,180 @@
+//! The spanned AST of a spec file, as written (before name resolution).
+//!
+//! Syntax of each node (see `grammar/algen.pest` for the full grammar):
+//!
+//! | node | syntax |
+//! |---|---|
+//! | [`Item::Import`] | `import "path.alg";` |
+//! | [`Item::Let`] | `let NAME = expr;` |
+//! | [`Item::Task`] | `task NAME { field = value, ... }` |
+//! | [`Item::Model`] | `model NAME = transformer { ... }` or `model NAME = other { overrides }` |
+//! | [`Item::Split`] | `split NAME { train = len 1..=40, test = len 41..=500 step 10, count = 512 }` |
+//! | [`Item::Experiment`] | `experiment NAME { task = T, model = M { ... }, split = S, train { ... }, eval { ... }, expect ... }` |
+
+use crate::source::Span;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub enum Item {
+    Import { path: String, path_span: Span, span: Span },
+    Let { name: Ident, value: Expr, span: Span },
+    Task { name: Ident, body: Body, span: Span },
+    Model { name: Ident, value: Expr, span: Span },
+    Split { name: Ident, body: Body, span: Span },
+    Experiment { name: Ident, body: Body, span: Span },
+}
+
+impl Item {
+    /// The item's name (`None` for imports).
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Item::Import { .. } => None,
+            Item::Let { name, .. }
+            | Item::Task { name, .. }
+            | Item::Model { name, .. }
+            | Item::Split { name, .. }
+            | Item::Experiment { name, .. } => Some(name),
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Item::Import { .. } => "import",
+            Item::Let { .. } => "let",
+            Item::Task { .. } => "task",
+            Item::Model { .. } => "model",
+            Item::Split { .. } => "split",
+            Item::Experiment { .. } => "experiment",
+        }
+    }
+}
+
+/// `{ entry, entry; entry }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Body {
+    pub entries: Vec<Entry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Entry {
+    /// `name = value`
+    Field { name: Ident, value: FieldValue, span: Span },
+    /// `name { entries }`
+    Block { name: Ident, body: Body, span: Span },
+    /// `expect [reducer] scope.metric op value`
+    Expect(Expect),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum FieldValue {
+    Expr(Expr),
+    /// A split part: `len a..=b [step s] [count n]`.
+    Part(Part),
+}
+
+impl FieldValue {
+    pub fn span(&self) -> Span {
+        match self {
+            FieldValue::Expr(e) => e.span,
+            FieldValue::Part(p) => p.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Part {
+    pub range: Range,
+    pub step: Option<Expr>,
+    pub count: Option<Expr>,
+    pub span: Span,
+}
+
+/// `lo..=hi` (inclusive) or `lo..hi`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Range {
+    pub lo: Expr,
+    pub hi: Expr,
+    pub inclusive: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Expect {
+    pub reducer: Option<Ident>,
+    pub path: Vec<Ident>,
+    pub op: String,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// A numeric literal: its value, and the integer it denotes when it is whole.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Num {
+    pub value: f64,
+    pub int: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ExprKind {
+    Num(Num),
+    Str(String),
+    Bool(bool),
+    Ident(String),
+    List(Vec<Expr>),
+    Tuple(Vec<Expr>),
+    /// `sweep [a, b]`
+    Sweep(Vec<Expr>),
+    /// `f(a, k = b)`
+    Call { func: Ident, args: Vec<Arg> },
+    /// `name { entries }`
+    Record { name: Ident, body: Body },
+    Unary { op: String, operand: Box<Expr> },
+    Binary { op: String, lhs: Box<Expr>, rhs: Box<Expr> },
+    If { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Index { seq: Box<Expr>, index: Box<Expr> },
+    Slice { seq: Box<Expr>, start: Option<Box<Expr>>, stop: Option<Box<Expr>>, step: Option<Box<Expr>> },
+}
+
+/// A call argument, positional or named.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+}
+
+impl ExprKind {
+    /// A short description for type errors ("a number", "a list").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ExprKind::Num(n) if n.int.is_some() => "an integer",
+            ExprKind::Num(_) => "a number",
+            ExprKind::Str(_) => "a string",
+            ExprKind::Bool(_) => "a boolean",
+            ExprKind::Ident(_) => "a name",
+            ExprKind::List(_) => "a list",
+            ExprKind::Tuple(_) => "a tuple",
+            ExprKind::Sweep(_) => "a sweep",
+            ExprKind::Call { .. } => "a call",
+            ExprKind::Record { .. } => "a record",
+            ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::If { .. } => "an expression",
+            ExprKind::Index { .. } | ExprKind::Slice { .. } => "an expression",
+        }
+    }
+}

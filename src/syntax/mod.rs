@@ -1,0 +1,144 @@
+//! Syntax: spec text -> pest pairs -> spanned AST.
+//!
+//! [`parse`] runs the pest grammar (`grammar/algen.pest`) and [`build`]
+//! turns its pairs into an [`ast::File`]. [`load`] reads a file and its
+//! imports. Parse errors are phrased in plain words through [`rule_words`].
+
+pub mod ast;
+mod build;
+pub mod load;
+
+pub use build::build;
+pub use load::{load, Loaded};
+
+use crate::diag::Diag;
+use crate::source::{FileId, Span};
+use pest::iterators::Pairs;
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/algen.pest"]
+pub struct AlgenParser;
+
+/// Spec text -> pest pairs, or one parse diagnostic.
+pub fn parse(file: FileId, text: &str) -> Result<Pairs<'_, Rule>, Diag> {
+    pest::set_error_detail(true);
+    AlgenParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))
+}
+
+/// Spec text -> AST: [`parse`] then [`build`].
+pub fn parse_file(file: FileId, text: &str) -> Result<ast::File, Diag> {
+    let pairs = parse(file, text)?;
+    Ok(build(file, pairs))
+}
+
+fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, next_char_end(text, p)),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let found = describe_found(&text[start..]);
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
+            words.sort();
+            words.dedup();
+            words
+        }
+        ErrorVariant::CustomError { .. } => vec![],
+    };
+    let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+    if let Some(attempts) = e.parse_attempts() {
+        for tok in attempts.expected_tokens() {
+            let token = tok.to_string();
+            if [";", "}", "{", "=", ")", "]", ",", ":"].contains(&token.as_str()) {
+                expected.push(format!("`{token}`"));
+            }
+        }
+    }
+    expected.sort();
+    expected.dedup();
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected))
+    };
+    Diag::error("algen::parse::syntax", message)
+        .at(Span::new(file, start, end), "here")
+        .help(parse_help(&expected))
+}
+
+fn next_char_end(text: &str, p: usize) -> usize {
+    text[p..].chars().next().map(|c| p + c.len_utf8()).unwrap_or(p)
+}
+
+fn describe_found(rest: &str) -> String {
+    let rest = rest.trim_start_matches([' ', '\t']);
+    match rest.chars().next() {
+        None => "the end of the file".into(),
+        Some('\n') | Some('\r') => "the end of the line".into(),
+        Some(_) => {
+            let word: String = rest.chars().take_while(|c| !c.is_whitespace()).take(20).collect();
+            format!("`{word}`")
+        }
+    }
+}
+
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn parse_help(expected: &[&str]) -> String {
+    if expected.iter().any(|w| w.contains("length range")) {
+        "a split part reads `len 1..=40`, optionally followed by `step 5` and `count 256`".into()
+    } else if expected.iter().any(|w| w.contains("item")) {
+        "a spec is a list of items: `import`, `let`, `task`, `model`, `split`, `experiment`".into()
+    } else {
+        "see grammar/algen.pest or the language tour in README.md".into()
+    }
+}
+
+/// Plain words for grammar rules, used in parse errors (never raw rule names).
+pub fn rule_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::ident => "a name",
+        Rule::number => "a number",
+        Rule::string | Rule::string_inner => "a string like \"01\"",
+        Rule::boolean => "`true` or `false`",
+        Rule::import | Rule::kw_import => "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)",
+        Rule::let_item | Rule::kw_let | Rule::task_item | Rule::kw_task | Rule::model_item | Rule::kw_model => {
+            "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)"
+        }
+        Rule::split_item | Rule::kw_split | Rule::experiment_item | Rule::kw_experiment => {
+            "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)"
+        }
+        Rule::body => "`{`",
+        Rule::field | Rule::block | Rule::expect | Rule::kw_expect => "a field like `name = value`",
+        Rule::reducer => "`all`, `any` or `mean`",
+        Rule::metric_path => "a metric like `test.sequence_accuracy`",
+        Rule::part | Rule::len_sel | Rule::kw_len => "a length range like `len 1..=40`",
+        Rule::range => "a length range like `1..=40`",
+        Rule::range_op => "`..=` or `..`",
+        Rule::step_mod | Rule::kw_step => "`step N`",
+        Rule::count_mod | Rule::kw_count => "`count N`",
+        Rule::cmp_op => "a comparison (`>=`, `<=`, `==`, `<`, `>`)",
+        Rule::expr | Rule::if_expr | Rule::or_expr | Rule::and_expr | Rule::cmp_expr => "a value",
+        Rule::concat_expr | Rule::sum | Rule::product | Rule::unary | Rule::postfix => "a value",
+        Rule::paren | Rule::list | Rule::tuple | Rule::sweep | Rule::call | Rule::record => "a value",
+        Rule::kw_sweep | Rule::kw_if => "a value",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::arg => "an argument",
+        Rule::or_op | Rule::and_op | Rule::concat_op | Rule::add_op | Rule::mul_op => "an operator",
+        Rule::unary_op => "a value",
+        Rule::index | Rule::slice | Rule::slice_bound => "an index like `[0]` or a slice like `[1:3]`",
+        _ => return None,
+    })
+}
