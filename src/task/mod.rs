@@ -1,1 +1,24 @@
-//! Data generation.
+//! Data generation: target expressions, labelled example streams, the
+//! model's vocabulary and the per-format layout of an example.
+//!
+//! ```text
+//! Stream::new(task, part, len, seed) ──next_example──► Example { input ids, target ids }
+//!        (uniform inputs; label = eval(task.target))          │ encode(task, &vocab(task), ..)
+//!                                                             ▼
+//!                                        Encoded { tokens, targets, loss_mask, score_mask } ─batch─► Batch
+//! ```
+
+mod builtins;
+pub mod eval;
+pub mod format;
+pub mod generate;
+pub mod label;
+pub mod value;
+pub mod vocab;
+
+pub use eval::{eval, EvalError};
+pub use format::{batch, encode, prompt, Batch, Encoded};
+pub use generate::{generate, stream_seed, Example, Stream};
+pub use label::{label, label_tokens, LabelError, Labeler};
+pub use value::{to_token, Value};
+pub use vocab::{vocab, Vocab};

@@ -1,0 +1,163 @@
+//! Laying examples out for the model (one row per example, one column per
+//! token position).
+//!
+//! - `transduce`: `input ++ [<q>; |target|]`; target `j` is read at query `j`.
+//! - `tag`: `input`; target `i` is read at position `i`.
+//! - `classify`: `input ++ [<q>]`; the label is read at the query.
+//! - `lm`: with `S = input ++ [<sep>] ++ target ++ [<eos>]`, tokens are
+//!   `S[..|S|-1]` and the target at `t` is `S[t+1]`; the loss and the score
+//!   apply where the next token is a target token or the final `<eos>`
+//!   (`t >= |input|`).
+//!
+//! `score_until = tok` keeps the score mask only up to and including the
+//! first scored position whose target is `tok`; the loss mask is unchanged
+//! (Delétang et al. 2023 train on the whole target but score the prefix).
+
+use super::generate::Example;
+use super::vocab::Vocab;
+use crate::ir::{Format, Task};
+
+/// One example laid out for the model; all four vectors have one entry per
+/// token position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    /// Model input ids.
+    pub tokens: Vec<u32>,
+    /// Model output ids (0 where nothing is read).
+    pub targets: Vec<u32>,
+    /// 1 where the training loss applies.
+    pub loss_mask: Vec<f32>,
+    /// 1 where accuracy is scored.
+    pub score_mask: Vec<f32>,
+}
+
+impl Encoded {
+    fn new(tokens: Vec<u32>, targets: Vec<u32>, mask: Vec<f32>) -> Self {
+        Encoded { tokens, targets, loss_mask: mask.clone(), score_mask: mask }
+    }
+}
+
+/// Lays `ex` out for `task`'s format, with ids from `vocab` (which must be
+/// [`super::vocab::vocab`]`(task)`).
+pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
+    let (n, m) = (ex.input.len(), ex.target.len());
+    let out = |t: u32| vocab.model_output(t).unwrap_or(0);
+    let query = vocab.query.unwrap_or(0);
+    let mut enc = match task.format {
+        Format::Transduce => {
+            let mut tokens = ex.input.clone();
+            tokens.resize(n + m, query);
+            let mut targets = vec![0; n];
+            targets.extend(ex.target.iter().map(|&t| out(t)));
+            let mut mask = vec![0.0; n];
+            mask.resize(n + m, 1.0);
+            Encoded::new(tokens, targets, mask)
+        }
+        Format::Tag => {
+            let mut targets: Vec<u32> = ex.target.iter().take(n).map(|&t| out(t)).collect();
+            let mut mask = vec![1.0; targets.len()];
+            targets.resize(n, 0);
+            mask.resize(n, 0.0);
+            Encoded::new(ex.input.clone(), targets, mask)
+        }
+        Format::Classify => {
+            let mut tokens = ex.input.clone();
+            tokens.push(query);
+            let mut targets = vec![0; n + 1];
+            let mut mask = vec![0.0; n + 1];
+            if let Some(&t) = ex.target.first() {
+                targets[n] = out(t);
+                mask[n] = 1.0;
+            }
+            Encoded::new(tokens, targets, mask)
+        }
+        Format::Lm => {
+            let mut s = ex.input.clone();
+            s.push(vocab.sep.unwrap_or(0));
+            s.extend(ex.target.iter().map(|&t| out(t)));
+            s.push(vocab.eos.unwrap_or(0));
+            let mut mask = vec![0.0; n];
+            mask.resize(s.len() - 1, 1.0);
+            let targets = s[1..].to_vec();
+            s.pop();
+            Encoded::new(s, targets, mask)
+        }
+    };
+    if let Some(stop) = score_stop(task, vocab) {
+        truncate_score(&mut enc, stop);
+    }
+    enc
+}
+
+/// The model output id of `task.score_until`, if set and an output token.
+fn score_stop(task: &Task, vocab: &Vocab) -> Option<u32> {
+    let tok = task.score_until.as_ref()?;
+    let i = task.outputs.iter().position(|o| o == tok)?;
+    vocab.model_output(i as u32)
+}
+
+/// Zeroes the score mask after the first scored position whose target is `stop`.
+fn truncate_score(enc: &mut Encoded, stop: u32) {
+    let mut seen = false;
+    for (m, &t) in enc.score_mask.iter_mut().zip(&enc.targets) {
+        if seen {
+            *m = 0.0;
+        } else if *m > 0.0 && t == stop {
+            seen = true;
+        }
+    }
+}
+
+/// The decoder prompt for greedy decoding: `input ++ [<sep>]` (`lm`); for the
+/// encoder formats, the input ids unchanged.
+pub fn prompt(_task: &Task, vocab: &Vocab, input: &[u32]) -> Vec<u32> {
+    let mut p = input.to_vec();
+    if let Some(sep) = vocab.sep {
+        p.push(sep);
+    }
+    p
+}
+
+/// Examples padded to a common length, row-major `[b, t]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub tokens: Vec<u32>,
+    pub targets: Vec<u32>,
+    pub loss_mask: Vec<f32>,
+    pub score_mask: Vec<f32>,
+    /// 1 at real positions, 0 at padding.
+    pub pad: Vec<f32>,
+    pub b: usize,
+    pub t: usize,
+}
+
+/// Pads every example to the longest (token and target id 0, all masks 0).
+pub fn batch(encs: &[Encoded]) -> Batch {
+    let t = encs.iter().map(|e| e.tokens.len()).max().unwrap_or(0);
+    let b = encs.len();
+    let mut out = Batch {
+        tokens: Vec::with_capacity(b * t),
+        targets: Vec::with_capacity(b * t),
+        loss_mask: Vec::with_capacity(b * t),
+        score_mask: Vec::with_capacity(b * t),
+        pad: Vec::with_capacity(b * t),
+        b,
+        t,
+    };
+    for e in encs {
+        let n = e.tokens.len();
+        pad_row(&mut out.tokens, &e.tokens, t, 0);
+        pad_row(&mut out.targets, &e.targets, t, 0);
+        pad_row(&mut out.loss_mask, &e.loss_mask, t, 0.0);
+        pad_row(&mut out.score_mask, &e.score_mask, t, 0.0);
+        out.pad.extend((0..t).map(|i| if i < n { 1.0 } else { 0.0 }));
+    }
+    out
+}
+
+/// Appends `row` cut or padded with `fill` to exactly `t` entries.
+fn pad_row<T: Copy>(dst: &mut Vec<T>, row: &[T], t: usize, fill: T) {
+    let k = row.len().min(t);
+    dst.extend_from_slice(&row[..k]);
+    dst.extend(std::iter::repeat_n(fill, t - k));
+}

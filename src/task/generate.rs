@@ -1,0 +1,104 @@
+//! Example streams: seeded, reproducible on any machine.
+//!
+//! Each (task, part, length, seed) has its own stream, seeded with
+//! [`stream_seed`] (FNV-1a over the names and numbers, then the splitmix64
+//! finalizer) into `ChaCha8Rng::seed_from_u64`; token draws use `gen_range`
+//! over `u32` (no platform-width `usize` sampling), so a stream depends only
+//! on the rand 0.8 / rand_chacha 0.3 versions pinned in Cargo.lock.
+
+use super::label::{LabelError, Labeler};
+use crate::ir::{Input, Task};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One labelled example.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Example {
+    /// Ids into `task.alphabet`.
+    pub input: Vec<u32>,
+    /// Ids into `task.outputs` (one element for `classify`).
+    pub target: Vec<u32>,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// The splitmix64 output function (Steele et al. 2014).
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The seed of one stream: FNV-1a 64 over `task`, a 0xFF byte, `part`, a
+/// 0xFF byte, `len` and `seed` as little-endian u64s, then splitmix64's
+/// finalizer. Stable across machines and Rust versions (0xFF never occurs
+/// in UTF-8, so names cannot run into each other).
+pub fn stream_seed(task: &str, part: &str, len: usize, seed: u64) -> u64 {
+    let mut h = fnv1a(FNV_OFFSET, task.as_bytes());
+    h = fnv1a(h, &[0xff]);
+    h = fnv1a(h, part.as_bytes());
+    h = fnv1a(h, &[0xff]);
+    h = fnv1a(h, &(len as u64).to_le_bytes());
+    h = fnv1a(h, &seed.to_le_bytes());
+    mix(h)
+}
+
+/// An endless stream of labelled examples of one input length.
+pub struct Stream<'t> {
+    labeler: Labeler<'t>,
+    len: usize,
+    rng: ChaCha8Rng,
+}
+
+impl<'t> Stream<'t> {
+    /// The stream of `task`'s examples of input length `len` for split part
+    /// `part` (e.g. `"train"`, `"test"`) and run seed `seed`.
+    pub fn new(task: &'t Task, part: &str, len: usize, seed: u64) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, part, len, seed));
+        Stream { labeler: Labeler::new(task), len, rng }
+    }
+
+    /// The input length of this stream's examples.
+    pub fn input_len(&self) -> usize {
+        self.len
+    }
+
+    /// Draws the next input and labels it.
+    pub fn next_example(&mut self) -> Result<Example, LabelError> {
+        let task = self.labeler.task();
+        let input = match task.input {
+            Input::String => {
+                let k = task.alphabet.len() as u32;
+                if k == 0 && self.len > 0 {
+                    return Err(LabelError::EmptyAlphabet {
+                        task: task.name.clone(),
+                        len: self.len,
+                        span: task.span,
+                    });
+                }
+                (0..self.len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
+            }
+        };
+        let target = self.labeler.label(&input)?;
+        Ok(Example { input, target })
+    }
+
+    /// The next `n` examples (the first labelling error stops it).
+    pub fn take(&mut self, n: usize) -> Result<Vec<Example>, LabelError> {
+        (0..n).map(|_| self.next_example()).collect()
+    }
+}
+
+/// The first `n` examples of [`Stream::new`]`(task, part, len, seed)`.
+pub fn generate(task: &Task, part: &str, len: usize, seed: u64, n: usize) -> Result<Vec<Example>, LabelError> {
+    Stream::new(task, part, len, seed).take(n)
+}

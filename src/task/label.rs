@@ -1,0 +1,207 @@
+//! Labelling: the target expression's value on an input, as output ids.
+
+use super::eval::eval;
+use super::value::Value;
+use crate::ir::{Format, Task};
+use crate::source::Span;
+use std::collections::HashMap;
+
+/// Why an input could not be labelled. Every variant names the task and
+/// carries the span to point at ([`LabelError::span`]): the target
+/// expression (or the failing part of it), or the task.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum LabelError {
+    #[error("task `{task}`: the target fails on input `{input}`: {message}")]
+    #[diagnostic(code(algen::task::eval))]
+    Eval { task: String, input: String, message: String, span: Span },
+
+    #[error("task `{task}`: the target produced `{token}`, which is not an output token ({outputs})")]
+    #[diagnostic(code(algen::task::unknown_output), help("add it to `outputs`, or fix the target"))]
+    UnknownOutput { task: String, token: String, outputs: String, span: Span },
+
+    #[error("task `{task}`: {format} needs {expected}, but the target gave {found}")]
+    #[diagnostic(code(algen::task::target_shape))]
+    Shape { task: String, format: &'static str, expected: &'static str, found: String, span: Span },
+
+    #[error("task `{task}`: tag needs one output per input token, but the target has length {target_len} for an input of length {input_len}")]
+    #[diagnostic(code(algen::task::tag_length))]
+    TagLength { task: String, input_len: usize, target_len: usize, span: Span },
+
+    #[error("task `{task}`: `{token}` is not in the alphabet ({alphabet})")]
+    #[diagnostic(code(algen::task::unknown_input))]
+    UnknownInput { task: String, token: String, alphabet: String, span: Span },
+
+    #[error("task `{task}`: input id {id} is out of range for an alphabet of {alphabet_len} tokens")]
+    #[diagnostic(code(algen::task::input_id))]
+    InputId { task: String, id: u32, alphabet_len: usize, span: Span },
+
+    #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
+    #[diagnostic(code(algen::task::empty_alphabet))]
+    EmptyAlphabet { task: String, len: usize, span: Span },
+}
+
+impl LabelError {
+    /// Where in the spec the problem is.
+    pub fn span(&self) -> Span {
+        match self {
+            LabelError::Eval { span, .. }
+            | LabelError::UnknownOutput { span, .. }
+            | LabelError::Shape { span, .. }
+            | LabelError::TagLength { span, .. }
+            | LabelError::UnknownInput { span, .. }
+            | LabelError::InputId { span, .. }
+            | LabelError::EmptyAlphabet { span, .. } => *span,
+        }
+    }
+}
+
+/// A task prepared for labelling many inputs (alphabet values and the output
+/// lookup built once).
+#[derive(Clone, Debug)]
+pub struct Labeler<'t> {
+    task: &'t Task,
+    alphabet: Vec<Value>,
+    outputs: HashMap<&'t str, u32>,
+}
+
+/// Quoted tokens, comma-separated, cut after 30.
+fn listing(tokens: &[String]) -> String {
+    let mut s: Vec<String> = tokens.iter().take(30).map(|t| format!("`{t}`")).collect();
+    if tokens.len() > 30 {
+        s.push(format!("… {} more", tokens.len() - 30));
+    }
+    s.join(", ")
+}
+
+impl<'t> Labeler<'t> {
+    pub fn new(task: &'t Task) -> Self {
+        let alphabet = task.alphabet.iter().map(|t| Value::tok(t)).collect();
+        let mut outputs = HashMap::with_capacity(task.outputs.len());
+        for (i, o) in task.outputs.iter().enumerate() {
+            outputs.entry(o.as_str()).or_insert(i as u32);
+        }
+        Labeler { task, alphabet, outputs }
+    }
+
+    pub fn task(&self) -> &'t Task {
+        self.task
+    }
+
+    /// The target on `input` (ids into `task.alphabet`), as ids into `task.outputs`.
+    pub fn label(&self, input: &[u32]) -> Result<Vec<u32>, LabelError> {
+        let task = self.task;
+        let mut values = Vec::with_capacity(input.len());
+        for &id in input {
+            match self.alphabet.get(id as usize) {
+                Some(v) => values.push(v.clone()),
+                None => {
+                    return Err(LabelError::InputId {
+                        task: task.name.clone(),
+                        id,
+                        alphabet_len: task.alphabet.len(),
+                        span: task.span,
+                    })
+                }
+            }
+        }
+        let result = eval(&task.target, &values).map_err(|e| LabelError::Eval {
+            task: task.name.clone(),
+            input: render_input(&values),
+            message: e.message,
+            span: e.span,
+        })?;
+        let elems = self.shape(result, input.len())?;
+        elems.iter().map(|v| self.output_id(v)).collect()
+    }
+
+    /// Checks the result's shape for the format; returns its elements.
+    fn shape(&self, result: Value, input_len: usize) -> Result<Vec<Value>, LabelError> {
+        let task = self.task;
+        let shape_err = |expected, found: String| LabelError::Shape {
+            task: task.name.clone(),
+            format: task.format.name(),
+            expected,
+            found,
+            span: task.target.span,
+        };
+        match (task.format, result) {
+            (Format::Classify, Value::Seq(s)) if s.len() == 1 => Ok(s),
+            (Format::Classify, Value::Seq(s)) => {
+                Err(shape_err("one token", format!("a sequence of length {}", s.len())))
+            }
+            (Format::Classify, v) => Ok(vec![v]),
+            (Format::Tag, Value::Seq(s)) if s.len() != input_len => Err(LabelError::TagLength {
+                task: task.name.clone(),
+                input_len,
+                target_len: s.len(),
+                span: task.target.span,
+            }),
+            (_, Value::Seq(s)) => Ok(s),
+            (_, v) => Err(shape_err("a sequence", format!("{} `{v}`", v.kind()))),
+        }
+    }
+
+    fn output_id(&self, v: &Value) -> Result<u32, LabelError> {
+        let task = self.task;
+        let found = match v {
+            Value::Tok(t) => self.outputs.get(&**t).copied(),
+            Value::Int(n) => self.outputs.get(n.to_string().as_str()).copied(),
+            Value::Bool(b) => self.outputs.get(if *b { "true" } else { "false" }).copied(),
+            Value::Seq(_) => {
+                return Err(LabelError::Shape {
+                    task: task.name.clone(),
+                    format: task.format.name(),
+                    expected: "a token at each position",
+                    found: format!("the sequence `{v}`"),
+                    span: task.target.span,
+                })
+            }
+        };
+        found.ok_or_else(|| LabelError::UnknownOutput {
+            task: task.name.clone(),
+            token: v.to_string(),
+            outputs: listing(&task.outputs),
+            span: task.target.span,
+        })
+    }
+
+    /// Input tokens to ids into `task.alphabet`.
+    pub fn input_ids<S: AsRef<str>>(&self, tokens: &[S]) -> Result<Vec<u32>, LabelError> {
+        let task = self.task;
+        tokens
+            .iter()
+            .map(|t| {
+                let t = t.as_ref();
+                task.alphabet.iter().position(|a| a == t).map(|i| i as u32).ok_or_else(|| {
+                    LabelError::UnknownInput {
+                        task: task.name.clone(),
+                        token: t.to_string(),
+                        alphabet: listing(&task.alphabet),
+                        span: task.span,
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+fn render_input(values: &[Value]) -> String {
+    let text: Vec<String> = values.iter().take(40).map(|v| v.to_string()).collect();
+    let more = if values.len() > 40 { " …" } else { "" };
+    format!("{}{more}", text.join(" "))
+}
+
+/// The target on `input` (ids into `task.alphabet`), as ids into
+/// `task.outputs`. For many inputs, build a [`Labeler`] once.
+pub fn label(task: &Task, input: &[u32]) -> Result<Vec<u32>, LabelError> {
+    Labeler::new(task).label(input)
+}
+
+/// [`label`] on tokens: validates `input` against the alphabet and returns
+/// the output tokens.
+pub fn label_tokens<S: AsRef<str>>(task: &Task, input: &[S]) -> Result<Vec<String>, LabelError> {
+    let labeler = Labeler::new(task);
+    let ids = labeler.input_ids(input)?;
+    let out = labeler.label(&ids)?;
+    Ok(out.iter().map(|&i| task.outputs[i as usize].clone()).collect())
+}
