@@ -1,0 +1,178 @@
+//! `report.md`: the experiment's tables in Markdown.
+
+use super::results::{ExperimentResults, RunStatus};
+use super::stats::{evenly, fmt3, fmt_lengths, opt, variants, Agg};
+use std::fmt::Write;
+
+/// Most test-length columns in the accuracy table (besides "mean").
+pub const MAX_LENGTH_COLUMNS: usize = 12;
+
+/// Renders `report.md`. Numbers have three decimals so that the same
+/// results always give the same text.
+pub fn render(res: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let vs = variants(res);
+    let _ = writeln!(s, "# Experiment `{}`\n", code(&res.experiment));
+    let _ = writeln!(s, "- task: `{}`", code(&res.task));
+    let _ = writeln!(s, "- split: `{}`", code(&res.split));
+    let _ = writeln!(s, "- train lengths: {}", fmt_lengths(&res.train_lengths));
+    let _ = writeln!(s, "- test lengths: {}", fmt_lengths(&res.test_lengths));
+    let seeds = res.runs.len();
+    let _ = writeln!(s, "- runs: {seeds} ({} variants)\n", vs.len());
+
+    // Accuracy by test length.
+    let cols = evenly(&res.test_lengths, MAX_LENGTH_COLUMNS);
+    let _ = writeln!(s, "## Test sequence accuracy by length\n");
+    let mut note = String::from(
+        "Mean over seeds; `± h` is half the range over seeds. \"mean\" is the mean over all test lengths.",
+    );
+    if cols.len() < res.test_lengths.len() {
+        let _ = write!(
+            note,
+            " Showing {} of {} lengths.",
+            cols.len(),
+            res.test_lengths.len()
+        );
+    }
+    let _ = writeln!(s, "{note}\n");
+    let mut header = vec!["variant".to_string()];
+    header.extend(cols.iter().map(|l| l.to_string()));
+    header.push("mean".into());
+    let mut rows = Vec::new();
+    for v in &vs {
+        let mut row = vec![cell(v.label)];
+        row.extend(cols.iter().map(|&l| opt(v.test_seq_at(l), Agg::fmt_pm)));
+        row.push(opt(v.final_agg(|e| e.test.sequence_accuracy), Agg::fmt_pm));
+        rows.push(row);
+    }
+    table(&mut s, &header, &rows, 1);
+
+    // Per-variant summary.
+    let _ = writeln!(s, "## Summary\n");
+    let header: Vec<String> = [
+        "variant",
+        "seeds",
+        "train seq acc",
+        "test token acc",
+        "test seq acc",
+        "params",
+        "steps/s",
+        "eval seqs/s",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let mut rows = Vec::new();
+    for v in &vs {
+        let div = v.diverged();
+        let seeds = if div > 0 {
+            format!("{} ({div} diverged)", v.runs.len())
+        } else {
+            v.runs.len().to_string()
+        };
+        rows.push(vec![
+            cell(v.label),
+            seeds,
+            opt(v.final_agg(|e| e.train.sequence_accuracy), Agg::fmt_pm),
+            opt(v.final_agg(|e| e.test.token_accuracy), Agg::fmt_pm),
+            opt(v.final_agg(|e| e.test.sequence_accuracy), Agg::fmt_pm),
+            v.runs
+                .first()
+                .map(|r| r.params.to_string())
+                .unwrap_or_default(),
+            opt(v.run_agg(|r| r.timing.train_steps_per_s), |a| {
+                format!("{:.1}", a.mean)
+            }),
+            opt(v.run_agg(|r| r.timing.eval_seqs_per_s), |a| {
+                format!("{:.1}", a.mean)
+            }),
+        ]);
+    }
+    table(&mut s, &header, &rows, 1);
+
+    // Diverged runs.
+    let diverged: Vec<_> = res
+        .runs
+        .iter()
+        .filter_map(|r| match &r.status {
+            RunStatus::Diverged { step, message } => Some((r, step, message)),
+            RunStatus::Ok => None,
+        })
+        .collect();
+    if !diverged.is_empty() {
+        let _ = writeln!(s, "## Diverged runs\n");
+        for (r, step, message) in diverged {
+            let _ = writeln!(
+                s,
+                "- `{}` seed {}: diverged at step {step}: {}",
+                code(&r.variant),
+                r.seed,
+                inline(message)
+            );
+        }
+        s.push('\n');
+    }
+
+    // Expectations.
+    if !res.expects.is_empty() {
+        let _ = writeln!(s, "## Expectations\n");
+        for e in &res.expects {
+            let mark = if e.holds { "✓" } else { "✗" };
+            let _ = writeln!(s, "- {mark} `{}` (value {})", code(&e.text), fmt3(e.value));
+        }
+        s.push('\n');
+    }
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    s
+}
+
+/// Writes a Markdown table; columns from `first_num` on are right-aligned.
+fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usize) {
+    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let _ = writeln!(s, "{}", line(header));
+    let sep: Vec<String> = (0..header.len())
+        .map(|i| {
+            if i < first_num {
+                "---".into()
+            } else {
+                "---:".into()
+            }
+        })
+        .collect();
+    let _ = writeln!(s, "|{}|", sep.join("|"));
+    for r in rows {
+        let _ = writeln!(s, "{}", line(r));
+    }
+    s.push('\n');
+}
+
+/// A label in a table cell: a code span (shown literally), with the pipes
+/// escaped as GFM tables require even inside code spans.
+fn cell(t: &str) -> String {
+    format!("`{}`", code(t).replace('|', "\\|"))
+}
+
+/// Literal text on one line: characters that Markdown would read as
+/// markup (emphasis, links, HTML, code) are backslash-escaped.
+fn inline(t: &str) -> String {
+    let mut s = String::with_capacity(t.len());
+    for ch in t.chars() {
+        match ch {
+            '\r' | '\n' => s.push(' '),
+            '\\' | '`' | '*' | '_' | '<' | '[' | ']' => {
+                s.push('\\');
+                s.push(ch);
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Text inside a backtick code span, on one line (backticks cannot be
+/// escaped there, so they become quotes).
+fn code(t: &str) -> String {
+    t.replace(['\r', '\n'], " ").replace('`', "'")
+}

@@ -1,0 +1,404 @@
+//! Report rendering over hand-built results.
+//!
+//! Oracle: the expected means and ranges below are computed by hand from the
+//! per-length accuracies written into the fixture (see `fixture`).
+
+use algen::ir::{
+    Arch, Model, ModelKind, Norm, Optimizer, OptimizerKind, Position, TrainCfg, TransformerCfg,
+    Variant,
+};
+use algen::report::results::{
+    Evaluation, ExpectOutcome, ExperimentResults, LengthScores, RunResult, RunStatus, Scores,
+    Timing,
+};
+use algen::report::{self, markdown, svg};
+use std::fs;
+use std::path::PathBuf;
+
+fn variant(label: &str) -> Variant {
+    Variant {
+        label: label.into(),
+        model: Model {
+            name: "tf".into(),
+            arch: Arch::Transformer(TransformerCfg {
+                kind: ModelKind::Encoder,
+                layers: 2,
+                d_model: 32,
+                heads: 4,
+                ffn: 128,
+                norm: Norm::Pre,
+                dropout: 0.0,
+                position: Position::Sinusoidal,
+                embed_scale: true,
+            }),
+            span: Default::default(),
+        },
+        train: TrainCfg {
+            steps: 200,
+            batch: 32,
+            optimizer: Optimizer {
+                kind: OptimizerKind::Adam,
+                lr: 1e-3,
+                betas: (0.9, 0.999),
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+            clip: None,
+            seeds: vec![0, 1],
+            mixed_lengths: false,
+        },
+    }
+}
+
+/// An evaluation whose test scores are the means over lengths, as the evaluator computes them.
+fn eval(step: usize, train_seq: f64, test: &[(usize, f64, f64)]) -> Evaluation {
+    let by_len: Vec<LengthScores> = test
+        .iter()
+        .map(|&(len, tok, seq)| LengthScores {
+            len,
+            scores: Scores {
+                token_accuracy: tok,
+                sequence_accuracy: seq,
+                n: 4,
+            },
+        })
+        .collect();
+    let n = test.len() as f64;
+    Evaluation {
+        step,
+        train_loss: 0.1,
+        train: Scores {
+            token_accuracy: 1.0,
+            sequence_accuracy: train_seq,
+            n: 20,
+        },
+        test: Scores {
+            token_accuracy: test.iter().map(|t| t.1).sum::<f64>() / n,
+            sequence_accuracy: test.iter().map(|t| t.2).sum::<f64>() / n,
+            n: 4 * test.len(),
+        },
+        train_by_length: vec![],
+        test_by_length: by_len,
+    }
+}
+
+fn run(
+    label: &str,
+    seed: u64,
+    status: RunStatus,
+    final_eval: Option<Evaluation>,
+    periodic: Vec<Evaluation>,
+) -> RunResult {
+    RunResult {
+        variant: label.into(),
+        seed,
+        config: variant(label),
+        params: 25_000,
+        flops_per_step: 1_000_000,
+        status,
+        final_eval,
+        periodic,
+        timing: Timing {
+            train_steps_per_s: 50.0 + seed as f64,
+            train_tokens_per_s: 9000.0,
+            eval_seqs_per_s: 3000.0,
+            wall_s: 4.5,
+        },
+    }
+}
+
+const A: &str = "position=sinusoidal";
+const B: &str = "pos=<none> & co";
+
+/// Variant A, seeds 0 and 1, test sequence accuracy at lengths 6..=10:
+///   seed 0: 1.0 1.0 0.5 0.5 0.0  (mean 0.6)     token 0.8 each
+///   seed 1: 1.0 0.5 1.0 0.5 0.5  (mean 0.7)     token 0.9 each
+///   mean:   1.000 0.750±0.250 0.750±0.250 0.500±0.000 0.250±0.250; overall 0.650±0.050
+/// Variant B: seed 0: 0.25 0 0 0 0 (mean 0.05); seed 1 diverged with no final evaluation.
+fn fixture() -> ExperimentResults {
+    let lens = [6, 7, 8, 9, 10];
+    let seq0 = [1.0, 1.0, 0.5, 0.5, 0.0];
+    let seq1 = [1.0, 0.5, 1.0, 0.5, 0.5];
+    let seqb = [0.25, 0.0, 0.0, 0.0, 0.0];
+    let t = |tok: f64, seq: &[f64]| -> Vec<(usize, f64, f64)> {
+        lens.iter().zip(seq).map(|(&l, &s)| (l, tok, s)).collect()
+    };
+    let periodic = vec![
+        eval(100, 0.5, &t(0.5, &[0.5, 0.0, 0.0, 0.0, 0.0])),
+        eval(200, 1.0, &t(0.8, &seq0)),
+    ];
+    ExperimentResults {
+        experiment: "parity_len".into(),
+        task: "parity".into(),
+        split: "short_to_long".into(),
+        train_lengths: vec![1, 2, 3, 4, 5],
+        test_lengths: lens.to_vec(),
+        runs: vec![
+            run(
+                A,
+                0,
+                RunStatus::Ok,
+                Some(eval(200, 1.0, &t(0.8, &seq0))),
+                periodic,
+            ),
+            run(
+                A,
+                1,
+                RunStatus::Ok,
+                Some(eval(200, 0.98, &t(0.9, &seq1))),
+                vec![],
+            ),
+            run(
+                B,
+                0,
+                RunStatus::Ok,
+                Some(eval(200, 0.5, &t(0.3, &seqb))),
+                vec![],
+            ),
+            run(
+                B,
+                1,
+                RunStatus::Diverged {
+                    step: 120,
+                    message: "loss is NaN".into(),
+                },
+                None,
+                vec![],
+            ),
+        ],
+        expects: vec![
+            ExpectOutcome {
+                text: "all train.sequence_accuracy >= 0.99".into(),
+                value: 0.5,
+                holds: false,
+            },
+            ExpectOutcome {
+                text: "mean test.sequence_accuracy < 0.9".into(),
+                value: 0.45,
+                holds: true,
+            },
+        ],
+    }
+}
+
+/// A fresh empty directory under the target dir.
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{name}"));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn dir_names(d: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn write_atomic_replaces_and_leaves_no_temp_files() {
+    let d = tmp_dir("atomic");
+    let p = d.join("x.txt");
+    report::write_atomic(&p, b"first").unwrap();
+    report::write_atomic(&p, b"second, longer").unwrap();
+    assert_eq!(fs::read(&p).unwrap(), b"second, longer");
+    report::write_atomic(&p, b"3").unwrap();
+    assert_eq!(fs::read(&p).unwrap(), b"3");
+    assert_eq!(dir_names(&d), vec!["x.txt"]);
+    // A failed write (missing directory) leaves nothing behind.
+    assert!(report::write_atomic(&d.join("missing/y.txt"), b"z").is_err());
+    assert_eq!(dir_names(&d), vec!["x.txt"]);
+}
+
+#[test]
+fn append_line_appends_one_line_each() {
+    let d = tmp_dir("append");
+    let p = d.join("metrics.jsonl");
+    report::append_line(&p, r#"{"step":1}"#).unwrap();
+    report::append_line(&p, "{\"step\":2}\n").unwrap();
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        "{\"step\":1}\n{\"step\":2}\n"
+    );
+}
+
+#[test]
+fn write_experiment_round_trips_and_rerenders() {
+    let d = tmp_dir("experiment");
+    let res = fixture();
+    let paths = report::write_experiment(&d, &res).unwrap();
+    let names: Vec<_> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "results.json",
+            "report.md",
+            "accuracy_by_length.svg",
+            "curves.svg"
+        ]
+    );
+    assert_eq!(
+        dir_names(&d),
+        [
+            "accuracy_by_length.svg",
+            "curves.svg",
+            "report.md",
+            "results.json"
+        ]
+    );
+
+    let back = report::load(&d).unwrap();
+    assert_eq!(
+        serde_json::to_value(&back).unwrap(),
+        serde_json::to_value(&res).unwrap()
+    );
+    assert_eq!(back.runs[3].status, res.runs[3].status);
+
+    let md = fs::read_to_string(d.join("report.md")).unwrap();
+    fs::remove_file(d.join("report.md")).unwrap();
+    fs::write(d.join("curves.svg"), "stale").unwrap();
+    let again = report::rerender(&d).unwrap();
+    assert_eq!(again.len(), 3);
+    assert_eq!(fs::read_to_string(d.join("report.md")).unwrap(), md);
+    assert_eq!(
+        fs::read_to_string(d.join("curves.svg")).unwrap(),
+        svg::curves(&res, false)
+    );
+}
+
+#[test]
+fn no_curves_without_periodic_evaluations() {
+    let d = tmp_dir("nocurves");
+    let mut res = fixture();
+    res.runs[0].periodic.truncate(1);
+    let paths = report::write_experiment(&d, &res).unwrap();
+    assert_eq!(paths.len(), 3);
+    assert!(!d.join("curves.svg").exists());
+}
+
+#[test]
+fn report_md_has_hand_computed_means() {
+    let md = markdown::render(&fixture());
+    assert!(md.starts_with("# Experiment `parity_len`\n"), "{md}");
+    assert!(
+        md.contains("- train lengths: 1..=5\n- test lengths: 6..=10\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| variant | 6 | 7 | 8 | 9 | 10 | mean |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| `position=sinusoidal` | 1.000 ± 0.000 | 0.750 ± 0.250 | 0.750 ± 0.250 | 0.500 ± 0.000 | 0.250 ± 0.250 | 0.650 ± 0.050 |"
+        ),
+        "{md}"
+    );
+    // One seed left (the other diverged without an evaluation): no ±.
+    assert!(
+        md.contains("| `pos=<none> & co` | 0.250 | 0.000 | 0.000 | 0.000 | 0.000 | 0.050 |"),
+        "{md}"
+    );
+    // Summary: train seq (1.0, 0.98), test token (0.8, 0.9), test seq (0.6, 0.7).
+    assert!(md.contains("| `position=sinusoidal` | 2 | 0.990 ± 0.010 | 0.850 ± 0.050 | 0.650 ± 0.050 | 25000 | 50.5 | 3000.0 |"), "{md}");
+    assert!(md.contains("| `pos=<none> & co` | 2 (1 diverged) | 0.500 | 0.300 | 0.050 | 25000 | 50.5 | 3000.0 |"), "{md}");
+    assert!(
+        md.contains("- `pos=<none> & co` seed 1: diverged at step 120: loss is NaN"),
+        "{md}"
+    );
+    // Markup in free text is escaped; labels are code spans, with pipes escaped for the table.
+    let mut odd = fixture();
+    odd.runs[3].status = RunStatus::Diverged {
+        step: 7,
+        message: "<b>*x*</b>".into(),
+    };
+    odd.runs[0].variant = "a|b".into();
+    let md = markdown::render(&odd);
+    assert!(
+        md.contains("diverged at step 7: \\<b>\\*x\\*\\</b>"),
+        "{md}"
+    );
+    assert!(md.contains("| `a\\|b` |"), "{md}");
+    assert!(
+        md.contains("- ✗ `all train.sequence_accuracy >= 0.99` (value 0.500)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- ✓ `mean test.sequence_accuracy < 0.9` (value 0.450)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn report_md_limits_length_columns() {
+    let mut res = fixture();
+    res.test_lengths = (1..=50).collect();
+    let md = markdown::render(&res);
+    let header = md
+        .lines()
+        .find(|l| l.starts_with("| variant | 1 |"))
+        .expect(&md);
+    let cols: Vec<&str> = header.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(cols.len(), 1 + 12 + 1, "{header}");
+    assert_eq!(cols[1], "1");
+    assert_eq!(cols[12], "50");
+    assert_eq!(cols[13], "mean");
+    assert!(md.contains("Showing 12 of 50 lengths."));
+}
+
+#[test]
+fn svg_is_well_formed_escaped_and_deterministic() {
+    let res = fixture();
+    let s = svg::accuracy_by_length(&res);
+    assert!(
+        s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{s}"
+    );
+    assert!(s.trim_end().ends_with("</svg>"));
+    assert_eq!(s.matches("<polyline").count(), 2, "one per variant");
+    assert_eq!(s.matches("</polyline>").count(), 2);
+    assert_eq!(s.matches("<circle").count(), 10, "5 lengths x 2 variants");
+    assert!(s.contains("stroke-dasharray"), "the max-train-length line");
+    assert!(s.contains("max train length 5"));
+    assert!(
+        s.contains(">10</text>") && !s.contains(">5.5</text>"),
+        "integer length ticks"
+    );
+    assert!(s.contains("pos=&lt;none&gt; &amp; co"));
+    assert!(!s.contains("<none>"));
+    assert_eq!(s, svg::accuracy_by_length(&res.clone()));
+
+    for log_x in [false, true] {
+        let c = svg::curves(&res, log_x);
+        assert!(c.starts_with("<svg"));
+        assert_eq!(
+            c.matches("<polyline").count(),
+            4,
+            "test and train per variant"
+        );
+        assert_eq!(c, svg::curves(&res, log_x));
+    }
+    assert!(svg::has_curves(&res));
+}
+
+#[test]
+fn timings_redacted_zeroes_timings_only() {
+    let res = fixture();
+    let r = report::timings_redacted(&res);
+    for (a, b) in r.runs.iter().zip(&res.runs) {
+        assert_eq!(a.timing, Timing::default());
+        assert_eq!(a.final_eval, b.final_eval);
+        assert_eq!(a.params, b.params);
+    }
+}
+
+#[test]
+fn summary_table_snapshot() {
+    insta::assert_snapshot!(report::summary_table(&report::timings_redacted(&fixture())));
+}
