@@ -26,3 +26,6 @@ pub mod report;
 pub mod source;
 pub mod syntax;
 pub mod task;
+pub mod eval;
+pub mod train;
+pub mod pipeline;

@@ -67,7 +67,7 @@ pub enum BinOp {
 pub enum Builtin {
     /// `reverse(s)`
     Reverse,
-    /// `sort(s)`: ascending; integers (and integer tokens) numerically, other tokens by alphabet order.
+    /// `sort(s)`: ascending; integers (and integer tokens) numerically, other tokens by their text.
     Sort,
     /// `concat(a, b, ...)`: same as `a ++ b ++ ...`
     Concat,

@@ -108,7 +108,7 @@ fn parse_help(expected: &[&str]) -> String {
 pub fn rule_words(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "the end of the file",
-        Rule::ident => "a name",
+        Rule::ident | Rule::field_name => "a name",
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a string like \"01\"",
         Rule::boolean => "`true` or `false`",

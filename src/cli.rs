@@ -1,0 +1,64 @@
+//! Command-line arguments (clap). No logic here.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "algen", version, about = "Declarative algorithmic-generalization experiments: check, run, sample, label")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and check spec files; print every diagnostic; exit 1 on errors.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Train and evaluate experiments; write results, report and plots.
+    Run {
+        file: PathBuf,
+        /// Run only this experiment (default: all in the file).
+        #[arg(short = 'e', long = "experiment")]
+        experiment: Option<String>,
+        /// Output directory; each experiment writes OUT/<experiment>/.
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// Override every experiment's step count (smoke runs, benchmarks).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        steps: Option<u64>,
+    },
+    /// Print sampled examples of a task.
+    Sample {
+        file: PathBuf,
+        #[arg(short = 't', long = "task")]
+        task: String,
+        /// Input length.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+        len: u64,
+        /// Number of examples.
+        #[arg(short = 'n', default_value_t = 5)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// One JSON object per line: {"input": [...], "output": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Label inputs: JSON lines {"input": [...]} on stdin -> {"input": ..., "output": ...}.
+    Label {
+        file: PathBuf,
+        #[arg(short = 't', long = "task")]
+        task: String,
+    },
+    /// Print the checked IR as JSON, with parameter counts and FLOPs per model variant.
+    Compile {
+        file: PathBuf,
+        #[arg(short = 'e', long = "experiment")]
+        experiment: Option<String>,
+    },
+    /// Re-render report.md and the plots of a finished experiment directory.
+    Report { dir: PathBuf },
+}

@@ -1,0 +1,259 @@
+//! One function per subcommand; each calls the library's pipeline stages.
+
+use crate::cli::Command;
+use crate::progress::{self, Bar};
+use algen::diag::{self, Diag};
+use algen::ir::{self, Spec};
+use algen::model::{self, ModelIo};
+use algen::pipeline::{self, LoadError, Loaded, RunOptions};
+use algen::report;
+use algen::task;
+use serde_json::{json, Value as Json};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+pub enum Failure {
+    /// A diagnostic or run failure was printed: exit 1.
+    Spec,
+    /// Bad usage: exit 2 with this message.
+    Usage(String),
+}
+
+pub fn dispatch(cmd: Command) -> Result<(), Failure> {
+    match cmd {
+        Command::Check { files } => check(&files),
+        Command::Run { file, experiment, out, steps } => run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize) }),
+        Command::Sample { file, task, len, n, seed, json } => sample(&file, &task, len as usize, n, seed, json),
+        Command::Label { file, task } => label(&file, &task),
+        Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
+        Command::Report { dir } => report_cmd(&dir),
+    }
+}
+
+fn print_diags(sources: &algen::source::SourceMap, diags: Vec<Diag>) {
+    let diags: Vec<Diag> = diags.into_iter().map(|d| d.with_source(sources)).collect();
+    let color = std::io::stderr().is_terminal();
+    let width = if color { 100 } else { 80 };
+    eprint!("{}", diag::render(&diags, width, color));
+    let errors = diags.iter().filter(|d| !d.warning).count();
+    if errors > 0 {
+        eprintln!("{errors} error{} found", if errors == 1 { "" } else { "s" });
+    }
+}
+
+/// Loads and checks a spec; prints diagnostics. A missing file is a usage error.
+fn load(path: &Path) -> Result<Loaded, Failure> {
+    match pipeline::load(path) {
+        Ok(l) => {
+            if !l.warnings.is_empty() {
+                print_diags(&l.sources, l.warnings.clone());
+            }
+            Ok(l)
+        }
+        Err(LoadError::Io(p, e)) => Err(Failure::Usage(format!("cannot read `{}`: {e}", p.display()))),
+        Err(LoadError::Diags(sources, diags)) => {
+            print_diags(&sources, diags);
+            Err(Failure::Spec)
+        }
+    }
+}
+
+fn check(files: &[std::path::PathBuf]) -> Result<(), Failure> {
+    let mut failed = None;
+    for f in files {
+        if let Err(e) = load(f) {
+            if matches!(e, Failure::Usage(_)) {
+                return Err(e);
+            }
+            failed = Some(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+fn find_task<'s>(spec: &'s Spec, name: &str) -> Result<&'s ir::Task, Failure> {
+    spec.task(name).ok_or_else(|| {
+        let names: Vec<&str> = spec.tasks.iter().map(|t| t.name.as_str()).collect();
+        Failure::Usage(format!("no task `{name}` in the spec; {}", diag::suggest(name, &names)))
+    })
+}
+
+fn experiments<'s>(spec: &'s Spec, only: Option<&str>) -> Result<Vec<&'s ir::Experiment>, Failure> {
+    match only {
+        None => Ok(spec.experiments.iter().collect()),
+        Some(n) => match spec.experiment(n) {
+            Some(e) => Ok(vec![e]),
+            None => {
+                let names: Vec<&str> = spec.experiments.iter().map(|e| e.name.as_str()).collect();
+                Err(Failure::Usage(format!("no experiment `{n}` in the spec; {}", diag::suggest(n, &names))))
+            }
+        },
+    }
+}
+
+fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure> {
+    let loaded = load(file)?;
+    let exps = experiments(&loaded.spec, only)?;
+    if exps.is_empty() {
+        return Err(Failure::Usage(format!("`{}` defines no experiment", file.display())));
+    }
+    let mut failed = false;
+    for exp in exps {
+        let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer> {
+            let steps = opts.steps.unwrap_or(v.train.steps);
+            Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
+        };
+        if !progress::enabled() {
+            eprintln!("running experiment `{}` ({} run(s))", exp.name, exp.variants.iter().map(|v| v.train.seeds.len()).sum::<usize>());
+        }
+        let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: experiment `{}` failed: {e}", exp.name);
+                return Err(Failure::Spec);
+            }
+        };
+        println!("{}", report::summary_table(&res));
+        println!("results: {}", dir.join("results.json").display());
+        for r in &res.runs {
+            if let report::results::RunStatus::Diverged { message, .. } = &r.status {
+                eprintln!("error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept", r.variant, r.seed);
+                failed = true;
+            }
+        }
+        for x in res.expects.iter().filter(|x| !x.holds) {
+            eprintln!("error[algen::run::expect]: expectation `{}` does not hold (value {:.4})", x.text, x.value);
+            failed = true;
+        }
+    }
+    if failed {
+        Err(Failure::Spec)
+    } else {
+        Ok(())
+    }
+}
+
+/// Tokens joined for display: concatenated when all are one character.
+fn show_tokens(toks: &[String]) -> String {
+    if toks.iter().all(|t| t.chars().count() == 1) {
+        toks.concat()
+    } else {
+        toks.join(" ")
+    }
+}
+
+fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: bool) -> Result<(), Failure> {
+    let loaded = load(file)?;
+    let t = find_task(&loaded.spec, name)?;
+    let mut stream = task::Stream::new(t, "sample", len, seed);
+    let mut out = std::io::stdout().lock();
+    for _ in 0..n {
+        let ex = match stream.next_example() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error[algen::run::label]: {e}");
+                return Err(Failure::Spec);
+            }
+        };
+        let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
+        let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
+        let line = if as_json { json!({"input": input, "output": output}).to_string() } else { format!("{} -> {}", show_tokens(&input), show_tokens(&output)) };
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn label(file: &Path, name: &str) -> Result<(), Failure> {
+    let loaded = load(file)?;
+    let t = find_task(&loaded.spec, name)?;
+    let labeler = task::Labeler::new(t);
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = label_line(&labeler, t, &line);
+        if writeln!(out, "{reply}").is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One `label` line: ids in -> ids out, tokens in -> tokens out.
+pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> Json {
+    let parsed: Json = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return json!({"error": format!("invalid JSON: {e}")}),
+    };
+    let Some(input) = parsed.get("input").cloned() else {
+        return json!({"input": Json::Null, "error": "expected an object with an \"input\" field"});
+    };
+    let result: Result<Json, String> = match &input {
+        Json::Array(items) if items.iter().all(|v| v.is_u64()) => {
+            let ids: Vec<u32> = items.iter().map(|v| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32).collect();
+            labeler.label(&ids).map(|o| json!(o)).map_err(|e| e.to_string())
+        }
+        Json::Array(items) if items.iter().all(|v| v.is_string()) => {
+            let toks: Vec<&str> = items.iter().filter_map(|v| v.as_str()).collect();
+            task::label_tokens(t, &toks).map(|o| json!(o)).map_err(|e| e.to_string())
+        }
+        Json::String(s) => {
+            let toks: Vec<String> = s.chars().map(String::from).collect();
+            task::label_tokens(t, &toks).map(|o| json!(o)).map_err(|e| e.to_string())
+        }
+        _ => Err("\"input\" must be a list of token ids, a list of token strings, or a string".into()),
+    };
+    match result {
+        Ok(o) => json!({"input": input, "output": o}),
+        Err(e) => json!({"input": input, "error": e}),
+    }
+}
+
+/// The IR plus, per experiment variant, the model's size and cost.
+pub fn compile_json(spec: &Spec, only: &[&ir::Experiment]) -> Json {
+    let mut models = vec![];
+    for exp in only {
+        let Some(t) = spec.task(&exp.task) else { continue };
+        let Some(s) = spec.split(&exp.split) else { continue };
+        let v = task::vocab(t);
+        let io = ModelIo { vocab_in: v.input.len(), vocab_out: v.output.len() };
+        let longest = s.train.lengths().iter().max().copied().unwrap_or(1);
+        for var in &exp.variants {
+            models.push(json!({
+                "experiment": exp.name,
+                "variant": var.label,
+                "vocab_in": io.vocab_in,
+                "vocab_out": io.vocab_out,
+                "params": model::param_count(&var.model.arch, io),
+                "flops_per_step": model::flops_per_step(&var.model.arch, io, var.train.batch, longest),
+                "flops_at": {"batch": var.train.batch, "input_len": longest},
+            }));
+        }
+    }
+    json!({"ir": spec, "models": models})
+}
+
+fn compile(file: &Path, only: Option<&str>) -> Result<(), Failure> {
+    let loaded = load(file)?;
+    let exps = experiments(&loaded.spec, only)?;
+    let j = compile_json(&loaded.spec, &exps);
+    println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+    Ok(())
+}
+
+fn report_cmd(dir: &Path) -> Result<(), Failure> {
+    match report::rerender(dir) {
+        Ok(paths) => {
+            for p in paths {
+                println!("{}", p.display());
+            }
+            Ok(())
+        }
+        Err(e) => Err(Failure::Usage(format!("cannot re-render `{}`: {e}", dir.display()))),
+    }
+}

@@ -1,0 +1,156 @@
+//! Evaluation: token and whole-sequence accuracy per input length.
+//!
+//! Encoder formats read the model's argmax at the scored positions of one
+//! forward pass. `lm` models decode greedily from `input <sep>`, one token
+//! per forward pass, for `|target| + 1` tokens (the target and `<eos>`), and
+//! are scored on the decoded tokens, so an early mistake propagates as it
+//! would in use. Evaluation runs on a detached copy of the model
+//! ([`Net::detached`]): no autograd bookkeeping.
+
+pub mod expect;
+
+use crate::ir::{Format, Task};
+use crate::model::Net;
+use crate::report::results::{LengthScores, Scores};
+use crate::task::{self, Encoded, LabelError, Stream, Vocab};
+use candle_core::{Device, Tensor};
+
+/// Errors while evaluating: labelling or the model itself.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Label(#[from] LabelError),
+    #[error("model error: {0}")]
+    Model(#[from] candle_core::Error),
+}
+
+/// What to evaluate: `count` fresh examples of each length, drawn from the
+/// stream named `part` with `seed`.
+pub struct EvalSet<'a> {
+    pub part: &'a str,
+    pub lengths: &'a [usize],
+    pub count: usize,
+    pub seed: u64,
+    pub batch: usize,
+}
+
+/// Per-length scores, their mean over lengths, and the number of sequences evaluated.
+pub struct Evaluated {
+    pub by_length: Vec<LengthScores>,
+    pub mean: Scores,
+    pub seqs: usize,
+}
+
+/// Scores `net` on `set`. Each length weighs the same in the mean (as the
+/// Chomsky-hierarchy benchmark averages accuracy over test lengths).
+pub fn evaluate(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet) -> Result<Evaluated, EvalError> {
+    let mut by_length = Vec::with_capacity(set.lengths.len());
+    let mut seqs = 0;
+    for &len in set.lengths {
+        let mut stream = Stream::new(task, set.part, len, set.seed);
+        let mut acc = Tally::default();
+        let mut left = set.count;
+        while left > 0 {
+            let n = left.min(set.batch.max(1));
+            let examples = stream.take(n)?;
+            let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
+            if task.format == Format::Lm {
+                score_lm(net, task, vocab, &encs, &examples, &mut acc)?;
+            } else {
+                score_encoder(net, &encs, &mut acc)?;
+            }
+            left -= n;
+            seqs += n;
+        }
+        by_length.push(LengthScores { len, scores: acc.scores() });
+    }
+    let mean = mean_over(&by_length);
+    Ok(Evaluated { by_length, mean, seqs })
+}
+
+/// The unweighted mean over lengths.
+pub fn mean_over(by_length: &[LengthScores]) -> Scores {
+    let k = by_length.len().max(1) as f64;
+    Scores {
+        token_accuracy: by_length.iter().map(|l| l.scores.token_accuracy).sum::<f64>() / k,
+        sequence_accuracy: by_length.iter().map(|l| l.scores.sequence_accuracy).sum::<f64>() / k,
+        n: by_length.iter().map(|l| l.scores.n).sum(),
+    }
+}
+
+/// Running counts of right tokens and right sequences.
+#[derive(Default)]
+pub struct Tally {
+    tokens: usize,
+    right_tokens: usize,
+    seqs: usize,
+    right_seqs: usize,
+}
+
+impl Tally {
+    /// Adds one sequence: `pairs` are (predicted, wanted) at its scored positions.
+    pub fn add(&mut self, pairs: impl Iterator<Item = (u32, u32)>) {
+        let (mut n, mut ok) = (0, 0);
+        for (p, w) in pairs {
+            n += 1;
+            ok += usize::from(p == w);
+        }
+        self.tokens += n;
+        self.right_tokens += ok;
+        self.seqs += 1;
+        self.right_seqs += usize::from(ok == n);
+    }
+    pub fn scores(&self) -> Scores {
+        let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        Scores { token_accuracy: div(self.right_tokens, self.tokens), sequence_accuracy: div(self.right_seqs, self.seqs), n: self.seqs }
+    }
+}
+
+/// Argmax over the last dim of `logits (B, T, V)`, as a host vector `B·T`.
+pub fn argmax(logits: &Tensor) -> candle_core::Result<Vec<u32>> {
+    logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()
+}
+
+fn score_encoder(net: &Net, encs: &[Encoded], acc: &mut Tally) -> Result<(), EvalError> {
+    let b = task::batch(encs);
+    let tokens = Tensor::from_vec(b.tokens.clone(), (b.b, b.t), &Device::Cpu)?;
+    let pad = padding(&b)?;
+    let pred = argmax(&net.forward(&tokens, pad.as_ref(), None)?)?;
+    for r in 0..b.b {
+        let row = r * b.t..(r + 1) * b.t;
+        let scored = row.filter(|&i| b.score_mask[i] > 0.0);
+        acc.add(scored.map(|i| (pred[i], b.targets[i])));
+    }
+    Ok(())
+}
+
+/// The padding mask, or `None` when every row is full (same-length batches).
+pub fn padding(b: &task::Batch) -> candle_core::Result<Option<Tensor>> {
+    if b.pad.iter().all(|&p| p > 0.0) {
+        return Ok(None);
+    }
+    Tensor::from_vec(b.pad.clone(), (b.b, b.t), &Device::Cpu).map(Some)
+}
+
+/// Greedy decoding for `lm`: all rows of a batch share the input length.
+fn score_lm(net: &Net, task: &Task, vocab: &Vocab, encs: &[Encoded], examples: &[task::Example], acc: &mut Tally) -> Result<(), EvalError> {
+    let steps = examples.iter().map(|e| e.target.len() + 1).max().unwrap_or(1);
+    let mut seqs: Vec<Vec<u32>> = examples.iter().map(|e| task::prompt(task, vocab, &e.input)).collect();
+    let rows = seqs.len();
+    for _ in 0..steps {
+        let t = seqs[0].len();
+        let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
+        let tokens = Tensor::from_vec(flat, (rows, t), &Device::Cpu)?;
+        let logits = net.forward(&tokens, None, None)?.narrow(1, t - 1, 1)?;
+        let next = argmax(&logits)?;
+        for (s, &tok) in seqs.iter_mut().zip(&next) {
+            s.push(tok);
+        }
+    }
+    for (enc, s) in encs.iter().zip(&seqs) {
+        // Position t of `enc` predicts token t+1 of the full sequence, which `s` now holds.
+        let scored = (0..enc.targets.len()).filter(|&t| enc.score_mask[t] > 0.0);
+        acc.add(scored.map(|t| (s.get(t + 1).copied().unwrap_or(u32::MAX), enc.targets[t])));
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The whole pipeline, stage by stage: spec file -> checked IR -> runs -> report.
+//!
+//! `main.rs` calls these; each function calls one stage's public API.
+
+use crate::check::{self, Checked};
+use crate::diag::Diag;
+use crate::eval::{self, EvalError};
+use crate::ir::{self, Spec};
+use crate::report::{self, results::*};
+use crate::source::SourceMap;
+use crate::syntax;
+use crate::train::{self, Observer, RunSpec};
+use std::path::{Path, PathBuf};
+
+/// A checked spec with its sources (for rendering diagnostics) and warnings.
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub spec: Spec,
+    pub warnings: Vec<Diag>,
+}
+
+/// Why loading failed: the file can't be read, or diagnostics (all of them).
+pub enum LoadError {
+    Io(PathBuf, std::io::Error),
+    Diags(SourceMap, Vec<Diag>),
+}
+
+/// Spec file -> parse (with imports) -> check -> IR.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let l = syntax::load(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
+    let mut diags = l.diags;
+    let Checked { spec, diags: more } = check::check(&l.files);
+    diags.extend(more);
+    match spec {
+        Some(spec) if diags.iter().all(|d| d.warning) => Ok(Loaded { sources: l.sources, spec, warnings: diags }),
+        _ => Err(LoadError::Diags(l.sources, diags)),
+    }
+}
+
+/// Options of `algen run`.
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// Overrides every variant's step count.
+    pub steps: Option<usize>,
+}
+
+/// Errors of a run after checking.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    #[error("cannot write results: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The directory of one run's own files (metrics.jsonl).
+pub fn run_dir(exp_dir: &Path, index: usize, variant: &str, seed: u64) -> PathBuf {
+    let slug: String = variant.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    exp_dir.join("runs").join(format!("{index:02}-{slug}-seed{seed}"))
+}
+
+/// Runs every variant × seed of `exp`, writing results and the report into
+/// `opts.out/<experiment>/` after each run (so an interrupted experiment keeps
+/// what finished). `observer` makes one observer per run.
+pub fn run_experiment(
+    spec: &Spec,
+    exp: &ir::Experiment,
+    opts: &RunOptions,
+    observer: &mut dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer>,
+) -> Result<(ExperimentResults, PathBuf), RunError> {
+    let task = spec.task(&exp.task).expect("checked: task exists");
+    let split = spec.split(&exp.split).expect("checked: split exists");
+    let dir = opts.out.join(&exp.name);
+    std::fs::create_dir_all(&dir)?;
+    let mut res = ExperimentResults {
+        experiment: exp.name.clone(),
+        task: task.name.clone(),
+        split: split.name.clone(),
+        train_lengths: split.train.lengths().to_vec(),
+        test_lengths: split.test.lengths().to_vec(),
+        runs: vec![],
+        expects: vec![],
+    };
+    let total: usize = exp.variants.iter().map(|v| v.train.seeds.len()).sum();
+    for variant in &exp.variants {
+        let mut variant = variant.clone();
+        if let Some(s) = opts.steps {
+            variant.train.steps = s;
+        }
+        for &seed in &variant.train.seeds {
+            let index = res.runs.len();
+            let rdir = run_dir(&dir, index, &variant.label, seed);
+            std::fs::create_dir_all(&rdir)?;
+            let metrics = rdir.join("metrics.jsonl");
+            let _ = std::fs::remove_file(&metrics);
+            let inner = observer(&variant, seed, index, total);
+            let mut obs = MetricsFile { path: metrics, inner, error: None };
+            let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed };
+            let result = train::run(&rs, &mut obs)?;
+            if let Some(e) = obs.error {
+                return Err(e.into());
+            }
+            res.runs.push(result);
+            res.expects = eval::expect::check(&exp.expects, &res.runs);
+            report::write_experiment(&dir, &res)?;
+        }
+    }
+    Ok((res, dir))
+}
+
+/// Appends every evaluation to the run's metrics.jsonl, then forwards events.
+struct MetricsFile {
+    path: PathBuf,
+    inner: Box<dyn Observer>,
+    error: Option<std::io::Error>,
+}
+
+impl Observer for MetricsFile {
+    fn step(&mut self, step: usize, loss: f64, acc: Option<f64>) {
+        self.inner.step(step, loss, acc);
+    }
+    fn evaluated(&mut self, e: &Evaluation) {
+        let line = serde_json::to_string(e).unwrap_or_default();
+        if let Err(err) = report::append_line(&self.path, &line) {
+            self.error.get_or_insert(err);
+        }
+        self.inner.evaluated(e);
+    }
+}

@@ -1,0 +1,186 @@
+//! The one training loop.
+//!
+//! [`run`] trains one variant with one seed: it builds the model from the
+//! seed, draws batches from the task's seeded streams (one length per batch,
+//! uniform over the train lengths — the curriculum of Delétang et al. 2023 —
+//! or mixed lengths padded and masked), steps Adam/AdamW with optional
+//! global-norm clipping, evaluates every `eval.every` steps, and stops with
+//! [`RunStatus::Diverged`] on a non-finite loss. Device: CPU.
+
+pub mod optim;
+
+use crate::eval::{self, EvalError, EvalSet};
+use crate::ir::{EvalCfg, Split, Task, Variant};
+use crate::model::{self, ModelIo, Net};
+use crate::report::results::{Evaluation, RunResult, RunStatus, Timing};
+use crate::task::{self, stream_seed, Encoded, Stream, Vocab};
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Steps excluded from throughput figures (allocator and cache warm-up).
+const WARMUP_STEPS: usize = 3;
+
+/// Callbacks of a run: progress display and per-evaluation output.
+pub trait Observer {
+    /// After every step: step number, loss, batch token accuracy (when computed).
+    fn step(&mut self, _step: usize, _loss: f64, _acc: Option<f64>) {}
+    /// After every evaluation (periodic and final).
+    fn evaluated(&mut self, _e: &Evaluation) {}
+}
+
+/// An observer that does nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// One run's inputs.
+pub struct RunSpec<'a> {
+    pub task: &'a Task,
+    pub split: &'a Split,
+    pub variant: &'a Variant,
+    pub eval: &'a EvalCfg,
+    pub seed: u64,
+}
+
+/// Trains and evaluates one variant × seed.
+pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalError> {
+    let started = Instant::now();
+    let vocab = task::vocab(spec.task);
+    let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
+    let arch = &spec.variant.model.arch;
+    let (net, params) = model::build(arch, io, spec.seed)?;
+    let vars = params.all();
+    let cfg = &spec.variant.train;
+    let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
+    let mut data = Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths);
+    let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
+    let longest = spec.split.train.lengths().iter().max().copied().unwrap_or(1);
+    let mut result = RunResult {
+        variant: spec.variant.label.clone(),
+        seed: spec.seed,
+        config: spec.variant.clone(),
+        params: params.count(),
+        flops_per_step: model::flops_per_step(arch, io, cfg.batch, longest),
+        status: RunStatus::Ok,
+        final_eval: None,
+        periodic: vec![],
+        timing: Timing::default(),
+    };
+    let (mut train_secs, mut timed_steps, mut timed_tokens) = (0f64, 0usize, 0usize);
+    let mut loss_sum = 0f64;
+    let mut loss_n = 0usize;
+    for step in 1..=cfg.steps {
+        let t0 = Instant::now();
+        let b = data.next(cfg.batch)?;
+        let tokens = Tensor::from_vec(b.tokens.clone(), (b.b, b.t), &Device::Cpu)?;
+        let targets = Tensor::from_vec(b.targets.clone(), (b.b, b.t), &Device::Cpu)?;
+        let mask = Tensor::from_vec(b.loss_mask.clone(), (b.b, b.t), &Device::Cpu)?;
+        let pad = eval::padding(&b)?;
+        let drop = if has_dropout(spec.variant) { Some(&mut dropout) } else { None };
+        let logits = net.forward(&tokens, pad.as_ref(), drop)?;
+        let loss = model::cross_entropy_masked(&logits, &targets, &mask)?;
+        let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        if !loss_v.is_finite() {
+            result.status = RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
+            break;
+        }
+        let mut grads = loss.backward()?;
+        if let Some(c) = cfg.clip {
+            optim::clip_global_norm(&mut grads, &vars, c)?;
+        }
+        opt.step(&grads, 1.0)?;
+        if step > WARMUP_STEPS {
+            train_secs += t0.elapsed().as_secs_f64();
+            timed_steps += 1;
+            timed_tokens += b.b * b.t;
+        }
+        loss_sum += loss_v;
+        loss_n += 1;
+        let acc = (step % 10 == 0 || step == cfg.steps).then(|| batch_accuracy(&logits, &b)).transpose()?;
+        obs.step(step, loss_v, acc);
+        if spec.eval.every > 0 && step % spec.eval.every == 0 && step < cfg.steps {
+            let e = evaluation(&net, spec, &vocab, step, loss_sum / loss_n.max(1) as f64, spec.eval.periodic_count, spec.eval.periodic_count)?;
+            (loss_sum, loss_n) = (0.0, 0);
+            obs.evaluated(&e.0);
+            result.periodic.push(e.0);
+        }
+    }
+    if timed_steps > 0 {
+        result.timing.train_steps_per_s = timed_steps as f64 / train_secs;
+        result.timing.train_tokens_per_s = timed_tokens as f64 / train_secs;
+    }
+    if result.status == RunStatus::Ok {
+        let step = cfg.steps;
+        let (e, seqs, secs) = evaluation(&net, spec, &vocab, step, loss_sum / loss_n.max(1) as f64, spec.split.train.count, spec.split.test.count)?;
+        result.timing.eval_seqs_per_s = if secs > 0.0 { seqs as f64 / secs } else { 0.0 };
+        obs.evaluated(&e);
+        result.final_eval = Some(e);
+    }
+    result.timing.wall_s = started.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+fn has_dropout(v: &Variant) -> bool {
+    let crate::ir::Arch::Transformer(c) = &v.model.arch;
+    c.dropout > 0.0
+}
+
+/// Evaluates on fresh train-length samples and on the test lengths.
+/// Returns the evaluation, the sequences evaluated and the seconds taken.
+fn evaluation(net: &Net, spec: &RunSpec, vocab: &Vocab, step: usize, loss: f64, train_count: usize, test_count: usize) -> Result<(Evaluation, usize, f64), EvalError> {
+    let net = net.detached();
+    let t0 = Instant::now();
+    let train = EvalSet { part: "train_eval", lengths: spec.split.train.lengths(), count: train_count, seed: spec.seed, batch: spec.eval.batch };
+    let test = EvalSet { part: "test", lengths: spec.split.test.lengths(), count: test_count, seed: spec.seed, batch: spec.eval.batch };
+    let tr = eval::evaluate(&net, spec.task, vocab, &train)?;
+    let te = eval::evaluate(&net, spec.task, vocab, &test)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let e = Evaluation { step, train_loss: loss, train: tr.mean, test: te.mean, train_by_length: tr.by_length, test_by_length: te.by_length };
+    Ok((e, tr.seqs + te.seqs, secs))
+}
+
+/// Token accuracy of a training batch at its loss positions.
+fn batch_accuracy(logits: &Tensor, b: &task::Batch) -> candle_core::Result<f64> {
+    let pred = eval::argmax(logits)?;
+    let (mut n, mut ok) = (0usize, 0usize);
+    for i in 0..pred.len() {
+        if b.loss_mask[i] > 0.0 {
+            n += 1;
+            ok += usize::from(pred[i] == b.targets[i]);
+        }
+    }
+    Ok(if n == 0 { 0.0 } else { ok as f64 / n as f64 })
+}
+
+/// The training batches: one seeded stream per train length, and a seeded
+/// curriculum choosing each batch's length (or each example's, when mixed).
+struct Batches<'a> {
+    task: &'a Task,
+    vocab: &'a Vocab,
+    lengths: &'a [usize],
+    streams: BTreeMap<usize, Stream<'a>>,
+    rng: ChaCha8Rng,
+    seed: u64,
+    mixed: bool,
+}
+
+impl<'a> Batches<'a> {
+    fn new(task: &'a Task, vocab: &'a Vocab, lengths: &'a [usize], seed: u64, mixed: bool) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "curriculum", 0, seed));
+        Batches { task, vocab, lengths, streams: BTreeMap::new(), rng, seed, mixed }
+    }
+
+    fn next(&mut self, n: usize) -> Result<task::Batch, task::LabelError> {
+        let mut encs: Vec<Encoded> = Vec::with_capacity(n);
+        let batch_len = self.lengths[self.rng.gen_range(0..self.lengths.len())];
+        for _ in 0..n {
+            let len = if self.mixed { self.lengths[self.rng.gen_range(0..self.lengths.len())] } else { batch_len };
+            let (task, seed) = (self.task, self.seed);
+            let stream = self.streams.entry(len).or_insert_with(|| Stream::new(task, "train", len, seed));
+            encs.push(task::encode(self.task, self.vocab, &stream.next_example()?));
+        }
+        Ok(task::batch(&encs))
+    }
+}
