@@ -1,1 +1,167 @@
-//! Models.
+//! Models: `ir::Arch` + vocabulary sizes → a candle graph ([`build`]), its parameters
+//! ([`Params`], in creation order, seeded), the masked loss ([`cross_entropy_masked`]) and
+//! cost figures ([`param_count`], [`flops_per_step`]).
+//!
+//! Layout: [`params`] (registry and init), [`ops`] (fused CPU ops with hand-written backward
+//! and their decomposed references), [`layers`] (Linear, LayerNorm, FeedForward,
+//! SelfAttention), [`positions`], [`transformer`].
+//!
+//! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
+
+pub mod layers;
+pub mod ops;
+pub mod params;
+pub mod positions;
+pub mod transformer;
+
+pub use ops::Kernels;
+pub use params::Params;
+pub use transformer::Transformer;
+
+use crate::ir::model::{Arch, Norm, Position};
+use candle_core::{bail, DType, Result, Tensor};
+use rand_chacha::ChaCha8Rng;
+
+/// Vocabulary sizes a task gives the model: input tokens and output classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelIo {
+    pub vocab_in: usize,
+    pub vocab_out: usize,
+}
+
+/// A built network.
+#[derive(Clone, Debug)]
+pub enum Net {
+    Transformer(Transformer),
+}
+
+impl Net {
+    /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`. `pad (B, T)`: 1 = real token,
+    /// 0 = padding (padded keys are masked). Dropout is active only with `dropout_rng`.
+    pub fn forward(
+        &self,
+        tokens: &Tensor,
+        pad: Option<&Tensor>,
+        dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
+        self.forward_at(tokens, pad, None, dropout_rng)
+    }
+
+    /// [`Net::forward`] with explicit position ids (`B·T` row-major; default `0..T` per row).
+    pub fn forward_at(
+        &self,
+        tokens: &Tensor,
+        pad: Option<&Tensor>,
+        positions: Option<&[u32]>,
+        dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
+        match self {
+            Net::Transformer(t) => t.forward_at(tokens, pad, positions, dropout_rng),
+        }
+    }
+
+    /// A copy with detached weights (sharing storage, so it follows optimizer updates) for
+    /// evaluation without autograd bookkeeping.
+    pub fn detached(&self) -> Net {
+        match self {
+            Net::Transformer(t) => Net::Transformer(t.detached()),
+        }
+    }
+
+    /// The same network running the fused ops or their references.
+    pub fn with_kernels(self, kernels: Kernels) -> Net {
+        match self {
+            Net::Transformer(t) => Net::Transformer(t.with_kernels(kernels)),
+        }
+    }
+}
+
+/// Builds `arch` in f32 with parameters initialized from `seed` (see [`Params`]).
+pub fn build(arch: &Arch, io: ModelIo, seed: u64) -> Result<(Net, Params)> {
+    build_with(arch, io, seed, DType::F32)
+}
+
+/// [`build`] in a chosen float dtype (f64 for gradient checks).
+pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(Net, Params)> {
+    let mut params = Params::new(seed, dtype);
+    let net = match arch {
+        Arch::Transformer(cfg) => Net::Transformer(Transformer::load(
+            &mut params,
+            cfg,
+            io.vocab_in,
+            io.vocab_out,
+        )?),
+    };
+    Ok((net, params))
+}
+
+/// Number of scalar parameters [`build`] creates (equal to `Params::count`, tested).
+///
+/// Transformer: `V_in·d` + (learned: `max_len·d`) + `L·(4d² + 2d·ffn + 9d + ffn)`
+/// + (pre-norm: `2d`) + `V_out·d + V_out`.
+pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
+    match arch {
+        Arch::Transformer(c) => {
+            let (d, f) = (c.d_model, c.ffn);
+            let pos = match c.position {
+                Position::Learned { max_len } => max_len * d,
+                Position::None | Position::Sinusoidal => 0,
+            };
+            let layer = 4 * d * d + 2 * d * f + 9 * d + f;
+            let final_ln = if c.norm == Norm::Pre { 2 * d } else { 0 };
+            io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + io.vocab_out
+        }
+    }
+}
+
+/// Approximate FLOPs of one training step (forward + backward) on a `(batch, seq_len)` batch.
+///
+/// Counts matmul FLOPs only (2 per multiply-add). Forward per token:
+/// `L·(8d² + 4d·ffn + 4T·d) + 2d·V_out` — QKV (6d²) and output (2d²) projections, the two
+/// feed-forward matmuls (4d·ffn), attention scores QKᵀ and weighted sum PV (2T·d each, full
+/// T×T even when causal), and the head. Backward ≈ 2× forward, so a step ≈ 3× forward
+/// (Kaplan et al. 2020, §2.1). Embedding lookups, norms and softmax are ignored.
+pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) -> u64 {
+    match arch {
+        Arch::Transformer(c) => {
+            let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
+            let per_token =
+                c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d) + 2 * d * io.vocab_out as u64;
+            3 * batch as u64 * t * per_token
+        }
+    }
+}
+
+/// Host copies of `targets (B, T) u32` and `mask (B, T)`, checked against `logits (B, T, V)`.
+fn loss_inputs(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<(Vec<u32>, Vec<f32>)> {
+    let lead = &logits.dims()[..logits.rank().saturating_sub(1)];
+    if logits.rank() != 3 || targets.dims() != lead || mask.dims() != lead {
+        bail!("cross_entropy_masked: logits {:?} must be (B, T, V) with targets {:?} and mask {:?} (B, T)", logits.dims(), targets.dims(), mask.dims())
+    }
+    if targets.dtype() != DType::U32 {
+        bail!(
+            "cross_entropy_masked: targets must be u32, got {:?}",
+            targets.dtype()
+        )
+    }
+    let t = targets.flatten_all()?.to_vec1::<u32>()?;
+    let m = mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok((t, m))
+}
+
+/// `Σ mask·nll / Σ mask` over `logits (B, T, V)`, `targets (B, T) u32`, `mask (B, T)`
+/// (0 when the mask is all zero): a scalar, one fused node with its backward.
+pub fn cross_entropy_masked(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let (t, m) = loss_inputs(logits, targets, mask)?;
+    ops::cross_entropy(logits, &t, &m)
+}
+
+/// [`cross_entropy_masked`] from plain candle ops (the reference).
+pub fn cross_entropy_masked_ref(
+    logits: &Tensor,
+    targets: &Tensor,
+    mask: &Tensor,
+) -> Result<Tensor> {
+    let (t, m) = loss_inputs(logits, targets, mask)?;
+    ops::cross_entropy_ref(logits, &t, &m)
+}

@@ -1,0 +1,169 @@
+//! Layers: config/params → `load` → `forward`. Each layer holds plain tensors (the Vars'
+//! tensors while training, detached copies for evaluation) and runs either the fused ops or
+//! their decomposed references ([`Kernels`]).
+
+use super::ops::{self, AttnSpec, Kernels};
+use super::params::Params;
+use candle_core::{Result, Tensor};
+use std::sync::Arc;
+
+/// `y = x·Wᵀ + b`, weight `(out, in)`, bias `(out)`.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+impl Linear {
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Linear { weight, bias }
+    }
+
+    /// `{name}.weight`, `{name}.bias` with PyTorch's default init.
+    pub fn load(params: &mut Params, name: &str, out: usize, inp: usize) -> Result<Self> {
+        let (weight, bias) = params.linear(name, out, inp)?;
+        Ok(Linear { weight, bias })
+    }
+
+    /// `(.., in)` → `(.., out)`.
+    pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        self.run(x, false, k)
+    }
+
+    /// `relu(x·Wᵀ + b)`, fused into the same node.
+    pub fn forward_relu(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        self.run(x, true, k)
+    }
+
+    fn run(&self, x: &Tensor, relu: bool, k: Kernels) -> Result<Tensor> {
+        match k {
+            Kernels::Fused => ops::linear(x, &self.weight, &self.bias, relu),
+            Kernels::Reference => ops::linear_ref(x, &self.weight, &self.bias, relu),
+        }
+    }
+
+    pub fn detached(&self) -> Self {
+        Linear {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+        }
+    }
+}
+
+/// LayerNorm over the last dim, gain `weight (d)` and `bias (d)`, eps = [`ops::LN_EPS`].
+#[derive(Clone, Debug)]
+pub struct LayerNorm {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+impl LayerNorm {
+    pub fn load(params: &mut Params, name: &str, d: usize) -> Result<Self> {
+        let (weight, bias) = params.layer_norm(name, d)?;
+        Ok(LayerNorm { weight, bias })
+    }
+
+    pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        match k {
+            Kernels::Fused => ops::layer_norm(x, &self.weight, &self.bias),
+            Kernels::Reference => ops::layer_norm_ref(x, &self.weight, &self.bias),
+        }
+    }
+
+    pub fn detached(&self) -> Self {
+        LayerNorm {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+        }
+    }
+}
+
+/// Position-wise feed-forward: `down(relu(up(x)))`, `d → ffn → d` (Vaswani et al. 2017).
+#[derive(Clone, Debug)]
+pub struct FeedForward {
+    pub up: Linear,
+    pub down: Linear,
+}
+
+impl FeedForward {
+    pub fn load(params: &mut Params, name: &str, d: usize, ffn: usize) -> Result<Self> {
+        let up = Linear::load(params, &format!("{name}.up"), ffn, d)?;
+        let down = Linear::load(params, &format!("{name}.down"), d, ffn)?;
+        Ok(FeedForward { up, down })
+    }
+
+    /// `(B, T, d)` → `(B, T, d)`.
+    pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        let h = self.up.forward_relu(x, k)?; // (B, T, ffn)
+        self.down.forward(&h, k) // (B, T, d)
+    }
+
+    pub fn detached(&self) -> Self {
+        FeedForward {
+            up: self.up.detached(),
+            down: self.down.detached(),
+        }
+    }
+}
+
+/// A hook applied to the packed projections `qkv (B, T, 3D)` before attention (e.g. RoPE
+/// rotating the Q and K channels by position).
+pub type QkvTransform = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
+
+/// What one forward pass tells every attention layer.
+#[derive(Clone, Default)]
+pub struct AttnCtx {
+    /// Hide keys after the query (decoder).
+    pub causal: bool,
+    /// `(B·T)` 1 = real key, 0 = padding.
+    pub key_mask: Option<Arc<Vec<f32>>>,
+    /// Additive score bias `(H, T, T)` or `(B, H, T, T)`: the ALiBi / relative-position hook.
+    pub bias: Option<Tensor>,
+    /// The RoPE-style hook on `qkv`.
+    pub qkv_transform: Option<QkvTransform>,
+    pub kernels: Kernels,
+}
+
+/// Multi-head self-attention with one packed input projection `qkv: d → 3d` ([Q | K | V],
+/// heads contiguous inside each) and an output projection `out: d → d`.
+#[derive(Clone, Debug)]
+pub struct SelfAttention {
+    pub qkv: Linear,
+    pub out: Linear,
+    pub heads: usize,
+}
+
+impl SelfAttention {
+    pub fn load(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
+        let qkv = Linear::load(params, &format!("{name}.qkv"), 3 * d, d)?;
+        let out = Linear::load(params, &format!("{name}.out"), d, d)?;
+        Ok(SelfAttention { qkv, out, heads })
+    }
+
+    /// `(B, T, d)` → `(B, T, d)`.
+    pub fn forward(&self, x: &Tensor, ctx: &AttnCtx) -> Result<Tensor> {
+        let k = ctx.kernels;
+        let mut qkv = self.qkv.forward(x, k)?; // (B, T, 3d)
+        if let Some(f) = &ctx.qkv_transform {
+            qkv = f(&qkv)?;
+        }
+        let spec = AttnSpec {
+            heads: self.heads,
+            causal: ctx.causal,
+            key_mask: ctx.key_mask.clone(),
+        };
+        let a = match k {
+            Kernels::Fused => ops::attention(&qkv, &spec, ctx.bias.as_ref())?, // (B, T, d)
+            Kernels::Reference => ops::attention_ref(&qkv, &spec, ctx.bias.as_ref())?,
+        };
+        self.out.forward(&a, k) // (B, T, d)
+    }
+
+    pub fn detached(&self) -> Self {
+        SelfAttention {
+            qkv: self.qkv.detached(),
+            out: self.out.detached(),
+            heads: self.heads,
+        }
+    }
+}

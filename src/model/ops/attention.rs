@@ -1,0 +1,247 @@
+//! The multi-head attention core as one graph node:
+//! `ctx_h = softmax(scale · Q_h K_hᵀ + bias_h, masked) · V_h` for every head h.
+//!
+//! Input is the packed projection `qkv (B, T, 3D)` = [Q | K | V], head h of Q at channels
+//! `h·dh .. (h+1)·dh`; output is `ctx (B, T, D)` with heads side by side — exactly what the
+//! output projection reads. Heads are read and written in place through GEMM strides, so the
+//! usual split-heads / merge-heads transposes (and their copies and graph nodes) disappear.
+//! The attention weights P are kept for backward when a gradient can flow (like PyTorch's
+//! `save_for_backward`); otherwise they are dropped after the forward.
+//!
+//! Masking: key j is visible to query i when `key_mask[b, j] = 1` and, if causal, `j <= i`.
+//! Hidden keys get weight exactly 0; a query that sees no key gets a zero context (no NaN).
+//! `bias` (H, T, T) or (B, H, T, T) is added to the scaled scores before masking: the hook for
+//! ALiBi, relative and other additive position schemes (it receives a gradient when tracked).
+
+use super::{by_dtype, float_cpu, softmax_ref, tensor, Fl, Host};
+use candle_core::backend::BackendStorage;
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+use std::sync::{Arc, Mutex};
+
+use super::attention_kernels::{backward, forward, Dims};
+
+/// How to attend: head count, causality and which keys are real.
+#[derive(Clone, Debug)]
+pub struct AttnSpec {
+    pub heads: usize,
+    pub causal: bool,
+    /// `(B·T)` row-major, 1 = real key, 0 = padding (hidden); only 0 and 1 are meaningful.
+    /// `None`: every key is real.
+    pub key_mask: Option<Arc<Vec<f32>>>,
+}
+
+struct Attn {
+    spec: AttnSpec,
+    scale: f64,
+    save: bool,
+    probs: Mutex<Option<CpuStorage>>, // (B, H, T, T) saved in forward for backward
+}
+
+impl Attn {
+    fn dims(&self, qkv: &[usize]) -> Result<Dims> {
+        Dims::new(qkv, self.spec.heads)
+    }
+
+    fn fwd<T: Fl>(
+        &self,
+        s: &CpuStorage,
+        l: &Layout,
+        bias: Option<(&CpuStorage, &Layout)>,
+    ) -> Result<(CpuStorage, Shape)> {
+        let z = self.dims(l.dims())?;
+        let qkv = super::cpu_slice::<T>(s, l, "attention")?;
+        let bias = match bias {
+            Some((bs, bl)) => Some((
+                super::cpu_slice::<T>(bs, bl, "attention")?,
+                bl.dims().len() == 4,
+            )),
+            None => None,
+        };
+        let (out, probs) = forward(&self.spec, self.scale, z, qkv, bias)?;
+        if self.save {
+            *self.probs.lock().expect("attention probs lock") =
+                Some(T::to_cpu_storage_owned(probs));
+        }
+        Ok((T::to_cpu_storage_owned(out), Shape::from((z.b, z.t, z.d))))
+    }
+
+    fn bwd<T: Fl>(
+        &self,
+        qkv: &Tensor,
+        bias: Option<&Tensor>,
+        grad: &Tensor,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let z = self.dims(qkv.dims())?;
+        let grad = grad.contiguous()?;
+        let (xh, gh) = (Host::new(qkv, "attention")?, Host::new(&grad, "attention")?);
+        let bh = bias.map(|b| Host::new(b, "attention")).transpose()?;
+        let (x, g) = (xh.slice::<T>()?, gh.slice::<T>()?);
+        let bias_s = match (&bh, bias) {
+            (Some(h), Some(b)) => Some((h.slice::<T>()?, b.rank() == 4)),
+            _ => None,
+        };
+        let want_bias = bias
+            .filter(|b| b.track_op())
+            .map(|b| (b.elem_count(), b.rank() == 4));
+        let saved = self.probs.lock().expect("attention probs lock");
+        let recomputed;
+        let probs: &[T] = match saved.as_ref() {
+            Some(p) => T::cpu_storage_as_slice(p)?,
+            None => {
+                recomputed = forward(&self.spec, self.scale, z, x, bias_s)?.1;
+                &recomputed
+            }
+        };
+        let (dqkv, dbias) = backward(self.scale, z, x, probs, g, want_bias)?;
+        let dbias = match (dbias, bias) {
+            (Some(v), Some(b)) => Some(tensor(v, b.dims())?),
+            _ => None,
+        };
+        Ok((tensor(dqkv, qkv.dims())?, dbias))
+    }
+}
+
+impl CustomOp1 for Attn {
+    fn name(&self) -> &'static str {
+        "algen-attention"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s.dtype(), "attention", fwd_dispatch(self, s, l, None))
+    }
+
+    fn bwd(&self, qkv: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let (dqkv, _) = by_dtype!(
+            qkv.dtype(),
+            "attention",
+            bwd_dispatch(self, qkv, None, grad)
+        )?;
+        Ok(qkv.track_op().then_some(dqkv))
+    }
+}
+
+impl CustomOp2 for Attn {
+    fn name(&self) -> &'static str {
+        "algen-attention-bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(
+            s1.dtype(),
+            "attention",
+            fwd_dispatch(self, s1, l1, Some((s2, l2)))
+        )
+    }
+
+    fn bwd(
+        &self,
+        qkv: &Tensor,
+        bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (dqkv, dbias) = by_dtype!(
+            qkv.dtype(),
+            "attention",
+            bwd_dispatch(self, qkv, Some(bias), grad)
+        )?;
+        Ok((qkv.track_op().then_some(dqkv), dbias))
+    }
+}
+
+fn fwd_dispatch<T: Fl>(
+    op: &Attn,
+    s: &CpuStorage,
+    l: &Layout,
+    bias: Option<(&CpuStorage, &Layout)>,
+) -> Result<(CpuStorage, Shape)> {
+    op.fwd::<T>(s, l, bias)
+}
+
+fn bwd_dispatch<T: Fl>(
+    op: &Attn,
+    qkv: &Tensor,
+    bias: Option<&Tensor>,
+    grad: &Tensor,
+) -> Result<(Tensor, Option<Tensor>)> {
+    op.bwd::<T>(qkv, bias, grad)
+}
+
+/// Validates shapes shared by the fused and the reference path.
+fn check(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<(usize, usize, usize)> {
+    let z = Dims::new(qkv.dims(), spec.heads)?;
+    if let Some(m) = &spec.key_mask {
+        if m.len() != z.b * z.t {
+            bail!(
+                "attention: key mask has {} entries, expected B·T = {}",
+                m.len(),
+                z.b * z.t
+            )
+        }
+    }
+    if let Some(b) = bias {
+        let (h, t) = (z.h, z.t);
+        if b.dims() != [h, t, t] && b.dims() != [z.b, h, t, t] {
+            bail!(
+                "attention: bias {:?} must be (H, T, T) = ({h}, {t}, {t}) or (B, H, T, T)",
+                b.dims()
+            )
+        }
+    }
+    Ok((z.b, z.t, z.d))
+}
+
+/// Fused attention core: `qkv (B, T, 3D)` → `ctx (B, T, D)`, scale 1/sqrt(D/H).
+pub fn attention(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<Tensor> {
+    let (_, _, d) = check(qkv, spec, bias)?;
+    float_cpu(qkv, "attention")?;
+    let save = qkv.track_op() || bias.is_some_and(|b| b.track_op());
+    let scale = 1.0 / ((d / spec.heads) as f64).sqrt();
+    let op = Attn {
+        spec: spec.clone(),
+        scale,
+        save,
+        probs: Mutex::new(None),
+    };
+    match bias {
+        None => qkv.contiguous()?.apply_op1(op),
+        Some(b) => qkv.contiguous()?.apply_op2(&b.contiguous()?, op),
+    }
+}
+
+/// Reference attention from plain candle ops: split heads, scores, additive mask, softmax,
+/// zeroing of fully hidden rows, weighted sum, merge heads.
+pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<Tensor> {
+    let (b, t, d) = check(qkv, spec, bias)?;
+    let (h, dh) = (spec.heads, d / spec.heads);
+    let split = |i: usize| {
+        qkv.narrow(2, i * d, d)?
+            .reshape((b, t, h, dh))?
+            .transpose(1, 2)?
+            .contiguous()
+    }; // (B, H, T, dh)
+    let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+    let mut s = (q.matmul(&k.t()?)? * (1.0 / (dh as f64).sqrt()))?; // (B, H, T, T)
+    if let Some(bias) = bias {
+        s = s.broadcast_add(bias)?;
+    }
+    let mut keep = vec![0f32; b * t * t]; // (B, 1, T, T)
+    for bi in 0..b {
+        for i in 0..t {
+            for j in 0..t {
+                let real = spec.key_mask.as_ref().map_or(1.0, |m| m[bi * t + j]);
+                keep[(bi * t + i) * t + j] = if spec.causal && j > i { 0.0 } else { real };
+            }
+        }
+    }
+    let keep = Tensor::from_vec(keep, (b, 1, t, t), qkv.device())?.to_dtype(qkv.dtype())?;
+    let hide = ((&keep - 1.0)? * 1e9)?; // 0 where visible, -1e9 where hidden
+    let p = softmax_ref(&s.broadcast_add(&hide)?)?.broadcast_mul(&keep)?; // (B, H, T, T)
+    p.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d)) // (B, T, D)
+}

@@ -1,0 +1,138 @@
+//! Host kernels of the fused attention core (see `attention.rs` for the contract): per
+//! (batch, head) GEMMs on strided views of the packed `qkv`, the masked row softmax, and the
+//! backward `dS = P ⊙ (dP − rowdot(dP, P))`.
+
+use super::attention::AttnSpec;
+use super::{gemm, rowdot, softmax_row, Fl, Mat, MatMut};
+use candle_core::{bail, Result};
+
+/// Sizes: batch, time, model width, heads, head width.
+#[derive(Clone, Copy)]
+pub(super) struct Dims {
+    pub b: usize,
+    pub t: usize,
+    pub d: usize,
+    pub h: usize,
+    pub dh: usize,
+}
+
+impl Dims {
+    /// Sizes of a packed `qkv (B, T, 3D)` split into `heads`.
+    pub fn new(qkv: &[usize], heads: usize) -> Result<Dims> {
+        let h = heads;
+        match *qkv {
+            [b, t, d3] if d3 % 3 == 0 && h > 0 && (d3 / 3) % h == 0 => Ok(Dims {
+                b,
+                t,
+                d: d3 / 3,
+                h,
+                dh: d3 / 3 / h,
+            }),
+            _ => bail!("attention: qkv {qkv:?} must be (B, T, 3·D) with D divisible by {h} heads"),
+        }
+    }
+
+    fn d3(&self) -> usize {
+        3 * self.d
+    }
+}
+
+/// Bias slice of (batch, head), if any: `(data, per_batch)`.
+fn bias_at<T>(bias: Option<(&[T], bool)>, z: Dims, bi: usize, hi: usize) -> Option<&[T]> {
+    bias.map(|(data, per_batch)| {
+        let idx = if per_batch { bi * z.h + hi } else { hi };
+        &data[idx * z.t * z.t..(idx + 1) * z.t * z.t]
+    })
+}
+
+/// Forward: returns ctx (B, T, D) and P (B, H, T, T).
+pub(super) fn forward<T: Fl>(
+    op: &AttnSpec,
+    scale: f64,
+    z: Dims,
+    qkv: &[T],
+    bias: Option<(&[T], bool)>,
+) -> Result<(Vec<T>, Vec<T>)> {
+    let (t, d, d3) = (z.t, z.d, z.d3());
+    let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
+    let mut probs = vec![T::zero(); z.b * z.h * t * t]; // (B, H, T, T)
+    let scale = T::from_f64(scale);
+    for bi in 0..z.b {
+        let keep: Option<Vec<T>> = op.key_mask.as_ref().map(|m| {
+            m[bi * t..(bi + 1) * t]
+                .iter()
+                .map(|&v| T::from_f64(v as f64))
+                .collect()
+        });
+        let base = bi * t * d3;
+        for hi in 0..z.h {
+            let p = &mut probs[(bi * z.h + hi) * t * t..][..t * t]; // (T, T)
+            let q = Mat::at(qkv, base + hi * z.dh, d3, 1); // (T, dh)
+            let kt = Mat::at(qkv, base + d + hi * z.dh, 1, d3); // (dh, T)
+            gemm((t, t, z.dh), MatMut::at(p, 0, t, 1), q, kt, scale)?;
+            if let Some(bias) = bias_at(bias, z, bi, hi) {
+                for (s, &b) in p.iter_mut().zip(bias) {
+                    *s += b;
+                }
+            }
+            for (i, row) in p.chunks_exact_mut(t).enumerate() {
+                let lim = if op.causal { i + 1 } else { t };
+                softmax_row(&mut row[..lim], keep.as_ref().map(|k| &k[..lim]));
+                row[lim..].fill(T::zero());
+            }
+            let v = Mat::at(qkv, base + 2 * d + hi * z.dh, d3, 1); // (T, dh)
+            let dst = MatMut::at(&mut out, bi * t * d + hi * z.dh, d, 1);
+            gemm((t, z.dh, t), dst, Mat::at(p, 0, t, 1), v, T::one())?;
+        }
+    }
+    Ok((out, probs))
+}
+
+/// Backward: d(qkv) (B, T, 3D) and, when `want_bias`, d(bias) in the bias layout.
+pub(super) fn backward<T: Fl>(
+    scale: f64,
+    z: Dims,
+    qkv: &[T],
+    probs: &[T],
+    g: &[T],
+    bias_len: Option<(usize, bool)>,
+) -> Result<(Vec<T>, Option<Vec<T>>)> {
+    let (t, d, d3) = (z.t, z.d, z.d3());
+    let scale = T::from_f64(scale);
+    let mut dqkv = vec![T::zero(); z.b * t * d3];
+    let mut dbias = bias_len.map(|(n, _)| vec![T::zero(); n]);
+    let mut ds = vec![T::zero(); t * t]; // (T, T) scratch: dP, then dS
+    for bi in 0..z.b {
+        let base = bi * t * d3;
+        for hi in 0..z.h {
+            let p = &probs[(bi * z.h + hi) * t * t..][..t * t];
+            let gh = Mat::at(g, bi * t * d + hi * z.dh, d, 1); // dctx (T, dh)
+            let vt = Mat::at(qkv, base + 2 * d + hi * z.dh, 1, d3); // Vᵀ (dh, T)
+            gemm((t, t, z.dh), MatMut::at(&mut ds, 0, t, 1), gh, vt, T::one())?;
+            for (dsr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
+                let dot = rowdot(dsr, pr); // dS = P ⊙ (dP − rowdot(dP, P))
+                for (s, &p) in dsr.iter_mut().zip(pr) {
+                    *s = p * (*s - dot);
+                }
+            }
+            if let (Some(db), Some((_, per_batch))) = (dbias.as_mut(), bias_len) {
+                let idx = if per_batch { bi * z.h + hi } else { hi };
+                for (a, &s) in db[idx * t * t..(idx + 1) * t * t].iter_mut().zip(&ds) {
+                    *a += s;
+                }
+            }
+            let dsm = Mat::at(&ds, 0, t, 1);
+            let ds_t = Mat::at(&ds, 0, 1, t); // dSᵀ
+            let k = Mat::at(qkv, base + d + hi * z.dh, d3, 1);
+            let q = Mat::at(qkv, base + hi * z.dh, d3, 1);
+            let dq = MatMut::at(&mut dqkv, base + hi * z.dh, d3, 1);
+            gemm((t, z.dh, t), dq, dsm, k, scale)?; // dQ = scale · dS K
+            let dk = MatMut::at(&mut dqkv, base + d + hi * z.dh, d3, 1);
+            gemm((t, z.dh, t), dk, ds_t, q, scale)?; // dK = scale · dSᵀ Q
+            let dv = MatMut::at(&mut dqkv, base + 2 * d + hi * z.dh, d3, 1);
+            let pt = Mat::at(p, 0, 1, t);
+            gemm((t, z.dh, t), dv, pt, gh, T::one())?; // dV = Pᵀ dctx
+        }
+    }
+    Ok((dqkv, dbias))
+}

@@ -1,0 +1,160 @@
+//! Fused CPU ops with hand-written backward, and the decomposed reference of each.
+//!
+//! Why: candle-nn's fused `layer_norm`, `rms_norm` and `softmax_last_dim` have no backward
+//! (DESIGN §7), and every candle graph node costs a zeroed gradient buffer plus an add in
+//! backward. Each op here is one graph node (`CustomOp1/2/3` with `bwd`) whose forward and
+//! backward run on host slices, in f32 or f64. Every fused op has a reference built from plain
+//! autograd-correct candle ops (`*_ref`); `tests/model.rs` compares both and checks both
+//! against finite differences.
+//!
+//! | op | fused | reference |
+//! |---|---|---|
+//! | softmax over the last dim | [`softmax_last_dim`] | [`softmax_ref`] |
+//! | LayerNorm | [`layer_norm`] | [`layer_norm_ref`] |
+//! | linear (+ bias, + optional ReLU) | [`linear`] | [`linear_ref`] |
+//! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
+//! | token + position embedding | [`embed`] | [`embed_ref`] |
+//! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
+//! | dropout | [`dropout`] | (mask multiply) |
+
+mod attention;
+mod attention_kernels;
+mod dropout;
+mod embed;
+mod kernels;
+mod layer_norm;
+mod linear;
+mod loss;
+mod softmax;
+
+pub use attention::{attention, attention_ref, AttnSpec};
+pub use dropout::{dropout, dropout_mask};
+pub use embed::{embed, embed_ref};
+pub use kernels::exp_f32;
+pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
+pub use linear::{linear, linear_ref};
+pub use loss::{cross_entropy, cross_entropy_ref};
+pub use softmax::{softmax_last_dim, softmax_ref};
+
+use candle_core::{
+    bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType,
+};
+
+/// Which implementation of each op a layer runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernels {
+    /// One custom op per fused block (the default; fast on CPU).
+    #[default]
+    Fused,
+    /// Decomposed candle ops (slow, for tests and cross-checks).
+    Reference,
+}
+
+/// Element types the fused ops run on: f32 (training) and f64 (gradient checks).
+pub(crate) trait Fl: WithDType + std::ops::Neg<Output = Self> {
+    fn ln_(self) -> Self;
+    fn sqrt_(self) -> Self;
+    fn neg_infinity() -> Self;
+    /// `xs[i] = exp(xs[i])`; vectorizable for f32 (see [`exp_f32`]).
+    fn exp_slice(xs: &mut [Self]);
+}
+
+impl Fl for f32 {
+    fn ln_(self) -> Self {
+        self.ln()
+    }
+    fn sqrt_(self) -> Self {
+        self.sqrt()
+    }
+    fn neg_infinity() -> Self {
+        f32::NEG_INFINITY
+    }
+    fn exp_slice(xs: &mut [Self]) {
+        for x in xs.iter_mut() {
+            *x = exp_f32(*x);
+        }
+    }
+}
+
+impl Fl for f64 {
+    fn ln_(self) -> Self {
+        self.ln()
+    }
+    fn sqrt_(self) -> Self {
+        self.sqrt()
+    }
+    fn neg_infinity() -> Self {
+        f64::NEG_INFINITY
+    }
+    fn exp_slice(xs: &mut [Self]) {
+        for x in xs.iter_mut() {
+            *x = x.exp();
+        }
+    }
+}
+
+/// Runs `$f::<f32>` or `$f::<f64>` by `$dtype`; other dtypes are an error naming `$op`.
+macro_rules! by_dtype {
+    ($dtype:expr, $op:expr, $f:ident($($arg:expr),*)) => {
+        match $dtype {
+            candle_core::DType::F32 => $f::<f32>($($arg),*),
+            candle_core::DType::F64 => $f::<f64>($($arg),*),
+            dt => candle_core::bail!("{}: unsupported dtype {dt:?} (f32 or f64)", $op),
+        }
+    };
+}
+pub(crate) use by_dtype;
+
+/// The elements of a contiguous CPU storage, as seen through `layout`.
+pub(crate) fn cpu_slice<'a, T: WithDType>(
+    s: &'a CpuStorage,
+    l: &Layout,
+    op: &str,
+) -> Result<&'a [T]> {
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&T::cpu_storage_as_slice(s)?[a..b]),
+        None => bail!("{op}: input must be contiguous (layout {l:?})"),
+    }
+}
+
+/// A read lock on a contiguous CPU tensor, lending its elements (used in `bwd`).
+pub(crate) struct Host<'a> {
+    guard: StorageRef<'a>,
+    start: usize,
+    end: usize,
+}
+
+impl<'a> Host<'a> {
+    pub(crate) fn new(t: &'a Tensor, op: &str) -> Result<Self> {
+        let (guard, l) = t.storage_and_layout();
+        let Some((start, end)) = l.contiguous_offsets() else {
+            bail!("{op}: tensor must be contiguous (layout {l:?})")
+        };
+        Ok(Host { guard, start, end })
+    }
+
+    pub(crate) fn slice<T: WithDType>(&self) -> Result<&[T]> {
+        match &*self.guard {
+            Storage::Cpu(s) => Ok(&T::cpu_storage_as_slice(s)?[self.start..self.end]),
+            _ => bail!("algen's fused ops run on the CPU only"),
+        }
+    }
+}
+
+/// A host vector as a CPU tensor (moved, not copied).
+pub(crate) fn tensor<T: WithDType>(v: Vec<T>, dims: &[usize]) -> Result<Tensor> {
+    Tensor::from_vec(v, dims, &candle_core::Device::Cpu)
+}
+
+/// Checks that `t` is a float tensor on the CPU and returns its dtype.
+pub(crate) fn float_cpu(t: &Tensor, op: &str) -> Result<DType> {
+    if !t.device().is_cpu() {
+        bail!("{op}: fused ops run on the CPU; use Kernels::Reference elsewhere")
+    }
+    match t.dtype() {
+        d @ (DType::F32 | DType::F64) => Ok(d),
+        d => bail!("{op}: unsupported dtype {d:?} (f32 or f64)"),
+    }
+}
+
+pub(crate) use kernels::{gemm, gemm_ex, rowdot, softmax_row, sum, Mat, MatMut};

@@ -1,0 +1,242 @@
+//! The transformer (Vaswani et al. 2017): token embedding (optionally ×√d) + positions,
+//! `layers` blocks of self-attention and feed-forward with residuals and LayerNorm
+//! (post-norm: `x = LN(x + f(x))`; pre-norm: `x = x + f(LN(x))` and a final LN), and a linear
+//! head to `vocab_out` logits at every position. Encoder = bidirectional attention,
+//! decoder = causal attention.
+//!
+//! Dropout (rate `cfg.dropout`, only when a dropout RNG is passed) is applied to the embedding
+//! sum and to each sublayer output before its residual add, as in Vaswani et al. §5.4;
+//! attention weights are not dropped.
+
+use super::layers::{AttnCtx, FeedForward, LayerNorm, Linear, SelfAttention};
+use super::ops::{self, Kernels};
+use super::params::Params;
+use super::positions::{default_ids, Positions};
+use crate::ir::model::{ModelKind, Norm, TransformerCfg};
+use candle_core::{bail, DType, Result, Tensor};
+use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+
+/// One block: attention and feed-forward sublayers with their LayerNorms.
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub ln1: LayerNorm,
+    pub attn: SelfAttention,
+    pub ln2: LayerNorm,
+    pub ffn: FeedForward,
+}
+
+/// A loaded transformer. Holds the parameters' tensors (or detached copies, see
+/// [`Transformer::detached`]).
+#[derive(Clone, Debug)]
+pub struct Transformer {
+    pub cfg: TransformerCfg,
+    pub vocab_in: usize,
+    pub vocab_out: usize,
+    pub tok_embed: Tensor,
+    pub positions: Positions,
+    pub blocks: Vec<Block>,
+    pub final_ln: Option<LayerNorm>,
+    pub head: Linear,
+    pub kernels: Kernels,
+}
+
+fn validate(cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<()> {
+    let (d, h) = (cfg.d_model, cfg.heads);
+    if d == 0 || h == 0 || d % h != 0 {
+        bail!("transformer: d_model = {d} must be a positive multiple of heads = {h}")
+    }
+    if cfg.ffn == 0 {
+        bail!("transformer: ffn must be positive")
+    }
+    if !(0.0..1.0).contains(&cfg.dropout) {
+        bail!("transformer: dropout = {} must be in [0, 1)", cfg.dropout)
+    }
+    if vocab_in == 0 || vocab_out == 0 {
+        bail!("transformer: empty vocabulary (in {vocab_in}, out {vocab_out})")
+    }
+    Ok(())
+}
+
+impl Transformer {
+    /// Creates the parameters in `params` (names in [`Params::list`] order:
+    /// `tok_embed`, `pos_embed`, `layers.{i}.{ln1, attn.qkv, attn.out, ln2, ffn.up, ffn.down}`,
+    /// `final_ln` (pre-norm only), `head`).
+    pub fn load(
+        params: &mut Params,
+        cfg: &TransformerCfg,
+        vocab_in: usize,
+        vocab_out: usize,
+    ) -> Result<Self> {
+        validate(cfg, vocab_in, vocab_out)?;
+        let d = cfg.d_model;
+        let tok_embed = params.embedding("tok_embed", vocab_in, d)?;
+        let positions = Positions::load(params, &cfg.position, d)?;
+        let mut blocks = Vec::with_capacity(cfg.layers);
+        for i in 0..cfg.layers {
+            let p = format!("layers.{i}");
+            blocks.push(Block {
+                ln1: LayerNorm::load(params, &format!("{p}.ln1"), d)?,
+                attn: SelfAttention::load(params, &format!("{p}.attn"), d, cfg.heads)?,
+                ln2: LayerNorm::load(params, &format!("{p}.ln2"), d)?,
+                ffn: FeedForward::load(params, &format!("{p}.ffn"), d, cfg.ffn)?,
+            });
+        }
+        let final_ln = match cfg.norm {
+            Norm::Pre => Some(LayerNorm::load(params, "final_ln", d)?),
+            Norm::Post => None,
+        };
+        let head = Linear::load(params, "head", vocab_out, d)?;
+        let cfg = cfg.clone();
+        Ok(Transformer {
+            cfg,
+            vocab_in,
+            vocab_out,
+            tok_embed,
+            positions,
+            blocks,
+            final_ln,
+            head,
+            kernels: Kernels::Fused,
+        })
+    }
+
+    /// The same model running `kernels`.
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`; `pad (B, T)`: 1 = real, 0 = padding
+    /// (padded keys are hidden from every query); dropout only when `dropout_rng` is given.
+    pub fn forward(
+        &self,
+        tokens: &Tensor,
+        pad: Option<&Tensor>,
+        dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
+        self.forward_at(tokens, pad, None, dropout_rng)
+    }
+
+    /// [`Transformer::forward`] with explicit position ids (`B·T`, row-major; default `0..T`).
+    pub fn forward_at(
+        &self,
+        tokens: &Tensor,
+        pad: Option<&Tensor>,
+        positions: Option<&[u32]>,
+        dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
+        let (b, t, ids) = token_ids(tokens)?;
+        let key_mask = pad.map(|p| key_mask(p, b, t)).transpose()?;
+        let pos_ids = match positions {
+            Some(p) if p.len() != b * t => bail!(
+                "transformer: {} position ids for a ({b}, {t}) batch",
+                p.len()
+            ),
+            Some(p) => p.to_vec(),
+            None => default_ids(b, t),
+        };
+        let mut rng = dropout_rng;
+        let p = self.cfg.dropout;
+        let k = self.kernels;
+        let x = self.embed(&ids, &pos_ids, (b, t))?; // (B, T, d)
+        let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
+        let ctx = AttnCtx {
+            causal: self.cfg.kind == ModelKind::Decoder,
+            key_mask,
+            kernels: k,
+            ..AttnCtx::default()
+        };
+        for blk in &self.blocks {
+            x = match self.cfg.norm {
+                Norm::Pre => {
+                    let a = blk.attn.forward(&blk.ln1.forward(&x, k)?, &ctx)?;
+                    let x = (x + ops::dropout(&a, p, rng.as_deref_mut())?)?;
+                    let f = blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?;
+                    (x + ops::dropout(&f, p, rng.as_deref_mut())?)?
+                }
+                Norm::Post => {
+                    let a = blk.attn.forward(&x, &ctx)?;
+                    let x = blk
+                        .ln1
+                        .forward(&(x + ops::dropout(&a, p, rng.as_deref_mut())?)?, k)?;
+                    let f = blk.ffn.forward(&x, k)?;
+                    blk.ln2
+                        .forward(&(x + ops::dropout(&f, p, rng.as_deref_mut())?)?, k)?
+                }
+            }; // (B, T, d)
+        }
+        if let Some(ln) = &self.final_ln {
+            x = ln.forward(&x, k)?;
+        }
+        self.head.forward(&x, k) // (B, T, vocab_out)
+    }
+
+    /// Token embeddings (×√d when `embed_scale`) plus positions: `(B, T, d)`.
+    fn embed(&self, ids: &[u32], pos_ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
+        let scale = if self.cfg.embed_scale {
+            (self.cfg.d_model as f64).sqrt()
+        } else {
+            1.0
+        };
+        let table = self
+            .positions
+            .table(pos_ids, bt.1, self.tok_embed.dtype())?;
+        let pos = table.as_ref().map(|tb| (tb, pos_ids));
+        match self.kernels {
+            Kernels::Fused => ops::embed(&self.tok_embed, ids, bt, scale, pos),
+            Kernels::Reference => ops::embed_ref(&self.tok_embed, ids, bt, scale, pos),
+        }
+    }
+
+    /// A copy whose weights are detached tensors sharing the parameters' storage: no autograd
+    /// bookkeeping (DESIGN §7), and it sees later in-place optimizer updates (`Var::set`).
+    pub fn detached(&self) -> Self {
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| Block {
+                ln1: b.ln1.detached(),
+                attn: b.attn.detached(),
+                ln2: b.ln2.detached(),
+                ffn: b.ffn.detached(),
+            })
+            .collect();
+        Transformer {
+            cfg: self.cfg.clone(),
+            vocab_in: self.vocab_in,
+            vocab_out: self.vocab_out,
+            tok_embed: self.tok_embed.detach(),
+            positions: self.positions.detached(),
+            blocks,
+            final_ln: self.final_ln.as_ref().map(LayerNorm::detached),
+            head: self.head.detached(),
+            kernels: self.kernels,
+        }
+    }
+}
+
+/// `(B, T)` u32 tokens → (B, T, row-major ids).
+pub(crate) fn token_ids(tokens: &Tensor) -> Result<(usize, usize, Vec<u32>)> {
+    if tokens.dtype() != DType::U32 {
+        bail!("tokens must be u32, got {:?}", tokens.dtype())
+    }
+    let (b, t) = match tokens.dims() {
+        &[b, t] if b > 0 && t > 0 => (b, t),
+        dims => bail!("tokens must be a non-empty (B, T) tensor, got shape {dims:?}"),
+    };
+    Ok((b, t, tokens.flatten_all()?.to_vec1::<u32>()?))
+}
+
+/// `pad (B, T)` (any float/int dtype) → key mask, nonzero = real token.
+fn key_mask(pad: &Tensor, b: usize, t: usize) -> Result<Arc<Vec<f32>>> {
+    if pad.dims() != [b, t] {
+        bail!("pad mask {:?} must match tokens ({b}, {t})", pad.dims())
+    }
+    let v = pad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok(Arc::new(
+        v.into_iter()
+            .map(|m| if m != 0.0 { 1.0 } else { 0.0 })
+            .collect(),
+    ))
+}
