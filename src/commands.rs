@@ -230,8 +230,8 @@ pub fn compile_json(spec: &Spec, only: &[&ir::Experiment]) -> Json {
                 "vocab_in": io.vocab_in,
                 "vocab_out": io.vocab_out,
                 "params": model::param_count(&var.model.arch, io),
-                "flops_per_step": model::flops_per_step(&var.model.arch, io, var.train.batch, longest),
-                "flops_at": {"batch": var.train.batch, "input_len": longest},
+                "flops_per_step": model::flops_per_step(&var.model.arch, io, var.train.batch, algen::train::seq_len(t, &v, longest)),
+                "flops_at": {"batch": var.train.batch, "input_len": longest, "seq_len": algen::train::seq_len(t, &v, longest)},
             }));
         }
     }

@@ -62,7 +62,7 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
         seed: spec.seed,
         config: spec.variant.clone(),
         params: params.count(),
-        flops_per_step: model::flops_per_step(arch, io, cfg.batch, longest),
+        flops_per_step: model::flops_per_step(arch, io, cfg.batch, seq_len(spec.task, &vocab, longest)),
         status: RunStatus::Ok,
         final_eval: None,
         periodic: vec![],
@@ -120,6 +120,15 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     }
     result.timing.wall_s = started.elapsed().as_secs_f64();
     Ok(result)
+}
+
+/// The model's sequence length for inputs of length `len` (input plus query
+/// slots or target), measured on one example; `len` when it cannot be labelled.
+pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
+    task::generate(task, "sample", len, 0, 1)
+        .ok()
+        .and_then(|v| v.first().map(|e| task::encode(task, vocab, e).tokens.len()))
+        .unwrap_or(len)
 }
 
 fn has_dropout(v: &Variant) -> bool {

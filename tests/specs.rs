@@ -1,0 +1,67 @@
+//! Every shipped spec under `specs/` runs in a smoke configuration (3 steps,
+//! batch ≤ 8, 2 examples per length) and its results are snapshot-tested with
+//! timings redacted, so a change that moves any number shows up as a diff.
+//! New specs join automatically.
+
+use algen::pipeline::{self, RunOptions};
+use algen::report;
+use std::path::{Path, PathBuf};
+
+fn specs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("specs dir").map(|e| e.expect("entry").path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            specs(&p, out);
+        } else if p.extension().is_some_and(|x| x == "alg") {
+            out.push(p);
+        }
+    }
+}
+
+fn smoke(spec: &mut algen::ir::Spec) {
+    for s in &mut spec.splits {
+        s.train.count = 2;
+        s.test.count = 2;
+    }
+    for e in &mut spec.experiments {
+        e.eval.periodic_count = 2;
+        if e.eval.every > 0 {
+            e.eval.every = 2;
+        }
+        for v in &mut e.variants {
+            v.train.steps = 3;
+            v.train.batch = v.train.batch.min(8);
+            v.train.seeds.truncate(2);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_spec_runs_in_smoke_configuration() {
+    let mut files = vec![];
+    specs(Path::new("specs"), &mut files);
+    assert!(files.iter().any(|f| f.ends_with("reverse.alg")), "specs/reverse.alg is shipped");
+    let out = std::env::temp_dir().join(format!("algen-specs-{}", std::process::id()));
+    for f in files {
+        let mut loaded = match pipeline::load(&f) {
+            Ok(l) => l,
+            Err(_) => panic!("{} does not check", f.display()),
+        };
+        smoke(&mut loaded.spec);
+        let name = f.strip_prefix("specs").unwrap_or(&f).with_extension("").display().to_string().replace('/', "__");
+        for exp in &loaded.spec.experiments {
+            let opts = RunOptions { out: out.clone(), steps: None };
+            let (res, dir) = pipeline::run_experiment(&loaded.spec, exp, &opts, &mut |_, _, _, _| Box::new(algen::train::Quiet))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            for file in ["results.json", "report.md", "accuracy_by_length.svg"] {
+                assert!(dir.join(file).exists(), "{} missing", file);
+            }
+            for r in &res.runs {
+                assert!(r.timing.train_steps_per_s > 0.0 && r.timing.eval_seqs_per_s > 0.0, "timings recorded");
+            }
+            insta::assert_json_snapshot!(format!("smoke_{name}__{}", exp.name), report::timings_redacted(&res));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
