@@ -120,16 +120,28 @@ impl Diagnostic for Diag {
     }
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough
-/// to be a plausible typo (distance at most a third of the length, min 1).
+/// The candidate closest to `word`, if it is a plausible typo: an
+/// abbreviation (the word's letters in order, same first letter: `seq_acc`
+/// for `sequence_accuracy`), or within an edit distance of a third of the
+/// word's length (min 1), counting a swap of neighbours as one edit.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
+    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != word).collect();
+    let close = candidates.iter().map(|c| (edit_distance(word, c), *c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, c)| (*d, *c));
+    let abbrev = candidates.iter().copied().filter(|c| word.chars().count() >= 2 && abbreviates(word, c)).min_by_key(|c| (c.len(), *c));
+    match (close, abbrev) {
+        (Some((1, c)), _) | (Some((_, c)), None) => Some(c),
+        (_, a) => a,
+    }
+}
+
+/// `word`'s characters appear in `cand` in order, starting with the same one.
+fn abbreviates(word: &str, cand: &str) -> bool {
+    if word.chars().next() != cand.chars().next() {
+        return false;
+    }
+    let mut it = cand.chars();
+    word.chars().all(|w| it.any(|c| c == w))
 }
 
 /// A help line: "did you mean `x`?" or the list of valid choices.
@@ -141,20 +153,29 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> String {
     }
 }
 
-/// Levenshtein distance over chars.
+/// Edit distance over chars with adjacent transpositions (optimal string alignment).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
-
 /// Renders diagnostics as text (no colour, `width` columns): what `algen check` prints when not on a terminal.
 pub fn render(diags: &[Diag], width: usize, color: bool) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};

@@ -12,6 +12,10 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Library errors (candle's) must not carry a backtrace into user-facing messages.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let cli = cli::Cli::parse();
     match commands::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,10 +31,39 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let mut diags = l.diags;
     let Checked { spec, diags: more } = check::check(&l.files);
     diags.extend(more);
+    if let Some(spec) = &spec {
+        diags.extend(validate(spec));
+    }
     match spec {
         Some(spec) if diags.iter().all(|d| d.warning) => Ok(Loaded { sources: l.sources, spec, warnings: diags }),
         _ => Err(LoadError::Diags(l.sources, diags)),
     }
+}
+
+/// Checks that need the data stage: a learned position table must cover the
+/// model's longest sequence (input plus query slots or target), measured on
+/// one example of the longest length.
+pub fn validate(spec: &Spec) -> Vec<Diag> {
+    let mut diags = vec![];
+    for exp in &spec.experiments {
+        let (Some(t), Some(s)) = (spec.task(&exp.task), spec.split(&exp.split)) else { continue };
+        let vocab = crate::task::vocab(t);
+        let longest = s.train.lengths().iter().chain(s.test.lengths()).max().copied().unwrap_or(0);
+        let seq = train::seq_len(t, &vocab, longest);
+        for v in &exp.variants {
+            let ir::Arch::Transformer(cfg) = &v.model.arch;
+            if let ir::Position::Learned { max_len } = cfg.position {
+                if seq > max_len && !diags.iter().any(|d: &Diag| d.sort_key() == (v.model.span.file, v.model.span.start)) {
+                    diags.push(
+                        Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but the model reads sequences of {seq} tokens"))
+                            .at(v.model.span, "position table too short")
+                            .help(format!("inputs of length {longest} make {seq}-token sequences in this format; use `learned(max_len = {})` or more", seq.next_power_of_two())),
+                    );
+                }
+            }
+        }
+    }
+    diags
 }
 
 /// Options of `algen run`.

@@ -34,6 +34,9 @@ fn run_front(p: &Path) -> (String, Option<algen::ir::Spec>, usize) {
     let mut diags = l.diags;
     let c = check::check(&l.files);
     diags.extend(c.diags);
+    if let Some(spec) = &c.spec {
+        diags.extend(algen::pipeline::validate(spec));
+    }
     let errors = diags.iter().filter(|d| !d.warning).count();
     let diags: Vec<diag::Diag> = diags.into_iter().map(|d| d.with_source(&l.sources)).collect();
     (diag::render(&diags, 80, false), c.spec.filter(|_| errors == 0), errors)

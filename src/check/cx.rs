@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 pub struct Cx {
     pub diags: Vec<Diag>,
+    /// Fields that were reported as unknown with a suggestion: `missing`
+    /// stays silent for the suggested field (one typo, one error).
+    pub typos: Vec<String>,
     /// `let` constants, by name.
     pub lets: BTreeMap<String, Expr>,
 }
@@ -29,7 +32,7 @@ impl<'a> Fields<'a> {
 
 impl Cx {
     pub fn new() -> Self {
-        Cx { diags: vec![], lets: BTreeMap::new() }
+        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new() }
     }
 
     pub fn push(&mut self, d: Diag) {
@@ -63,7 +66,13 @@ impl Cx {
                 all.extend_from_slice(blocks);
                 let help = if !is_block && blocks.contains(&name.name.as_str()) {
                     format!("`{}` is a block: write `{} {{ ... }}` without `=`", name.name, name.name)
+                } else if is_block && allowed.contains(&name.name.as_str()) {
+                    self.typos.push(name.name.clone());
+                    format!("`{}` is a field: write `{} = ...`", name.name, name.name)
                 } else {
+                    if let Some(s) = crate::diag::did_you_mean(&name.name, all.iter().copied()) {
+                        self.typos.push(s.to_string());
+                    }
                     suggest(&name.name, &all)
                 };
                 self.push(
@@ -97,6 +106,9 @@ impl Cx {
     }
 
     pub fn missing(&mut self, what: &str, field: &str, at: Span, example: &str) {
+        if self.typos.iter().any(|t| t == field) {
+            return;
+        }
         self.push(
             Diag::error("algen::check::missing_field", format!("{what} needs `{field}`"))
                 .at(at, format!("no `{field}` here"))
@@ -231,7 +243,7 @@ impl Cx {
             ExprKind::Ident(n) => n.clone(),
             ExprKind::Call { func, .. } => func.name.clone(),
             _ => {
-                self.wrong_type(e, &format!("a {what} ({})", choices.join(", ")));
+                self.wrong_type(e, &format!("{} {what} ({})", article(what), choices.join(", ")));
                 return None;
             }
         };
@@ -240,7 +252,7 @@ impl Cx {
         }
         self.push(
             Diag::error(code, format!("unknown {what} `{name}`"))
-                .at(e.span, format!("not a {what}"))
+                .at(e.span, format!("not {} {what}", article(what)))
                 .help(suggest(&name, choices)),
         );
         None
@@ -257,5 +269,14 @@ impl Cx {
             return true;
         }
         false
+    }
+}
+
+/// "a" or "an" for a noun.
+pub fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }

@@ -27,7 +27,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let task = reference(cx, f.expr("task"), "task", name, scope.tasks, scope.broken);
     let split = reference(cx, f.expr("split"), "split", name, scope.splits, scope.broken);
     let mdef = match f.expr("model") {
-        Some(e) => model::def(cx, e, scope.models, true),
+        Some(e) => model::def(cx, e, scope.models, scope.broken, true),
         None => {
             cx.missing("an experiment", "model", name.span, "model = small");
             None
@@ -189,7 +189,7 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
         match (cfg, t) {
             (Some(cfg), Some(t)) => {
                 let label = if label.is_empty() { "base".to_string() } else { label.join(", ") };
-                out.push(ir::Variant { label, model: ir::Model { name: "model".into(), arch: ir::Arch::Transformer(cfg), span: m.span }, train: t });
+                out.push(ir::Variant { label, model: ir::Model { name: m.base.clone(), arch: ir::Arch::Transformer(cfg), span: m.span }, train: t });
             }
             _ => ok = false,
         }
@@ -225,7 +225,13 @@ fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
     for (i, a) in args.iter().enumerate() {
         let pname = a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
         match pname.as_str() {
-            "lr" => o.lr = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
+            "lr" => {
+                o.lr = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?;
+                if o.lr == 0.0 {
+                    cx.push(Diag::error("algen::check::out_of_range", "the learning rate must be positive").at(a.value.span, "must be > 0").help("e.g. `lr = 1e-3`"));
+                    return None;
+                }
+            }
             "eps" => o.eps = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
             "weight_decay" => o.weight_decay = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
             "betas" => match &cx.resolve(&a.value).kind {
@@ -259,11 +265,11 @@ fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, 
     }
     if let ir::Position::Learned { max_len } = cfg.position {
         let longest = split.test.lengths().iter().chain(split.train.lengths()).max().copied().unwrap_or(0);
-        if longest + 1 > max_len {
+        if longest > max_len {
             cx.push(
                 Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but inputs reach length {longest}"))
                     .at(at, "position table too short")
-                    .help(format!("use `learned(max_len = {})` or more", (longest + 1).next_power_of_two())),
+                    .help(format!("use `learned(max_len = {})` or more", longest.next_power_of_two())),
             );
         }
     }

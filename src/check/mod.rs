@@ -87,6 +87,8 @@ fn duplicates(cx: &mut Cx, items: &[&Item]) {
                 .help("rename one of them: names are shared by all items and imported files");
             if first.file == name.span.file {
                 d = d.label(*first, format!("first defined here as a {kind}"));
+            } else {
+                d = d.help(format!("`{}` is already defined as a {kind} in an imported file; rename one of them", name.name));
             }
             cx.push(d);
         } else {
@@ -109,7 +111,7 @@ fn models(cx: &mut Cx, items: &[&Item], broken: &mut Vec<String>, spec: &mut ir:
             if base.as_ref().is_some_and(|b| !done.contains_key(b) && exprs.iter().any(|(n, _)| &n.name == b) && b != &name.name) {
                 return true;
             }
-            match model::def(cx, e, &done, false) {
+            match model::def(cx, e, &done, broken, false) {
                 Some(d) => match model::transformer(cx, &d) {
                     Some(cfg) => {
                         spec.models.push(ir::Model { name: name.name.clone(), arch: ir::Arch::Transformer(cfg), span: name.span });

@@ -11,11 +11,15 @@ use std::collections::BTreeMap;
 pub const TRANSFORMER_FIELDS: &[&str] = &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
 const ARCHS: &[&str] = &["transformer"];
 pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
+/// Encodings of the design (DESIGN §3) that later work adds.
+const PLANNED_POSITIONS: &[&str] = &["rope", "alibi", "relative", "t5", "randomized", "hard_alibi", "coupled"];
 
 /// A model as written: its constructor and its fields after overrides
 /// (field name -> value expression, possibly a `sweep`).
 #[derive(Clone, Debug)]
 pub struct ModelDef {
+    /// The named model this one extends (or the constructor, e.g. `transformer`).
+    pub base: String,
     pub arch: String,
     pub fields: BTreeMap<String, Expr>,
     pub span: Span,
@@ -23,14 +27,21 @@ pub struct ModelDef {
 
 /// Resolves a model expression: `transformer { ... }`, `name`, or `name { overrides }`.
 /// `models` holds the named models resolved so far.
-pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, allow_sweep: bool) -> Option<ModelDef> {
+/// `broken` names models that exist but failed to check: no second error for them.
+pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, broken: &[String], allow_sweep: bool) -> Option<ModelDef> {
     let (name, body) = match &e.kind {
         ExprKind::Record { name, body } => (name, Some(body)),
         ExprKind::Ident(_) => {
             let r = cx.resolve(e).into_owned();
             match &r.kind {
-                ExprKind::Ident(n) => return named(cx, n, e.span, models).cloned(),
-                _ => return def(cx, &r, models, allow_sweep),
+                ExprKind::Ident(n) => {
+                    return named(cx, n, e.span, models, broken).cloned().map(|mut m| {
+                        m.base = n.clone();
+                        m.span = e.span;
+                        m
+                    })
+                }
+                _ => return def(cx, &r, models, broken, allow_sweep),
             }
         }
         _ => {
@@ -39,10 +50,11 @@ pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, allow_swe
         }
     };
     let mut base = if ARCHS.contains(&name.name.as_str()) {
-        ModelDef { arch: name.name.clone(), fields: BTreeMap::new(), span: e.span }
+        ModelDef { base: name.name.clone(), arch: name.name.clone(), fields: BTreeMap::new(), span: e.span }
     } else {
-        let mut b = named(cx, &name.name, name.span, models)?.clone();
+        let mut b = named(cx, &name.name, name.span, models, broken)?.clone();
         b.span = e.span;
+        b.base = name.name.clone();
         b
     };
     if let Some(body) = body {
@@ -51,9 +63,9 @@ pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, allow_swe
     Some(base)
 }
 
-fn named<'m>(cx: &mut Cx, n: &str, span: Span, models: &'m BTreeMap<String, ModelDef>) -> Option<&'m ModelDef> {
+fn named<'m>(cx: &mut Cx, n: &str, span: Span, models: &'m BTreeMap<String, ModelDef>, broken: &[String]) -> Option<&'m ModelDef> {
     let m = models.get(n);
-    if m.is_none() {
+    if m.is_none() && !broken.iter().any(|b| b == n) {
         let mut names: Vec<&str> = models.keys().map(String::as_str).collect();
         names.extend_from_slice(ARCHS);
         cx.push(
@@ -69,7 +81,11 @@ fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
     let f = cx.fields("a transformer", body, TRANSFORMER_FIELDS, &[], false);
     for (name, (_, v)) in f.map {
         let FieldValue::Expr(e) = v else {
-            cx.wrong_type(&Expr { kind: ExprKind::Bool(false), span: v.span() }, "a model setting");
+            cx.push(
+                Diag::error("algen::check::wrong_type", "expected a model setting, found a split part")
+                    .at(v.span(), "a split part")
+                    .help("`len a..=b` belongs in a split; model settings are numbers or words"),
+            );
             continue;
         };
         if !allow_sweep && matches!(e.kind, ExprKind::Sweep(_)) {
@@ -113,7 +129,7 @@ pub fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
     };
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));
     let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e));
-    let embed_scale = f.get("embed_scale").map_or(Some(true), |e| cx.boolean(e));
+    let embed_scale = f.get("embed_scale").map_or(Some(defaults::EMBED_SCALE), |e| cx.boolean(e));
     if let (Some(d), Some(h)) = (d_model, heads) {
         if d % h != 0 {
             let at = f.get("heads").or(f.get("d_model")).map(|e| e.span).unwrap_or(m.span);
@@ -157,10 +173,15 @@ fn position(cx: &mut Cx, e: &Expr) -> Option<ir::Position> {
         }
     };
     if !POSITIONS.contains(&name.as_str()) {
+        let help = if PLANNED_POSITIONS.contains(&name.as_str()) {
+            format!("`{name}` is not implemented yet; available: {}", POSITIONS.join(", "))
+        } else {
+            suggest(&name, POSITIONS)
+        };
         cx.push(
             Diag::error("algen::check::unknown_position", format!("unknown positional encoding `{name}`"))
                 .at(e.span, "not a positional encoding")
-                .help(suggest(&name, POSITIONS)),
+                .help(help),
         );
         return None;
     }

@@ -69,8 +69,11 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         return None;
     }
     if hi < lo {
-        let msg = if p.range.inclusive { format!("the range {lo}..={hi} is reversed") } else { format!("the range is empty: it ends before {lo}") };
-        bad(cx, msg, "the first length must not exceed the last");
+        if p.range.inclusive {
+            bad(cx, format!("the range {lo}..={hi} is reversed"), "the first length must not exceed the last");
+        } else {
+            bad(cx, format!("the range {lo}..{} is empty", hi + 1), &format!("`..` excludes its end; write `{lo}..={}` to include it", hi + 1));
+        }
         return None;
     }
     let step = match &p.step {

@@ -11,11 +11,17 @@ const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "s
 const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm"];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
-    let f = cx.fields("a task", body, FIELDS, &[], false);
-    for (n, (_, v)) in &f.map {
-        if let crate::syntax::ast::FieldValue::Expr(e) = v {
+    let mut f = cx.fields("a task", body, FIELDS, &[], false);
+    // A swept field is reported once, then treated as absent-but-given.
+    let swept: Vec<&str> = f.map.iter().filter(|(_, (_, v))| matches!(v, crate::syntax::ast::FieldValue::Expr(e) if matches!(e.kind, ExprKind::Sweep(_)))).map(|(k, _)| *k).collect();
+    let mut poisoned = false;
+    for n in swept {
+        if let Some(e) = f.expr(n) {
             cx.no_sweep(e, n);
         }
+        f.map.remove(n);
+        cx.typos.push(n.to_string());
+        poisoned = true;
     }
     let alphabet = match f.expr("alphabet") {
         Some(e) => tokens(cx, e, "alphabet"),
@@ -45,6 +51,9 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     };
     let declared = f.expr("outputs").and_then(|e| tokens(cx, e, "outputs").map(|t| (t, e.span)));
     let score_until = f.expr("score_until").and_then(|e| cx.string(e));
+    if poisoned {
+        return None;
+    }
     let (alphabet, format, target) = (alphabet?, format?, target?);
     let format = match format.as_str() {
         "transduce" => ir::Format::Transduce,

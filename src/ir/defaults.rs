@@ -38,3 +38,9 @@ pub const PERIODIC_COUNT: usize = 64;
 pub const EVAL_BATCH: usize = 256;
 /// Gradient clipping: off unless given (the benchmark clips at 1.0 in its spec).
 pub const CLIP: Option<f64> = None;
+/// Token embeddings are not scaled by sqrt(d_model) unless asked (`embed_scale = true`, as
+/// Vaswani et al. and the Chomsky benchmark do). Measured here: reverse on lengths 1..=8
+/// (2 layers, d_model 64, learned positions) reached train sequence accuracy 1.0 after
+/// 1000 steps unscaled, and 0.46 after 1500 steps scaled — N(0,1) embeddings times 8
+/// swamp the position signal.
+pub const EMBED_SCALE: bool = false;

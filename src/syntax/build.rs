@@ -25,9 +25,11 @@ struct Builder {
 }
 
 impl Builder {
+    /// The pair's span without the whitespace and comments pest's implicit
+    /// skipping leaves at its end.
     fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start(), s.start() + trimmed_len(p.as_str()))
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {
@@ -233,6 +235,33 @@ impl Builder {
         }
         e
     }
+}
+
+/// Length of `text` without trailing whitespace and `//` comments.
+fn trimmed_len(text: &str) -> usize {
+    let mut t = text.trim_end();
+    loop {
+        let line_start = t.rfind('\n').map_or(0, |i| i + 1);
+        let line = &t[line_start..];
+        let Some(c) = comment_start(line) else { return t.len() };
+        t = t[..line_start + c].trim_end();
+    }
+}
+
+/// Where a `//` comment starts in a line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let (mut in_str, mut escaped) = (false, false);
+    let b = line.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            _ if escaped => escaped = false,
+            b'\\' if in_str => escaped = true,
+            b'"' => in_str = !in_str,
+            b'/' if !in_str && b.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn is_keyword(r: Rule) -> bool {

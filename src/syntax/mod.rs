@@ -34,11 +34,18 @@ pub fn parse_file(file: FileId, text: &str) -> Result<ast::File, Diag> {
 
 fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
     use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match e.location {
+    let (mut start, mut end) = match e.location {
         InputLocation::Pos(p) => (p, next_char_end(text, p)),
         InputLocation::Span((s, e)) => (s, e),
     };
-    let found = describe_found(&text[start..]);
+    if let Some(a) = e.parse_attempts() {
+        if a.max_position > start && a.max_position <= text.len() {
+            (start, end) = (a.max_position, next_char_end(text, a.max_position));
+        }
+    }
+    if let Some(d) = lexical_error(file, text, start) {
+        return d;
+    }
     let expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut words: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
@@ -59,7 +66,25 @@ fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
     }
     expected.sort();
     expected.dedup();
-    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    if expected.contains(&"a value") {
+        expected.retain(|w| !w.contains("length range"));
+    }
+    // A missing `;` is found at the next line's first token: point after the previous one.
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    if expected.contains(&"`;`") && start < text.len() && text[line_start..start].trim().is_empty() {
+        let prev = text[..line_start].trim_end().len();
+        if prev > 0 {
+            (start, end) = (prev, prev);
+            expected = vec!["`;`"];
+        }
+    }
+    if text[start..].trim().is_empty() && expected.contains(&"`}`") {
+        return Diag::error("algen::parse::syntax", "expected `}` before the end of the file")
+            .at(Span::new(file, start.min(text.len().saturating_sub(1)), text.len()), "the file ends here")
+            .help("a `{` is never closed: add `}` at the end of its item");
+    }
+    let found = if start == end && start < text.len() { "the end of the line".to_string() } else { describe_found(&text[start..]) };
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
@@ -68,6 +93,53 @@ fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
     Diag::error("algen::parse::syntax", message)
         .at(Span::new(file, start, end), "here")
         .help(parse_help(&expected))
+}
+
+/// Errors inside a token, better told as such: an unterminated string, a malformed number.
+fn lexical_error(file: FileId, text: &str, at: usize) -> Option<Diag> {
+    if let Some((s, e)) = unterminated_string(text, at) {
+        return Some(
+            Diag::error("algen::parse::syntax", "unterminated string")
+                .at(Span::new(file, s, e), "this string is never closed")
+                .help("close the string with `\"` on the same line"),
+        );
+    }
+    // Back up to the start of the word the error is in: `10x` fails at `x`.
+    let word_start = text[..at].char_indices().rev().take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')).last().map_or(at, |(i, _)| i);
+    let at = if text[word_start..].starts_with(|c: char| c.is_ascii_digit()) { word_start } else { at };
+    let rest = &text[at..];
+    if rest.starts_with(|c: char| c.is_ascii_digit()) {
+        let word = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')).collect::<String>();
+        return Some(
+            Diag::error("algen::parse::syntax", format!("malformed number `{word}`"))
+                .at(Span::new(file, at, at + word.len().max(1)), "not a number")
+                .help("numbers look like `40`, `1_000`, `0.5`, `1e-3` or `10k` (suffixes `k` = 1000, `M` = 1000000)"),
+        );
+    }
+    None
+}
+
+/// The first string literal, up to the error, that is opened and not closed on its line.
+fn unterminated_string(text: &str, at: usize) -> Option<(usize, usize)> {
+    let mut line_start = 0;
+    while line_start <= at.min(text.len()) && line_start < text.len() {
+        let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+        let (mut open, mut escaped) = (None, false);
+        for (i, c) in text[line_start..line_end].char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if open.is_some() => escaped = true,
+                '"' => open = if open.is_some() { None } else { Some(line_start + i) },
+                '/' if open.is_none() && text[line_start + i..].starts_with("//") => break,
+                _ => {}
+            }
+        }
+        if let Some(s) = open {
+            return Some((s, line_end.max(s + 1)));
+        }
+        line_start = line_end + 1;
+    }
+    None
 }
 
 fn next_char_end(text: &str, p: usize) -> usize {

@@ -91,7 +91,7 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
             optim::clip_global_norm(&mut grads, &vars, c)?;
         }
         opt.step(&grads, 1.0)?;
-        if step > WARMUP_STEPS {
+        if step > WARMUP_STEPS || cfg.steps <= 2 * WARMUP_STEPS {
             train_secs += t0.elapsed().as_secs_f64();
             timed_steps += 1;
             timed_tokens += b.b * b.t;

@@ -6,53 +6,62 @@
 //! `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`, `θ ← θ − lr·m̂/(√v̂ + ε)`.
 
 use crate::ir::{Optimizer, OptimizerKind};
-use candle_core::{backprop::GradStore, Result, Tensor, Var};
+use candle_core::{backprop::GradStore, DType, Result, Tensor, Var};
 
 pub struct Adam {
     cfg: Optimizer,
     vars: Vec<Var>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    /// Parameters, first and second moments, on the host (f64 for any dtype).
+    theta: Vec<Vec<f64>>,
+    m: Vec<Vec<f64>>,
+    v: Vec<Vec<f64>>,
     /// Steps taken.
     pub t: usize,
 }
 
 impl Adam {
     pub fn new(cfg: &Optimizer, vars: Vec<Var>) -> Result<Self> {
-        let m = vars.iter().map(|v| v.as_tensor().zeros_like()).collect::<Result<Vec<_>>>()?;
+        let theta = vars.iter().map(|v| host(v.as_tensor())).collect::<Result<Vec<_>>>()?;
+        let m: Vec<Vec<f64>> = theta.iter().map(|t| vec![0.0; t.len()]).collect();
         let v = m.clone();
-        Ok(Adam { cfg: cfg.clone(), vars, m, v, t: 0 })
+        Ok(Adam { cfg: cfg.clone(), vars, theta, m, v, t: 0 })
     }
 
     /// One update from `grads` (a parameter without a gradient is left alone).
+    /// The arithmetic runs in f64 on the host, one pass per parameter, and the
+    /// result is written back into the `Var` once: no graph nodes, no
+    /// per-operation tensors.
     pub fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
         self.t += 1;
         let (b1, b2) = self.cfg.betas;
         let lr = self.cfg.lr * lr_scale;
         let c1 = 1.0 - b1.powi(self.t as i32);
         let c2 = 1.0 - b2.powi(self.t as i32);
+        let (eps, wd) = (self.cfg.eps, self.cfg.weight_decay);
+        let l2 = if self.cfg.kind == OptimizerKind::Adam { wd } else { 0.0 };
+        let decoupled = if self.cfg.kind == OptimizerKind::AdamW { lr * wd } else { 0.0 };
         for i in 0..self.vars.len() {
-            let var = &self.vars[i];
-            let Some(g) = grads.get(var.as_tensor()) else { continue };
-            let theta = var.as_tensor();
-            let g = if self.cfg.kind == OptimizerKind::Adam && self.cfg.weight_decay != 0.0 {
-                (g + (theta * self.cfg.weight_decay)?)?
-            } else {
-                g.clone()
-            };
-            let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
-            let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
-            let update = ((&m * (lr / c1))? / ((&v * (1.0 / c2))?.sqrt()? + self.cfg.eps)?)?;
-            let mut next = (theta - update)?;
-            if self.cfg.kind == OptimizerKind::AdamW && self.cfg.weight_decay != 0.0 {
-                next = (next - (theta * (lr * self.cfg.weight_decay))?)?;
+            let Some(g) = grads.get(self.vars[i].as_tensor()) else { continue };
+            let g = host(g)?;
+            let (theta, m, v) = (&mut self.theta[i], &mut self.m[i], &mut self.v[i]);
+            for k in 0..theta.len() {
+                let gk = g[k] + l2 * theta[k];
+                m[k] = b1 * m[k] + (1.0 - b1) * gk;
+                v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
+                let update = lr * (m[k] / c1) / ((v[k] / c2).sqrt() + eps);
+                theta[k] = theta[k] - update - decoupled * theta[k];
             }
-            var.set(&next)?;
-            self.m[i] = m;
-            self.v[i] = v;
+            let t = self.vars[i].as_tensor();
+            let next = Tensor::from_vec(theta.clone(), t.shape(), t.device())?.to_dtype(t.dtype())?;
+            self.vars[i].set(&next)?;
         }
         Ok(())
     }
+}
+
+/// A tensor's values as f64 on the host.
+fn host(t: &Tensor) -> Result<Vec<f64>> {
+    t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()
 }
 
 /// The global L2 norm of all gradients.
