@@ -27,7 +27,8 @@ fn main() {
     };
     println!("task `{}`: alphabet {:?}, outputs {:?}", t.name, t.alphabet, t.outputs);
     for ex in task::generate(t, "example", 6, 0, 3).expect("the task labels its own samples") {
-        let show = |ids: &[u32], toks: &[String]| ids.iter().map(|&i| toks[i as usize].as_str()).collect::<Vec<_>>().join("");
+        let show =
+            |ids: &[u32], toks: &[String]| ids.iter().map(|&i| toks[i as usize].as_str()).collect::<Vec<_>>().join("");
         println!("  {} -> {}", show(&ex.input, &t.alphabet), show(&ex.target, &t.outputs));
     }
     for exp in &spec.experiments {
@@ -35,7 +36,12 @@ fn main() {
         let v = task::vocab(t);
         let io = model::ModelIo { vocab_in: v.input.len(), vocab_out: v.output.len() };
         for var in &exp.variants {
-            println!("experiment `{}` variant `{}`: {} parameters", exp.name, var.label, model::param_count(&var.model.arch, io));
+            println!(
+                "experiment `{}` variant `{}`: {} parameters",
+                exp.name,
+                var.label,
+                model::param_count(&var.model.arch, io)
+            );
         }
     }
 }

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "algen", version, about = "Declarative algorithmic-generalization experiments: check, run, sample, label")]
+#[command(
+    name = "algen",
+    version,
+    about = "Declarative algorithmic-generalization experiments: check, run, sample, label"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -22,7 +22,9 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps } => run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize) }),
+        Command::Run { file, experiment, out, steps } => {
+            run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize) })
+        }
         Command::Sample { file, task, len, n, seed, json } => sample(&file, &task, len as usize, n, seed, json),
         Command::Label { file, task } => label(&file, &task),
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
@@ -104,7 +106,11 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
             Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
         };
         if !progress::enabled() {
-            eprintln!("running experiment `{}` ({} run(s))", exp.name, exp.variants.iter().map(|v| v.train.seeds.len()).sum::<usize>());
+            eprintln!(
+                "running experiment `{}` ({} run(s))",
+                exp.name,
+                exp.variants.iter().map(|v| v.train.seeds.len()).sum::<usize>()
+            );
         }
         let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {
             Ok(r) => r,
@@ -117,7 +123,10 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
         println!("results: {}", dir.join("results.json").display());
         for r in &res.runs {
             if let report::results::RunStatus::Diverged { message, .. } = &r.status {
-                eprintln!("error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept", r.variant, r.seed);
+                eprintln!(
+                    "error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept",
+                    r.variant, r.seed
+                );
                 failed = true;
             }
         }
@@ -157,7 +166,11 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
         };
         let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
         let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
-        let line = if as_json { json!({"input": input, "output": output}).to_string() } else { format!("{} -> {}", show_tokens(&input), show_tokens(&output)) };
+        let line = if as_json {
+            json!({"input": input, "output": output}).to_string()
+        } else {
+            format!("{} -> {}", show_tokens(&input), show_tokens(&output))
+        };
         if writeln!(out, "{line}").is_err() {
             break;
         }

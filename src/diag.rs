@@ -127,8 +127,16 @@ impl Diagnostic for Diag {
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != word).collect();
-    let close = candidates.iter().map(|c| (edit_distance(word, c), *c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, c)| (*d, *c));
-    let abbrev = candidates.iter().copied().filter(|c| word.chars().count() >= 2 && abbreviates(word, c)).min_by_key(|c| (c.len(), *c));
+    let close = candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c));
+    let abbrev = candidates
+        .iter()
+        .copied()
+        .filter(|c| word.chars().count() >= 2 && abbreviates(word, c))
+        .min_by_key(|c| (c.len(), *c));
     match (close, abbrev) {
         (Some((1, c)), _) | (Some((_, c)), None) => Some(c),
         (_, a) => a,
@@ -149,7 +157,9 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> String {
     match did_you_mean(word, candidates.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => "nothing of that kind is defined".into(),
-        None => format!("expected one of: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        None => {
+            format!("expected one of: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 

@@ -20,12 +20,12 @@
 
 pub mod check;
 pub mod diag;
+pub mod eval;
 pub mod ir;
 pub mod model;
+pub mod pipeline;
 pub mod report;
 pub mod source;
 pub mod syntax;
 pub mod task;
-pub mod eval;
 pub mod train;
-pub mod pipeline;

@@ -53,7 +53,9 @@ pub fn validate(spec: &Spec) -> Vec<Diag> {
         for v in &exp.variants {
             let ir::Arch::Transformer(cfg) = &v.model.arch;
             if let ir::Position::Learned { max_len } = cfg.position {
-                if seq > max_len && !diags.iter().any(|d: &Diag| d.sort_key() == (v.model.span.file, v.model.span.start)) {
+                if seq > max_len
+                    && !diags.iter().any(|d: &Diag| d.sort_key() == (v.model.span.file, v.model.span.start))
+                {
                     diags.push(
                         Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but the model reads sequences of {seq} tokens"))
                             .at(v.model.span, "position table too short")
@@ -84,7 +86,8 @@ pub enum RunError {
 
 /// The directory of one run's own files (metrics.jsonl).
 pub fn run_dir(exp_dir: &Path, index: usize, variant: &str, seed: u64) -> PathBuf {
-    let slug: String = variant.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    let slug: String =
+        variant.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
     exp_dir.join("runs").join(format!("{index:02}-{slug}-seed{seed}"))
 }
 

@@ -18,8 +18,13 @@ pub fn enabled() -> bool {
 
 impl Bar {
     pub fn new(steps: usize, title: String) -> Bar {
-        let bar = if enabled() { ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr()) } else { ProgressBar::hidden() };
-        let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = if enabled() {
+            ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style.progress_chars("=> "));
         bar.set_prefix(title);
         Bar { bar, started: Instant::now(), acc: None }

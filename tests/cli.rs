@@ -56,7 +56,11 @@ fn assert_exit(o: &Output, want: i32, what: &str) {
 fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("algen-cli-{name}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "algen-cli-{name}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -97,11 +101,21 @@ fn check_reports_all_five_mistakes() {
     let codes: Vec<&str> = err.lines().map(str::trim).filter(|l| l.starts_with("algen::check::")).collect();
     assert_eq!(
         codes,
-        ["algen::check::unknown_function", "algen::check::unknown_value", "algen::check::bad_range", "algen::check::heads_divide", "algen::check::unknown_field"],
+        [
+            "algen::check::unknown_function",
+            "algen::check::unknown_value",
+            "algen::check::bad_range",
+            "algen::check::heads_divide",
+            "algen::check::unknown_field"
+        ],
         "one diagnostic per marked mistake, in file order\n{err}"
     );
     assert_eq!(err.matches("algen::check::").count(), 5, "five codes in all\n{err}");
-    assert_eq!(err.lines().filter(|l| l.trim_start().starts_with("help:")).count(), 5, "each diagnostic has a help line\n{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.trim_start().starts_with("help:")).count(),
+        5,
+        "each diagnostic has a help line\n{err}"
+    );
     assert!(err.trim_end().ends_with("5 errors found"), "{err}");
     assert!(!err.contains('\u{1b}'), "no colour codes when stderr is not a terminal");
     insta::assert_snapshot!("check_five_mistakes_stderr", err);
@@ -117,7 +131,12 @@ fn check_several_files_fails_if_any_fails() {
 #[test]
 fn commands_on_a_broken_spec_exit_1() {
     let bad = "tests/fixtures/check/err/heads_divide.alg";
-    for args in [&["compile", bad][..], &["sample", bad, "-t", "t"], &["label", bad, "-t", "t"], &["run", bad, "--steps", "1", "--out", "/nonexistent/never-written"]] {
+    for args in [
+        &["compile", bad][..],
+        &["sample", bad, "-t", "t"],
+        &["label", bad, "-t", "t"],
+        &["run", bad, "--steps", "1", "--out", "/nonexistent/never-written"],
+    ] {
         let o = algen(args);
         assert_exit(&o, 1, &args.join(" "));
         assert!(stderr(&o).contains("algen::check::heads_divide"), "{args:?}: {}", stderr(&o));
@@ -129,7 +148,12 @@ fn commands_on_a_broken_spec_exit_1() {
 
 #[test]
 fn missing_file_is_a_usage_error() {
-    for cmd in [&["check", "no/such/spec.alg"][..], &["run", "no/such/spec.alg", "--steps", "1"], &["sample", "no/such/spec.alg", "-t", "x"], &["compile", "no/such/spec.alg"]] {
+    for cmd in [
+        &["check", "no/such/spec.alg"][..],
+        &["run", "no/such/spec.alg", "--steps", "1"],
+        &["sample", "no/such/spec.alg", "-t", "x"],
+        &["compile", "no/such/spec.alg"],
+    ] {
         let o = algen(cmd);
         assert_exit(&o, 2, &cmd.join(" "));
         let err = stderr(&o);
@@ -180,7 +204,10 @@ fn label_ids_in_ids_out() {
 
 #[test]
 fn label_tokens_in_tokens_out() {
-    let o = algen_with_stdin(&["label", REVERSE, "-t", "reverse"], "{\"input\":[\"0\",\"1\",\"1\"]}\n{\"input\":\"011\"}\n");
+    let o = algen_with_stdin(
+        &["label", REVERSE, "-t", "reverse"],
+        "{\"input\":[\"0\",\"1\",\"1\"]}\n{\"input\":\"011\"}\n",
+    );
     assert_exit(&o, 0, "label");
     assert_eq!(stdout(&o), "{\"input\":[\"0\",\"1\",\"1\"],\"output\":[\"1\",\"1\",\"0\"]}\n{\"input\":\"011\",\"output\":[\"1\",\"1\",\"0\"]}\n");
 }
@@ -224,8 +251,10 @@ fn sample_json_is_seeded_and_correct() {
     let a = sample("7");
     assert_eq!(a.len(), 3);
     for ex in &a {
-        let input: Vec<&str> = ex["input"].as_array().expect("input list").iter().map(|v| v.as_str().expect("token string")).collect();
-        let output: Vec<&str> = ex["output"].as_array().expect("output list").iter().map(|v| v.as_str().expect("token string")).collect();
+        let input: Vec<&str> =
+            ex["input"].as_array().expect("input list").iter().map(|v| v.as_str().expect("token string")).collect();
+        let output: Vec<&str> =
+            ex["output"].as_array().expect("output list").iter().map(|v| v.as_str().expect("token string")).collect();
         assert_eq!(input.len(), 5, "{ex}");
         assert!(input.iter().all(|t| *t == "0" || *t == "1"), "{ex}");
         let reversed: Vec<&str> = input.iter().rev().copied().collect();
@@ -300,7 +329,8 @@ fn run_writes_results_even_when_expect_fails() {
     for f in ["results.json", "report.md", "accuracy_by_length.svg"] {
         assert!(exp.join(f).is_file(), "{f} written");
     }
-    let results: Json = serde_json::from_str(&std::fs::read_to_string(exp.join("results.json")).expect("read results")).expect("results.json is JSON");
+    let results: Json = serde_json::from_str(&std::fs::read_to_string(exp.join("results.json")).expect("read results"))
+        .expect("results.json is JSON");
     let runs = results["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 3, "3 variants x 1 seed");
     for r in runs {

@@ -14,12 +14,7 @@ use std::sync::Arc;
 // ---------------------------------------------------------------- helpers
 
 fn vals(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f64>()
-        .unwrap()
+    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap()
 }
 
 fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
@@ -28,10 +23,7 @@ fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
 
 fn rand_t(rng: &mut ChaCha8Rng, dims: &[usize], dtype: DType) -> Tensor {
     let n = dims.iter().product();
-    Tensor::from_vec(rand_vec(rng, n), dims, &Device::Cpu)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
+    Tensor::from_vec(rand_vec(rng, n), dims, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
 }
 
 fn rand_var(rng: &mut ChaCha8Rng, dims: &[usize]) -> Var {
@@ -42,10 +34,7 @@ fn rand_var(rng: &mut ChaCha8Rng, dims: &[usize]) -> Var {
 fn assert_close(a: &[f64], b: &[f64], rtol: f64, atol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            x.is_finite() && y.is_finite(),
-            "{what}[{i}]: non-finite {x} vs {y}"
-        );
+        assert!(x.is_finite() && y.is_finite(), "{what}[{i}]: non-finite {x} vs {y}");
         let tol = rtol * x.abs().max(y.abs()) + atol;
         assert!((x - y).abs() <= tol, "{what}[{i}]: {x} vs {y} (tol {tol})");
     }
@@ -64,82 +53,46 @@ fn grad_check(vars: &[(&str, &Var)], loss: &dyn Fn() -> Result<Tensor>, per_var:
     let grads = loss().unwrap().backward().unwrap();
     let h = 1e-6;
     for (name, var) in vars {
-        let g = vals(
-            grads
-                .get(var)
-                .unwrap_or_else(|| panic!("{name}: no gradient")),
-        );
-        assert!(
-            g.iter().any(|v| v.abs() > 1e-12),
-            "{name}: gradient is all zero"
-        );
+        let g = vals(grads.get(var).unwrap_or_else(|| panic!("{name}: no gradient")));
+        assert!(g.iter().any(|v| v.abs() > 1e-12), "{name}: gradient is all zero");
         let x0 = vals(var.as_tensor());
         let picks: Vec<usize> = if x0.len() <= per_var {
             (0..x0.len()).collect()
         } else {
-            (0..per_var)
-                .map(|k| ((k * x0.len()) / per_var + k % 3).min(x0.len() - 1))
-                .collect()
+            (0..per_var).map(|k| ((k * x0.len()) / per_var + k % 3).min(x0.len() - 1)).collect()
         };
         let at = |i: usize, d: f64| {
             let mut x = x0.clone();
             x[i] += d;
-            var.set(&Tensor::from_vec(x, var.dims(), &Device::Cpu).unwrap())
-                .unwrap();
+            var.set(&Tensor::from_vec(x, var.dims(), &Device::Cpu).unwrap()).unwrap();
             let l = vals(&loss().unwrap())[0];
-            var.set(&Tensor::from_vec(x0.clone(), var.dims(), &Device::Cpu).unwrap())
-                .unwrap();
+            var.set(&Tensor::from_vec(x0.clone(), var.dims(), &Device::Cpu).unwrap()).unwrap();
             l
         };
         for i in picks {
             let fd = (at(i, h) - at(i, -h)) / (2.0 * h);
             let tol = 1e-6 + 1e-5 * fd.abs().max(g[i].abs());
-            assert!(
-                (fd - g[i]).abs() <= tol,
-                "{name}[{i}]: analytic {} vs finite difference {fd}",
-                g[i]
-            );
+            assert!((fd - g[i]).abs() <= tol, "{name}[{i}]: analytic {} vs finite difference {fd}", g[i]);
         }
     }
 }
 
 /// Values and gradients (w.r.t. `vars`) of two scalar functions agree within 1e-5 relative.
-fn same_grads(
-    vars: &[&Var],
-    a: &dyn Fn() -> Result<Tensor>,
-    b: &dyn Fn() -> Result<Tensor>,
-    what: &str,
-) {
+fn same_grads(vars: &[&Var], a: &dyn Fn() -> Result<Tensor>, b: &dyn Fn() -> Result<Tensor>, what: &str) {
     let (la, lb) = (a().unwrap(), b().unwrap());
     assert_close(&vals(&la), &vals(&lb), 1e-5, 1e-10, what);
     let (ga, gb) = (la.backward().unwrap(), lb.backward().unwrap());
     for (k, v) in vars.iter().enumerate() {
-        let (x, y) = (
-            vals(ga.get(v).expect("fused grad")),
-            vals(gb.get(v).expect("reference grad")),
-        );
+        let (x, y) = (vals(ga.get(v).expect("fused grad")), vals(gb.get(v).expect("reference grad")));
         assert_close(&x, &y, 1e-5, 1e-10, &format!("{what}: grad of input {k}"));
     }
 }
 
 fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
-    TransformerCfg {
-        kind,
-        layers: 2,
-        d_model: 8,
-        heads: 2,
-        ffn: 12,
-        norm,
-        dropout: 0.0,
-        position,
-        embed_scale: true,
-    }
+    TransformerCfg { kind, layers: 2, d_model: 8, heads: 2, ffn: 12, norm, dropout: 0.0, position, embed_scale: true }
 }
 
-const IO: ModelIo = ModelIo {
-    vocab_in: 5,
-    vocab_out: 4,
-};
+const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 fn tokens(rows: &[&[u32]]) -> Tensor {
     let t = rows[0].len();
@@ -174,13 +127,7 @@ fn softmax_of_small_vector() -> Result<()> {
     // Hand computation: e^i / (e + e^2 + e^3).
     let x = Tensor::new(&[1f32, 2., 3.], &Device::Cpu)?;
     let want = [0.09003057317038046, 0.24472847105479767, 0.6652409557748219];
-    assert_close(
-        &vals(&ops::softmax_last_dim(&x)?),
-        &want,
-        1e-6,
-        0.0,
-        "fused",
-    );
+    assert_close(&vals(&ops::softmax_last_dim(&x)?), &want, 1e-6, 0.0, "fused");
     assert_close(&vals(&ops::softmax_ref(&x)?), &want, 1e-6, 0.0, "reference");
     Ok(())
 }
@@ -189,30 +136,10 @@ fn softmax_of_small_vector() -> Result<()> {
 fn layer_norm_of_1234() -> Result<()> {
     // Hand computation: mean 2.5, biased variance 1.25, y = (x − 2.5)/sqrt(1.25 + 1e-5).
     let x = Tensor::new(&[[1f32, 2., 3., 4.]], &Device::Cpu)?;
-    let (g, b) = (
-        Tensor::ones(4, DType::F32, &Device::Cpu)?,
-        Tensor::zeros(4, DType::F32, &Device::Cpu)?,
-    );
-    let want = [
-        -1.3416354199689269,
-        -0.447211806656309,
-        0.447211806656309,
-        1.3416354199689269,
-    ];
-    assert_close(
-        &vals(&ops::layer_norm(&x, &g, &b)?),
-        &want,
-        1e-6,
-        0.0,
-        "fused",
-    );
-    assert_close(
-        &vals(&ops::layer_norm_ref(&x, &g, &b)?),
-        &want,
-        1e-6,
-        0.0,
-        "reference",
-    );
+    let (g, b) = (Tensor::ones(4, DType::F32, &Device::Cpu)?, Tensor::zeros(4, DType::F32, &Device::Cpu)?);
+    let want = [-1.3416354199689269, -0.447211806656309, 0.447211806656309, 1.3416354199689269];
+    assert_close(&vals(&ops::layer_norm(&x, &g, &b)?), &want, 1e-6, 0.0, "fused");
+    assert_close(&vals(&ops::layer_norm_ref(&x, &g, &b)?), &want, 1e-6, 0.0, "reference");
     Ok(())
 }
 
@@ -220,16 +147,7 @@ fn layer_norm_of_1234() -> Result<()> {
 fn sinusoidal_positions_d4() {
     // Concatenated layout, ω = (1, 10000^(−1/2) = 0.01): PE[p] = [sin p, sin 0.01p, cos p, cos 0.01p].
     let pe = positions::sinusoidal(2, 4);
-    let want = [
-        0.0,
-        0.0,
-        1.0,
-        1.0,
-        0.8414709848078965,
-        0.009999833334166664,
-        0.5403023058681398,
-        0.9999500004166653,
-    ];
+    let want = [0.0, 0.0, 1.0, 1.0, 0.8414709848078965, 0.009999833334166664, 0.5403023058681398, 0.9999500004166653];
     assert_close(&pe, &want, 1e-15, 1e-15, "sinusoidal");
 }
 
@@ -251,29 +169,10 @@ fn attention_two_tokens_by_hand() -> Result<()> {
     let x = Tensor::new(&[[[1f64, 0.], [0., 1.]]], &Device::Cpu)?;
     let (p, q) = (0.6697615493266569, 0.3302384506733431);
     for kernels in [Kernels::Fused, Kernels::Reference] {
-        let enc = AttnCtx {
-            kernels,
-            ..AttnCtx::default()
-        };
-        assert_close(
-            &vals(&attn.forward(&x, &enc)?),
-            &[p, q, q, p],
-            1e-12,
-            0.0,
-            "encoder",
-        );
-        let dec = AttnCtx {
-            kernels,
-            causal: true,
-            ..AttnCtx::default()
-        };
-        assert_close(
-            &vals(&attn.forward(&x, &dec)?),
-            &[1.0, 0.0, q, p],
-            1e-12,
-            0.0,
-            "decoder",
-        );
+        let enc = AttnCtx { kernels, ..AttnCtx::default() };
+        assert_close(&vals(&attn.forward(&x, &enc)?), &[p, q, q, p], 1e-12, 0.0, "encoder");
+        let dec = AttnCtx { kernels, causal: true, ..AttnCtx::default() };
+        assert_close(&vals(&attn.forward(&x, &dec)?), &[1.0, 0.0, q, p], 1e-12, 0.0, "decoder");
     }
     Ok(())
 }
@@ -299,32 +198,13 @@ fn layer_norm_grad_and_reference() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for dims in [vec![2usize, 3, 5], vec![1, 1, 7], vec![4, 16], vec![3, 1]] {
         let d = *dims.last().unwrap();
-        let (x, g, b) = (
-            rand_var(&mut rng, &dims),
-            rand_var(&mut rng, &[d]),
-            rand_var(&mut rng, &[d]),
-        );
-        let fused = || {
-            project(
-                &ops::layer_norm(x.as_tensor(), g.as_tensor(), b.as_tensor())?,
-                3,
-            )
-        };
-        let reference = || {
-            project(
-                &ops::layer_norm_ref(x.as_tensor(), g.as_tensor(), b.as_tensor())?,
-                3,
-            )
-        };
+        let (x, g, b) = (rand_var(&mut rng, &dims), rand_var(&mut rng, &[d]), rand_var(&mut rng, &[d]));
+        let fused = || project(&ops::layer_norm(x.as_tensor(), g.as_tensor(), b.as_tensor())?, 3);
+        let reference = || project(&ops::layer_norm_ref(x.as_tensor(), g.as_tensor(), b.as_tensor())?, 3);
         if d > 1 {
             grad_check(&[("x", &x), ("gamma", &g), ("beta", &b)], &fused, 30);
         }
-        same_grads(
-            &[&x, &g, &b],
-            &fused,
-            &reference,
-            &format!("layer_norm {dims:?}"),
-        );
+        same_grads(&[&x, &g, &b], &fused, &reference, &format!("layer_norm {dims:?}"));
     }
 }
 
@@ -338,37 +218,16 @@ fn linear_grad_and_reference() {
         (vec![13, 6], 3, true),
     ] {
         let inp = *dims.last().unwrap();
-        let (x, w, b) = (
-            rand_var(&mut rng, &dims),
-            rand_var(&mut rng, &[out, inp]),
-            rand_var(&mut rng, &[out]),
-        );
-        let fused = || {
-            project(
-                &ops::linear(x.as_tensor(), w.as_tensor(), b.as_tensor(), relu)?,
-                4,
-            )
-        };
-        let reference = || {
-            project(
-                &ops::linear_ref(x.as_tensor(), w.as_tensor(), b.as_tensor(), relu)?,
-                4,
-            )
-        };
+        let (x, w, b) = (rand_var(&mut rng, &dims), rand_var(&mut rng, &[out, inp]), rand_var(&mut rng, &[out]));
+        let fused = || project(&ops::linear(x.as_tensor(), w.as_tensor(), b.as_tensor(), relu)?, 4);
+        let reference = || project(&ops::linear_ref(x.as_tensor(), w.as_tensor(), b.as_tensor(), relu)?, 4);
         grad_check(&[("x", &x), ("w", &w), ("b", &b)], &fused, 30);
-        same_grads(
-            &[&x, &w, &b],
-            &fused,
-            &reference,
-            &format!("linear {dims:?} -> {out}, relu {relu}"),
-        );
+        same_grads(&[&x, &w, &b], &fused, &reference, &format!("linear {dims:?} -> {out}, relu {relu}"));
     }
 }
 
 fn key_mask(rows: &[&[f32]]) -> Option<Arc<Vec<f32>>> {
-    Some(Arc::new(
-        rows.iter().flat_map(|r| r.iter().copied()).collect(),
-    ))
+    Some(Arc::new(rows.iter().flat_map(|r| r.iter().copied()).collect()))
 }
 
 #[test]
@@ -378,25 +237,14 @@ fn attention_grad_and_reference() {
     type Case = (usize, usize, usize, usize, Option<Arc<Vec<f32>>>, usize);
     let cases: Vec<Case> = vec![
         (2, 5, 4, 2, None, 0),
-        (
-            2,
-            4,
-            6,
-            3,
-            key_mask(&[&[1., 1., 1., 0.], &[1., 1., 0., 0.]]),
-            0,
-        ),
+        (2, 4, 6, 3, key_mask(&[&[1., 1., 1., 0.], &[1., 1., 0., 0.]]), 0),
         (1, 1, 4, 1, None, 3),
         (2, 3, 4, 2, key_mask(&[&[1., 0., 1.], &[0., 1., 1.]]), 4),
         (1, 9, 2, 2, None, 3),
     ];
     for (b, t, d, h, mask, bias_rank) in cases {
         for causal in [false, true] {
-            let spec = AttnSpec {
-                heads: h,
-                causal,
-                key_mask: mask.clone(),
-            };
+            let spec = AttnSpec { heads: h, causal, key_mask: mask.clone() };
             let qkv = rand_var(&mut rng, &[b, t, 3 * d]);
             let bias = match bias_rank {
                 3 => Some(rand_var(&mut rng, &[h, t, t])),
@@ -431,29 +279,16 @@ fn attention_hidden_rows_and_huge_negative_bias_stay_finite() -> Result<()> {
     bias[t * t + 2] = f64::NEG_INFINITY;
     let bias = Var::from_vec(bias, (h, t, t), &Device::Cpu)?;
     for causal in [false, true] {
-        let spec = AttnSpec {
-            heads: h,
-            causal,
-            key_mask: key_mask(&[&[0., 0., 0., 0.], &[0., 1., 1., 1.]]),
-        };
+        let spec = AttnSpec { heads: h, causal, key_mask: key_mask(&[&[0., 0., 0., 0.], &[0., 1., 1., 1.]]) };
         let out = ops::attention(qkv.as_tensor(), &spec, Some(bias.as_tensor()))?;
         let v = vals(&out);
-        assert!(
-            v.iter().all(|x| x.is_finite()),
-            "non-finite attention output"
-        );
-        assert!(
-            v[..t * d].iter().all(|&x| x == 0.0),
-            "a query with no visible key gets a zero context"
-        );
+        assert!(v.iter().all(|x| x.is_finite()), "non-finite attention output");
+        assert!(v[..t * d].iter().all(|&x| x == 0.0), "a query with no visible key gets a zero context");
         let g = project(&out, 1)?.backward()?;
         assert!(vals(g.get(&qkv).unwrap()).iter().all(|x| x.is_finite()));
         assert!(vals(g.get(&bias).unwrap()).iter().all(|x| x.is_finite()));
     }
-    let x = Tensor::new(
-        &[[-1e30f32, 0., 1.], [f32::NEG_INFINITY, 0., 0.]],
-        &Device::Cpu,
-    )?;
+    let x = Tensor::new(&[[-1e30f32, 0., 1.], [f32::NEG_INFINITY, 0., 0.]], &Device::Cpu)?;
     assert_close(
         &vals(&ops::softmax_last_dim(&x)?),
         &[0.0, 0.2689414213699951, 0.7310585786300049, 0.0, 0.5, 0.5],
@@ -470,38 +305,13 @@ fn embed_grad_and_reference() {
     let (tok, pos) = (rand_var(&mut rng, &[5, 3]), rand_var(&mut rng, &[7, 3]));
     let ids = [0u32, 4, 2, 2, 1, 3];
     let pids = [0u32, 1, 2, 5, 6, 0];
-    let fused = || {
-        project(
-            &ops::embed(
-                tok.as_tensor(),
-                &ids,
-                (2, 3),
-                1.7,
-                Some((pos.as_tensor(), &pids)),
-            )?,
-            6,
-        )
-    };
-    let reference = || {
-        project(
-            &ops::embed_ref(
-                tok.as_tensor(),
-                &ids,
-                (2, 3),
-                1.7,
-                Some((pos.as_tensor(), &pids)),
-            )?,
-            6,
-        )
-    };
+    let fused = || project(&ops::embed(tok.as_tensor(), &ids, (2, 3), 1.7, Some((pos.as_tensor(), &pids)))?, 6);
+    let reference = || project(&ops::embed_ref(tok.as_tensor(), &ids, (2, 3), 1.7, Some((pos.as_tensor(), &pids)))?, 6);
     grad_check(&[("tok", &tok), ("pos", &pos)], &fused, 40);
     same_grads(&[&tok, &pos], &fused, &reference, "embed");
     let no_pos = || project(&ops::embed(tok.as_tensor(), &ids, (2, 3), 1.0, None)?, 6);
     grad_check(&[("tok", &tok)], &no_pos, 40);
-    assert!(
-        ops::embed(tok.as_tensor(), &[5], (1, 1), 1.0, None).is_err(),
-        "id outside vocabulary"
-    );
+    assert!(ops::embed(tok.as_tensor(), &[5], (1, 1), 1.0, None).is_err(), "id outside vocabulary");
 }
 
 #[test]
@@ -521,13 +331,8 @@ fn cross_entropy_grad_and_reference() -> Result<()> {
     // All masked: 0, not NaN; gradient 0.
     let l = ops::cross_entropy(logits.as_tensor(), &targets, &[0.0; 6])?;
     assert_eq!(vals(&l), [0.0]);
-    assert!(vals(l.backward()?.get(&logits).unwrap())
-        .iter()
-        .all(|&g| g == 0.0));
-    assert!(
-        ops::cross_entropy(logits.as_tensor(), &[7, 0, 0, 0, 0, 0], &mask).is_err(),
-        "target outside classes"
-    );
+    assert!(vals(l.backward()?.get(&logits).unwrap()).iter().all(|&g| g == 0.0));
+    assert!(ops::cross_entropy(logits.as_tensor(), &[7, 0, 0, 0, 0, 0], &mask).is_err(), "target outside classes");
     Ok(())
 }
 
@@ -535,41 +340,18 @@ fn cross_entropy_grad_and_reference() -> Result<()> {
 fn dropout_is_seeded_and_differentiable() -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let x = rand_var(&mut rng, &[4, 50]);
-    let f = || {
-        project(
-            &ops::dropout(x.as_tensor(), 0.3, Some(&mut ChaCha8Rng::seed_from_u64(11)))?,
-            7,
-        )
-    };
+    let f = || project(&ops::dropout(x.as_tensor(), 0.3, Some(&mut ChaCha8Rng::seed_from_u64(11)))?, 7);
     grad_check(&[("x", &x)], &f, 20);
-    let y = vals(&ops::dropout(
-        x.as_tensor(),
-        0.3,
-        Some(&mut ChaCha8Rng::seed_from_u64(11)),
-    )?);
-    let y2 = vals(&ops::dropout(
-        x.as_tensor(),
-        0.3,
-        Some(&mut ChaCha8Rng::seed_from_u64(11)),
-    )?);
+    let y = vals(&ops::dropout(x.as_tensor(), 0.3, Some(&mut ChaCha8Rng::seed_from_u64(11)))?);
+    let y2 = vals(&ops::dropout(x.as_tensor(), 0.3, Some(&mut ChaCha8Rng::seed_from_u64(11)))?);
     assert_eq!(y, y2, "same seed, same mask");
     let x0 = vals(x.as_tensor());
     let dropped = y.iter().filter(|&&v| v == 0.0).count();
-    assert!(
-        (30..=90).contains(&dropped),
-        "about 30% of 200 dropped, got {dropped}"
-    );
+    assert!((30..=90).contains(&dropped), "about 30% of 200 dropped, got {dropped}");
     for (a, b) in y.iter().zip(&x0) {
-        assert!(
-            *a == 0.0 || (a - b / 0.7).abs() < 1e-12,
-            "kept values are scaled by 1/(1-p)"
-        );
+        assert!(*a == 0.0 || (a - b / 0.7).abs() < 1e-12, "kept values are scaled by 1/(1-p)");
     }
-    assert_eq!(
-        vals(&ops::dropout(x.as_tensor(), 0.3, None)?),
-        x0,
-        "identity at evaluation"
-    );
+    assert_eq!(vals(&ops::dropout(x.as_tensor(), 0.3, None)?), x0, "identity at evaluation");
     Ok(())
 }
 
@@ -590,12 +372,7 @@ fn layers_grad_check() {
         v.set(&rand_t(&mut rng, &[4], DType::F64)).unwrap();
     }
     let vars = |prefix: &str| -> Vec<(String, Var)> {
-        params
-            .named()
-            .iter()
-            .filter(|(n, _)| n.starts_with(prefix))
-            .cloned()
-            .collect()
+        params.named().iter().filter(|(n, _)| n.starts_with(prefix)).cloned().collect()
     };
     let check = |prefix: &str, f: &dyn Fn() -> Result<Tensor>| {
         let vs = vars(prefix);
@@ -606,11 +383,7 @@ fn layers_grad_check() {
     check("ln.", &|| project(&ln.forward(&x, Kernels::Fused)?, 2));
     check("ffn.", &|| project(&ffn.forward(&x, Kernels::Fused)?, 3));
     for causal in [false, true] {
-        let ctx = AttnCtx {
-            causal,
-            key_mask: key_mask(&[&[1., 1., 0.], &[1., 1., 1.]]),
-            ..AttnCtx::default()
-        };
+        let ctx = AttnCtx { causal, key_mask: key_mask(&[&[1., 1., 0.], &[1., 1., 1.]]), ..AttnCtx::default() };
         check("attn.", &|| project(&attn.forward(&x, &ctx)?, 4));
     }
 }
@@ -621,11 +394,7 @@ fn all_configs() -> Vec<TransformerCfg> {
     let mut v = vec![];
     for kind in [ModelKind::Encoder, ModelKind::Decoder] {
         for norm in [Norm::Pre, Norm::Post] {
-            for pos in [
-                Position::None,
-                Position::Sinusoidal,
-                Position::Learned { max_len: 8 },
-            ] {
+            for pos in [Position::None, Position::Sinusoidal, Position::Learned { max_len: 8 }] {
                 v.push(cfg(kind, norm, pos));
             }
         }
@@ -653,66 +422,41 @@ fn transformer_gradients_match_finite_differences() {
     // Every parameter tensor gets a non-zero gradient and matches central differences
     // (sampled elements), for encoder/decoder × pre/post norm × every position kind.
     for c in all_configs() {
-        let (net, params) =
-            model::build_with(&Arch::Transformer(c.clone()), IO, 17, DType::F64).unwrap();
-        let named: Vec<(&str, &Var)> = params
-            .named()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v))
-            .collect();
+        let (net, params) = model::build_with(&Arch::Transformer(c.clone()), IO, 17, DType::F64).unwrap();
+        let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
         grad_check(&named, &|| loss_of(&net, None), 4);
     }
     let mut c = cfg(ModelKind::Decoder, Norm::Pre, Position::Sinusoidal);
     c.dropout = 0.2; // the same seeded mask on every evaluation
     let (net, params) = model::build_with(&Arch::Transformer(c), IO, 17, DType::F64).unwrap();
-    let named: Vec<(&str, &Var)> = params
-        .named()
-        .iter()
-        .map(|(n, v)| (n.as_str(), v))
-        .collect();
+    let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
     grad_check(&named, &|| loss_of(&net, Some(5)), 3);
 }
 
 #[test]
 fn transformer_fused_matches_reference() {
     for c in all_configs() {
-        let (net, params) =
-            model::build_with(&Arch::Transformer(c.clone()), IO, 23, DType::F64).unwrap();
+        let (net, params) = model::build_with(&Arch::Transformer(c.clone()), IO, 23, DType::F64).unwrap();
         let reference = net.clone().with_kernels(Kernels::Reference);
         let vars: Vec<&Var> = params.named().iter().map(|(_, v)| v).collect();
-        same_grads(
-            &vars,
-            &|| loss_of(&net, None),
-            &|| loss_of(&reference, None),
-            &format!("{c:?}"),
-        );
+        same_grads(&vars, &|| loss_of(&net, None), &|| loss_of(&reference, None), &format!("{c:?}"));
         // f32 logits, fused vs reference.
         let (net32, _) = model::build(&Arch::Transformer(c.clone()), IO, 23).unwrap();
         let (x, pad, _, _) = batch();
         let a = vals(&net32.forward(&x, Some(&pad), None).unwrap());
-        let b = vals(
-            &net32
-                .with_kernels(Kernels::Reference)
-                .forward(&x, Some(&pad), None)
-                .unwrap(),
-        );
+        let b = vals(&net32.with_kernels(Kernels::Reference).forward(&x, Some(&pad), None).unwrap());
         assert_close(&a, &b, 1e-5, 1e-5, "f32 logits");
     }
 }
 
 #[test]
 fn same_seed_same_model_different_seed_different_model() {
-    let arch = Arch::Transformer(cfg(
-        ModelKind::Encoder,
-        Norm::Pre,
-        Position::Learned { max_len: 8 },
-    ));
+    let arch = Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, Position::Learned { max_len: 8 }));
     let (x, pad, _, _) = batch();
     let (n1, p1) = model::build(&arch, IO, 42).unwrap();
     let (n2, p2) = model::build(&arch, IO, 42).unwrap();
     let (n3, p3) = model::build(&arch, IO, 43).unwrap();
-    let all =
-        |p: &Params| -> Vec<Vec<f64>> { p.all().iter().map(|v| vals(v.as_tensor())).collect() };
+    let all = |p: &Params| -> Vec<Vec<f64>> { p.all().iter().map(|v| vals(v.as_tensor())).collect() };
     assert_eq!(all(&p1), all(&p2), "bit-identical parameters");
     assert_ne!(all(&p1), all(&p3));
     let logits = |n: &Net| vals(&n.forward(&x, Some(&pad), None).unwrap());
@@ -722,70 +466,25 @@ fn same_seed_same_model_different_seed_different_model() {
 
 #[test]
 fn decoder_is_causal_and_padding_is_invisible() {
-    let d = model::build(
-        &Arch::Transformer(cfg(ModelKind::Decoder, Norm::Post, Position::Sinusoidal)),
-        IO,
-        1,
-    )
-    .unwrap()
-    .0;
-    let e = model::build(
-        &Arch::Transformer(cfg(
-            ModelKind::Encoder,
-            Norm::Pre,
-            Position::Learned { max_len: 8 },
-        )),
-        IO,
-        1,
-    )
-    .unwrap()
-    .0;
+    let d =
+        model::build(&Arch::Transformer(cfg(ModelKind::Decoder, Norm::Post, Position::Sinusoidal)), IO, 1).unwrap().0;
+    let e =
+        model::build(&Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, Position::Learned { max_len: 8 })), IO, 1)
+            .unwrap()
+            .0;
     let a = tokens(&[&[1, 2, 3, 4, 0, 1]]);
     let b = tokens(&[&[1, 2, 3, 0, 0, 1]]); // token 3 changed
     let v = 4; // vocab_out
-    let (la, lb) = (
-        vals(&d.forward(&a, None, None).unwrap()),
-        vals(&d.forward(&b, None, None).unwrap()),
-    );
-    assert_close(
-        &la[..3 * v],
-        &lb[..3 * v],
-        0.0,
-        1e-6,
-        "decoder positions before the change",
-    );
-    assert!(
-        la[3 * v..]
-            .iter()
-            .zip(&lb[3 * v..])
-            .any(|(x, y)| (x - y).abs() > 1e-4),
-        "later positions see it"
-    );
-    let (ea, eb) = (
-        vals(&e.forward(&a, None, None).unwrap()),
-        vals(&e.forward(&b, None, None).unwrap()),
-    );
-    assert!(
-        ea[..v]
-            .iter()
-            .zip(&eb[..v])
-            .any(|(x, y)| (x - y).abs() > 1e-4),
-        "encoder positions see later tokens"
-    );
+    let (la, lb) = (vals(&d.forward(&a, None, None).unwrap()), vals(&d.forward(&b, None, None).unwrap()));
+    assert_close(&la[..3 * v], &lb[..3 * v], 0.0, 1e-6, "decoder positions before the change");
+    assert!(la[3 * v..].iter().zip(&lb[3 * v..]).any(|(x, y)| (x - y).abs() > 1e-4), "later positions see it");
+    let (ea, eb) = (vals(&e.forward(&a, None, None).unwrap()), vals(&e.forward(&b, None, None).unwrap()));
+    assert!(ea[..v].iter().zip(&eb[..v]).any(|(x, y)| (x - y).abs() > 1e-4), "encoder positions see later tokens");
     // A padded key is invisible: changing the padded token leaves real positions unchanged.
     let pad = f32_mat(&[&[1., 1., 1., 0., 1., 1.]]);
-    let (pa, pb) = (
-        vals(&e.forward(&a, Some(&pad), None).unwrap()),
-        vals(&e.forward(&b, Some(&pad), None).unwrap()),
-    );
+    let (pa, pb) = (vals(&e.forward(&a, Some(&pad), None).unwrap()), vals(&e.forward(&b, Some(&pad), None).unwrap()));
     assert_close(&pa[..3 * v], &pb[..3 * v], 0.0, 1e-6, "real positions");
-    assert_close(
-        &pa[4 * v..],
-        &pb[4 * v..],
-        0.0,
-        1e-6,
-        "real positions after the pad",
-    );
+    assert_close(&pa[4 * v..], &pb[4 * v..], 0.0, 1e-6, "real positions after the pad");
 }
 
 #[test]
@@ -802,10 +501,7 @@ fn params_list_is_stable() {
         embed_scale: false,
     };
     let arch = Arch::Transformer(c);
-    let io = ModelIo {
-        vocab_in: 5,
-        vocab_out: 3,
-    };
+    let io = ModelIo { vocab_in: 5, vocab_out: 3 };
     let (_, p) = model::build(&arch, io, 0).unwrap();
     let want: Vec<(&str, Vec<usize>)> = vec![
         ("tok_embed.weight", vec![5, 4]),
@@ -827,8 +523,7 @@ fn params_list_is_stable() {
         ("head.weight", vec![3, 4]),
         ("head.bias", vec![3]),
     ];
-    let want: Vec<(String, Vec<usize>)> =
-        want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    let want: Vec<(String, Vec<usize>)> = want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
     assert_eq!(p.list(), want);
     // 20 + 24 + (8 + 60 + 20 + 8 + 40 + 36) + 8 + 15 = 239, by hand from the list above.
     assert_eq!(p.count(), 239);
@@ -855,60 +550,34 @@ fn initialization_follows_pytorch_defaults() {
     let (_, p) = model::build(&arch, IO, 5).unwrap();
     let get = |n: &str| vals(p.get(n).unwrap().as_tensor());
     let bound = 1.0 / 8f64.sqrt(); // fan_in = d_model = 8
-    assert!(get("layers.0.attn.qkv.weight")
-        .iter()
-        .all(|v| v.abs() <= bound));
-    assert!(get("layers.1.ffn.down.weight")
-        .iter()
-        .all(|v| v.abs() <= 1.0 / 12f64.sqrt()));
+    assert!(get("layers.0.attn.qkv.weight").iter().all(|v| v.abs() <= bound));
+    assert!(get("layers.1.ffn.down.weight").iter().all(|v| v.abs() <= 1.0 / 12f64.sqrt()));
     assert!(get("layers.0.ln1.weight").iter().all(|&v| v == 1.0));
     assert!(get("layers.0.ln2.bias").iter().all(|&v| v == 0.0));
     let e = get("tok_embed.weight");
     let mean = e.iter().sum::<f64>() / e.len() as f64;
     let var = e.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / e.len() as f64;
-    assert!(
-        mean.abs() < 0.5 && (0.4..2.0).contains(&var),
-        "N(0, 1) embeddings: mean {mean}, var {var}"
-    );
+    assert!(mean.abs() < 0.5 && (0.4..2.0).contains(&var), "N(0, 1) embeddings: mean {mean}, var {var}");
 }
 
 #[test]
 fn bad_inputs_are_errors_not_panics() {
-    let arch = Arch::Transformer(cfg(
-        ModelKind::Encoder,
-        Norm::Pre,
-        Position::Learned { max_len: 4 },
-    ));
+    let arch = Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, Position::Learned { max_len: 4 }));
     let (net, _) = model::build(&arch, IO, 0).unwrap();
     let long = tokens(&[&[1, 1, 1, 1, 1]]);
     let err = net.forward(&long, None, None).unwrap_err().to_string();
     assert!(err.contains("max_len"), "{err}");
-    assert!(
-        net.forward(&tokens(&[&[7, 1]]), None, None).is_err(),
-        "token outside vocabulary"
-    );
+    assert!(net.forward(&tokens(&[&[7, 1]]), None, None).is_err(), "token outside vocabulary");
     let f = Tensor::zeros((1, 3), DType::F32, &Device::Cpu).unwrap();
     assert!(net.forward(&f, None, None).is_err(), "float tokens");
     let ok = tokens(&[&[1, 2, 3]]);
-    assert!(
-        net.forward(&ok, Some(&f32_mat(&[&[1., 1.]])), None)
-            .is_err(),
-        "pad shape"
-    );
-    assert!(
-        net.forward_at(&ok, None, Some(&[0, 1]), None).is_err(),
-        "position ids count"
-    );
+    assert!(net.forward(&ok, Some(&f32_mat(&[&[1., 1.]])), None).is_err(), "pad shape");
+    assert!(net.forward_at(&ok, None, Some(&[0, 1]), None).is_err(), "position ids count");
     let logits = net.forward(&ok, None, None).unwrap();
-    assert!(
-        model::cross_entropy_masked(&logits, &tokens(&[&[1, 2]]), &f32_mat(&[&[1., 1.]])).is_err()
-    );
+    assert!(model::cross_entropy_masked(&logits, &tokens(&[&[1, 2]]), &f32_mat(&[&[1., 1.]])).is_err());
     let mut bad = cfg(ModelKind::Encoder, Norm::Pre, Position::None);
     bad.heads = 3;
-    assert!(
-        model::build(&Arch::Transformer(bad), IO, 0).is_err(),
-        "d_model not divisible by heads"
-    );
+    assert!(model::build(&Arch::Transformer(bad), IO, 0).is_err(), "d_model not divisible by heads");
     let mut odd = cfg(ModelKind::Encoder, Norm::Pre, Position::Sinusoidal);
     odd.d_model = 6;
     odd.heads = 3;
@@ -916,10 +585,7 @@ fn bad_inputs_are_errors_not_panics() {
     let mut odd = cfg(ModelKind::Encoder, Norm::Pre, Position::Sinusoidal);
     odd.d_model = 5;
     odd.heads = 1;
-    assert!(
-        model::build(&Arch::Transformer(odd), IO, 0).is_err(),
-        "odd d_model with sinusoidal"
-    );
+    assert!(model::build(&Arch::Transformer(odd), IO, 0).is_err(), "odd d_model with sinusoidal");
 }
 
 #[test]
@@ -930,21 +596,12 @@ fn detached_model_matches_and_follows_updates() -> Result<()> {
     let (x, pad, _, _) = batch();
     let a = net.forward(&x, Some(&pad), None)?;
     let b = eval.forward(&x, Some(&pad), None)?;
-    assert!(
-        a.track_op() && !b.track_op(),
-        "detached output carries no graph"
-    );
+    assert!(a.track_op() && !b.track_op(), "detached output carries no graph");
     assert_eq!(vals(&a), vals(&b));
     let head = params.get("head.bias").unwrap();
     head.set(&(head.as_tensor() + 1.0)?)?;
     let c = eval.forward(&x, Some(&pad), None)?;
-    assert_close(
-        &vals(&c),
-        &vals(&b).iter().map(|v| v + 1.0).collect::<Vec<_>>(),
-        1e-6,
-        1e-6,
-        "after update",
-    );
+    assert_close(&vals(&c), &vals(&b).iter().map(|v| v + 1.0).collect::<Vec<_>>(), 1e-6, 1e-6, "after update");
     Ok(())
 }
 
@@ -968,10 +625,7 @@ fn bench_training_step() {
         position: Position::Sinusoidal,
         embed_scale: true,
     };
-    let io = ModelIo {
-        vocab_in: 12,
-        vocab_out: 12,
-    };
+    let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let ids: Vec<u32> = (0..b * t).map(|_| rng.gen_range(0..12)).collect();
@@ -987,10 +641,7 @@ fn bench_training_step() {
         let net = net.with_kernels(kernels);
         let step = || {
             let logits = net.forward(&x, Some(&mask), None).unwrap();
-            model::cross_entropy_masked(&logits, &y, &mask)
-                .unwrap()
-                .backward()
-                .unwrap();
+            model::cross_entropy_masked(&logits, &y, &mask).unwrap().backward().unwrap();
         };
         step();
         let n = 5;
@@ -1005,8 +656,12 @@ fn bench_training_step() {
             eval.forward(&x, Some(&mask), None).unwrap();
         }
         let fwd = start.elapsed().as_secs_f64() / n as f64;
-        let gf =
-            model::flops_per_step(&Arch::Transformer(c.clone()), io, b, t) as f64 / train / 1e9;
-        println!("{kernels:?}: train step {:.1} ms ({:.2} steps/s, {gf:.1} GFLOP/s), eval forward {:.1} ms", train * 1e3, 1.0 / train, fwd * 1e3);
+        let gf = model::flops_per_step(&Arch::Transformer(c.clone()), io, b, t) as f64 / train / 1e9;
+        println!(
+            "{kernels:?}: train step {:.1} ms ({:.2} steps/s, {gf:.1} GFLOP/s), eval forward {:.1} ms",
+            train * 1e3,
+            1.0 / train,
+            fwd * 1e3
+        );
     }
 }

@@ -3,13 +3,9 @@
 //! Oracle: the expected means and ranges below are computed by hand from the
 //! per-length accuracies written into the fixture (see `fixture`).
 
-use algen::ir::{
-    Arch, Model, ModelKind, Norm, Optimizer, OptimizerKind, Position, TrainCfg, TransformerCfg,
-    Variant,
-};
+use algen::ir::{Arch, Model, ModelKind, Norm, Optimizer, OptimizerKind, Position, TrainCfg, TransformerCfg, Variant};
 use algen::report::results::{
-    Evaluation, ExpectOutcome, ExperimentResults, LengthScores, RunResult, RunStatus, Scores,
-    Timing,
+    Evaluation, ExpectOutcome, ExperimentResults, LengthScores, RunResult, RunStatus, Scores, Timing,
 };
 use algen::report::{self, markdown, svg};
 use std::fs;
@@ -46,6 +42,7 @@ fn variant(label: &str) -> Variant {
             clip: None,
             seeds: vec![0, 1],
             mixed_lengths: false,
+            schedule: algen::ir::Schedule::Constant,
         },
     }
 }
@@ -56,22 +53,14 @@ fn eval(step: usize, train_seq: f64, test: &[(usize, f64, f64)]) -> Evaluation {
         .iter()
         .map(|&(len, tok, seq)| LengthScores {
             len,
-            scores: Scores {
-                token_accuracy: tok,
-                sequence_accuracy: seq,
-                n: 4,
-            },
+            scores: Scores { token_accuracy: tok, sequence_accuracy: seq, n: 4 },
         })
         .collect();
     let n = test.len() as f64;
     Evaluation {
         step,
         train_loss: 0.1,
-        train: Scores {
-            token_accuracy: 1.0,
-            sequence_accuracy: train_seq,
-            n: 20,
-        },
+        train: Scores { token_accuracy: 1.0, sequence_accuracy: train_seq, n: 20 },
         test: Scores {
             token_accuracy: test.iter().map(|t| t.1).sum::<f64>() / n,
             sequence_accuracy: test.iter().map(|t| t.2).sum::<f64>() / n,
@@ -123,10 +112,7 @@ fn fixture() -> ExperimentResults {
     let t = |tok: f64, seq: &[f64]| -> Vec<(usize, f64, f64)> {
         lens.iter().zip(seq).map(|(&l, &s)| (l, tok, s)).collect()
     };
-    let periodic = vec![
-        eval(100, 0.5, &t(0.5, &[0.5, 0.0, 0.0, 0.0, 0.0])),
-        eval(200, 1.0, &t(0.8, &seq0)),
-    ];
+    let periodic = vec![eval(100, 0.5, &t(0.5, &[0.5, 0.0, 0.0, 0.0, 0.0])), eval(200, 1.0, &t(0.8, &seq0))];
     ExperimentResults {
         experiment: "parity_len".into(),
         task: "parity".into(),
@@ -134,49 +120,14 @@ fn fixture() -> ExperimentResults {
         train_lengths: vec![1, 2, 3, 4, 5],
         test_lengths: lens.to_vec(),
         runs: vec![
-            run(
-                A,
-                0,
-                RunStatus::Ok,
-                Some(eval(200, 1.0, &t(0.8, &seq0))),
-                periodic,
-            ),
-            run(
-                A,
-                1,
-                RunStatus::Ok,
-                Some(eval(200, 0.98, &t(0.9, &seq1))),
-                vec![],
-            ),
-            run(
-                B,
-                0,
-                RunStatus::Ok,
-                Some(eval(200, 0.5, &t(0.3, &seqb))),
-                vec![],
-            ),
-            run(
-                B,
-                1,
-                RunStatus::Diverged {
-                    step: 120,
-                    message: "loss is NaN".into(),
-                },
-                None,
-                vec![],
-            ),
+            run(A, 0, RunStatus::Ok, Some(eval(200, 1.0, &t(0.8, &seq0))), periodic),
+            run(A, 1, RunStatus::Ok, Some(eval(200, 0.98, &t(0.9, &seq1))), vec![]),
+            run(B, 0, RunStatus::Ok, Some(eval(200, 0.5, &t(0.3, &seqb))), vec![]),
+            run(B, 1, RunStatus::Diverged { step: 120, message: "loss is NaN".into() }, None, vec![]),
         ],
         expects: vec![
-            ExpectOutcome {
-                text: "all train.sequence_accuracy >= 0.99".into(),
-                value: 0.5,
-                holds: false,
-            },
-            ExpectOutcome {
-                text: "mean test.sequence_accuracy < 0.9".into(),
-                value: 0.45,
-                holds: true,
-            },
+            ExpectOutcome { text: "all train.sequence_accuracy >= 0.99".into(), value: 0.5, holds: false },
+            ExpectOutcome { text: "mean test.sequence_accuracy < 0.9".into(), value: 0.45, holds: true },
         ],
     }
 }
@@ -190,10 +141,8 @@ fn tmp_dir(name: &str) -> PathBuf {
 }
 
 fn dir_names(d: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut v: Vec<String> =
+        fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }
@@ -219,10 +168,7 @@ fn append_line_appends_one_line_each() {
     let p = d.join("metrics.jsonl");
     report::append_line(&p, r#"{"step":1}"#).unwrap();
     report::append_line(&p, "{\"step\":2}\n").unwrap();
-    assert_eq!(
-        fs::read_to_string(&p).unwrap(),
-        "{\"step\":1}\n{\"step\":2}\n"
-    );
+    assert_eq!(fs::read_to_string(&p).unwrap(), "{\"step\":1}\n{\"step\":2}\n");
 }
 
 #[test]
@@ -230,34 +176,12 @@ fn write_experiment_round_trips_and_rerenders() {
     let d = tmp_dir("experiment");
     let res = fixture();
     let paths = report::write_experiment(&d, &res).unwrap();
-    let names: Vec<_> = paths
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "results.json",
-            "report.md",
-            "accuracy_by_length.svg",
-            "curves.svg"
-        ]
-    );
-    assert_eq!(
-        dir_names(&d),
-        [
-            "accuracy_by_length.svg",
-            "curves.svg",
-            "report.md",
-            "results.json"
-        ]
-    );
+    let names: Vec<_> = paths.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["results.json", "report.md", "accuracy_by_length.svg", "curves.svg"]);
+    assert_eq!(dir_names(&d), ["accuracy_by_length.svg", "curves.svg", "report.md", "results.json"]);
 
     let back = report::load(&d).unwrap();
-    assert_eq!(
-        serde_json::to_value(&back).unwrap(),
-        serde_json::to_value(&res).unwrap()
-    );
+    assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&res).unwrap());
     assert_eq!(back.runs[3].status, res.runs[3].status);
 
     let md = fs::read_to_string(d.join("report.md")).unwrap();
@@ -266,10 +190,7 @@ fn write_experiment_round_trips_and_rerenders() {
     let again = report::rerender(&d).unwrap();
     assert_eq!(again.len(), 3);
     assert_eq!(fs::read_to_string(d.join("report.md")).unwrap(), md);
-    assert_eq!(
-        fs::read_to_string(d.join("curves.svg")).unwrap(),
-        svg::curves(&res, false)
-    );
+    assert_eq!(fs::read_to_string(d.join("curves.svg")).unwrap(), svg::curves(&res, false));
 }
 
 #[test]
@@ -286,14 +207,8 @@ fn no_curves_without_periodic_evaluations() {
 fn report_md_has_hand_computed_means() {
     let md = markdown::render(&fixture());
     assert!(md.starts_with("# Experiment `parity_len`\n"), "{md}");
-    assert!(
-        md.contains("- train lengths: 1..=5\n- test lengths: 6..=10\n"),
-        "{md}"
-    );
-    assert!(
-        md.contains("| variant | 6 | 7 | 8 | 9 | 10 | mean |"),
-        "{md}"
-    );
+    assert!(md.contains("- train lengths: 1..=5\n- test lengths: 6..=10\n"), "{md}");
+    assert!(md.contains("| variant | 6 | 7 | 8 | 9 | 10 | mean |"), "{md}");
     assert!(
         md.contains(
             "| `position=sinusoidal` | 1.000 ± 0.000 | 0.750 ± 0.250 | 0.750 ± 0.250 | 0.500 ± 0.000 | 0.250 ± 0.250 | 0.650 ± 0.050 |"
@@ -301,38 +216,28 @@ fn report_md_has_hand_computed_means() {
         "{md}"
     );
     // One seed left (the other diverged without an evaluation): no ±.
-    assert!(
-        md.contains("| `pos=<none> & co` | 0.250 | 0.000 | 0.000 | 0.000 | 0.000 | 0.050 |"),
-        "{md}"
-    );
+    assert!(md.contains("| `pos=<none> & co` | 0.250 | 0.000 | 0.000 | 0.000 | 0.000 | 0.050 |"), "{md}");
     // Summary: train seq (1.0, 0.98), test token (0.8, 0.9), test seq (0.6, 0.7).
-    assert!(md.contains("| `position=sinusoidal` | 2 | 0.990 ± 0.010 | 0.850 ± 0.050 | 0.650 ± 0.050 | 25000 | 50.5 | 3000.0 |"), "{md}");
-    assert!(md.contains("| `pos=<none> & co` | 2 (1 diverged) | 0.500 | 0.300 | 0.050 | 25000 | 50.5 | 3000.0 |"), "{md}");
     assert!(
-        md.contains("- `pos=<none> & co` seed 1: diverged at step 120: loss is NaN"),
+        md.contains(
+            "| `position=sinusoidal` | 2 | 0.990 ± 0.010 | 0.850 ± 0.050 | 0.650 ± 0.050 | 25000 | 50.5 | 3000.0 |"
+        ),
         "{md}"
     );
+    assert!(
+        md.contains("| `pos=<none> & co` | 2 (1 diverged) | 0.500 | 0.300 | 0.050 | 25000 | 50.5 | 3000.0 |"),
+        "{md}"
+    );
+    assert!(md.contains("- `pos=<none> & co` seed 1: diverged at step 120: loss is NaN"), "{md}");
     // Markup in free text is escaped; labels are code spans, with pipes escaped for the table.
     let mut odd = fixture();
-    odd.runs[3].status = RunStatus::Diverged {
-        step: 7,
-        message: "<b>*x*</b>".into(),
-    };
+    odd.runs[3].status = RunStatus::Diverged { step: 7, message: "<b>*x*</b>".into() };
     odd.runs[0].variant = "a|b".into();
     let md = markdown::render(&odd);
-    assert!(
-        md.contains("diverged at step 7: \\<b>\\*x\\*\\</b>"),
-        "{md}"
-    );
+    assert!(md.contains("diverged at step 7: \\<b>\\*x\\*\\</b>"), "{md}");
     assert!(md.contains("| `a\\|b` |"), "{md}");
-    assert!(
-        md.contains("- ✗ `all train.sequence_accuracy >= 0.99` (value 0.500)"),
-        "{md}"
-    );
-    assert!(
-        md.contains("- ✓ `mean test.sequence_accuracy < 0.9` (value 0.450)"),
-        "{md}"
-    );
+    assert!(md.contains("- ✗ `all train.sequence_accuracy >= 0.99` (value 0.500)"), "{md}");
+    assert!(md.contains("- ✓ `mean test.sequence_accuracy < 0.9` (value 0.450)"), "{md}");
 }
 
 #[test]
@@ -340,10 +245,7 @@ fn report_md_limits_length_columns() {
     let mut res = fixture();
     res.test_lengths = (1..=50).collect();
     let md = markdown::render(&res);
-    let header = md
-        .lines()
-        .find(|l| l.starts_with("| variant | 1 |"))
-        .expect(&md);
+    let header = md.lines().find(|l| l.starts_with("| variant | 1 |")).expect(&md);
     let cols: Vec<&str> = header.trim_matches('|').split('|').map(str::trim).collect();
     assert_eq!(cols.len(), 1 + 12 + 1, "{header}");
     assert_eq!(cols[1], "1");
@@ -356,20 +258,14 @@ fn report_md_limits_length_columns() {
 fn svg_is_well_formed_escaped_and_deterministic() {
     let res = fixture();
     let s = svg::accuracy_by_length(&res);
-    assert!(
-        s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
-        "{s}"
-    );
+    assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{s}");
     assert!(s.trim_end().ends_with("</svg>"));
     assert_eq!(s.matches("<polyline").count(), 2, "one per variant");
     assert_eq!(s.matches("</polyline>").count(), 2);
     assert_eq!(s.matches("<circle").count(), 10, "5 lengths x 2 variants");
     assert!(s.contains("stroke-dasharray"), "the max-train-length line");
     assert!(s.contains("max train length 5"));
-    assert!(
-        s.contains(">10</text>") && !s.contains(">5.5</text>"),
-        "integer length ticks"
-    );
+    assert!(s.contains(">10</text>") && !s.contains(">5.5</text>"), "integer length ticks");
     assert!(s.contains("pos=&lt;none&gt; &amp; co"));
     assert!(!s.contains("<none>"));
     assert_eq!(s, svg::accuracy_by_length(&res.clone()));
@@ -377,11 +273,7 @@ fn svg_is_well_formed_escaped_and_deterministic() {
     for log_x in [false, true] {
         let c = svg::curves(&res, log_x);
         assert!(c.starts_with("<svg"));
-        assert_eq!(
-            c.matches("<polyline").count(),
-            4,
-            "test and train per variant"
-        );
+        assert_eq!(c.matches("<polyline").count(), 4, "test and train per variant");
         assert_eq!(c, svg::curves(&res, log_x));
     }
     assert!(svg::has_curves(&res));

@@ -8,7 +8,8 @@ use algen::report;
 use std::path::{Path, PathBuf};
 
 fn specs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("specs dir").map(|e| e.expect("entry").path()).collect();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).expect("specs dir").map(|e| e.expect("entry").path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -52,8 +53,9 @@ fn every_shipped_spec_runs_in_smoke_configuration() {
         let name = f.strip_prefix("specs").unwrap_or(&f).with_extension("").display().to_string().replace('/', "__");
         for exp in &loaded.spec.experiments {
             let opts = RunOptions { out: out.clone(), steps: None };
-            let (res, dir) = pipeline::run_experiment(&loaded.spec, exp, &opts, &mut |_, _, _, _| Box::new(algen::train::Quiet))
-                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let (res, dir) =
+                pipeline::run_experiment(&loaded.spec, exp, &opts, &mut |_, _, _, _| Box::new(algen::train::Quiet))
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             for file in ["results.json", "report.md", "accuracy_by_length.svg"] {
                 assert!(dir.join(file).exists(), "{} missing", file);
             }

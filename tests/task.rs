@@ -107,7 +107,7 @@ fn parity_classify() {
     assert_eq!(lab(&t, "1101"), "1"); // three ones
     assert_eq!(lab(&t, "1001"), "0");
     assert_eq!(lab(&t, ""), "0"); // sum([]) = 0
-    // Every generated example agrees with counting ones by hand.
+                                  // Every generated example agrees with counting ones by hand.
     for ex in Stream::new(&t, "train", 13, 7).take(200).unwrap() {
         let ones = ex.input.iter().filter(|&&i| i == 1).count() as u32;
         assert_eq!(ex.target, vec![ones % 2]);
@@ -302,12 +302,16 @@ fn builtins_and_operators() {
     assert!(ev_err(&call(Builtin::FromBinary, vec![ints_expr(&[1, 2])])).contains("bits"));
     // split like Python's "a+b++c".split("+") == ["a", "b", "", "c"].
     let parts = ev(&call(Builtin::Split, vec![input(), tok("+")]), "a+b++c").unwrap();
-    let want = Value::Seq(vec![Value::toks(&["a"]), Value::toks(&["b"]), Value::toks::<&str>(&[]), Value::toks(&["c"])]);
+    let want =
+        Value::Seq(vec![Value::toks(&["a"]), Value::toks(&["b"]), Value::toks::<&str>(&[]), Value::toks(&["c"])]);
     assert_eq!(parts, want);
     assert_eq!(ev(&call(Builtin::Repeat, vec![input(), int(3)]), "ab").unwrap(), Value::toks(&chars("ababab")));
     assert_eq!(ev_ok(&call(Builtin::Repeat, vec![tok("z"), int(2)])), Value::toks(&["z", "z"]));
     let cat = call(Builtin::Concat, vec![input(), tok("-"), list(vec![int(7)])]);
-    assert_eq!(ev(&cat, "ab").unwrap(), Value::Seq(vec![Value::tok("a"), Value::tok("b"), Value::tok("-"), Value::Int(7)]));
+    assert_eq!(
+        ev(&cat, "ab").unwrap(),
+        Value::Seq(vec![Value::tok("a"), Value::tok("b"), Value::tok("-"), Value::Int(7)])
+    );
     // ++ with atoms on either side.
     assert_eq!(ev_ok(&bin(BinOp::Concat, int(1), int(2))), Value::ints(&[1, 2]));
     // Comparisons: "1" == 1; tokens by text; sequences elementwise; ordering on integers only.
@@ -359,7 +363,10 @@ fn streams_are_deterministic_and_distinct() {
     assert_ne!(a, generate(&t, "test", 20, 0, 50).unwrap());
     assert_ne!(a, generate(&t, "train", 20, 1, 50).unwrap());
     let other_len = generate(&t, "train", 21, 0, 50).unwrap();
-    assert_ne!(a.iter().map(|e| &e.input[..20]).collect::<Vec<_>>(), other_len.iter().map(|e| &e.input[..20]).collect::<Vec<_>>());
+    assert_ne!(
+        a.iter().map(|e| &e.input[..20]).collect::<Vec<_>>(),
+        other_len.iter().map(|e| &e.input[..20]).collect::<Vec<_>>()
+    );
     // A stream continues: two takes of 25 are the one take of 50.
     let mut s = Stream::new(&t, "train", 20, 0);
     let mut two = s.take(25).unwrap();
@@ -402,7 +409,7 @@ fn label_errors() {
     let t = task("two", "ab", input(), Format::Classify, "ab");
     assert!(matches!(label(&t, &[0, 1]), Err(LabelError::Shape { .. })));
     assert_eq!(label(&t, &[1]).unwrap(), vec![1]); // a one-element sequence is fine
-    // transduce: an atom is not a sequence.
+                                                   // transduce: an atom is not a sequence.
     let t = task("atom", "ab", tok("a"), Format::Transduce, "ab");
     assert!(matches!(label(&t, &[0]), Err(LabelError::Shape { .. })));
     // An evaluation error keeps the failing sub-expression's span.

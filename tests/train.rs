@@ -78,7 +78,13 @@ fn train_once(exp: &str) -> (Vec<f64>, String) {
     assert!(l.diags.is_empty());
     let spec = check::check(&l.files).spec.expect("spec checks");
     let e = spec.experiment(exp).unwrap();
-    let rs = RunSpec { task: spec.task(&e.task).unwrap(), split: spec.split(&e.split).unwrap(), variant: &e.variants[0], eval: &e.eval, seed: 7 };
+    let rs = RunSpec {
+        task: spec.task(&e.task).unwrap(),
+        split: spec.split(&e.split).unwrap(),
+        variant: &e.variants[0],
+        eval: &e.eval,
+        seed: 7,
+    };
     let mut obs = Losses::default();
     let mut r = train::run(&rs, &mut obs).expect("run");
     r.timing = Default::default();
@@ -97,4 +103,56 @@ fn tiny_runs_are_deterministic_and_learn() {
         let last: f64 = a[a.len() - 5..].iter().sum::<f64>() / 5.0;
         assert!(last < 0.8 * first, "{exp}: loss did not fall: {first} -> {last}");
     }
+}
+
+/// A run whose loss becomes non-finite stops with `Diverged` at that step and
+/// keeps its result; the pipeline still writes results.json and metrics so far.
+#[test]
+fn divergence_stops_the_run_and_keeps_results() {
+    let text = r#"
+task reverse { alphabet = "01", input = string(alphabet), target = reverse(input), format = transduce }
+split s { train = len 1..=4, test = len 5..=5, count = 4 }
+model m = transformer { layers = 1, d_model = 8, heads = 2, ffn = 16 }
+experiment boom { task = reverse, model = m, split = s, train { steps = 50, batch = 4, optimizer = adam(lr = 1e30) }, eval { every = 1 } }
+"#;
+    let l = syntax::load::load_str("boom.alg", text);
+    let spec = check::check(&l.files).spec.expect("spec checks");
+    let exp = spec.experiment("boom").unwrap();
+    let out = std::env::temp_dir().join(format!("algen-boom-{}", std::process::id()));
+    let opts = algen::pipeline::RunOptions { out: out.clone(), steps: None };
+    let (res, dir) =
+        algen::pipeline::run_experiment(&spec, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).expect("runs");
+    let r = &res.runs[0];
+    match &r.status {
+        algen::report::results::RunStatus::Diverged { step, message } => {
+            assert!(*step > 1 && *step < 50, "diverged at step {step}");
+            assert!(message.contains("loss"), "{message}");
+            assert_eq!(r.periodic.len(), step - 1, "one evaluation per finished step");
+        }
+        s => panic!("expected divergence, got {s:?}"),
+    }
+    assert!(r.final_eval.is_none());
+    let saved = algen::report::load(&dir).expect("results.json readable");
+    assert_eq!(saved.runs.len(), 1);
+    let metrics = std::fs::read_dir(dir.join("runs")).unwrap().next().unwrap().unwrap().path().join("metrics.jsonl");
+    assert!(std::fs::read_to_string(metrics).unwrap().lines().count() >= 1);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+/// Schedules (hand-computed): warm-up is linear (step 5 of 10 warm-up steps
+/// gives 0.5); the cosine is 1 right after warm-up, (1 + min)/2 half way, and
+/// `min` at the last step.
+#[test]
+fn schedules_match_hand_computed_values() {
+    use algen::ir::Schedule;
+    use algen::train::schedule::lr_scale;
+    assert_eq!(lr_scale(&Schedule::Constant, 7, 100), 1.0);
+    let wc = Schedule::WarmupConstant { warmup: 10 };
+    assert_eq!(lr_scale(&wc, 5, 100), 0.5);
+    assert_eq!(lr_scale(&wc, 50, 100), 1.0);
+    let cos = Schedule::WarmupCosine { warmup: 10, min: 0.1 };
+    assert_eq!(lr_scale(&cos, 1, 110), 0.1);
+    assert!((lr_scale(&cos, 10, 110) - 1.0).abs() < 1e-12);
+    assert!((lr_scale(&cos, 60, 110) - 0.55).abs() < 1e-12);
+    assert!((lr_scale(&cos, 110, 110) - 0.1).abs() < 1e-12);
 }

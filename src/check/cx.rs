@@ -41,7 +41,14 @@ impl Cx {
 
     /// Reads a body's entries: reports fields not in `allowed`, blocks not in
     /// `blocks`, duplicates, and `expect` lines where `expects` is false.
-    pub fn fields<'a>(&mut self, what: &str, body: &'a Body, allowed: &[&str], blocks: &[&str], expects: bool) -> Fields<'a> {
+    pub fn fields<'a>(
+        &mut self,
+        what: &str,
+        body: &'a Body,
+        allowed: &[&str],
+        blocks: &[&str],
+        expects: bool,
+    ) -> Fields<'a> {
         let mut f = Fields { map: BTreeMap::new(), blocks: BTreeMap::new() };
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for e in &body.entries {
@@ -147,7 +154,9 @@ impl Cx {
         let e = self.resolve(e);
         match &e.kind {
             ExprKind::Num(n) => Some(*n),
-            ExprKind::Unary { op, operand } if op == "-" => self.num(operand).map(|n| Num { value: -n.value, int: n.int.map(|i| -i) }),
+            ExprKind::Unary { op, operand } if op == "-" => {
+                self.num(operand).map(|n| Num { value: -n.value, int: n.int.map(|i| -i) })
+            }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.num(lhs)?, self.num(rhs)?);
                 let int = match (a.int, b.int) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 const FIELDS: &[&str] = &["task", "model", "split"];
 const BLOCKS: &[&str] = &["train", "eval"];
-const TRAIN_FIELDS: &[&str] = &["steps", "batch", "optimizer", "clip", "seeds", "mixed_lengths"];
+const TRAIN_FIELDS: &[&str] = &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths"];
 const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch"];
 
 /// What an experiment may refer to.
@@ -37,19 +37,36 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let train_body = f.blocks.get("train").map(|(_, b)| *b).unwrap_or(&empty);
     let eval_body = f.blocks.get("eval").map(|(_, b)| *b).unwrap_or(&empty);
     let tf = cx.fields("`train`", train_body, TRAIN_FIELDS, &[], false);
-    let train_fields: BTreeMap<String, Expr> = tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
+    let train_fields: BTreeMap<String, Expr> =
+        tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
     let seeds = seeds(cx, train_fields.get("seeds"));
     let eval = eval(cx, eval_body);
-    let expects: Vec<ir::Expect> = body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
+    let expects: Vec<ir::Expect> =
+        body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
     let (task, split, mdef, seeds, eval) = (task?, split?, mdef?, seeds?, eval?);
     let variants = variants(cx, &mdef, &train_fields, &seeds)?;
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
-    Some(ir::Experiment { name: name.name.clone(), task: task.name.clone(), split: split.name.clone(), variants, eval, expects, span: name.span })
+    Some(ir::Experiment {
+        name: name.name.clone(),
+        task: task.name.clone(),
+        split: split.name.clone(),
+        variants,
+        eval,
+        expects,
+        span: name.span,
+    })
 }
 
-fn reference<'s, T>(cx: &mut Cx, e: Option<&Expr>, kind: &str, item: &Ident, map: &'s BTreeMap<String, T>, broken: &[String]) -> Option<&'s T> {
+fn reference<'s, T>(
+    cx: &mut Cx,
+    e: Option<&Expr>,
+    kind: &str,
+    item: &Ident,
+    map: &'s BTreeMap<String, T>,
+    broken: &[String],
+) -> Option<&'s T> {
     let Some(e) = e else {
         cx.missing("an experiment", kind, item.span, &format!("{kind} = NAME"));
         return None;
@@ -61,7 +78,11 @@ fn reference<'s, T>(cx: &mut Cx, e: Option<&Expr>, kind: &str, item: &Ident, map
     let found = map.get(n);
     if found.is_none() && !broken.contains(n) {
         let names: Vec<&str> = map.keys().map(String::as_str).collect();
-        cx.push(Diag::error("algen::check::unknown_name", format!("unknown {kind} `{n}`")).at(e.span, format!("no {kind} of this name")).help(suggest(n, &names)));
+        cx.push(
+            Diag::error("algen::check::unknown_name", format!("unknown {kind} `{n}`"))
+                .at(e.span, format!("no {kind} of this name"))
+                .help(suggest(n, &names)),
+        );
     }
     found
 }
@@ -91,11 +112,19 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     let metrics = match f.expr("metrics") {
         None => Some(ir::Metric::ALL.iter().map(|(_, m)| *m).collect()),
         Some(e) => match &e.kind {
-            ExprKind::List(items) => items.iter().map(|i| cx.word(i, "metric", &names, "algen::check::unknown_metric").map(|w| metric(&w))).collect(),
+            ExprKind::List(items) => items
+                .iter()
+                .map(|i| cx.word(i, "metric", &names, "algen::check::unknown_metric").map(|w| metric(&w)))
+                .collect(),
             _ => cx.word(e, "metric", &names, "algen::check::unknown_metric").map(|w| vec![metric(&w)]),
         },
     };
-    Some(ir::EvalCfg { every: every? as usize, metrics: metrics?, periodic_count: count? as usize, batch: batch? as usize })
+    Some(ir::EvalCfg {
+        every: every? as usize,
+        metrics: metrics?,
+        periodic_count: count? as usize,
+        batch: batch? as usize,
+    })
 }
 
 fn metric(name: &str) -> ir::Metric {
@@ -109,11 +138,19 @@ fn expect(cx: &mut Cx, x: &ast::Expect) -> Option<ir::Expect> {
         _ => ir::Reducer::Mean,
     };
     let bad = |cx: &mut Cx, id: &Ident, what: &str, choices: &[&str]| {
-        cx.push(Diag::error("algen::check::unknown_metric", format!("unknown {what} `{}`", id.name)).at(id.span, format!("not a {what}")).help(suggest(&id.name, choices)));
+        cx.push(
+            Diag::error("algen::check::unknown_metric", format!("unknown {what} `{}`", id.name))
+                .at(id.span, format!("not a {what}"))
+                .help(suggest(&id.name, choices)),
+        );
     };
     if x.path.len() != 2 {
         let id = &x.path[x.path.len().min(2).saturating_sub(1)];
-        cx.push(Diag::error("algen::check::unknown_metric", "expected `SCOPE.METRIC`").at(id.span, "like `test.sequence_accuracy`").help("scopes: `train`, `test`"));
+        cx.push(
+            Diag::error("algen::check::unknown_metric", "expected `SCOPE.METRIC`")
+                .at(id.span, "like `test.sequence_accuracy`")
+                .help("scopes: `train`, `test`"),
+        );
         return None;
     }
     let scope = match x.path[0].name.as_str() {
@@ -137,7 +174,11 @@ fn expect(cx: &mut Cx, x: &ast::Expect) -> Option<ir::Expect> {
         ">=" => ir::CmpOp::Ge,
         "==" => ir::CmpOp::Eq,
         _ => {
-            cx.push(Diag::error("algen::check::unknown_value", "`!=` cannot be expected").at(x.span, "use <, <=, >, >= or ==").help("compare with <, <=, >, >= or =="));
+            cx.push(
+                Diag::error("algen::check::unknown_value", "`!=` cannot be expected")
+                    .at(x.span, "use <, <=, >, >= or ==")
+                    .help("compare with <, <=, >, >= or =="),
+            );
             return None;
         }
     };
@@ -166,7 +207,11 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
     for (_, k, v) in &axes {
         if v.is_empty() {
             let span = m.fields.get(k).or(train.get(k)).map(|e| e.span).unwrap_or(m.span);
-            cx.push(Diag::error("algen::check::bad_range", format!("the sweep over `{k}` is empty")).at(span, "no values").help("list at least one value"));
+            cx.push(
+                Diag::error("algen::check::bad_range", format!("the sweep over `{k}` is empty"))
+                    .at(span, "no values")
+                    .help("list at least one value"),
+            );
             return None;
         }
     }
@@ -181,7 +226,11 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
             let v = &vals[rest % vals.len()];
             rest /= vals.len();
             label.push(format!("{k}={}", show(v)));
-            if *is_model { md.fields.insert(k.clone(), v.clone()) } else { tf.insert(k.clone(), v.clone()) };
+            if *is_model {
+                md.fields.insert(k.clone(), v.clone())
+            } else {
+                tf.insert(k.clone(), v.clone())
+            };
         }
         label.reverse();
         let cfg = model::transformer(cx, &md);
@@ -189,7 +238,11 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
         match (cfg, t) {
             (Some(cfg), Some(t)) => {
                 let label = if label.is_empty() { "base".to_string() } else { label.join(", ") };
-                out.push(ir::Variant { label, model: ir::Model { name: m.base.clone(), arch: ir::Arch::Transformer(cfg), span: m.span }, train: t });
+                out.push(ir::Variant {
+                    label,
+                    model: ir::Model { name: m.base.clone(), arch: ir::Arch::Transformer(cfg), span: m.span },
+                    train: t,
+                });
             }
             _ => ok = false,
         }
@@ -207,7 +260,55 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
     };
     let mixed = f.get("mixed_lengths").map_or(Some(false), |e| cx.boolean(e));
     let optimizer = f.get("optimizer").map_or(Some(default_opt(ir::OptimizerKind::Adam)), |e| optimizer(cx, e));
-    Some(ir::TrainCfg { steps: steps? as usize, batch: batch? as usize, optimizer: optimizer?, clip: clip?, seeds: seeds.to_vec(), mixed_lengths: mixed? })
+    let schedule = f.get("schedule").map_or(Some(ir::Schedule::Constant), |e| schedule(cx, e));
+    Some(ir::TrainCfg {
+        steps: steps? as usize,
+        batch: batch? as usize,
+        optimizer: optimizer?,
+        clip: clip?,
+        seeds: seeds.to_vec(),
+        mixed_lengths: mixed?,
+        schedule: schedule?,
+    })
+}
+
+fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
+    let kinds = ["constant", "warmup_constant", "warmup_cosine"];
+    let name = cx.word(e, "schedule", &kinds, "algen::check::unknown_value")?;
+    let r = cx.resolve(e).into_owned();
+    let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
+    let (mut warmup, mut min) = (0usize, 0.0f64);
+    let params: &[&str] = match name.as_str() {
+        "constant" => &[],
+        "warmup_constant" => &["warmup"],
+        _ => &["warmup", "min"],
+    };
+    for (i, a) in args.iter().enumerate() {
+        let pname =
+            a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
+        match pname.as_str() {
+            "warmup" if params.contains(&"warmup") => warmup = cx.int_in(&a.value, 0, i64::MAX)? as usize,
+            "min" if params.contains(&"min") => min = cx.f64_in(&a.value, 0.0, 1.0, false)?,
+            other => {
+                let at = a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span);
+                cx.push(
+                    Diag::error("algen::check::unknown_field", format!("`{name}` has no parameter `{other}`"))
+                        .at(at, "unknown parameter")
+                        .help(if params.is_empty() {
+                            "`constant` takes no parameters".to_string()
+                        } else {
+                            suggest(other, params)
+                        }),
+                );
+                return None;
+            }
+        }
+    }
+    Some(match name.as_str() {
+        "constant" => ir::Schedule::Constant,
+        "warmup_constant" => ir::Schedule::WarmupConstant { warmup },
+        _ => ir::Schedule::WarmupCosine { warmup, min },
+    })
 }
 
 fn default_opt(kind: ir::OptimizerKind) -> ir::Optimizer {
@@ -223,19 +324,26 @@ fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
     let ExprKind::Call { args, .. } = &r.kind else { return Some(o) };
     let params = ["lr", "betas", "eps", "weight_decay"];
     for (i, a) in args.iter().enumerate() {
-        let pname = a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
+        let pname =
+            a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
         match pname.as_str() {
             "lr" => {
                 o.lr = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?;
                 if o.lr == 0.0 {
-                    cx.push(Diag::error("algen::check::out_of_range", "the learning rate must be positive").at(a.value.span, "must be > 0").help("e.g. `lr = 1e-3`"));
+                    cx.push(
+                        Diag::error("algen::check::out_of_range", "the learning rate must be positive")
+                            .at(a.value.span, "must be > 0")
+                            .help("e.g. `lr = 1e-3`"),
+                    );
                     return None;
                 }
             }
             "eps" => o.eps = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
             "weight_decay" => o.weight_decay = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
             "betas" => match &cx.resolve(&a.value).kind {
-                ExprKind::Tuple(v) if v.len() == 2 => o.betas = (cx.f64_in(&v[0], 0.0, 1.0, true)?, cx.f64_in(&v[1], 0.0, 1.0, true)?),
+                ExprKind::Tuple(v) if v.len() == 2 => {
+                    o.betas = (cx.f64_in(&v[0], 0.0, 1.0, true)?, cx.f64_in(&v[1], 0.0, 1.0, true)?)
+                }
                 _ => {
                     cx.wrong_type(&a.value, "a pair like `(0.9, 0.999)`");
                     return None;
@@ -243,7 +351,11 @@ fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
             },
             other => {
                 let at = a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span);
-                cx.push(Diag::error("algen::check::unknown_field", format!("`{name}` has no parameter `{other}`")).at(at, "unknown parameter").help(suggest(other, &params)));
+                cx.push(
+                    Diag::error("algen::check::unknown_field", format!("`{name}` has no parameter `{other}`"))
+                        .at(at, "unknown parameter")
+                        .help(suggest(other, &params)),
+                );
                 return None;
             }
         }
@@ -258,18 +370,24 @@ fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, 
     if cfg.kind != want {
         let k = if want == ir::ModelKind::Decoder { "decoder" } else { "encoder" };
         cx.push(
-            Diag::error("algen::check::format_model", format!("task `{}` has format `{}`, which needs a {k} model", task.name, task.format.name()))
-                .at(at, format!("this model is not a {k}"))
-                .help(format!("set `kind = {k}` on the model")),
+            Diag::error(
+                "algen::check::format_model",
+                format!("task `{}` has format `{}`, which needs a {k} model", task.name, task.format.name()),
+            )
+            .at(at, format!("this model is not a {k}"))
+            .help(format!("set `kind = {k}` on the model")),
         );
     }
     if let ir::Position::Learned { max_len } = cfg.position {
         let longest = split.test.lengths().iter().chain(split.train.lengths()).max().copied().unwrap_or(0);
         if longest > max_len {
             cx.push(
-                Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but inputs reach length {longest}"))
-                    .at(at, "position table too short")
-                    .help(format!("use `learned(max_len = {})` or more", longest.next_power_of_two())),
+                Diag::error(
+                    "algen::check::position_len",
+                    format!("learned positions cover {max_len} positions, but inputs reach length {longest}"),
+                )
+                .at(at, "position table too short")
+                .help(format!("use `learned(max_len = {})` or more", longest.next_power_of_two())),
             );
         }
     }

@@ -214,7 +214,12 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, input: &Ty) -> R {
             match op {
                 BinOp::Add => Atoms::int(al.saturating_add(bl), ah.saturating_add(bh)),
                 BinOp::Sub => Atoms::int(al.saturating_sub(bh), ah.saturating_sub(bl)),
-                BinOp::Mul if bounded => corners(&[al.saturating_mul(bl), al.saturating_mul(bh), ah.saturating_mul(bl), ah.saturating_mul(bh)]),
+                BinOp::Mul if bounded => corners(&[
+                    al.saturating_mul(bl),
+                    al.saturating_mul(bh),
+                    ah.saturating_mul(bl),
+                    ah.saturating_mul(bh),
+                ]),
                 BinOp::Div if bounded && (bl > 0 || bh < 0) => {
                     corners(&[al.div_euclid(bl), al.div_euclid(bh), ah.div_euclid(bl), ah.div_euclid(bh)])
                 }

@@ -49,13 +49,15 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
                 }
                 None => broken.push(name.name.clone()),
             },
-            Item::Split { name, body, .. } if !splits.contains_key(&name.name) => match split::split(&mut cx, name, body) {
-                Some(s) => {
-                    spec.splits.push(s.clone());
-                    splits.insert(name.name.clone(), s);
+            Item::Split { name, body, .. } if !splits.contains_key(&name.name) => {
+                match split::split(&mut cx, name, body) {
+                    Some(s) => {
+                        spec.splits.push(s.clone());
+                        splits.insert(name.name.clone(), s);
+                    }
+                    None => broken.push(name.name.clone()),
                 }
-                None => broken.push(name.name.clone()),
-            },
+            }
             _ => {}
         }
     }
@@ -88,7 +90,10 @@ fn duplicates(cx: &mut Cx, items: &[&Item]) {
             if first.file == name.span.file {
                 d = d.label(*first, format!("first defined here as a {kind}"));
             } else {
-                d = d.help(format!("`{}` is already defined as a {kind} in an imported file; rename one of them", name.name));
+                d = d.help(format!(
+                    "`{}` is already defined as a {kind} in an imported file; rename one of them",
+                    name.name
+                ));
             }
             cx.push(d);
         } else {
@@ -99,8 +104,10 @@ fn duplicates(cx: &mut Cx, items: &[&Item]) {
 
 /// Resolves model items in dependency order (a model may extend another).
 fn models(cx: &mut Cx, items: &[&Item], broken: &mut Vec<String>, spec: &mut ir::Spec) -> BTreeMap<String, ModelDef> {
-    let exprs: Vec<(&crate::syntax::ast::Ident, &crate::syntax::ast::Expr)> =
-        items.iter().filter_map(|it| if let Item::Model { name, value, .. } = it { Some((name, value)) } else { None }).collect();
+    let exprs: Vec<(&crate::syntax::ast::Ident, &crate::syntax::ast::Expr)> = items
+        .iter()
+        .filter_map(|it| if let Item::Model { name, value, .. } = it { Some((name, value)) } else { None })
+        .collect();
     let mut done: BTreeMap<String, ModelDef> = BTreeMap::new();
     let mut pending: Vec<_> = exprs.clone();
     // Each pass resolves the models whose base is known; what is left is unknown or cyclic.
@@ -108,13 +115,20 @@ fn models(cx: &mut Cx, items: &[&Item], broken: &mut Vec<String>, spec: &mut ir:
         let before = pending.len();
         pending.retain(|(name, e)| {
             let base = base_name(e);
-            if base.as_ref().is_some_and(|b| !done.contains_key(b) && exprs.iter().any(|(n, _)| &n.name == b) && b != &name.name) {
+            if base
+                .as_ref()
+                .is_some_and(|b| !done.contains_key(b) && exprs.iter().any(|(n, _)| &n.name == b) && b != &name.name)
+            {
                 return true;
             }
             match model::def(cx, e, &done, broken, false) {
                 Some(d) => match model::transformer(cx, &d) {
                     Some(cfg) => {
-                        spec.models.push(ir::Model { name: name.name.clone(), arch: ir::Arch::Transformer(cfg), span: name.span });
+                        spec.models.push(ir::Model {
+                            name: name.name.clone(),
+                            arch: ir::Arch::Transformer(cfg),
+                            span: name.span,
+                        });
                         done.entry(name.name.clone()).or_insert(d);
                     }
                     None => broken.push(name.name.clone()),

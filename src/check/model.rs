@@ -8,7 +8,8 @@ use crate::source::Span;
 use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue};
 use std::collections::BTreeMap;
 
-pub const TRANSFORMER_FIELDS: &[&str] = &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
+pub const TRANSFORMER_FIELDS: &[&str] =
+    &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
 const ARCHS: &[&str] = &["transformer"];
 pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
 /// Encodings of the design (DESIGN §3) that later work adds.
@@ -28,7 +29,13 @@ pub struct ModelDef {
 /// Resolves a model expression: `transformer { ... }`, `name`, or `name { overrides }`.
 /// `models` holds the named models resolved so far.
 /// `broken` names models that exist but failed to check: no second error for them.
-pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, broken: &[String], allow_sweep: bool) -> Option<ModelDef> {
+pub fn def(
+    cx: &mut Cx,
+    e: &Expr,
+    models: &BTreeMap<String, ModelDef>,
+    broken: &[String],
+    allow_sweep: bool,
+) -> Option<ModelDef> {
     let (name, body) = match &e.kind {
         ExprKind::Record { name, body } => (name, Some(body)),
         ExprKind::Ident(_) => {
@@ -63,7 +70,13 @@ pub fn def(cx: &mut Cx, e: &Expr, models: &BTreeMap<String, ModelDef>, broken: &
     Some(base)
 }
 
-fn named<'m>(cx: &mut Cx, n: &str, span: Span, models: &'m BTreeMap<String, ModelDef>, broken: &[String]) -> Option<&'m ModelDef> {
+fn named<'m>(
+    cx: &mut Cx,
+    n: &str,
+    span: Span,
+    models: &'m BTreeMap<String, ModelDef>,
+    broken: &[String],
+) -> Option<&'m ModelDef> {
     let m = models.get(n);
     if m.is_none() && !broken.iter().any(|b| b == n) {
         let mut names: Vec<&str> = models.keys().map(String::as_str).collect();
@@ -115,7 +128,9 @@ pub fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         }),
         None => Some(ir::ModelKind::Encoder),
     };
-    let int = |cx: &mut Cx, n: &str, d: usize| f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize);
+    let int = |cx: &mut Cx, n: &str, d: usize| {
+        f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize)
+    };
     let layers = int(cx, "layers", defaults::LAYERS);
     let d_model = int(cx, "d_model", defaults::D_MODEL);
     let heads = int(cx, "heads", defaults::HEADS);
@@ -124,7 +139,13 @@ pub fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         None => d_model.map(|d| d * defaults::FFN_FACTOR),
     };
     let norm = match f.get("norm") {
-        Some(e) => cx.word(e, "norm placement", &["pre", "post"], "algen::check::unknown_value").map(|n| if n == "pre" { ir::Norm::Pre } else { ir::Norm::Post }),
+        Some(e) => cx.word(e, "norm placement", &["pre", "post"], "algen::check::unknown_value").map(|n| {
+            if n == "pre" {
+                ir::Norm::Pre
+            } else {
+                ir::Norm::Post
+            }
+        }),
         None => Some(ir::Norm::Post),
     };
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));

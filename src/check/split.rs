@@ -65,14 +65,22 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         cx.push(Diag::error("algen::check::bad_range", msg).at(p.range.span, "bad range").help(help.to_string()));
     };
     if lo < 1 {
-        bad(cx, format!("lengths start at 1, this range starts at {lo}"), "use a range of positive lengths, e.g. `1..=40`");
+        bad(
+            cx,
+            format!("lengths start at 1, this range starts at {lo}"),
+            "use a range of positive lengths, e.g. `1..=40`",
+        );
         return None;
     }
     if hi < lo {
         if p.range.inclusive {
             bad(cx, format!("the range {lo}..={hi} is reversed"), "the first length must not exceed the last");
         } else {
-            bad(cx, format!("the range {lo}..{} is empty", hi + 1), &format!("`..` excludes its end; write `{lo}..={}` to include it", hi + 1));
+            bad(
+                cx,
+                format!("the range {lo}..{} is empty", hi + 1),
+                &format!("`..` excludes its end; write `{lo}..={}` to include it", hi + 1),
+            );
         }
         return None;
     }

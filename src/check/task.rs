@@ -13,7 +13,14 @@ const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm"];
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     let mut f = cx.fields("a task", body, FIELDS, &[], false);
     // A swept field is reported once, then treated as absent-but-given.
-    let swept: Vec<&str> = f.map.iter().filter(|(_, (_, v))| matches!(v, crate::syntax::ast::FieldValue::Expr(e) if matches!(e.kind, ExprKind::Sweep(_)))).map(|(k, _)| *k).collect();
+    let swept: Vec<&str> = f
+        .map
+        .iter()
+        .filter(
+            |(_, (_, v))| matches!(v, crate::syntax::ast::FieldValue::Expr(e) if matches!(e.kind, ExprKind::Sweep(_))),
+        )
+        .map(|(k, _)| *k)
+        .collect();
     let mut poisoned = false;
     for n in swept {
         if let Some(e) = f.expr(n) {
@@ -67,13 +74,25 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         if !outputs.contains(tok) {
             let e = f.expr("score_until").expect("present");
             cx.push(
-                Diag::error("algen::check::target_vocab", format!("`score_until` names `{tok}`, which the target never emits"))
-                    .at(e.span, "not an output token")
-                    .help(format!("the outputs are {}", list(&outputs))),
+                Diag::error(
+                    "algen::check::target_vocab",
+                    format!("`score_until` names `{tok}`, which the target never emits"),
+                )
+                .at(e.span, "not an output token")
+                .help(format!("the outputs are {}", list(&outputs))),
             );
         }
     }
-    Some(ir::Task { name: name.name.clone(), alphabet, input: ir::Input::String, target, format, outputs, score_until, span: name.span })
+    Some(ir::Task {
+        name: name.name.clone(),
+        alphabet,
+        input: ir::Input::String,
+        target,
+        format,
+        outputs,
+        score_until,
+        span: name.span,
+    })
 }
 
 fn list(toks: &[String]) -> String {
@@ -165,7 +184,11 @@ pub fn lower(cx: &mut Cx, e: &Expr) -> Option<ir::Expr> {
             let mut names: Vec<&str> = vec!["input"];
             names.extend(cx.lets.keys().map(String::as_str));
             let help = suggest(n, &names);
-            cx.push(Diag::error("algen::check::unknown_name", format!("unknown name `{n}`")).at(r.span, "not defined").help(help));
+            cx.push(
+                Diag::error("algen::check::unknown_name", format!("unknown name `{n}`"))
+                    .at(r.span, "not defined")
+                    .help(help),
+            );
             return None;
         }
         ExprKind::List(items) | ExprKind::Tuple(items) => IK::List(lower_all(cx, items)?),
@@ -231,7 +254,13 @@ fn call(cx: &mut Cx, func: &Ident, args: &[crate::syntax::ast::Arg], span: crate
         return None;
     }
     if args.len() < lo || args.len() > hi {
-        let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} or {hi}") };
+        let want = if lo == hi {
+            format!("{lo}")
+        } else if hi == usize::MAX {
+            format!("at least {lo}")
+        } else {
+            format!("{lo} or {hi}")
+        };
         cx.push(
             Diag::error("algen::check::arity", format!("`{}` takes {want} argument(s), got {}", func.name, args.len()))
                 .at(span, "wrong number of arguments")
@@ -288,9 +317,12 @@ fn outputs(
         },
         (f, Ty::Atom(_)) => {
             cx.push(
-                Diag::error("algen::check::target_type", format!("a `{}` task needs a sequence target, this is a single value", f.name()))
-                    .at(target.span, "a single value")
-                    .help("use `format = classify` for one label, or wrap it in a list: `[x]`"),
+                Diag::error(
+                    "algen::check::target_type",
+                    format!("a `{}` task needs a sequence target, this is a single value", f.name()),
+                )
+                .at(target.span, "a single value")
+                .help("use `format = classify` for one label, or wrap it in a list: `[x]`"),
             );
             return None;
         }
@@ -302,10 +334,13 @@ fn outputs(
                 let missing: Vec<String> = em.iter().filter(|t| !decl.contains(t)).cloned().collect();
                 if !missing.is_empty() {
                     cx.push(
-                        Diag::error("algen::check::target_vocab", format!("the target can emit {} outside `outputs`", list(&missing)))
-                            .at(target.span, "can emit tokens outside the output vocabulary")
-                            .label(span, "output vocabulary declared here")
-                            .help(format!("add {} to `outputs`, or change the target", list(&missing))),
+                        Diag::error(
+                            "algen::check::target_vocab",
+                            format!("the target can emit {} outside `outputs`", list(&missing)),
+                        )
+                        .at(target.span, "can emit tokens outside the output vocabulary")
+                        .label(span, "output vocabulary declared here")
+                        .help(format!("add {} to `outputs`, or change the target", list(&missing))),
                     );
                     return None;
                 }

@@ -25,7 +25,10 @@ fn one(x: &Expect, runs: &[RunResult]) -> ExpectOutcome {
     let (value, holds) = match x.reducer {
         Reducer::All => {
             let v = values.iter().copied().fold(f64::INFINITY, f64::min);
-            (if values.is_empty() { 0.0 } else { v }, !values.is_empty() && values.iter().all(|&v| x.op.holds(v, x.value)))
+            (
+                if values.is_empty() { 0.0 } else { v },
+                !values.is_empty() && values.iter().all(|&v| x.op.holds(v, x.value)),
+            )
         }
         Reducer::Any => {
             let best = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);

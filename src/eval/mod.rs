@@ -102,7 +102,11 @@ impl Tally {
     }
     pub fn scores(&self) -> Scores {
         let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        Scores { token_accuracy: div(self.right_tokens, self.tokens), sequence_accuracy: div(self.right_seqs, self.seqs), n: self.seqs }
+        Scores {
+            token_accuracy: div(self.right_tokens, self.tokens),
+            sequence_accuracy: div(self.right_seqs, self.seqs),
+            n: self.seqs,
+        }
     }
 }
 
@@ -133,7 +137,14 @@ pub fn padding(b: &task::Batch) -> candle_core::Result<Option<Tensor>> {
 }
 
 /// Greedy decoding for `lm`: all rows of a batch share the input length.
-fn score_lm(net: &Net, task: &Task, vocab: &Vocab, encs: &[Encoded], examples: &[task::Example], acc: &mut Tally) -> Result<(), EvalError> {
+fn score_lm(
+    net: &Net,
+    task: &Task,
+    vocab: &Vocab,
+    encs: &[Encoded],
+    examples: &[task::Example],
+    acc: &mut Tally,
+) -> Result<(), EvalError> {
     let steps = examples.iter().map(|e| e.target.len() + 1).max().unwrap_or(1);
     let mut seqs: Vec<Vec<u32>> = examples.iter().map(|e| task::prompt(task, vocab, &e.input)).collect();
     let rows = seqs.len();

@@ -18,7 +18,7 @@ pub use expr::{BinOp, Builtin, Expr, ExprKind, UnOp};
 pub use model::{Arch, ModelKind, Norm, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Task};
-pub use train::{CmpOp, EvalCfg, Expect, Metric, Optimizer, OptimizerKind, Reducer, Scope, TrainCfg};
+pub use train::{CmpOp, EvalCfg, Expect, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, TrainCfg};
 
 use crate::source::Span;
 use serde::{Deserialize, Serialize};

@@ -33,7 +33,9 @@ pub enum Position {
     /// Vaswani et al. 2017: sin on the first half of the channels, cos on the second, base 10000.
     Sinusoidal,
     /// A learned table of `max_len` rows.
-    Learned { max_len: usize },
+    Learned {
+        max_len: usize,
+    },
 }
 
 impl Position {

@@ -15,6 +15,25 @@ pub struct TrainCfg {
     /// lengths (the Chomsky-hierarchy curriculum). `true`: each example draws
     /// its own length; batches are padded and masked.
     pub mixed_lengths: bool,
+    /// Learning-rate schedule (a multiplier on the optimizer's `lr`).
+    pub schedule: Schedule,
+}
+
+/// `schedule = constant | warmup_constant(warmup = N) | warmup_cosine(warmup = N, min = r)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// Linear warm-up from 0 over `warmup` steps, then constant.
+    WarmupConstant {
+        warmup: usize,
+    },
+    /// Linear warm-up, then a half-cosine from 1 down to `min` at the last step
+    /// (Loshchilov & Hutter 2017, without restarts).
+    WarmupCosine {
+        warmup: usize,
+        min: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -43,10 +43,7 @@ impl Linear {
     }
 
     pub fn detached(&self) -> Self {
-        Linear {
-            weight: self.weight.detach(),
-            bias: self.bias.detach(),
-        }
+        Linear { weight: self.weight.detach(), bias: self.bias.detach() }
     }
 }
 
@@ -71,10 +68,7 @@ impl LayerNorm {
     }
 
     pub fn detached(&self) -> Self {
-        LayerNorm {
-            weight: self.weight.detach(),
-            bias: self.bias.detach(),
-        }
+        LayerNorm { weight: self.weight.detach(), bias: self.bias.detach() }
     }
 }
 
@@ -99,10 +93,7 @@ impl FeedForward {
     }
 
     pub fn detached(&self) -> Self {
-        FeedForward {
-            up: self.up.detached(),
-            down: self.down.detached(),
-        }
+        FeedForward { up: self.up.detached(), down: self.down.detached() }
     }
 }
 
@@ -147,11 +138,7 @@ impl SelfAttention {
         if let Some(f) = &ctx.qkv_transform {
             qkv = f(&qkv)?;
         }
-        let spec = AttnSpec {
-            heads: self.heads,
-            causal: ctx.causal,
-            key_mask: ctx.key_mask.clone(),
-        };
+        let spec = AttnSpec { heads: self.heads, causal: ctx.causal, key_mask: ctx.key_mask.clone() };
         let a = match k {
             Kernels::Fused => ops::attention(&qkv, &spec, ctx.bias.as_ref())?, // (B, T, d)
             Kernels::Reference => ops::attention_ref(&qkv, &spec, ctx.bias.as_ref())?,
@@ -160,10 +147,6 @@ impl SelfAttention {
     }
 
     pub fn detached(&self) -> Self {
-        SelfAttention {
-            qkv: self.qkv.detached(),
-            out: self.out.detached(),
-            heads: self.heads,
-        }
+        SelfAttention { qkv: self.qkv.detached(), out: self.out.detached(), heads: self.heads }
     }
 }

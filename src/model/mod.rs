@@ -85,12 +85,7 @@ pub fn build(arch: &Arch, io: ModelIo, seed: u64) -> Result<(Net, Params)> {
 pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(Net, Params)> {
     let mut params = Params::new(seed, dtype);
     let net = match arch {
-        Arch::Transformer(cfg) => Net::Transformer(Transformer::load(
-            &mut params,
-            cfg,
-            io.vocab_in,
-            io.vocab_out,
-        )?),
+        Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
     };
     Ok((net, params))
 }
@@ -125,8 +120,7 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
     match arch {
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
-            let per_token =
-                c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d) + 2 * d * io.vocab_out as u64;
+            let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d) + 2 * d * io.vocab_out as u64;
             3 * batch as u64 * t * per_token
         }
     }
@@ -136,13 +130,15 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
 fn loss_inputs(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<(Vec<u32>, Vec<f32>)> {
     let lead = &logits.dims()[..logits.rank().saturating_sub(1)];
     if logits.rank() != 3 || targets.dims() != lead || mask.dims() != lead {
-        bail!("cross_entropy_masked: logits {:?} must be (B, T, V) with targets {:?} and mask {:?} (B, T)", logits.dims(), targets.dims(), mask.dims())
+        bail!(
+            "cross_entropy_masked: logits {:?} must be (B, T, V) with targets {:?} and mask {:?} (B, T)",
+            logits.dims(),
+            targets.dims(),
+            mask.dims()
+        )
     }
     if targets.dtype() != DType::U32 {
-        bail!(
-            "cross_entropy_masked: targets must be u32, got {:?}",
-            targets.dtype()
-        )
+        bail!("cross_entropy_masked: targets must be u32, got {:?}", targets.dtype())
     }
     let t = targets.flatten_all()?.to_vec1::<u32>()?;
     let m = mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
@@ -157,11 +153,7 @@ pub fn cross_entropy_masked(logits: &Tensor, targets: &Tensor, mask: &Tensor) ->
 }
 
 /// [`cross_entropy_masked`] from plain candle ops (the reference).
-pub fn cross_entropy_masked_ref(
-    logits: &Tensor,
-    targets: &Tensor,
-    mask: &Tensor,
-) -> Result<Tensor> {
+pub fn cross_entropy_masked_ref(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let (t, m) = loss_inputs(logits, targets, mask)?;
     ops::cross_entropy_ref(logits, &t, &m)
 }

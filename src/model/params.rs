@@ -26,11 +26,7 @@ pub struct Params {
 impl Params {
     /// An empty registry whose initializers draw from `ChaCha8Rng::seed_from_u64(seed)`.
     pub fn new(seed: u64, dtype: DType) -> Self {
-        Params {
-            vars: Vec::new(),
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            dtype,
-        }
+        Params { vars: Vec::new(), rng: ChaCha8Rng::seed_from_u64(seed), dtype }
     }
 
     pub fn dtype(&self) -> DType {
@@ -43,18 +39,11 @@ impl Params {
             bail!("parameter {name:?} is defined twice")
         }
         if values.len() != shape.iter().product::<usize>() {
-            bail!(
-                "parameter {name:?}: {} values for shape {shape:?}",
-                values.len()
-            )
+            bail!("parameter {name:?}: {} values for shape {shape:?}", values.len())
         }
         let var = match self.dtype {
             DType::F64 => Var::from_vec(values, shape, &Device::Cpu)?,
-            DType::F32 => Var::from_vec(
-                values.iter().map(|&v| v as f32).collect::<Vec<f32>>(),
-                shape,
-                &Device::Cpu,
-            )?,
+            DType::F32 => Var::from_vec(values.iter().map(|&v| v as f32).collect::<Vec<f32>>(), shape, &Device::Cpu)?,
             dt => bail!("parameters must be f32 or f64, not {dt:?}"),
         };
         let t = var.as_tensor().clone(); // same id as the Var: gradients are found by it
@@ -65,9 +54,7 @@ impl Params {
     /// U(−bound, bound) entries.
     pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64) -> Result<Tensor> {
         let n = shape.iter().product();
-        let values = (0..n)
-            .map(|_| bound * (2.0 * self.rng.gen::<f64>() - 1.0))
-            .collect();
+        let values = (0..n).map(|_| bound * (2.0 * self.rng.gen::<f64>() - 1.0)).collect();
         self.push(name, shape, values)
     }
 
@@ -107,10 +94,7 @@ impl Params {
 
     /// `{name}.weight (d)` = 1 and `{name}.bias (d)` = 0.
     pub fn layer_norm(&mut self, name: &str, d: usize) -> Result<(Tensor, Tensor)> {
-        Ok((
-            self.constant(&format!("{name}.weight"), &[d], 1.0)?,
-            self.constant(&format!("{name}.bias"), &[d], 0.0)?,
-        ))
+        Ok((self.constant(&format!("{name}.weight"), &[d], 1.0)?, self.constant(&format!("{name}.bias"), &[d], 0.0)?))
     }
 
     /// Every variable, in creation order (for the optimizer).
@@ -135,9 +119,6 @@ impl Params {
 
     /// Names and shapes, in creation order (stable; snapshot-tested).
     pub fn list(&self) -> Vec<(String, Vec<usize>)> {
-        self.vars
-            .iter()
-            .map(|(n, v)| (n.clone(), v.dims().to_vec()))
-            .collect()
+        self.vars.iter().map(|(n, v)| (n.clone(), v.dims().to_vec())).collect()
     }
 }

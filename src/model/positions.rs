@@ -66,10 +66,7 @@ impl Positions {
             }
             Position::Learned { max_len } => {
                 let table = params.embedding("pos_embed", *max_len, d)?;
-                Positions::Learned {
-                    table,
-                    max_len: *max_len,
-                }
+                Positions::Learned { table, max_len: *max_len }
             }
         })
     }
@@ -101,10 +98,7 @@ impl Positions {
     /// The same scheme with detached parameters.
     pub fn detached(&self) -> Self {
         match self {
-            Positions::Learned { table, max_len } => Positions::Learned {
-                table: table.detach(),
-                max_len: *max_len,
-            },
+            Positions::Learned { table, max_len } => Positions::Learned { table: table.detach(), max_len: *max_len },
             other => other.clone(),
         }
     }

@@ -62,12 +62,7 @@ impl Transformer {
     /// Creates the parameters in `params` (names in [`Params::list`] order:
     /// `tok_embed`, `pos_embed`, `layers.{i}.{ln1, attn.qkv, attn.out, ln2, ffn.up, ffn.down}`,
     /// `final_ln` (pre-norm only), `head`).
-    pub fn load(
-        params: &mut Params,
-        cfg: &TransformerCfg,
-        vocab_in: usize,
-        vocab_out: usize,
-    ) -> Result<Self> {
+    pub fn load(params: &mut Params, cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
         let d = cfg.d_model;
         let tok_embed = params.embedding("tok_embed", vocab_in, d)?;
@@ -129,10 +124,7 @@ impl Transformer {
         let (b, t, ids) = token_ids(tokens)?;
         let key_mask = pad.map(|p| key_mask(p, b, t)).transpose()?;
         let pos_ids = match positions {
-            Some(p) if p.len() != b * t => bail!(
-                "transformer: {} position ids for a ({b}, {t}) batch",
-                p.len()
-            ),
+            Some(p) if p.len() != b * t => bail!("transformer: {} position ids for a ({b}, {t}) batch", p.len()),
             Some(p) => p.to_vec(),
             None => default_ids(b, t),
         };
@@ -141,12 +133,7 @@ impl Transformer {
         let k = self.kernels;
         let x = self.embed(&ids, &pos_ids, (b, t))?; // (B, T, d)
         let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
-        let ctx = AttnCtx {
-            causal: self.cfg.kind == ModelKind::Decoder,
-            key_mask,
-            kernels: k,
-            ..AttnCtx::default()
-        };
+        let ctx = AttnCtx { causal: self.cfg.kind == ModelKind::Decoder, key_mask, kernels: k, ..AttnCtx::default() };
         for blk in &self.blocks {
             x = match self.cfg.norm {
                 Norm::Pre => {
@@ -157,12 +144,9 @@ impl Transformer {
                 }
                 Norm::Post => {
                     let a = blk.attn.forward(&x, &ctx)?;
-                    let x = blk
-                        .ln1
-                        .forward(&(x + ops::dropout(&a, p, rng.as_deref_mut())?)?, k)?;
+                    let x = blk.ln1.forward(&(x + ops::dropout(&a, p, rng.as_deref_mut())?)?, k)?;
                     let f = blk.ffn.forward(&x, k)?;
-                    blk.ln2
-                        .forward(&(x + ops::dropout(&f, p, rng.as_deref_mut())?)?, k)?
+                    blk.ln2.forward(&(x + ops::dropout(&f, p, rng.as_deref_mut())?)?, k)?
                 }
             }; // (B, T, d)
         }
@@ -174,14 +158,8 @@ impl Transformer {
 
     /// Token embeddings (×√d when `embed_scale`) plus positions: `(B, T, d)`.
     fn embed(&self, ids: &[u32], pos_ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
-        let scale = if self.cfg.embed_scale {
-            (self.cfg.d_model as f64).sqrt()
-        } else {
-            1.0
-        };
-        let table = self
-            .positions
-            .table(pos_ids, bt.1, self.tok_embed.dtype())?;
+        let scale = if self.cfg.embed_scale { (self.cfg.d_model as f64).sqrt() } else { 1.0 };
+        let table = self.positions.table(pos_ids, bt.1, self.tok_embed.dtype())?;
         let pos = table.as_ref().map(|tb| (tb, pos_ids));
         match self.kernels {
             Kernels::Fused => ops::embed(&self.tok_embed, ids, bt, scale, pos),
@@ -234,9 +212,5 @@ fn key_mask(pad: &Tensor, b: usize, t: usize) -> Result<Arc<Vec<f32>>> {
         bail!("pad mask {:?} must match tokens ({b}, {t})", pad.dims())
     }
     let v = pad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-    Ok(Arc::new(
-        v.into_iter()
-            .map(|m| if m != 0.0 { 1.0 } else { 0.0 })
-            .collect(),
-    ))
+    Ok(Arc::new(v.into_iter().map(|m| if m != 0.0 { 1.0 } else { 0.0 }).collect()))
 }

@@ -27,12 +27,7 @@ pub fn render(res: &ExperimentResults) -> String {
         "Mean over seeds; `± h` is half the range over seeds. \"mean\" is the mean over all test lengths.",
     );
     if cols.len() < res.test_lengths.len() {
-        let _ = write!(
-            note,
-            " Showing {} of {} lengths.",
-            cols.len(),
-            res.test_lengths.len()
-        );
+        let _ = write!(note, " Showing {} of {} lengths.", cols.len(), res.test_lengths.len());
     }
     let _ = writeln!(s, "{note}\n");
     let mut header = vec!["variant".to_string()];
@@ -49,43 +44,24 @@ pub fn render(res: &ExperimentResults) -> String {
 
     // Per-variant summary.
     let _ = writeln!(s, "## Summary\n");
-    let header: Vec<String> = [
-        "variant",
-        "seeds",
-        "train seq acc",
-        "test token acc",
-        "test seq acc",
-        "params",
-        "steps/s",
-        "eval seqs/s",
-    ]
-    .iter()
-    .map(|h| h.to_string())
-    .collect();
+    let header: Vec<String> =
+        ["variant", "seeds", "train seq acc", "test token acc", "test seq acc", "params", "steps/s", "eval seqs/s"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
     let mut rows = Vec::new();
     for v in &vs {
         let div = v.diverged();
-        let seeds = if div > 0 {
-            format!("{} ({div} diverged)", v.runs.len())
-        } else {
-            v.runs.len().to_string()
-        };
+        let seeds = if div > 0 { format!("{} ({div} diverged)", v.runs.len()) } else { v.runs.len().to_string() };
         rows.push(vec![
             cell(v.label),
             seeds,
             opt(v.final_agg(|e| e.train.sequence_accuracy), Agg::fmt_pm),
             opt(v.final_agg(|e| e.test.token_accuracy), Agg::fmt_pm),
             opt(v.final_agg(|e| e.test.sequence_accuracy), Agg::fmt_pm),
-            v.runs
-                .first()
-                .map(|r| r.params.to_string())
-                .unwrap_or_default(),
-            opt(v.run_agg(|r| r.timing.train_steps_per_s), |a| {
-                format!("{:.1}", a.mean)
-            }),
-            opt(v.run_agg(|r| r.timing.eval_seqs_per_s), |a| {
-                format!("{:.1}", a.mean)
-            }),
+            v.runs.first().map(|r| r.params.to_string()).unwrap_or_default(),
+            opt(v.run_agg(|r| r.timing.train_steps_per_s), |a| format!("{:.1}", a.mean)),
+            opt(v.run_agg(|r| r.timing.eval_seqs_per_s), |a| format!("{:.1}", a.mean)),
         ]);
     }
     table(&mut s, &header, &rows, 1);
@@ -102,13 +78,8 @@ pub fn render(res: &ExperimentResults) -> String {
     if !diverged.is_empty() {
         let _ = writeln!(s, "## Diverged runs\n");
         for (r, step, message) in diverged {
-            let _ = writeln!(
-                s,
-                "- `{}` seed {}: diverged at step {step}: {}",
-                code(&r.variant),
-                r.seed,
-                inline(message)
-            );
+            let _ =
+                writeln!(s, "- `{}` seed {}: diverged at step {step}: {}", code(&r.variant), r.seed, inline(message));
         }
         s.push('\n');
     }
@@ -132,15 +103,8 @@ pub fn render(res: &ExperimentResults) -> String {
 fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usize) {
     let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
     let _ = writeln!(s, "{}", line(header));
-    let sep: Vec<String> = (0..header.len())
-        .map(|i| {
-            if i < first_num {
-                "---".into()
-            } else {
-                "---:".into()
-            }
-        })
-        .collect();
+    let sep: Vec<String> =
+        (0..header.len()).map(|i| if i < first_num { "---".into() } else { "---:".into() }).collect();
     let _ = writeln!(s, "|{}|", sep.join("|"));
     for r in rows {
         let _ = writeln!(s, "{}", line(r));

@@ -79,10 +79,7 @@ pub fn timings_redacted(res: &ExperimentResults) -> ExperimentResults {
 
 /// Writes the rendered files (everything but `results.json`).
 fn render_files(dir: &Path, res: &ExperimentResults) -> io::Result<Vec<PathBuf>> {
-    let mut files = vec![
-        (REPORT_MD, markdown::render(res)),
-        (ACCURACY_SVG, svg::accuracy_by_length(res)),
-    ];
+    let mut files = vec![(REPORT_MD, markdown::render(res)), (ACCURACY_SVG, svg::accuracy_by_length(res))];
     if svg::has_curves(res) {
         files.push((CURVES_SVG, svg::curves(res, false)));
     }

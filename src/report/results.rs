@@ -51,7 +51,10 @@ pub struct Timing {
 pub enum RunStatus {
     Ok,
     /// The loss became NaN or infinite at `step`; the run stopped there.
-    Diverged { step: usize, message: String },
+    Diverged {
+        step: usize,
+        message: String,
+    },
 }
 
 /// One variant x seed.

@@ -19,19 +19,14 @@ impl<'a> VariantRuns<'a> {
         self.runs.iter().filter_map(|r| r.final_eval.as_ref())
     }
     pub fn diverged(&self) -> usize {
-        self.runs
-            .iter()
-            .filter(|r| matches!(r.status, RunStatus::Diverged { .. }))
-            .count()
+        self.runs.iter().filter(|r| matches!(r.status, RunStatus::Diverged { .. })).count()
     }
     /// Sequence accuracy at test length `len`, over seeds.
     pub fn test_seq_at(&self, len: usize) -> Option<Agg> {
-        Agg::of(self.finals().filter_map(|e| {
-            e.test_by_length
-                .iter()
-                .find(|l| l.len == len)
-                .map(|l| l.scores.sequence_accuracy)
-        }))
+        Agg::of(
+            self.finals()
+                .filter_map(|e| e.test_by_length.iter().find(|l| l.len == len).map(|l| l.scores.sequence_accuracy)),
+        )
     }
     /// A final-evaluation value, over seeds.
     pub fn final_agg(&self, f: impl Fn(&Evaluation) -> f64) -> Option<Agg> {
@@ -49,10 +44,7 @@ pub fn variants(res: &ExperimentResults) -> Vec<VariantRuns<'_>> {
     for r in &res.runs {
         match out.iter_mut().find(|v| v.label == r.variant) {
             Some(v) => v.runs.push(r),
-            None => out.push(VariantRuns {
-                label: &r.variant,
-                runs: vec![r],
-            }),
+            None => out.push(VariantRuns { label: &r.variant, runs: vec![r] }),
         }
     }
     out
@@ -77,12 +69,7 @@ impl Agg {
             max = max.max(v);
             n += 1;
         }
-        (n > 0).then(|| Agg {
-            mean: sum / n as f64,
-            min,
-            max,
-            n,
-        })
+        (n > 0).then(|| Agg { mean: sum / n as f64, min, max, n })
     }
     /// Half the range: the `±` shown next to a mean over several seeds.
     pub fn half_range(&self) -> f64 {
@@ -126,11 +113,7 @@ pub fn fmt_lengths(ls: &[usize]) -> String {
                 format!("{a}..={last} step {}", b - a)
             }
         }
-        _ => ls
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        _ => ls.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", "),
     }
 }
 
@@ -140,9 +123,7 @@ pub fn evenly<T: Copy>(items: &[T], k: usize) -> Vec<T> {
     if n <= k {
         return items.to_vec();
     }
-    let mut idx: Vec<usize> = (0..k)
-        .map(|i| (i * (n - 1) + (k - 1) / 2) / (k - 1))
-        .collect();
+    let mut idx: Vec<usize> = (0..k).map(|i| (i * (n - 1) + (k - 1) / 2) / (k - 1)).collect();
     idx.dedup();
     idx.into_iter().map(|i| items[i]).collect()
 }

@@ -9,10 +9,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Tableau 10, cycled when there are more variants.
-const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
-];
+const PALETTE: [&str; 10] =
+    ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 const LEFT: f64 = 64.0;
 const TOP: f64 = 40.0;
 const PW: f64 = 560.0;
@@ -30,11 +28,7 @@ pub fn accuracy_by_length(res: &ExperimentResults) -> String {
     xs.extend(max_train.map(|l| l as f64));
     let axis = Axis::linear(&xs);
     let labels: Vec<&str> = vs.iter().map(|v| v.label).collect();
-    let mut c = Chart::new(
-        &format!("{}: test sequence accuracy by length", res.experiment),
-        &labels,
-        false,
-    );
+    let mut c = Chart::new(&format!("{}: test sequence accuracy by length", res.experiment), &labels, false);
     c.frame(&axis, "test length", "sequence accuracy");
     if let Some(t) = max_train {
         let x = axis.px(t as f64);
@@ -44,11 +38,7 @@ pub fn accuracy_by_length(res: &ExperimentResults) -> String {
             TOP + PH
         );
         // Label on the side with more room.
-        let (lx, anchor) = if x > LEFT + 0.7 * PW {
-            (x - 4.0, "end")
-        } else {
-            (x + 4.0, "start")
-        };
+        let (lx, anchor) = if x > LEFT + 0.7 * PW { (x - 4.0, "end") } else { (x + 4.0, "start") };
         let _ = writeln!(
             c.body,
             r##"<text x="{lx:.2}" y="{:.2}" fill="#555" text-anchor="{anchor}">max train length {t}</text>"##,
@@ -63,11 +53,8 @@ pub fn accuracy_by_length(res: &ExperimentResults) -> String {
             .collect();
         c.polyline(&pts, PALETTE[i % PALETTE.len()], false, v.label);
         for (x, y) in &pts {
-            let _ = writeln!(
-                c.body,
-                r#"<circle cx="{x:.2}" cy="{y:.2}" r="3" fill="{}"/>"#,
-                PALETTE[i % PALETTE.len()]
-            );
+            let _ =
+                writeln!(c.body, r#"<circle cx="{x:.2}" cy="{y:.2}" r="3" fill="{}"/>"#, PALETTE[i % PALETTE.len()]);
         }
     }
     c.finish()
@@ -83,43 +70,21 @@ pub fn has_curves(res: &ExperimentResults) -> bool {
 /// step axis is logarithmic and evaluations at step 0 are left out.
 pub fn curves(res: &ExperimentResults, log_x: bool) -> String {
     let vs = variants(res);
-    let steps: BTreeSet<usize> = res
-        .runs
-        .iter()
-        .flat_map(|r| r.periodic.iter().map(|e| e.step))
-        .filter(|&s| !log_x || s > 0)
-        .collect();
+    let steps: BTreeSet<usize> =
+        res.runs.iter().flat_map(|r| r.periodic.iter().map(|e| e.step)).filter(|&s| !log_x || s > 0).collect();
     let xs: Vec<f64> = steps.iter().map(|&s| s as f64).collect();
-    let axis = if log_x {
-        Axis::log(&xs)
-    } else {
-        Axis::linear(&xs)
-    };
+    let axis = if log_x { Axis::log(&xs) } else { Axis::linear(&xs) };
     let labels: Vec<&str> = vs.iter().map(|v| v.label).collect();
-    let mut c = Chart::new(
-        &format!("{}: sequence accuracy during training", res.experiment),
-        &labels,
-        true,
-    );
-    c.frame(
-        &axis,
-        if log_x { "step (log scale)" } else { "step" },
-        "sequence accuracy",
-    );
+    let mut c = Chart::new(&format!("{}: sequence accuracy during training", res.experiment), &labels, true);
+    c.frame(&axis, if log_x { "step (log scale)" } else { "step" }, "sequence accuracy");
     for (i, v) in vs.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         for (train, name) in [(false, "test"), (true, "train")] {
             let pts: Vec<(f64, f64)> = steps
                 .iter()
                 .filter_map(|&s| {
-                    let vals = v
-                        .runs
-                        .iter()
-                        .flat_map(|r| r.periodic.iter())
-                        .filter(|e| e.step == s);
-                    let a = Agg::of(
-                        vals.map(|e| if train { e.train } else { e.test }.sequence_accuracy),
-                    )?;
+                    let vals = v.runs.iter().flat_map(|r| r.periodic.iter()).filter(|e| e.step == s);
+                    let a = Agg::of(vals.map(|e| if train { e.train } else { e.test }.sequence_accuracy))?;
                     Some((axis.px(s as f64), py(a.mean)))
                 })
                 .collect();
@@ -173,12 +138,7 @@ impl Axis {
             ticks.push(k * step);
             k += 1.0;
         }
-        Axis {
-            lo,
-            hi,
-            log: false,
-            ticks,
-        }
+        Axis { lo, hi, log: false, ticks }
     }
     fn log(xs: &[f64]) -> Axis {
         let (mut lo, mut hi) = min_max(xs).unwrap_or((1.0, 10.0));
@@ -203,12 +163,7 @@ impl Axis {
         if ticks.len() > 10 {
             ticks.retain(|t| (t.log10() - t.log10().round()).abs() < 1e-9);
         }
-        Axis {
-            lo,
-            hi,
-            log: true,
-            ticks,
-        }
+        Axis { lo, hi, log: true, ticks }
     }
     fn px(&self, x: f64) -> f64 {
         let f = if self.log {
@@ -247,12 +202,7 @@ struct Chart {
 
 impl Chart {
     fn new(title: &str, labels: &[&str], line_key: bool) -> Chart {
-        let chars = labels
-            .iter()
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(12);
+        let chars = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(12);
         let legend_w = 40.0 + 7.0 * chars as f64;
         let lx = LEFT + PW + 20.0;
         let mut legend = String::new();
@@ -264,13 +214,7 @@ impl Chart {
                 r#"<line x1="{lx:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="{color}" stroke-width="2"/>"#,
                 lx + 24.0
             );
-            let _ = writeln!(
-                legend,
-                r#"<text x="{:.2}" y="{:.2}">{}</text>"#,
-                lx + 30.0,
-                y + 4.0,
-                esc(l)
-            );
+            let _ = writeln!(legend, r#"<text x="{:.2}" y="{:.2}">{}</text>"#, lx + 30.0, y + 4.0, esc(l));
             y += 18.0;
         }
         if line_key {
@@ -281,24 +225,13 @@ impl Chart {
                     r##"<line x1="{lx:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="#333" stroke-width="2"{dash}/>"##,
                     lx + 24.0
                 );
-                let _ = writeln!(
-                    legend,
-                    r#"<text x="{:.2}" y="{:.2}">{name}</text>"#,
-                    lx + 30.0,
-                    y + 4.0
-                );
+                let _ = writeln!(legend, r#"<text x="{:.2}" y="{:.2}">{name}</text>"#, lx + 30.0, y + 4.0);
                 y += 18.0;
             }
         }
         let width = (lx + legend_w + 10.0).round();
         let height = (TOP + PH + 50.0).max(y + 10.0).round();
-        Chart {
-            title: title.to_string(),
-            legend,
-            body: String::new(),
-            width,
-            height,
-        }
+        Chart { title: title.to_string(), legend, body: String::new(), width, height }
     }
 
     /// Plot border, ticks, grid and axis labels.
@@ -308,16 +241,8 @@ impl Chart {
         for i in 0..=5 {
             let v = i as f64 / 5.0;
             let y = py(v);
-            let _ = writeln!(
-                b,
-                r##"<line x1="{LEFT:.2}" y1="{y:.2}" x2="{right:.2}" y2="{y:.2}" stroke="#e5e5e5"/>"##
-            );
-            let _ = writeln!(
-                b,
-                r#"<text x="{:.2}" y="{:.2}" text-anchor="end">{v:.1}</text>"#,
-                LEFT - 6.0,
-                y + 4.0
-            );
+            let _ = writeln!(b, r##"<line x1="{LEFT:.2}" y1="{y:.2}" x2="{right:.2}" y2="{y:.2}" stroke="#e5e5e5"/>"##);
+            let _ = writeln!(b, r#"<text x="{:.2}" y="{:.2}" text-anchor="end">{v:.1}</text>"#, LEFT - 6.0, y + 4.0);
         }
         for &t in &axis.ticks {
             let x = axis.px(t);
@@ -356,11 +281,7 @@ impl Chart {
     /// that each series has exactly one polyline.
     fn polyline(&mut self, pts: &[(f64, f64)], color: &str, dashed: bool, name: &str) {
         let points: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
-        let dash = if dashed {
-            r#" stroke-dasharray="6 4""#
-        } else {
-            ""
-        };
+        let dash = if dashed { r#" stroke-dasharray="6 4""# } else { "" };
         let _ = writeln!(
             self.body,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}><title>{}</title></polyline>"#,

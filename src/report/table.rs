@@ -9,40 +9,22 @@ use std::fmt::Write;
 /// when there are several), then one line per diverged run and per
 /// expectation (`✓`/`✗`).
 pub fn summary_table(res: &ExperimentResults) -> String {
-    let header = [
-        "variant",
-        "seeds",
-        "train seq acc",
-        "test seq acc",
-        "test tok acc",
-        "steps/s",
-    ];
+    let header = ["variant", "seeds", "train seq acc", "test seq acc", "test tok acc", "steps/s"];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for v in variants(res) {
         let div = v.diverged();
-        let seeds = if div > 0 {
-            format!("{} ({div} div)", v.runs.len())
-        } else {
-            v.runs.len().to_string()
-        };
+        let seeds = if div > 0 { format!("{} ({div} div)", v.runs.len()) } else { v.runs.len().to_string() };
         rows.push(vec![
             v.label.replace(['\r', '\n'], " "),
             seeds,
             opt(v.final_agg(|e| e.train.sequence_accuracy), Agg::fmt_pm),
             opt(v.final_agg(|e| e.test.sequence_accuracy), Agg::fmt_pm),
             opt(v.final_agg(|e| e.test.token_accuracy), Agg::fmt_pm),
-            opt(v.run_agg(|r| r.timing.train_steps_per_s), |a| {
-                format!("{:.1}", a.mean)
-            }),
+            opt(v.run_agg(|r| r.timing.train_steps_per_s), |a| format!("{:.1}", a.mean)),
         ]);
     }
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .chain([header[i].chars().count()])
-            .max()
-            .unwrap_or(0)
-    };
+    let width =
+        |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0);
     let widths: Vec<usize> = (0..header.len()).map(width).collect();
     let line = |cells: &[String]| {
         let parts: Vec<String> = cells
@@ -68,11 +50,7 @@ pub fn summary_table(res: &ExperimentResults) -> String {
     }
     for r in &res.runs {
         if let RunStatus::Diverged { step, message } = &r.status {
-            let _ = writeln!(
-                s,
-                "diverged: {} seed {} at step {step}: {message}",
-                r.variant, r.seed
-            );
+            let _ = writeln!(s, "diverged: {} seed {} at step {step}: {message}", r.variant, r.seed);
         }
     }
     for e in &res.expects {

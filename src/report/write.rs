@@ -48,19 +48,11 @@ pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
 
 /// `dir/.name.tmp.<pid>.<n>` next to `path`.
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a file path: {}", path.display()),
-        )
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("not a file path: {}", path.display())))?;
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp_name = format!(
-        ".{}.tmp.{}.{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        n
-    );
+    let tmp_name = format!(".{}.tmp.{}.{}", name.to_string_lossy(), std::process::id(), n);
     Ok(path.with_file_name(tmp_name))
 }
 

@@ -142,14 +142,39 @@ pub enum ExprKind {
     /// `sweep [a, b]`
     Sweep(Vec<Expr>),
     /// `f(a, k = b)`
-    Call { func: Ident, args: Vec<Arg> },
+    Call {
+        func: Ident,
+        args: Vec<Arg>,
+    },
     /// `name { entries }`
-    Record { name: Ident, body: Body },
-    Unary { op: String, operand: Box<Expr> },
-    Binary { op: String, lhs: Box<Expr>, rhs: Box<Expr> },
-    If { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
-    Index { seq: Box<Expr>, index: Box<Expr> },
-    Slice { seq: Box<Expr>, start: Option<Box<Expr>>, stop: Option<Box<Expr>>, step: Option<Box<Expr>> },
+    Record {
+        name: Ident,
+        body: Body,
+    },
+    Unary {
+        op: String,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: String,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    Index {
+        seq: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Slice {
+        seq: Box<Expr>,
+        start: Option<Box<Expr>>,
+        stop: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
+    },
 }
 
 /// A call argument, positional or named.

@@ -78,7 +78,11 @@ impl Builder {
                 let mut inner = p.into_inner();
                 let name = self.ident(inner.next().expect("field name"));
                 let v = inner.next().expect("field value");
-                let value = if v.as_rule() == Rule::part { FieldValue::Part(self.part(v)) } else { FieldValue::Expr(self.expr(v)) };
+                let value = if v.as_rule() == Rule::part {
+                    FieldValue::Part(self.part(v))
+                } else {
+                    FieldValue::Expr(self.expr(v))
+                };
                 Entry::Field { name, value, span }
             }
             Rule::block => {
@@ -209,7 +213,10 @@ impl Builder {
                 o => o,
             }
             .to_string();
-            lhs = Expr { span: lhs.span.to(rhs.span), kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } };
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) },
+            };
         }
         lhs
     }
@@ -221,7 +228,9 @@ impl Builder {
             let span = e.span.to(self.span(&s));
             let seq = Box::new(e);
             let kind = match s.as_rule() {
-                Rule::index => ExprKind::Index { seq, index: Box::new(self.expr(s.into_inner().next().expect("index"))) },
+                Rule::index => {
+                    ExprKind::Index { seq, index: Box::new(self.expr(s.into_inner().next().expect("index"))) }
+                }
                 Rule::slice => {
                     let mut b = s.into_inner().map(|bound| bound.into_inner().next().map(|x| Box::new(self.expr(x))));
                     let start = b.next().flatten();

@@ -20,14 +20,22 @@ pub struct Loaded {
 /// missing file is a diagnostic at the `import` line.
 pub fn load(path: &Path) -> Result<Loaded, std::io::Error> {
     let text = std::fs::read_to_string(path)?;
-    let mut l = Loader { loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] }, paths: vec![], stack: vec![] };
+    let mut l = Loader {
+        loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] },
+        paths: vec![],
+        stack: vec![],
+    };
     l.file(path.to_path_buf(), text);
     Ok(l.loaded)
 }
 
 /// Parses one text with no imports followed (for tests and `label` on stdin specs).
 pub fn load_str(name: &str, text: &str) -> Loaded {
-    let mut l = Loader { loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] }, paths: vec![], stack: vec![] };
+    let mut l = Loader {
+        loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] },
+        paths: vec![],
+        stack: vec![],
+    };
     l.file(PathBuf::from(name), text.to_string());
     l.loaded
 }

@@ -84,15 +84,17 @@ fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
             .at(Span::new(file, start.min(text.len().saturating_sub(1)), text.len()), "the file ends here")
             .help("a `{` is never closed: add `}` at the end of its item");
     }
-    let found = if start == end && start < text.len() { "the end of the line".to_string() } else { describe_found(&text[start..]) };
+    let found = if start == end && start < text.len() {
+        "the end of the line".to_string()
+    } else {
+        describe_found(&text[start..])
+    };
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
         format!("expected {}, found {found}", join_or(&expected))
     };
-    Diag::error("algen::parse::syntax", message)
-        .at(Span::new(file, start, end), "here")
-        .help(parse_help(&expected))
+    Diag::error("algen::parse::syntax", message).at(Span::new(file, start, end), "here").help(parse_help(&expected))
 }
 
 /// Errors inside a token, better told as such: an unterminated string, a malformed number.
@@ -105,11 +107,19 @@ fn lexical_error(file: FileId, text: &str, at: usize) -> Option<Diag> {
         );
     }
     // Back up to the start of the word the error is in: `10x` fails at `x`.
-    let word_start = text[..at].char_indices().rev().take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')).last().map_or(at, |(i, _)| i);
+    let word_start = text[..at]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+        .last()
+        .map_or(at, |(i, _)| i);
     let at = if text[word_start..].starts_with(|c: char| c.is_ascii_digit()) { word_start } else { at };
     let rest = &text[at..];
     if rest.starts_with(|c: char| c.is_ascii_digit()) {
-        let word = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')).collect::<String>();
+        let word = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+            .collect::<String>();
         return Some(
             Diag::error("algen::parse::syntax", format!("malformed number `{word}`"))
                 .at(Span::new(file, at, at + word.len().max(1)), "not a number")

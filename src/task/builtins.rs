@@ -1,6 +1,6 @@
 //! The standard library of target expressions ([`crate::ir::Builtin`]).
 
-use super::eval::{equal_value, ev, fail, int, seq, EvalError, Ev, MAX_LEN};
+use super::eval::{equal_value, ev, fail, int, seq, Ev, EvalError, MAX_LEN};
 use super::value::{order, Value};
 use crate::ir::{Builtin, Expr};
 
@@ -91,10 +91,8 @@ fn concat(e: &Expr, vals: Vec<Ev>) -> Result<Value, EvalError> {
 fn ints<'v>(e: &Expr, s: &'v [Value], what: &'v str) -> impl Iterator<Item = Result<i64, EvalError>> + 'v {
     let span = e.span;
     s.iter().map(move |v| {
-        v.as_int().ok_or_else(|| EvalError {
-            message: format!("{what} needs integers, found {} `{v}`", v.kind()),
-            span,
-        })
+        v.as_int()
+            .ok_or_else(|| EvalError { message: format!("{what} needs integers, found {} `{v}`", v.kind()), span })
     })
 }
 

@@ -79,11 +79,7 @@ impl<'t> Stream<'t> {
             Input::String => {
                 let k = task.alphabet.len() as u32;
                 if k == 0 && self.len > 0 {
-                    return Err(LabelError::EmptyAlphabet {
-                        task: task.name.clone(),
-                        len: self.len,
-                        span: task.span,
-                    });
+                    return Err(LabelError::EmptyAlphabet { task: task.name.clone(), len: self.len, span: task.span });
                 }
                 (0..self.len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
             }

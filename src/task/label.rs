@@ -172,13 +172,11 @@ impl<'t> Labeler<'t> {
             .iter()
             .map(|t| {
                 let t = t.as_ref();
-                task.alphabet.iter().position(|a| a == t).map(|i| i as u32).ok_or_else(|| {
-                    LabelError::UnknownInput {
-                        task: task.name.clone(),
-                        token: t.to_string(),
-                        alphabet: listing(&task.alphabet),
-                        span: task.span,
-                    }
+                task.alphabet.iter().position(|a| a == t).map(|i| i as u32).ok_or_else(|| LabelError::UnknownInput {
+                    task: task.name.clone(),
+                    token: t.to_string(),
+                    alphabet: listing(&task.alphabet),
+                    span: task.span,
                 })
             })
             .collect()

@@ -8,6 +8,7 @@
 //! [`RunStatus::Diverged`] on a non-finite loss. Device: CPU.
 
 pub mod optim;
+pub mod schedule;
 
 use crate::eval::{self, EvalError, EvalSet};
 use crate::ir::{EvalCfg, Split, Task, Variant};
@@ -83,14 +84,15 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
         let loss = model::cross_entropy_masked(&logits, &targets, &mask)?;
         let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         if !loss_v.is_finite() {
-            result.status = RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
+            result.status =
+                RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
             break;
         }
         let mut grads = loss.backward()?;
         if let Some(c) = cfg.clip {
             optim::clip_global_norm(&mut grads, &vars, c)?;
         }
-        opt.step(&grads, 1.0)?;
+        opt.step(&grads, schedule::lr_scale(&cfg.schedule, step, cfg.steps))?;
         if step > WARMUP_STEPS || cfg.steps <= 2 * WARMUP_STEPS {
             train_secs += t0.elapsed().as_secs_f64();
             timed_steps += 1;
@@ -101,7 +103,15 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
         let acc = (step % 10 == 0 || step == cfg.steps).then(|| batch_accuracy(&logits, &b)).transpose()?;
         obs.step(step, loss_v, acc);
         if spec.eval.every > 0 && step % spec.eval.every == 0 && step < cfg.steps {
-            let e = evaluation(&net, spec, &vocab, step, loss_sum / loss_n.max(1) as f64, spec.eval.periodic_count, spec.eval.periodic_count)?;
+            let e = evaluation(
+                &net,
+                spec,
+                &vocab,
+                step,
+                loss_sum / loss_n.max(1) as f64,
+                spec.eval.periodic_count,
+                spec.eval.periodic_count,
+            )?;
             (loss_sum, loss_n) = (0.0, 0);
             obs.evaluated(&e.0);
             result.periodic.push(e.0);
@@ -113,7 +123,15 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     }
     if result.status == RunStatus::Ok {
         let step = cfg.steps;
-        let (e, seqs, secs) = evaluation(&net, spec, &vocab, step, loss_sum / loss_n.max(1) as f64, spec.split.train.count, spec.split.test.count)?;
+        let (e, seqs, secs) = evaluation(
+            &net,
+            spec,
+            &vocab,
+            step,
+            loss_sum / loss_n.max(1) as f64,
+            spec.split.train.count,
+            spec.split.test.count,
+        )?;
         result.timing.eval_seqs_per_s = if secs > 0.0 { seqs as f64 / secs } else { 0.0 };
         obs.evaluated(&e);
         result.final_eval = Some(e);
@@ -138,15 +156,42 @@ fn has_dropout(v: &Variant) -> bool {
 
 /// Evaluates on fresh train-length samples and on the test lengths.
 /// Returns the evaluation, the sequences evaluated and the seconds taken.
-fn evaluation(net: &Net, spec: &RunSpec, vocab: &Vocab, step: usize, loss: f64, train_count: usize, test_count: usize) -> Result<(Evaluation, usize, f64), EvalError> {
+fn evaluation(
+    net: &Net,
+    spec: &RunSpec,
+    vocab: &Vocab,
+    step: usize,
+    loss: f64,
+    train_count: usize,
+    test_count: usize,
+) -> Result<(Evaluation, usize, f64), EvalError> {
     let net = net.detached();
     let t0 = Instant::now();
-    let train = EvalSet { part: "train_eval", lengths: spec.split.train.lengths(), count: train_count, seed: spec.seed, batch: spec.eval.batch };
-    let test = EvalSet { part: "test", lengths: spec.split.test.lengths(), count: test_count, seed: spec.seed, batch: spec.eval.batch };
+    let train = EvalSet {
+        part: "train_eval",
+        lengths: spec.split.train.lengths(),
+        count: train_count,
+        seed: spec.seed,
+        batch: spec.eval.batch,
+    };
+    let test = EvalSet {
+        part: "test",
+        lengths: spec.split.test.lengths(),
+        count: test_count,
+        seed: spec.seed,
+        batch: spec.eval.batch,
+    };
     let tr = eval::evaluate(&net, spec.task, vocab, &train)?;
     let te = eval::evaluate(&net, spec.task, vocab, &test)?;
     let secs = t0.elapsed().as_secs_f64();
-    let e = Evaluation { step, train_loss: loss, train: tr.mean, test: te.mean, train_by_length: tr.by_length, test_by_length: te.by_length };
+    let e = Evaluation {
+        step,
+        train_loss: loss,
+        train: tr.mean,
+        test: te.mean,
+        train_by_length: tr.by_length,
+        test_by_length: te.by_length,
+    };
     Ok((e, tr.seqs + te.seqs, secs))
 }
 

@@ -51,26 +51,17 @@ impl Attn {
         let z = self.dims(l.dims())?;
         let qkv = super::cpu_slice::<T>(s, l, "attention")?;
         let bias = match bias {
-            Some((bs, bl)) => Some((
-                super::cpu_slice::<T>(bs, bl, "attention")?,
-                bl.dims().len() == 4,
-            )),
+            Some((bs, bl)) => Some((super::cpu_slice::<T>(bs, bl, "attention")?, bl.dims().len() == 4)),
             None => None,
         };
         let (out, probs) = forward(&self.spec, self.scale, z, qkv, bias)?;
         if self.save {
-            *self.probs.lock().expect("attention probs lock") =
-                Some(T::to_cpu_storage_owned(probs));
+            *self.probs.lock().expect("attention probs lock") = Some(T::to_cpu_storage_owned(probs));
         }
         Ok((T::to_cpu_storage_owned(out), Shape::from((z.b, z.t, z.d))))
     }
 
-    fn bwd<T: Fl>(
-        &self,
-        qkv: &Tensor,
-        bias: Option<&Tensor>,
-        grad: &Tensor,
-    ) -> Result<(Tensor, Option<Tensor>)> {
+    fn bwd<T: Fl>(&self, qkv: &Tensor, bias: Option<&Tensor>, grad: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
         let z = self.dims(qkv.dims())?;
         let grad = grad.contiguous()?;
         let (xh, gh) = (Host::new(qkv, "attention")?, Host::new(&grad, "attention")?);
@@ -80,9 +71,7 @@ impl Attn {
             (Some(h), Some(b)) => Some((h.slice::<T>()?, b.rank() == 4)),
             _ => None,
         };
-        let want_bias = bias
-            .filter(|b| b.track_op())
-            .map(|b| (b.elem_count(), b.rank() == 4));
+        let want_bias = bias.filter(|b| b.track_op()).map(|b| (b.elem_count(), b.rank() == 4));
         let saved = self.probs.lock().expect("attention probs lock");
         let recomputed;
         let probs: &[T] = match saved.as_ref() {
@@ -111,11 +100,7 @@ impl CustomOp1 for Attn {
     }
 
     fn bwd(&self, qkv: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let (dqkv, _) = by_dtype!(
-            qkv.dtype(),
-            "attention",
-            bwd_dispatch(self, qkv, None, grad)
-        )?;
+        let (dqkv, _) = by_dtype!(qkv.dtype(), "attention", bwd_dispatch(self, qkv, None, grad))?;
         Ok(qkv.track_op().then_some(dqkv))
     }
 }
@@ -125,18 +110,8 @@ impl CustomOp2 for Attn {
         "algen-attention-bias"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1.dtype(),
-            "attention",
-            fwd_dispatch(self, s1, l1, Some((s2, l2)))
-        )
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1.dtype(), "attention", fwd_dispatch(self, s1, l1, Some((s2, l2))))
     }
 
     fn bwd(
@@ -146,11 +121,7 @@ impl CustomOp2 for Attn {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dqkv, dbias) = by_dtype!(
-            qkv.dtype(),
-            "attention",
-            bwd_dispatch(self, qkv, Some(bias), grad)
-        )?;
+        let (dqkv, dbias) = by_dtype!(qkv.dtype(), "attention", bwd_dispatch(self, qkv, Some(bias), grad))?;
         Ok((qkv.track_op().then_some(dqkv), dbias))
     }
 }
@@ -178,20 +149,13 @@ fn check(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<(usize,
     let z = Dims::new(qkv.dims(), spec.heads)?;
     if let Some(m) = &spec.key_mask {
         if m.len() != z.b * z.t {
-            bail!(
-                "attention: key mask has {} entries, expected B·T = {}",
-                m.len(),
-                z.b * z.t
-            )
+            bail!("attention: key mask has {} entries, expected B·T = {}", m.len(), z.b * z.t)
         }
     }
     if let Some(b) = bias {
         let (h, t) = (z.h, z.t);
         if b.dims() != [h, t, t] && b.dims() != [z.b, h, t, t] {
-            bail!(
-                "attention: bias {:?} must be (H, T, T) = ({h}, {t}, {t}) or (B, H, T, T)",
-                b.dims()
-            )
+            bail!("attention: bias {:?} must be (H, T, T) = ({h}, {t}, {t}) or (B, H, T, T)", b.dims())
         }
     }
     Ok((z.b, z.t, z.d))
@@ -203,12 +167,7 @@ pub fn attention(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result
     float_cpu(qkv, "attention")?;
     let save = qkv.track_op() || bias.is_some_and(|b| b.track_op());
     let scale = 1.0 / ((d / spec.heads) as f64).sqrt();
-    let op = Attn {
-        spec: spec.clone(),
-        scale,
-        save,
-        probs: Mutex::new(None),
-    };
+    let op = Attn { spec: spec.clone(), scale, save, probs: Mutex::new(None) };
     match bias {
         None => qkv.contiguous()?.apply_op1(op),
         Some(b) => qkv.contiguous()?.apply_op2(&b.contiguous()?, op),
@@ -220,12 +179,7 @@ pub fn attention(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result
 pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<Tensor> {
     let (b, t, d) = check(qkv, spec, bias)?;
     let (h, dh) = (spec.heads, d / spec.heads);
-    let split = |i: usize| {
-        qkv.narrow(2, i * d, d)?
-            .reshape((b, t, h, dh))?
-            .transpose(1, 2)?
-            .contiguous()
-    }; // (B, H, T, dh)
+    let split = |i: usize| qkv.narrow(2, i * d, d)?.reshape((b, t, h, dh))?.transpose(1, 2)?.contiguous(); // (B, H, T, dh)
     let (q, k, v) = (split(0)?, split(1)?, split(2)?);
     let mut s = (q.matmul(&k.t()?)? * (1.0 / (dh as f64).sqrt()))?; // (B, H, T, T)
     if let Some(bias) = bias {

@@ -21,13 +21,7 @@ impl Dims {
     pub fn new(qkv: &[usize], heads: usize) -> Result<Dims> {
         let h = heads;
         match *qkv {
-            [b, t, d3] if d3 % 3 == 0 && h > 0 && (d3 / 3) % h == 0 => Ok(Dims {
-                b,
-                t,
-                d: d3 / 3,
-                h,
-                dh: d3 / 3 / h,
-            }),
+            [b, t, d3] if d3 % 3 == 0 && h > 0 && (d3 / 3) % h == 0 => Ok(Dims { b, t, d: d3 / 3, h, dh: d3 / 3 / h }),
             _ => bail!("attention: qkv {qkv:?} must be (B, T, 3·D) with D divisible by {h} heads"),
         }
     }
@@ -58,12 +52,8 @@ pub(super) fn forward<T: Fl>(
     let mut probs = vec![T::zero(); z.b * z.h * t * t]; // (B, H, T, T)
     let scale = T::from_f64(scale);
     for bi in 0..z.b {
-        let keep: Option<Vec<T>> = op.key_mask.as_ref().map(|m| {
-            m[bi * t..(bi + 1) * t]
-                .iter()
-                .map(|&v| T::from_f64(v as f64))
-                .collect()
-        });
+        let keep: Option<Vec<T>> =
+            op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect());
         let base = bi * t * d3;
         for hi in 0..z.h {
             let p = &mut probs[(bi * z.h + hi) * t * t..][..t * t]; // (T, T)

@@ -15,10 +15,7 @@ struct Dropout {
 
 fn apply<T: Fl>(op: &Dropout, x: &[T]) -> Vec<T> {
     let s = T::from_f64(op.scale);
-    x.iter()
-        .zip(op.keep.iter())
-        .map(|(&v, &k)| if k { v * s } else { T::zero() })
-        .collect()
+    x.iter().zip(op.keep.iter()).map(|(&v, &k)| if k { v * s } else { T::zero() }).collect()
 }
 
 fn fwd<T: Fl>(op: &Dropout, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -62,8 +59,5 @@ pub fn dropout(x: &Tensor, p: f64, rng: Option<&mut ChaCha8Rng>) -> Result<Tenso
     };
     float_cpu(x, "dropout")?;
     let keep = Arc::new(dropout_mask(x.elem_count(), p, rng));
-    x.contiguous()?.apply_op1(Dropout {
-        keep,
-        scale: 1.0 / (1.0 - p),
-    })
+    x.contiguous()?.apply_op1(Dropout { keep, scale: 1.0 / (1.0 - p) })
 }

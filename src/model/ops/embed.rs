@@ -42,10 +42,7 @@ fn fwd<T: Fl>(
             }
         }
     }
-    Ok((
-        T::to_cpu_storage_owned(out),
-        Shape::from((op.bt.0, op.bt.1, d)),
-    ))
+    Ok((T::to_cpu_storage_owned(out), Shape::from((op.bt.0, op.bt.1, d))))
 }
 
 /// Scatter-add of the output gradient rows into a zeroed (rows, D) table.
@@ -100,13 +97,7 @@ impl CustomOp2 for Embed {
         "algen-embed-pos"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         by_dtype!(s1.dtype(), "embed", fwd(self, (s1, l1), Some((s2, l2))))
     }
 
@@ -122,12 +113,7 @@ impl CustomOp2 for Embed {
 }
 
 /// Checks ids against the table sizes; returns D.
-fn check(
-    table: &Tensor,
-    ids: &[u32],
-    bt: (usize, usize),
-    pos: Option<(&Tensor, &[u32])>,
-) -> Result<usize> {
+fn check(table: &Tensor, ids: &[u32], bt: (usize, usize), pos: Option<(&Tensor, &[u32])>) -> Result<usize> {
     let (v, d) = table.dims2()?;
     if ids.len() != bt.0 * bt.1 {
         bail!("embed: {} ids for a ({}, {}) batch", ids.len(), bt.0, bt.1)
@@ -163,12 +149,7 @@ pub fn embed(
 ) -> Result<Tensor> {
     check(table, ids, bt, pos)?;
     float_cpu(table, "embed")?;
-    let op = Embed {
-        ids: Arc::new(ids.to_vec()),
-        pos_ids: Arc::new(pos.map_or(vec![], |p| p.1.to_vec())),
-        bt,
-        scale,
-    };
+    let op = Embed { ids: Arc::new(ids.to_vec()), pos_ids: Arc::new(pos.map_or(vec![], |p| p.1.to_vec())), bt, scale };
     match pos {
         None => table.contiguous()?.apply_op1(op),
         Some((p, _)) => table.contiguous()?.apply_op2(&p.contiguous()?, op),

@@ -85,10 +85,7 @@ pub(crate) fn softmax_row<T: Fl>(row: &mut [T], keep: Option<&[T]>) {
     let ninf = T::neg_infinity();
     let max = match keep {
         None => row.iter().fold(ninf, |m, &x| if x > m { x } else { m }),
-        Some(k) => row.iter().zip(k).fold(
-            ninf,
-            |m, (&x, &k)| if k > T::zero() && x > m { x } else { m },
-        ),
+        Some(k) => row.iter().zip(k).fold(ninf, |m, (&x, &k)| if k > T::zero() && x > m { x } else { m }),
     };
     if max == ninf {
         row.fill(T::zero());
@@ -184,11 +181,8 @@ pub(crate) fn gemm_ex<T: Fl>(
         }
         return Ok(());
     }
-    let par = if threads {
-        gemm::Parallelism::Rayon(candle_core::utils::get_num_threads())
-    } else {
-        gemm::Parallelism::None
-    };
+    let par =
+        if threads { gemm::Parallelism::Rayon(candle_core::utils::get_num_threads()) } else { gemm::Parallelism::None };
     // SAFETY: every view was checked to lie inside its slice; `dst` is a unique borrow, so
     // it cannot alias `lhs` or `rhs`.
     unsafe {

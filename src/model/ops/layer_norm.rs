@@ -47,33 +47,16 @@ fn fwd<T: Fl>(
 }
 
 /// Gradients of x, gamma and beta (recomputing the row moments from x).
-fn bwd<T: Fl>(
-    op: &LayerNorm,
-    x: &Tensor,
-    gamma: &Tensor,
-    grad: &Tensor,
-) -> Result<(Tensor, Tensor, Tensor)> {
+fn bwd<T: Fl>(op: &LayerNorm, x: &Tensor, gamma: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     let grad = grad.contiguous()?;
     let dims = x.dims().to_vec();
-    let (xh, gmh, gh) = (
-        Host::new(x, "layer_norm")?,
-        Host::new(gamma, "layer_norm")?,
-        Host::new(&grad, "layer_norm")?,
-    );
+    let (xh, gmh, gh) = (Host::new(x, "layer_norm")?, Host::new(gamma, "layer_norm")?, Host::new(&grad, "layer_norm")?);
     let (x, gm, g) = (xh.slice::<T>()?, gmh.slice::<T>()?, gh.slice::<T>()?);
     let d = gm.len().max(1);
     let inv_d = T::one() / T::from_f64(d as f64);
-    let (mut dx, mut dgamma, mut dbeta) = (
-        vec![T::zero(); x.len()],
-        vec![T::zero(); d],
-        vec![T::zero(); d],
-    );
+    let (mut dx, mut dgamma, mut dbeta) = (vec![T::zero(); x.len()], vec![T::zero(); d], vec![T::zero(); d]);
     let (mut xhat, mut dy) = (vec![T::zero(); d], vec![T::zero(); d]);
-    for ((dxr, xr), gr) in dx
-        .chunks_exact_mut(d)
-        .zip(x.chunks_exact(d))
-        .zip(g.chunks_exact(d))
-    {
+    for ((dxr, xr), gr) in dx.chunks_exact_mut(d).zip(x.chunks_exact(d)).zip(g.chunks_exact(d)) {
         let (mean, rstd) = moments(xr, op.eps);
         for j in 0..d {
             xhat[j] = (xr[j] - mean) * rstd;
@@ -87,11 +70,7 @@ fn bwd<T: Fl>(
             dxr[j] = rstd * (dy[j] - a - xhat[j] * b);
         }
     }
-    Ok((
-        tensor(dx, &dims)?,
-        tensor(dgamma, &[d])?,
-        tensor(dbeta, &[d])?,
-    ))
+    Ok((tensor(dx, &dims)?, tensor(dgamma, &[d])?, tensor(dbeta, &[d])?))
 }
 
 impl CustomOp3 for LayerNorm {
@@ -108,11 +87,7 @@ impl CustomOp3 for LayerNorm {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1.dtype(),
-            "layer_norm",
-            fwd(self, (s1, l1), (s2, l2), (s3, l3))
-        )
+        by_dtype!(s1.dtype(), "layer_norm", fwd(self, (s1, l1), (s2, l2), (s3, l3)))
     }
 
     fn bwd(
@@ -146,11 +121,7 @@ fn check(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<()> {
 pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Tensor> {
     check(x, gamma, beta)?;
     float_cpu(x, "layer_norm")?;
-    x.contiguous()?.apply_op3(
-        &gamma.contiguous()?,
-        &beta.contiguous()?,
-        LayerNorm { eps: LN_EPS },
-    )
+    x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, LayerNorm { eps: LN_EPS })
 }
 
 /// Reference LayerNorm from plain candle ops (what `candle_nn::ops::layer_norm_slow` does).

@@ -44,32 +44,17 @@ fn fwd<T: Fl>(
 
 type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
-fn bwd<T: Fl>(
-    op: &Linear,
-    x: &Tensor,
-    w: &Tensor,
-    b: &Tensor,
-    res: &Tensor,
-    grad: &Tensor,
-) -> Result<Grads> {
+fn bwd<T: Fl>(op: &Linear, x: &Tensor, w: &Tensor, b: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Grads> {
     let (out, inp) = w.dims2()?;
     let grad = grad.contiguous()?;
-    let (xh, wh, gh) = (
-        Host::new(x, "linear")?,
-        Host::new(w, "linear")?,
-        Host::new(&grad, "linear")?,
-    );
+    let (xh, wh, gh) = (Host::new(x, "linear")?, Host::new(w, "linear")?, Host::new(&grad, "linear")?);
     let (xv, wv, g) = (xh.slice::<T>()?, wh.slice::<T>()?, gh.slice::<T>()?);
     let n = g.len().checked_div(out).unwrap_or(0);
     let masked: Vec<T>;
     let g: &[T] = if op.relu {
         let yh = Host::new(res, "linear")?;
         let y = yh.slice::<T>()?;
-        masked = g
-            .iter()
-            .zip(y)
-            .map(|(&g, &y)| if y > T::zero() { g } else { T::zero() })
-            .collect();
+        masked = g.iter().zip(y).map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }).collect();
         &masked
     } else {
         g
@@ -78,15 +63,7 @@ fn bwd<T: Fl>(
     let dx = if x.track_op() {
         let mut dx = vec![T::zero(); n * inp]; // (N, in) = G·W
         let dst = MatMut::at(&mut dx, 0, inp, 1);
-        gemm_ex(
-            (n, inp, out),
-            dst,
-            false,
-            gm,
-            Mat::at(wv, 0, inp, 1),
-            T::one(),
-            true,
-        )?;
+        gemm_ex((n, inp, out), dst, false, gm, Mat::at(wv, 0, inp, 1), T::one(), true)?;
         Some(tensor(dx, x.dims())?)
     } else {
         None
@@ -95,15 +72,7 @@ fn bwd<T: Fl>(
         let mut dw = vec![T::zero(); out * inp]; // (out, in) = Gᵀ·X
         let gt = Mat::at(g, 0, 1, out);
         let dst = MatMut::at(&mut dw, 0, inp, 1);
-        gemm_ex(
-            (out, inp, n),
-            dst,
-            false,
-            gt,
-            Mat::at(xv, 0, inp, 1),
-            T::one(),
-            true,
-        )?;
+        gemm_ex((out, inp, n), dst, false, gt, Mat::at(xv, 0, inp, 1), T::one(), true)?;
         Some(tensor(dw, &[out, inp])?)
     } else {
         None
@@ -136,21 +105,10 @@ impl CustomOp3 for Linear {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1.dtype(),
-            "linear",
-            fwd(self, (s1, l1), (s2, l2), (s3, l3))
-        )
+        by_dtype!(s1.dtype(), "linear", fwd(self, (s1, l1), (s2, l2), (s3, l3)))
     }
 
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        b: &Tensor,
-        res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<Grads> {
+    fn bwd(&self, x: &Tensor, w: &Tensor, b: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Grads> {
         by_dtype!(x.dtype(), "linear", bwd(self, x, w, b, res, grad))
     }
 }
@@ -158,7 +116,12 @@ impl CustomOp3 for Linear {
 fn check(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<()> {
     match (x.dims().last(), w.dims()) {
         (Some(&i), &[o, wi]) if i == wi && b.dims() == [o] => Ok(()),
-        _ => bail!("linear: x {:?}, weight {:?}, bias {:?} do not fit (x: (.., in), weight: (out, in), bias: (out))", x.dims(), w.dims(), b.dims()),
+        _ => bail!(
+            "linear: x {:?}, weight {:?}, bias {:?} do not fit (x: (.., in), weight: (out, in), bias: (out))",
+            x.dims(),
+            w.dims(),
+            b.dims()
+        ),
     }
 }
 
@@ -166,8 +129,7 @@ fn check(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<()> {
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
     check(x, w, b)?;
     float_cpu(x, "linear")?;
-    x.contiguous()?
-        .apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { relu })
+    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { relu })
 }
 
 /// Reference: `broadcast_matmul` + `broadcast_add` (+ `relu`), plain candle ops.

@@ -25,9 +25,7 @@ impl CrossEntropy {
 
 /// `row <- softmax(row)` in place; returns logsumexp of the original row.
 fn softmax_lse<T: Fl>(row: &mut [T]) -> T {
-    let max = row
-        .iter()
-        .fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
+    let max = row.iter().fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
     for x in row.iter_mut() {
         *x -= max;
     }
@@ -96,9 +94,7 @@ impl CustomOp1 for CrossEntropy {
 
 /// Checks sizes and that every unmasked target is inside the vocabulary; returns V.
 fn check(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Result<usize> {
-    let Some(&v) = logits.dims().last() else {
-        bail!("cross_entropy: logits must have a class dimension")
-    };
+    let Some(&v) = logits.dims().last() else { bail!("cross_entropy: logits must have a class dimension") };
     let n = logits.elem_count() / v.max(1);
     if targets.len() != n || mask.len() != n {
         bail!(
@@ -108,11 +104,7 @@ fn check(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Result<usize> {
             mask.len()
         )
     }
-    if let Some((&t, _)) = targets
-        .iter()
-        .zip(mask)
-        .find(|(&t, &m)| m != 0.0 && t as usize >= v)
-    {
+    if let Some((&t, _)) = targets.iter().zip(mask).find(|(&t, &m)| m != 0.0 && t as usize >= v) {
         bail!("cross_entropy: target {t} is outside the {v} classes")
     }
     Ok(v)
@@ -123,10 +115,7 @@ fn check(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Result<usize> {
 pub fn cross_entropy(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Result<Tensor> {
     check(logits, targets, mask)?;
     float_cpu(logits, "cross_entropy")?;
-    let op = CrossEntropy {
-        targets: Arc::new(targets.to_vec()),
-        mask: Arc::new(mask.to_vec()),
-    };
+    let op = CrossEntropy { targets: Arc::new(targets.to_vec()), mask: Arc::new(mask.to_vec()) };
     logits.contiguous()?.apply_op1(op)
 }
 
@@ -138,20 +127,9 @@ pub fn cross_entropy_ref(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Resu
     let x = logits.reshape((n, v))?; // (N, V)
     let xs = x.broadcast_sub(&x.max_keepdim(D::Minus1)?.detach())?;
     let logp = xs.broadcast_sub(&xs.exp()?.sum_keepdim(D::Minus1)?.log()?)?; // (N, V)
-    let safe: Vec<u32> = targets
-        .iter()
-        .zip(mask)
-        .map(|(&t, &m)| if m == 0.0 { 0 } else { t })
-        .collect();
-    let nll = logp
-        .gather(&Tensor::from_vec(safe, (n, 1), dev)?, 1)?
-        .neg()?
-        .squeeze(1)?; // (N,)
+    let safe: Vec<u32> = targets.iter().zip(mask).map(|(&t, &m)| if m == 0.0 { 0 } else { t }).collect();
+    let nll = logp.gather(&Tensor::from_vec(safe, (n, 1), dev)?, 1)?.neg()?.squeeze(1)?; // (N,)
     let m = Tensor::new(mask, dev)?.to_dtype(logits.dtype())?;
-    let denom = CrossEntropy {
-        targets: Arc::new(vec![]),
-        mask: Arc::new(mask.to_vec()),
-    }
-    .denom();
+    let denom = CrossEntropy { targets: Arc::new(vec![]), mask: Arc::new(mask.to_vec()) }.denom();
     (nll * m)?.sum_all()? / denom
 }

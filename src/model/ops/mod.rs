@@ -36,9 +36,7 @@ pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
 pub use softmax::{softmax_last_dim, softmax_ref};
 
-use candle_core::{
-    bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType,
-};
+use candle_core::{bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType};
 
 /// Which implementation of each op a layer runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,11 +104,7 @@ macro_rules! by_dtype {
 pub(crate) use by_dtype;
 
 /// The elements of a contiguous CPU storage, as seen through `layout`.
-pub(crate) fn cpu_slice<'a, T: WithDType>(
-    s: &'a CpuStorage,
-    l: &Layout,
-    op: &str,
-) -> Result<&'a [T]> {
+pub(crate) fn cpu_slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&T::cpu_storage_as_slice(s)?[a..b]),
         None => bail!("{op}: input must be contiguous (layout {l:?})"),

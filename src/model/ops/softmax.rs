@@ -25,11 +25,7 @@ fn bwd<T: Fl>(res: &Tensor, grad: &Tensor) -> Result<Tensor> {
     let (y, g) = (yh.slice::<T>()?, gh.slice::<T>()?);
     let n = res.dims().last().copied().unwrap_or(1).max(1);
     let mut dx = vec![T::zero(); y.len()];
-    for ((dx, y), g) in dx
-        .chunks_exact_mut(n)
-        .zip(y.chunks_exact(n))
-        .zip(g.chunks_exact(n))
-    {
+    for ((dx, y), g) in dx.chunks_exact_mut(n).zip(y.chunks_exact(n)).zip(g.chunks_exact(n)) {
         let dot = rowdot(g, y);
         for ((d, &y), &g) in dx.iter_mut().zip(y).zip(g) {
             *d = y * (g - dot);
