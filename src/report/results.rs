@@ -36,7 +36,9 @@ pub struct Evaluation {
     pub test_by_length: Vec<LengthScores>,
 }
 
-/// Throughput of one run (warm-up steps excluded).
+/// Throughput of one run (warm-up steps excluded): training steps and input
+/// tokens per second, and test-length sequences evaluated per second in the
+/// final evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     pub train_steps_per_s: f64,
