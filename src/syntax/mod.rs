@@ -94,7 +94,10 @@ fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
     } else {
         format!("expected {}, found {found}", join_or(&expected))
     };
-    Diag::error("algen::parse::syntax", message).at(Span::new(file, start, end), "here").help(parse_help(&expected))
+    let word: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    Diag::error("algen::parse::syntax", message)
+        .at(Span::new(file, start, end), "here")
+        .help(parse_help(&expected, &word))
 }
 
 /// Errors inside a token, better told as such: an unterminated string, a malformed number.
@@ -176,10 +179,16 @@ fn join_or(words: &[&str]) -> String {
     }
 }
 
-fn parse_help(expected: &[&str]) -> String {
+fn parse_help(expected: &[&str], found: &str) -> String {
+    const ITEMS: &[&str] = &["import", "let", "task", "model", "split", "experiment"];
+    let is_item = expected.iter().any(|w| w.contains("item"));
     if expected.iter().any(|w| w.contains("length range")) {
         "a split part reads `len 1..=40`, optionally followed by `step 5` and `count 256`".into()
-    } else if expected.iter().any(|w| w.contains("item")) {
+    } else if let Some(k) = is_item.then(|| crate::diag::did_you_mean(found, ITEMS.iter().copied())).flatten() {
+        format!("did you mean `{k}`?")
+    } else if expected.contains(&"`=`") && expected.contains(&"`{`") {
+        "a field reads `name = value`; if this line starts a new item, a `}` is missing before it".into()
+    } else if is_item {
         "a spec is a list of items: `import`, `let`, `task`, `model`, `split`, `experiment`".into()
     } else {
         "see grammar/algen.pest or the language tour in README.md".into()
