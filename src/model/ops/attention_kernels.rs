@@ -5,6 +5,7 @@
 use super::attention::AttnSpec;
 use super::{gemm, rowdot, softmax_row, Fl, Mat, MatMut};
 use candle_core::{bail, Result};
+use rayon::prelude::*;
 
 /// Sizes: batch, time, model width, heads, head width.
 #[derive(Clone, Copy)]
@@ -39,7 +40,9 @@ fn bias_at<T>(bias: Option<(&[T], bool)>, z: Dims, bi: usize, hi: usize) -> Opti
     })
 }
 
-/// Forward: returns ctx (B, T, D) and P (B, H, T, T).
+/// Forward: returns ctx (B, T, D) and P (B, H, T, T). Batch elements run in parallel
+/// (rayon); each one's arithmetic is the same whatever thread runs it, so results are
+/// bit-identical to a sequential run.
 pub(super) fn forward<T: Fl>(
     op: &AttnSpec,
     scale: f64,
@@ -47,35 +50,56 @@ pub(super) fn forward<T: Fl>(
     qkv: &[T],
     bias: Option<(&[T], bool)>,
 ) -> Result<(Vec<T>, Vec<T>)> {
-    let (t, d, d3) = (z.t, z.d, z.d3());
+    let (t, d) = (z.t, z.d);
     let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
     let mut probs = vec![T::zero(); z.b * z.h * t * t]; // (B, H, T, T)
-    let scale = T::from_f64(scale);
-    for bi in 0..z.b {
-        let keep: Option<Vec<T>> =
-            op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect());
-        let base = bi * t * d3;
-        for hi in 0..z.h {
-            let p = &mut probs[(bi * z.h + hi) * t * t..][..t * t]; // (T, T)
-            let q = Mat::at(qkv, base + hi * z.dh, d3, 1); // (T, dh)
-            let kt = Mat::at(qkv, base + d + hi * z.dh, 1, d3); // (dh, T)
-            gemm((t, t, z.dh), MatMut::at(p, 0, t, 1), q, kt, scale)?;
-            if let Some(bias) = bias_at(bias, z, bi, hi) {
-                for (s, &b) in p.iter_mut().zip(bias) {
-                    *s += b;
-                }
-            }
-            for (i, row) in p.chunks_exact_mut(t).enumerate() {
-                let lim = if op.causal { i + 1 } else { t };
-                softmax_row(&mut row[..lim], keep.as_ref().map(|k| &k[..lim]));
-                row[lim..].fill(T::zero());
-            }
-            let v = Mat::at(qkv, base + 2 * d + hi * z.dh, d3, 1); // (T, dh)
-            let dst = MatMut::at(&mut out, bi * t * d + hi * z.dh, d, 1);
-            gemm((t, z.dh, t), dst, Mat::at(p, 0, t, 1), v, T::one())?;
-        }
+    if z.b == 0 || t == 0 {
+        return Ok((out, probs));
     }
+    let scale = T::from_f64(scale);
+    out.par_chunks_mut(t * d)
+        .zip(probs.par_chunks_mut(z.h * t * t))
+        .enumerate()
+        .try_for_each(|(bi, (out_b, probs_b))| forward_one(op, scale, z, qkv, bias, bi, out_b, probs_b))?;
     Ok((out, probs))
+}
+
+/// One batch element: `out_b (T, D)`, `probs_b (H, T, T)`.
+#[allow(clippy::too_many_arguments)]
+fn forward_one<T: Fl>(
+    op: &AttnSpec,
+    scale: T,
+    z: Dims,
+    qkv: &[T],
+    bias: Option<(&[T], bool)>,
+    bi: usize,
+    out_b: &mut [T],
+    probs_b: &mut [T],
+) -> Result<()> {
+    let (t, d, d3) = (z.t, z.d, z.d3());
+    let keep: Option<Vec<T>> =
+        op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect());
+    let base = bi * t * d3;
+    for hi in 0..z.h {
+        let p = &mut probs_b[hi * t * t..][..t * t]; // (T, T)
+        let q = Mat::at(qkv, base + hi * z.dh, d3, 1); // (T, dh)
+        let kt = Mat::at(qkv, base + d + hi * z.dh, 1, d3); // (dh, T)
+        gemm((t, t, z.dh), MatMut::at(p, 0, t, 1), q, kt, scale)?;
+        if let Some(bias) = bias_at(bias, z, bi, hi) {
+            for (s, &b) in p.iter_mut().zip(bias) {
+                *s += b;
+            }
+        }
+        for (i, row) in p.chunks_exact_mut(t).enumerate() {
+            let lim = if op.causal { i + 1 } else { t };
+            softmax_row(&mut row[..lim], keep.as_ref().map(|k| &k[..lim]));
+            row[lim..].fill(T::zero());
+        }
+        let v = Mat::at(qkv, base + 2 * d + hi * z.dh, d3, 1); // (T, dh)
+        let dst = MatMut::at(out_b, hi * z.dh, d, 1);
+        gemm((t, z.dh, t), dst, Mat::at(p, 0, t, 1), v, T::one())?;
+    }
+    Ok(())
 }
 
 /// Backward: d(qkv) (B, T, 3D) and, when `want_bias`, d(bias) in the bias layout.
@@ -87,42 +111,68 @@ pub(super) fn backward<T: Fl>(
     g: &[T],
     bias_len: Option<(usize, bool)>,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
-    let (t, d, d3) = (z.t, z.d, z.d3());
+    let (t, d3) = (z.t, z.d3());
     let scale = T::from_f64(scale);
     let mut dqkv = vec![T::zero(); z.b * t * d3];
+    if bias_len.is_none() && z.b > 0 && t > 0 {
+        // No bias gradient to accumulate across the batch: batch elements are independent.
+        dqkv.par_chunks_mut(t * d3).enumerate().try_for_each(|(bi, dq_b)| {
+            let mut ds = vec![T::zero(); t * t];
+            backward_one(scale, z, qkv, probs, g, bi, dq_b, &mut ds, None)
+        })?;
+        return Ok((dqkv, None));
+    }
     let mut dbias = bias_len.map(|(n, _)| vec![T::zero(); n]);
     let mut ds = vec![T::zero(); t * t]; // (T, T) scratch: dP, then dS
-    for bi in 0..z.b {
-        let base = bi * t * d3;
-        for hi in 0..z.h {
-            let p = &probs[(bi * z.h + hi) * t * t..][..t * t];
-            let gh = Mat::at(g, bi * t * d + hi * z.dh, d, 1); // dctx (T, dh)
-            let vt = Mat::at(qkv, base + 2 * d + hi * z.dh, 1, d3); // Vᵀ (dh, T)
-            gemm((t, t, z.dh), MatMut::at(&mut ds, 0, t, 1), gh, vt, T::one())?;
-            for (dsr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
-                let dot = rowdot(dsr, pr); // dS = P ⊙ (dP − rowdot(dP, P))
-                for (s, &p) in dsr.iter_mut().zip(pr) {
-                    *s = p * (*s - dot);
-                }
-            }
-            if let (Some(db), Some((_, per_batch))) = (dbias.as_mut(), bias_len) {
-                let idx = if per_batch { bi * z.h + hi } else { hi };
-                for (a, &s) in db[idx * t * t..(idx + 1) * t * t].iter_mut().zip(&ds) {
-                    *a += s;
-                }
-            }
-            let dsm = Mat::at(&ds, 0, t, 1);
-            let ds_t = Mat::at(&ds, 0, 1, t); // dSᵀ
-            let k = Mat::at(qkv, base + d + hi * z.dh, d3, 1);
-            let q = Mat::at(qkv, base + hi * z.dh, d3, 1);
-            let dq = MatMut::at(&mut dqkv, base + hi * z.dh, d3, 1);
-            gemm((t, z.dh, t), dq, dsm, k, scale)?; // dQ = scale · dS K
-            let dk = MatMut::at(&mut dqkv, base + d + hi * z.dh, d3, 1);
-            gemm((t, z.dh, t), dk, ds_t, q, scale)?; // dK = scale · dSᵀ Q
-            let dv = MatMut::at(&mut dqkv, base + 2 * d + hi * z.dh, d3, 1);
-            let pt = Mat::at(p, 0, 1, t);
-            gemm((t, z.dh, t), dv, pt, gh, T::one())?; // dV = Pᵀ dctx
-        }
+    for (bi, dq_b) in dqkv.chunks_exact_mut(t * d3).enumerate() {
+        let db = dbias.as_deref_mut().zip(bias_len.map(|(_, per_batch)| per_batch));
+        backward_one(scale, z, qkv, probs, g, bi, dq_b, &mut ds, db)?;
     }
     Ok((dqkv, dbias))
+}
+
+/// One batch element's `d(qkv) (T, 3D)` into `dq_b`; adds its bias gradient into `dbias`
+/// (`(data, per_batch)`) when given. `ds` is a `(T, T)` scratch buffer.
+#[allow(clippy::too_many_arguments)]
+fn backward_one<T: Fl>(
+    scale: T,
+    z: Dims,
+    qkv: &[T],
+    probs: &[T],
+    g: &[T],
+    bi: usize,
+    dq_b: &mut [T],
+    ds: &mut [T],
+    mut dbias: Option<(&mut [T], bool)>,
+) -> Result<()> {
+    let (t, d, d3) = (z.t, z.d, z.d3());
+    let base = bi * t * d3;
+    for hi in 0..z.h {
+        let p = &probs[(bi * z.h + hi) * t * t..][..t * t];
+        let gh = Mat::at(g, bi * t * d + hi * z.dh, d, 1); // dctx (T, dh)
+        let vt = Mat::at(qkv, base + 2 * d + hi * z.dh, 1, d3); // Vᵀ (dh, T)
+        gemm((t, t, z.dh), MatMut::at(ds, 0, t, 1), gh, vt, T::one())?;
+        for (dsr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
+            let dot = rowdot(dsr, pr); // dS = P ⊙ (dP − rowdot(dP, P))
+            for (s, &p) in dsr.iter_mut().zip(pr) {
+                *s = p * (*s - dot);
+            }
+        }
+        if let Some((db, per_batch)) = dbias.as_mut() {
+            let idx = if *per_batch { bi * z.h + hi } else { hi };
+            for (a, &s) in db[idx * t * t..(idx + 1) * t * t].iter_mut().zip(ds.iter()) {
+                *a += s;
+            }
+        }
+        let dsm = Mat::at(ds, 0, t, 1);
+        let ds_t = Mat::at(ds, 0, 1, t); // dSᵀ
+        let k = Mat::at(qkv, base + d + hi * z.dh, d3, 1);
+        let q = Mat::at(qkv, base + hi * z.dh, d3, 1);
+        gemm((t, z.dh, t), MatMut::at(dq_b, hi * z.dh, d3, 1), dsm, k, scale)?; // dQ = scale · dS K
+        gemm((t, z.dh, t), MatMut::at(dq_b, d + hi * z.dh, d3, 1), ds_t, q, scale)?; // dK = scale · dSᵀ Q
+        let pt = Mat::at(p, 0, 1, t);
+        gemm((t, z.dh, t), MatMut::at(dq_b, 2 * d + hi * z.dh, d3, 1), pt, gh, T::one())?;
+        // dV = Pᵀ dctx
+    }
+    Ok(())
 }
