@@ -103,17 +103,9 @@ impl Transformer {
     }
 
     /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`; `pad (B, T)`: 1 = real, 0 = padding
-    /// (padded keys are hidden from every query); dropout only when `dropout_rng` is given.
-    pub fn forward(
-        &self,
-        tokens: &Tensor,
-        pad: Option<&Tensor>,
-        dropout_rng: Option<&mut ChaCha8Rng>,
-    ) -> Result<Tensor> {
-        self.forward_at(tokens, pad, None, dropout_rng)
-    }
-
-    /// [`Transformer::forward`] with explicit position ids (`B·T`, row-major; default `0..T`).
+    /// (padded keys are hidden from every query); dropout only when `dropout_rng` is given;
+    /// explicit position ids (`B·T`, row-major; default `0..T`). [`crate::model::Net::forward`]
+    /// is the entry point without position ids.
     pub fn forward_at(
         &self,
         tokens: &Tensor,
