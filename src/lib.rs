@@ -18,6 +18,7 @@
 //! [`check::check`], [`task::generate`], [`model::build`], [`train::run`],
 //! [`eval::evaluate`], [`report::write_experiment`].
 
+pub mod alloc;
 pub mod check;
 pub mod diag;
 pub mod eval;

@@ -4,7 +4,7 @@
 
 use algen::ir::model::{Arch, ModelKind, Norm, Position, TransformerCfg};
 use algen::model::layers::{AttnCtx, FeedForward, LayerNorm, Linear, SelfAttention};
-use algen::model::ops::{self, AttnSpec, Kernels};
+use algen::model::ops::{self, Alibi, AttnSpec, Kernels};
 use algen::model::{self, positions, ModelIo, Net, Params};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
@@ -244,7 +244,7 @@ fn attention_grad_and_reference() {
     ];
     for (b, t, d, h, mask, bias_rank) in cases {
         for causal in [false, true] {
-            let spec = AttnSpec { heads: h, causal, key_mask: mask.clone() };
+            let spec = AttnSpec { heads: h, causal, key_mask: mask.clone(), ..AttnSpec::default() };
             let qkv = rand_var(&mut rng, &[b, t, 3 * d]);
             let bias = match bias_rank {
                 3 => Some(rand_var(&mut rng, &[h, t, t])),
@@ -268,6 +268,66 @@ fn attention_grad_and_reference() {
     }
 }
 
+/// ALiBi (both variants), per-head windows, and sequences longer than one query block (64),
+/// against finite differences and the reference.
+#[test]
+fn attention_alibi_windows_and_long_rows_grad_and_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    // (B, T, D, H, ALiBi `before`, windows)
+    type Case = (usize, usize, usize, usize, Option<f64>, Option<Vec<usize>>);
+    let cases: Vec<Case> = vec![
+        (2, 5, 4, 2, Some(0.0), None),
+        (2, 6, 4, 2, Some(0.5), None),
+        (1, 7, 6, 3, None, Some(vec![1, 3, 0])),
+        (2, 5, 4, 2, Some(0.0), Some(vec![2, 0])),
+        (1, 70, 4, 2, Some(0.5), Some(vec![0, 5])),
+        (1, 131, 2, 1, None, None),
+    ];
+    for (b, t, d, h, before, windows) in cases {
+        for causal in [false, true] {
+            let mask = (b == 2).then(|| (0..b * t).map(|i| if i == t - 1 { 0.0 } else { 1.0 }).collect());
+            let spec = AttnSpec {
+                heads: h,
+                causal,
+                key_mask: mask.map(Arc::new),
+                alibi: before.map(|before| Alibi { slopes: Arc::new(Alibi::standard_slopes(h)), before }),
+                window: windows.clone().map(Arc::new),
+            };
+            let qkv = rand_var(&mut rng, &[b, t, 3 * d]);
+            let fused = || project(&ops::attention(qkv.as_tensor(), &spec, None)?, 5);
+            let reference = || project(&ops::attention_ref(qkv.as_tensor(), &spec, None)?, 5);
+            let what = format!("attention b{b} t{t} h{h} causal {causal} alibi {before:?} windows {windows:?}");
+            grad_check(&[("qkv", &qkv)], &fused, 12);
+            same_grads(&[&qkv], &fused, &reference, &what);
+        }
+    }
+}
+
+/// With q = k = 0 every score is 0, so the weights are softmax of the ALiBi bias alone:
+/// causal, slope m, query 2 weighs keys 0, 1, 2 as e^(−2m) : e^(−m) : 1. A window of 1 makes
+/// every query copy its own value.
+#[test]
+fn alibi_weights_and_unit_window_by_hand() -> Result<()> {
+    let (t, m) = (3, 0.5f64);
+    // D = 3, one head: q = k = 0, v = one-hot of the position.
+    let mut qkv = vec![0f64; t * 9];
+    for i in 0..t {
+        qkv[i * 9 + 6 + i] = 1.0;
+    }
+    let qkv = Tensor::from_vec(qkv, (1, t, 9), &Device::Cpu)?;
+    let alibi = Some(Alibi { slopes: Arc::new(vec![m]), before: 0.0 });
+    let spec = AttnSpec { heads: 1, causal: true, alibi, ..AttnSpec::default() };
+    let out = vals(&ops::attention(&qkv, &spec, None)?);
+    let z = (-2.0 * m).exp() + (-m).exp() + 1.0;
+    assert_close(&out[6..9], &[(-2.0 * m).exp() / z, (-m).exp() / z, 1.0 / z], 1e-12, 0.0, "alibi row 2");
+    let z1 = (-m).exp() + 1.0;
+    assert_close(&out[3..6], &[(-m).exp() / z1, 1.0 / z1, 0.0], 1e-12, 0.0, "alibi row 1");
+    let spec = AttnSpec { heads: 1, causal: false, window: Some(Arc::new(vec![1])), ..AttnSpec::default() };
+    let out = vals(&ops::attention(&qkv, &spec, None)?);
+    assert_close(&out, &[1., 0., 0., 0., 1., 0., 0., 0., 1.], 0.0, 0.0, "window 1 copies its own value");
+    Ok(())
+}
+
 #[test]
 fn attention_hidden_rows_and_huge_negative_bias_stay_finite() -> Result<()> {
     // A row whose keys are all padding, causal left padding, and a -1e30 / -inf bias.
@@ -279,7 +339,13 @@ fn attention_hidden_rows_and_huge_negative_bias_stay_finite() -> Result<()> {
     bias[t * t + 2] = f64::NEG_INFINITY;
     let bias = Var::from_vec(bias, (h, t, t), &Device::Cpu)?;
     for causal in [false, true] {
-        let spec = AttnSpec { heads: h, causal, key_mask: key_mask(&[&[0., 0., 0., 0.], &[0., 1., 1., 1.]]) };
+        let spec = AttnSpec {
+            heads: h,
+            causal,
+            key_mask: key_mask(&[&[0., 0., 0., 0.], &[0., 1., 1., 1.]]),
+            window: Some(Arc::new(vec![2, 0])),
+            ..AttnSpec::default()
+        };
         let out = ops::attention(qkv.as_tensor(), &spec, Some(bias.as_tensor()))?;
         let v = vals(&out);
         assert!(v.iter().all(|x| x.is_finite()), "non-finite attention output");

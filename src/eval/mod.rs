@@ -1,16 +1,16 @@
 //! Evaluation: token and whole-sequence accuracy per input length.
 //!
 //! Encoder formats read the model's argmax at the scored positions of one
-//! forward pass. `lm` models decode greedily from `input <sep>`, one token
-//! per forward pass, for `|target| + 1` tokens (the target and `<eos>`), and
-//! are scored on the decoded tokens, so an early mistake propagates as it
-//! would in use. Evaluation runs on a detached copy of the model
+//! forward pass. `lm` models decode greedily from `input <sep>` for
+//! `|target| + 1` tokens (the target and `<eos>`), with a key/value cache
+//! where the model allows ([`decode::greedy`]), and are scored on the decoded
+//! tokens, so an early mistake propagates as it would in use. Evaluation runs on a detached copy of the model
 //! ([`Net::detached`]): no autograd bookkeeping.
 
 pub mod expect;
 
 use crate::ir::{Format, Task};
-use crate::model::Net;
+use crate::model::{decode, Net};
 use crate::report::results::{LengthScores, Scores};
 use crate::task::{self, Encoded, LabelError, Stream, Vocab};
 use candle_core::{Device, Tensor};
@@ -148,6 +148,25 @@ fn score_lm(
     let steps = examples.iter().map(|e| e.target.len() + 1).max().unwrap_or(1);
     let mut seqs: Vec<Vec<u32>> = examples.iter().map(|e| task::prompt(task, vocab, &e.input)).collect();
     let rows = seqs.len();
+    match net {
+        Net::Transformer(t) if decode::cacheable(t) => {
+            let new = decode::greedy(t, &seqs, steps)?;
+            for (s, new) in seqs.iter_mut().zip(new) {
+                s.extend(new);
+            }
+        }
+        _ => decode_uncached(net, &mut seqs, rows, steps)?,
+    }
+    for (enc, s) in encs.iter().zip(&seqs) {
+        // Position t of `enc` predicts token t+1 of the full sequence, which `s` now holds.
+        let scored = (0..enc.targets.len()).filter(|&t| enc.score_mask[t] > 0.0);
+        acc.add(scored.map(|t| (s.get(t + 1).copied().unwrap_or(u32::MAX), enc.targets[t])));
+    }
+    Ok(())
+}
+
+/// Greedy decoding by re-running the whole prefix each step (models without a cache path).
+pub fn decode_uncached(net: &Net, seqs: &mut [Vec<u32>], rows: usize, steps: usize) -> Result<(), EvalError> {
     for _ in 0..steps {
         let t = seqs[0].len();
         let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
@@ -157,11 +176,6 @@ fn score_lm(
         for (s, &tok) in seqs.iter_mut().zip(&next) {
             s.push(tok);
         }
-    }
-    for (enc, s) in encs.iter().zip(&seqs) {
-        // Position t of `enc` predicts token t+1 of the full sequence, which `s` now holds.
-        let scored = (0..enc.targets.len()).filter(|&t| enc.score_mask[t] > 0.0);
-        acc.add(scored.map(|t| (s.get(t + 1).copied().unwrap_or(u32::MAX), enc.targets[t])));
     }
     Ok(())
 }

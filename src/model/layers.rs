@@ -112,6 +112,10 @@ pub struct AttnCtx {
     pub bias: Option<Tensor>,
     /// The RoPE-style hook on `qkv`.
     pub qkv_transform: Option<QkvTransform>,
+    /// ALiBi slopes, computed inside the attention kernel.
+    pub alibi: Option<ops::Alibi>,
+    /// Per-head windows (Hard-ALiBi), see [`AttnSpec::window`].
+    pub window: Option<Arc<Vec<usize>>>,
     pub kernels: Kernels,
 }
 
@@ -138,7 +142,13 @@ impl SelfAttention {
         if let Some(f) = &ctx.qkv_transform {
             qkv = f(&qkv)?;
         }
-        let spec = AttnSpec { heads: self.heads, causal: ctx.causal, key_mask: ctx.key_mask.clone() };
+        let spec = AttnSpec {
+            heads: self.heads,
+            causal: ctx.causal,
+            key_mask: ctx.key_mask.clone(),
+            alibi: ctx.alibi.clone(),
+            window: ctx.window.clone(),
+        };
         let a = match k {
             Kernels::Fused => ops::attention(&qkv, &spec, ctx.bias.as_ref())?, // (B, T, d)
             Kernels::Reference => ops::attention_ref(&qkv, &spec, ctx.bias.as_ref())?,

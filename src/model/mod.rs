@@ -8,6 +8,7 @@
 //!
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
+pub mod decode;
 pub mod layers;
 pub mod ops;
 pub mod params;

@@ -125,7 +125,7 @@ impl Transformer {
         let k = self.kernels;
         let x = self.embed(&ids, &pos_ids, (b, t))?; // (B, T, d)
         let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
-        let ctx = AttnCtx { causal: self.cfg.kind == ModelKind::Decoder, key_mask, kernels: k, ..AttnCtx::default() };
+        let ctx = self.attn_ctx(key_mask);
         for blk in &self.blocks {
             x = match self.cfg.norm {
                 Norm::Pre => {
@@ -148,8 +148,15 @@ impl Transformer {
         self.head.forward(&x, k) // (B, T, vocab_out)
     }
 
+    /// What every attention layer of this model is told for one forward pass: causality,
+    /// padding, and the position scheme's in-attention terms. Shared by [`Self::forward_at`]
+    /// and cached decoding (`model::decode`), so both attend alike.
+    pub(crate) fn attn_ctx(&self, key_mask: Option<Arc<Vec<f32>>>) -> AttnCtx {
+        AttnCtx { causal: self.cfg.kind == ModelKind::Decoder, key_mask, kernels: self.kernels, ..AttnCtx::default() }
+    }
+
     /// Token embeddings (×√d when `embed_scale`) plus positions: `(B, T, d)`.
-    fn embed(&self, ids: &[u32], pos_ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
+    pub(crate) fn embed(&self, ids: &[u32], pos_ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
         let scale = if self.cfg.embed_scale { (self.cfg.d_model as f64).sqrt() } else { 1.0 };
         let table = self.positions.table(pos_ids, bt.1, self.tok_embed.dtype())?;
         let pos = table.as_ref().map(|tb| (tb, pos_ids));

@@ -8,10 +8,14 @@
 //! The attention weights P are kept for backward when a gradient can flow (like PyTorch's
 //! `save_for_backward`); otherwise they are dropped after the forward.
 //!
-//! Masking: key j is visible to query i when `key_mask[b, j] = 1` and, if causal, `j <= i`.
-//! Hidden keys get weight exactly 0; a query that sees no key gets a zero context (no NaN).
-//! `bias` (H, T, T) or (B, H, T, T) is added to the scaled scores before masking: the hook for
-//! ALiBi, relative and other additive position schemes (it receives a gradient when tracked).
+//! Masking: key j is visible to query i when `key_mask[b, j] = 1`, if causal `j <= i`, and, for
+//! a head with a window `w > 0`, `i − w < j <= i` (Hard-ALiBi, Jelassi et al. 2024). Hidden keys
+//! get weight exactly 0; a query that sees no key gets a zero context (no NaN). Only the
+//! visible block of keys is computed, so a causal model does about half the work.
+//!
+//! Score biases, added to the scaled scores: `bias` (H, T, T) or (B, H, T, T), the hook for
+//! relative and other learned or tabulated schemes (it receives a gradient when tracked), and
+//! ALiBi slopes (Press et al. 2022), computed in the kernel without a T×T tensor.
 
 use super::{by_dtype, float_cpu, softmax_ref, tensor, Fl, Host};
 use candle_core::backend::BackendStorage;
@@ -20,14 +24,36 @@ use std::sync::{Arc, Mutex};
 
 use super::attention_kernels::{backward, forward, Dims};
 
-/// How to attend: head count, causality and which keys are real.
-#[derive(Clone, Debug)]
+/// How to attend: head count, causality, which keys are real, and in-kernel position terms.
+#[derive(Clone, Debug, Default)]
 pub struct AttnSpec {
     pub heads: usize,
     pub causal: bool,
     /// `(B·T)` row-major, 1 = real key, 0 = padding (hidden); only 0 and 1 are meaningful.
     /// `None`: every key is real.
     pub key_mask: Option<Arc<Vec<f32>>>,
+    /// ALiBi score bias, per head.
+    pub alibi: Option<Alibi>,
+    /// Per-head attention windows (`heads` entries; 0 = no window): head h sees only the last
+    /// `w_h` positions up to and including the query.
+    pub window: Option<Arc<Vec<usize>>>,
+}
+
+/// ALiBi (Press et al. 2022): head h adds `m_h·(−|i − j|) + m_h·before·[j < i]` to the score
+/// of query i on key j. Causal models use `before = 0` (the bias `−m_h·(i − j)`); the
+/// Chomsky-hierarchy benchmark's bidirectional variant uses `before = 0.5`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alibi {
+    /// `m_h`, one per head.
+    pub slopes: Arc<Vec<f64>>,
+    pub before: f64,
+}
+
+impl Alibi {
+    /// The standard slopes `m_h = 2^(−8(h+1)/H)`, h = 0..H (for H a power of two; Press et al.).
+    pub fn standard_slopes(heads: usize) -> Vec<f64> {
+        (1..=heads).map(|h| 2f64.powf(-8.0 * h as f64 / heads as f64)).collect()
+    }
 }
 
 struct Attn {
@@ -54,9 +80,9 @@ impl Attn {
             Some((bs, bl)) => Some((super::cpu_slice::<T>(bs, bl, "attention")?, bl.dims().len() == 4)),
             None => None,
         };
-        let (out, probs) = forward(&self.spec, self.scale, z, qkv, bias)?;
-        if self.save {
-            *self.probs.lock().expect("attention probs lock") = Some(T::to_cpu_storage_owned(probs));
+        let (out, probs) = forward(&self.spec, self.scale, z, qkv, bias, self.save)?;
+        if let Some(p) = probs {
+            *self.probs.lock().expect("attention probs lock") = Some(T::to_cpu_storage_owned(p));
         }
         Ok((T::to_cpu_storage_owned(out), Shape::from((z.b, z.t, z.d))))
     }
@@ -77,7 +103,7 @@ impl Attn {
         let probs: &[T] = match saved.as_ref() {
             Some(p) => T::cpu_storage_as_slice(p)?,
             None => {
-                recomputed = forward(&self.spec, self.scale, z, x, bias_s)?.1;
+                recomputed = forward(&self.spec, self.scale, z, x, bias_s, true)?.1.unwrap_or_default();
                 &recomputed
             }
         };
@@ -152,6 +178,16 @@ fn check(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<(usize,
             bail!("attention: key mask has {} entries, expected B·T = {}", m.len(), z.b * z.t)
         }
     }
+    if let Some(a) = &spec.alibi {
+        if a.slopes.len() != z.h || a.slopes.iter().any(|m| !m.is_finite()) {
+            bail!("attention: ALiBi needs {} finite slopes, got {:?}", z.h, a.slopes)
+        }
+    }
+    if let Some(w) = &spec.window {
+        if w.len() != z.h {
+            bail!("attention: {} windows for {} heads", w.len(), z.h)
+        }
+    }
     if let Some(b) = bias {
         let (h, t) = (z.h, z.t);
         if b.dims() != [h, t, t] && b.dims() != [z.b, h, t, t] {
@@ -174,8 +210,8 @@ pub fn attention(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result
     }
 }
 
-/// Reference attention from plain candle ops: split heads, scores, additive mask, softmax,
-/// zeroing of fully hidden rows, weighted sum, merge heads.
+/// Reference attention from plain candle ops: split heads, scores, additive bias and ALiBi,
+/// additive mask, softmax, zeroing of fully hidden rows, weighted sum, merge heads.
 pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<Tensor> {
     let (b, t, d) = check(qkv, spec, bias)?;
     let (h, dh) = (spec.heads, d / spec.heads);
@@ -185,17 +221,33 @@ pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Re
     if let Some(bias) = bias {
         s = s.broadcast_add(bias)?;
     }
-    let mut keep = vec![0f32; b * t * t]; // (B, 1, T, T)
+    if let Some(a) = &spec.alibi {
+        let mut ab = vec![0f64; h * t * t]; // (H, T, T)
+        for (hi, &m) in a.slopes.iter().enumerate() {
+            for i in 0..t {
+                for j in 0..t {
+                    let before = if j < i { a.before } else { 0.0 };
+                    ab[(hi * t + i) * t + j] = m * (before - i.abs_diff(j) as f64);
+                }
+            }
+        }
+        s = s.broadcast_add(&Tensor::from_vec(ab, (h, t, t), qkv.device())?.to_dtype(qkv.dtype())?)?;
+    }
+    let mut keep = vec![0f32; b * h * t * t]; // (B, H, T, T)
     for bi in 0..b {
-        for i in 0..t {
-            for j in 0..t {
-                let real = spec.key_mask.as_ref().map_or(1.0, |m| m[bi * t + j]);
-                keep[(bi * t + i) * t + j] = if spec.causal && j > i { 0.0 } else { real };
+        for hi in 0..h {
+            let w = spec.window.as_ref().map_or(0, |w| w[hi]);
+            for i in 0..t {
+                for j in 0..t {
+                    let real = spec.key_mask.as_ref().map_or(1.0, |m| m[bi * t + j]);
+                    let hidden = (spec.causal && j > i) || (w > 0 && (j > i || i - j >= w));
+                    keep[((bi * h + hi) * t + i) * t + j] = if hidden { 0.0 } else { real };
+                }
             }
         }
     }
-    let keep = Tensor::from_vec(keep, (b, 1, t, t), qkv.device())?.to_dtype(qkv.dtype())?;
+    let keep = Tensor::from_vec(keep, (b, h, t, t), qkv.device())?.to_dtype(qkv.dtype())?;
     let hide = ((&keep - 1.0)? * 1e9)?; // 0 where visible, -1e9 where hidden
-    let p = softmax_ref(&s.broadcast_add(&hide)?)?.broadcast_mul(&keep)?; // (B, H, T, T)
+    let p = (softmax_ref(&(s + hide)?)? * keep)?; // (B, H, T, T)
     p.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d)) // (B, T, D)
 }

@@ -40,31 +40,58 @@ fn bias_at<T>(bias: Option<(&[T], bool)>, z: Dims, bi: usize, hi: usize) -> Opti
     })
 }
 
-/// Forward: returns ctx (B, T, D) and P (B, H, T, T). Batch elements run in parallel
-/// (rayon); each one's arithmetic is the same whatever thread runs it, so results are
-/// bit-identical to a sequential run.
+/// Queries per block in the forward pass: a block's scores (`QB × T`) stay in L2 at T = 1000.
+const QB: usize = 64;
+
+/// Forward: returns ctx (B, T, D) and, when `save`, P (B, H, T, T) for backward. Batch
+/// elements run in parallel (rayon); each one's arithmetic is the same whatever thread runs
+/// it, so results are bit-identical to a sequential run. Without `save` only a `QB × T`
+/// block of scores per thread exists at a time.
 pub(super) fn forward<T: Fl>(
     op: &AttnSpec,
     scale: f64,
     z: Dims,
     qkv: &[T],
     bias: Option<(&[T], bool)>,
-) -> Result<(Vec<T>, Vec<T>)> {
+    save: bool,
+) -> Result<(Vec<T>, Option<Vec<T>>)> {
     let (t, d) = (z.t, z.d);
     let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
-    let mut probs = vec![T::zero(); z.b * z.h * t * t]; // (B, H, T, T)
+    let mut probs = save.then(|| vec![T::zero(); z.b * z.h * t * t]); // (B, H, T, T)
     if z.b == 0 || t == 0 {
         return Ok((out, probs));
     }
     let scale = T::from_f64(scale);
-    out.par_chunks_mut(t * d)
-        .zip(probs.par_chunks_mut(z.h * t * t))
-        .enumerate()
-        .try_for_each(|(bi, (out_b, probs_b))| forward_one(op, scale, z, qkv, bias, bi, out_b, probs_b))?;
+    let run = |bi: usize, out_b: &mut [T], probs_b: Option<&mut [T]>| {
+        forward_one(op, scale, z, qkv, bias, bi, out_b, probs_b)
+    };
+    match probs.as_mut() {
+        Some(p) => out
+            .par_chunks_mut(t * d)
+            .zip(p.par_chunks_mut(z.h * t * t))
+            .enumerate()
+            .try_for_each(|(bi, (out_b, probs_b))| run(bi, out_b, Some(probs_b)))?,
+        None => out.par_chunks_mut(t * d).enumerate().try_for_each(|(bi, out_b)| run(bi, out_b, None))?,
+    }
     Ok((out, probs))
 }
 
-/// One batch element: `out_b (T, D)`, `probs_b (H, T, T)`.
+/// The keys query `i` of head `h` may see: `lo..hi` (before the padding mask). Causal:
+/// `j <= i`; a window `w > 0`: the last `w` positions up to the query, `i − w < j <= i`.
+#[inline]
+pub(super) fn visible(op: &AttnSpec, t: usize, h: usize, i: usize) -> (usize, usize) {
+    let w = op.window.as_ref().map_or(0, |w| w[h]);
+    if w > 0 {
+        ((i + 1).saturating_sub(w), i + 1)
+    } else if op.causal {
+        (0, i + 1)
+    } else {
+        (0, t)
+    }
+}
+
+/// One batch element: `out_b (T, D)` and, when saving, `probs_b (H, T, T)`; queries are
+/// processed in blocks of [`QB`] rows over the keys the block can see.
 #[allow(clippy::too_many_arguments)]
 fn forward_one<T: Fl>(
     op: &AttnSpec,
@@ -74,32 +101,58 @@ fn forward_one<T: Fl>(
     bias: Option<(&[T], bool)>,
     bi: usize,
     out_b: &mut [T],
-    probs_b: &mut [T],
+    mut probs_b: Option<&mut [T]>,
 ) -> Result<()> {
-    let (t, d, d3) = (z.t, z.d, z.d3());
+    let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
     let keep: Option<Vec<T>> =
         op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect());
+    let mut scratch = if probs_b.is_none() { vec![T::zero(); QB.min(t) * t] } else { vec![] };
     let base = bi * t * d3;
     for hi in 0..z.h {
-        let p = &mut probs_b[hi * t * t..][..t * t]; // (T, T)
-        let q = Mat::at(qkv, base + hi * z.dh, d3, 1); // (T, dh)
-        let kt = Mat::at(qkv, base + d + hi * z.dh, 1, d3); // (dh, T)
-        gemm((t, t, z.dh), MatMut::at(p, 0, t, 1), q, kt, scale)?;
-        if let Some(bias) = bias_at(bias, z, bi, hi) {
-            for (s, &b) in p.iter_mut().zip(bias) {
-                *s += b;
+        let bias_h = bias_at(bias, z, bi, hi);
+        let slope = op.alibi.as_ref().map(|a| (T::from_f64(a.slopes[hi]), T::from_f64(a.slopes[hi] * a.before)));
+        for i0 in (0..t).step_by(QB) {
+            let i1 = (i0 + QB).min(t);
+            let (klo, khi) = (visible(op, t, hi, i0).0, visible(op, t, hi, i1 - 1).1);
+            let block: &mut [T] = match probs_b.as_deref_mut() {
+                Some(p) => &mut p[(hi * t + i0) * t..(hi * t + i1) * t],
+                None => &mut scratch[..(i1 - i0) * t],
+            }; // (rows, T), row stride T
+            let q = Mat::at(qkv, base + i0 * d3 + hi * dh, d3, 1); // (rows, dh)
+            let kt = Mat::at(qkv, base + klo * d3 + d + hi * dh, 1, d3); // (dh, keys)
+            gemm((i1 - i0, khi - klo, dh), MatMut::at(block, klo, t, 1), q, kt, scale)?;
+            for (r, row) in block.chunks_exact_mut(t).enumerate() {
+                let i = i0 + r;
+                let (lo, hi_) = visible(op, t, hi, i);
+                if let Some(b) = bias_h {
+                    for (s, &b) in row[lo..hi_].iter_mut().zip(&b[i * t + lo..i * t + hi_]) {
+                        *s += b;
+                    }
+                }
+                if let Some((m, before)) = slope {
+                    add_alibi(&mut row[lo..hi_], lo, i, m, before);
+                }
+                softmax_row(&mut row[lo..hi_], keep.as_ref().map(|k| &k[lo..hi_]));
+                row[klo..lo].fill(T::zero());
+                row[hi_..khi].fill(T::zero());
             }
+            let p = Mat::at(block, klo, t, 1); // (rows, keys)
+            let v = Mat::at(qkv, base + klo * d3 + 2 * d + hi * dh, d3, 1); // (keys, dh)
+            let dst = MatMut::at(out_b, i0 * d + hi * dh, d, 1);
+            gemm((i1 - i0, dh, khi - klo), dst, p, v, T::one())?;
         }
-        for (i, row) in p.chunks_exact_mut(t).enumerate() {
-            let lim = if op.causal { i + 1 } else { t };
-            softmax_row(&mut row[..lim], keep.as_ref().map(|k| &k[..lim]));
-            row[lim..].fill(T::zero());
-        }
-        let v = Mat::at(qkv, base + 2 * d + hi * z.dh, d3, 1); // (T, dh)
-        let dst = MatMut::at(out_b, hi * z.dh, d, 1);
-        gemm((t, z.dh, t), dst, Mat::at(p, 0, t, 1), v, T::one())?;
     }
     Ok(())
+}
+
+/// ALiBi bias of query `i` on keys `lo..lo + row.len()`: `m·(−|i − j|) + m·before·[j < i]`.
+#[inline]
+pub(super) fn add_alibi<T: Fl>(row: &mut [T], lo: usize, i: usize, m: T, m_before: T) {
+    for (k, s) in row.iter_mut().enumerate() {
+        let j = lo + k;
+        let dist = T::from_f64(i.abs_diff(j) as f64);
+        *s += -(m * dist) + if j < i { m_before } else { T::zero() };
+    }
 }
 
 /// Backward: d(qkv) (B, T, 3D) and, when `want_bias`, d(bias) in the bias layout.

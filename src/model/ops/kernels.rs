@@ -27,7 +27,9 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
     let e = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // SAFETY: after the clamp n is an integer in [-126, 127], so the conversion is exact.
+    let ni: i32 = unsafe { n.to_int_unchecked() };
+    let scale = f32::from_bits(((ni + 127) as u32) << 23);
     if x < -87.33 {
         0.0
     } else {
@@ -36,7 +38,7 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 /// Sum with eight independent accumulators (vectorizes; also more accurate than a chain).
-#[inline]
+#[inline(always)]
 pub(crate) fn sum<T: Fl>(xs: &[T]) -> T {
     let mut acc = [T::zero(); 8];
     let chunks = xs.chunks_exact(8);
@@ -81,10 +83,19 @@ pub(crate) fn rowdot<T: Fl>(a: &[T], b: &[T]) -> T {
 
 /// In place, `row <- softmax(row)` over the entries whose `keep` is 1; entries whose `keep` is
 /// 0 become 0. A row with nothing kept (or only -inf) becomes all zeros, never NaN.
+/// f32 rows run an AVX2+FMA build of the same code when the CPU has it (see [`Fl`]).
+#[inline]
 pub(crate) fn softmax_row<T: Fl>(row: &mut [T], keep: Option<&[T]>) {
+    T::softmax_row(row, keep)
+}
+
+/// The portable softmax body; `#[inline(always)]` so that a `target_feature` caller compiles
+/// it (and the `exp` inside) with its own instruction set.
+#[inline(always)]
+pub(crate) fn softmax_row_generic<T: Fl>(row: &mut [T], keep: Option<&[T]>) {
     let ninf = T::neg_infinity();
     let max = match keep {
-        None => row.iter().fold(ninf, |m, &x| if x > m { x } else { m }),
+        None => max8(row),
         Some(k) => row.iter().zip(k).fold(ninf, |m, (&x, &k)| if k > T::zero() && x > m { x } else { m }),
     };
     if max == ninf {
@@ -103,6 +114,49 @@ pub(crate) fn softmax_row<T: Fl>(row: &mut [T], keep: Option<&[T]>) {
     let inv = T::one() / sum(row);
     for x in row.iter_mut() {
         *x *= inv;
+    }
+}
+
+/// The largest element (-inf for an empty slice), with eight lanes so that it vectorizes.
+#[inline(always)]
+fn max8<T: Fl>(xs: &[T]) -> T {
+    let mut acc = [T::neg_infinity(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+        }
+    }
+    let mut m = T::neg_infinity();
+    for &x in acc.iter().chain(rest) {
+        if x > m {
+            m = x;
+        }
+    }
+    m
+}
+
+/// [`softmax_row_generic`] for f32 compiled with AVX2 and FMA (8 lanes for exp, max, sum).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn softmax_row_avx2(row: &mut [f32], keep: Option<&[f32]>) {
+    softmax_row_generic(row, keep)
+}
+
+/// Whether the AVX2+FMA builds of the f32 kernels may run (detected once, cached by std).
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -13,11 +13,13 @@
 //! | LayerNorm | [`layer_norm`] | [`layer_norm_ref`] |
 //! | linear (+ bias, + optional ReLU) | [`linear`] | [`linear_ref`] |
 //! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
+//! | attention of new tokens over a key/value cache (decoding, no autograd) | [`attention_cached`] | [`attention`] |
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
 
 mod attention;
+mod attention_cached;
 mod attention_kernels;
 mod dropout;
 mod embed;
@@ -27,7 +29,8 @@ mod linear;
 mod loss;
 mod softmax;
 
-pub use attention::{attention, attention_ref, AttnSpec};
+pub use attention::{attention, attention_ref, Alibi, AttnSpec};
+pub use attention_cached::{attention_cached, KvLayer};
 pub use dropout::{dropout, dropout_mask};
 pub use embed::{embed, embed_ref};
 pub use kernels::exp_f32;
@@ -55,6 +58,10 @@ pub(crate) trait Fl: WithDType + std::ops::Neg<Output = Self> {
     fn neg_infinity() -> Self;
     /// `xs[i] = exp(xs[i])`; vectorizable for f32 (see [`exp_f32`]).
     fn exp_slice(xs: &mut [Self]);
+    /// The masked row softmax of [`kernels::softmax_row`]; f32 picks an AVX2 build at run time.
+    fn softmax_row(row: &mut [Self], keep: Option<&[Self]>) {
+        kernels::softmax_row_generic(row, keep)
+    }
 }
 
 impl Fl for f32 {
@@ -67,10 +74,19 @@ impl Fl for f32 {
     fn neg_infinity() -> Self {
         f32::NEG_INFINITY
     }
+    #[inline(always)]
     fn exp_slice(xs: &mut [Self]) {
         for x in xs.iter_mut() {
             *x = exp_f32(*x);
         }
+    }
+    fn softmax_row(row: &mut [Self], keep: Option<&[Self]>) {
+        #[cfg(target_arch = "x86_64")]
+        if kernels::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { kernels::softmax_row_avx2(row, keep) };
+        }
+        kernels::softmax_row_generic(row, keep)
     }
 }
 
@@ -84,6 +100,7 @@ impl Fl for f64 {
     fn neg_infinity() -> Self {
         f64::NEG_INFINITY
     }
+    #[inline(always)]
     fn exp_slice(xs: &mut [Self]) {
         for x in xs.iter_mut() {
             *x = x.exp();

@@ -1,0 +1,88 @@
+//! Greedy decoding with a key/value cache for decoder transformers (DESIGN §7, issue: an
+//! evaluation path without autograd bookkeeping).
+//!
+//! [`greedy`] feeds the prompts once, then one token per step; every layer keeps the keys and
+//! values of all tokens seen so far ([`KvLayer`]), so step m costs one token's projections and
+//! attention over m cached keys instead of a forward pass over the whole prefix. Models whose
+//! attention needs a bias tensor or a q/k transform (position schemes that would have to be
+//! evaluated per step) report [`cacheable`] = false; callers then re-run the full forward.
+
+use super::layers::{AttnCtx, SelfAttention};
+use super::ops::{self, AttnSpec, KvLayer};
+use super::transformer::Transformer;
+use crate::ir::model::{ModelKind, Norm};
+use candle_core::{bail, Result, Tensor};
+
+/// Whether [`greedy`] can decode `t` with a cache (a decoder without per-step hooks).
+pub fn cacheable(t: &Transformer) -> bool {
+    let ctx = t.attn_ctx(None);
+    t.cfg.kind == ModelKind::Decoder && ctx.bias.is_none() && ctx.qkv_transform.is_none()
+}
+
+/// Greedy continuation of `prompts` (all of one length) by `steps` tokens each (the argmax
+/// over the whole vocabulary at every step). Returns the `steps` new tokens of every row. `t`
+/// should be detached ([`Transformer::detached`]).
+pub fn greedy(t: &Transformer, prompts: &[Vec<u32>], steps: usize) -> Result<Vec<Vec<u32>>> {
+    let b = prompts.len();
+    let t0 = prompts.first().map_or(0, Vec::len);
+    if b == 0 || steps == 0 {
+        return Ok(vec![vec![]; b]);
+    }
+    if t0 == 0 || prompts.iter().any(|p| p.len() != t0) {
+        bail!("decode: prompts must be non-empty and of one length")
+    }
+    if !cacheable(t) {
+        bail!("decode: this model cannot decode with a key/value cache")
+    }
+    let dtype = t.tok_embed.dtype();
+    let mut caches =
+        (0..t.blocks.len()).map(|_| KvLayer::new(b, t0 + steps, t.cfg.d_model, dtype)).collect::<Result<Vec<_>>>()?;
+    let mut out = vec![Vec::with_capacity(steps); b];
+    let mut ids: Vec<u32> = prompts.iter().flatten().copied().collect();
+    let mut n = t0;
+    for _ in 0..steps {
+        let next = step(t, &ids, (b, n), &mut caches)?;
+        for (o, &tok) in out.iter_mut().zip(&next) {
+            o.push(tok);
+        }
+        (ids, n) = (next, 1);
+    }
+    Ok(out)
+}
+
+/// Feeds `ids (B, n)` at the positions after the cached ones; returns the argmax token of the
+/// last position of every row.
+fn step(t: &Transformer, ids: &[u32], (b, n): (usize, usize), caches: &mut [KvLayer]) -> Result<Vec<u32>> {
+    let start = caches.first().map_or(0, KvLayer::len) as u32;
+    let pos: Vec<u32> = (0..b).flat_map(|_| start..start + n as u32).collect();
+    let mut x = t.embed(ids, &pos, (b, n))?; // (B, n, d)
+    let ctx = t.attn_ctx(None);
+    let k = t.kernels;
+    for (blk, cache) in t.blocks.iter().zip(caches.iter_mut()) {
+        x = match t.cfg.norm {
+            Norm::Pre => {
+                let x = (&x + attend(&blk.attn, &blk.ln1.forward(&x, k)?, cache, &ctx)?)?;
+                (&x + blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?)?
+            }
+            Norm::Post => {
+                let x = blk.ln1.forward(&(&x + attend(&blk.attn, &x, cache, &ctx)?)?, k)?;
+                blk.ln2.forward(&(&x + blk.ffn.forward(&x, k)?)?, k)?
+            }
+        };
+    }
+    let mut last = x.narrow(1, n - 1, 1)?; // (B, 1, d)
+    if let Some(ln) = &t.final_ln {
+        last = ln.forward(&last, k)?;
+    }
+    let logits = t.head.forward(&last, k)?; // (B, 1, V)
+    logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()
+}
+
+/// Self-attention of the new tokens `x (B, n, d)` over the cache.
+fn attend(a: &SelfAttention, x: &Tensor, cache: &mut KvLayer, ctx: &AttnCtx) -> Result<Tensor> {
+    let qkv = a.qkv.forward(x, ctx.kernels)?; // (B, n, 3d)
+    let spec =
+        AttnSpec { heads: a.heads, causal: true, key_mask: None, alibi: ctx.alibi.clone(), window: ctx.window.clone() };
+    let c = ops::attention_cached(&qkv, cache, &spec)?;
+    a.out.forward(&c, ctx.kernels)
+}
