@@ -127,7 +127,7 @@ pub fn run_experiment(
             let _ = std::fs::remove_file(&metrics);
             let inner = observer(&variant, seed, index, total);
             let mut obs = MetricsFile { path: metrics, inner, error: None };
-            let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed };
+            let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed, kernels: Default::default() };
             let result = train::run(&rs, &mut obs)?;
             if let Some(e) = obs.error {
                 return Err(e.into());

@@ -144,6 +144,18 @@ fn layer_norm_of_1234() -> Result<()> {
 }
 
 #[test]
+fn rms_norm_of_1234() -> Result<()> {
+    // Hand computation: mean(x²) = 30/4 = 7.5, y = x·g/sqrt(7.5 + 1e-5) with g = (1, 2, 1, 1).
+    let x = Tensor::new(&[[1f32, 2., 3., 4.]], &Device::Cpu)?;
+    let g = Tensor::new(&[1f32, 2., 1., 1.], &Device::Cpu)?;
+    let r = 1.0 / (7.5f64 + 1e-5).sqrt();
+    let want = [r, 4.0 * r, 3.0 * r, 4.0 * r];
+    assert_close(&vals(&ops::rms_norm(&x, &g)?), &want, 1e-6, 0.0, "fused");
+    assert_close(&vals(&ops::rms_norm_ref(&x, &g)?), &want, 1e-6, 0.0, "reference");
+    Ok(())
+}
+
+#[test]
 fn sinusoidal_positions_d4() {
     // Concatenated layout, ω = (1, 10000^(−1/2) = 0.01): PE[p] = [sin p, sin 0.01p, cos p, cos 0.01p].
     let pe = positions::sinusoidal(2, 4);
@@ -205,6 +217,19 @@ fn layer_norm_grad_and_reference() {
             grad_check(&[("x", &x), ("gamma", &g), ("beta", &b)], &fused, 30);
         }
         same_grads(&[&x, &g, &b], &fused, &reference, &format!("layer_norm {dims:?}"));
+    }
+}
+
+#[test]
+fn rms_norm_grad_and_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    for dims in [vec![2usize, 3, 5], vec![1, 1, 7], vec![4, 16], vec![3, 1], vec![2, 9]] {
+        let d = *dims.last().unwrap();
+        let (x, g) = (rand_var(&mut rng, &dims), rand_var(&mut rng, &[d]));
+        let fused = || project(&ops::rms_norm(x.as_tensor(), g.as_tensor())?, 3);
+        let reference = || project(&ops::rms_norm_ref(x.as_tensor(), g.as_tensor())?, 3);
+        grad_check(&[("x", &x), ("gamma", &g)], &fused, 30);
+        same_grads(&[&x, &g], &fused, &reference, &format!("rms_norm {dims:?}"));
     }
 }
 

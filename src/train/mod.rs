@@ -3,22 +3,24 @@
 //! [`run`] trains one variant with one seed: it builds the model from the
 //! seed, draws batches from the task's seeded streams (one length per batch,
 //! uniform over the train lengths — the curriculum of Delétang et al. 2023 —
-//! or mixed lengths padded and masked), steps Adam/AdamW with optional
+//! or mixed lengths bucketed, padded and masked, see [`Batches`]), steps Adam/AdamW with optional
 //! global-norm clipping, evaluates every `eval.every` steps, and stops with
 //! [`RunStatus::Diverged`] on a non-finite loss. Device: CPU.
 
+pub mod batches;
 pub mod optim;
 pub mod schedule;
 
+pub use batches::Batches;
+
 use crate::eval::{self, EvalError, EvalSet};
 use crate::ir::{EvalCfg, Split, Task, Variant};
-use crate::model::{self, ModelIo, Net};
+use crate::model::{self, Kernels, ModelIo, Net};
 use crate::report::results::{Evaluation, RunResult, RunStatus, Timing};
-use crate::task::{self, stream_seed, Encoded, Stream, Vocab};
+use crate::task::{self, stream_seed, Vocab};
 use candle_core::{Device, Tensor};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Steps excluded from throughput figures (allocator and cache warm-up).
@@ -43,6 +45,8 @@ pub struct RunSpec<'a> {
     pub variant: &'a Variant,
     pub eval: &'a EvalCfg,
     pub seed: u64,
+    /// Fused ops (the default) or their decomposed references (for cross-checks).
+    pub kernels: Kernels,
 }
 
 /// Trains and evaluates one variant × seed.
@@ -52,6 +56,7 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
     let arch = &spec.variant.model.arch;
     let (net, params) = model::build(arch, io, spec.seed)?;
+    let net = net.with_kernels(spec.kernels);
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
@@ -207,35 +212,4 @@ fn batch_accuracy(logits: &Tensor, b: &task::Batch) -> candle_core::Result<f64> 
         }
     }
     Ok(if n == 0 { 0.0 } else { ok as f64 / n as f64 })
-}
-
-/// The training batches: one seeded stream per train length, and a seeded
-/// curriculum choosing each batch's length (or each example's, when mixed).
-struct Batches<'a> {
-    task: &'a Task,
-    vocab: &'a Vocab,
-    lengths: &'a [usize],
-    streams: BTreeMap<usize, Stream<'a>>,
-    rng: ChaCha8Rng,
-    seed: u64,
-    mixed: bool,
-}
-
-impl<'a> Batches<'a> {
-    fn new(task: &'a Task, vocab: &'a Vocab, lengths: &'a [usize], seed: u64, mixed: bool) -> Self {
-        let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "curriculum", 0, seed));
-        Batches { task, vocab, lengths, streams: BTreeMap::new(), rng, seed, mixed }
-    }
-
-    fn next(&mut self, n: usize) -> Result<task::Batch, task::LabelError> {
-        let mut encs: Vec<Encoded> = Vec::with_capacity(n);
-        let batch_len = self.lengths[self.rng.gen_range(0..self.lengths.len())];
-        for _ in 0..n {
-            let len = if self.mixed { self.lengths[self.rng.gen_range(0..self.lengths.len())] } else { batch_len };
-            let (task, seed) = (self.task, self.seed);
-            let stream = self.streams.entry(len).or_insert_with(|| Stream::new(task, "train", len, seed));
-            encs.push(task::encode(self.task, self.vocab, &stream.next_example()?));
-        }
-        Ok(task::batch(&encs))
-    }
 }

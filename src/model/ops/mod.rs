@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | softmax over the last dim | [`softmax_last_dim`] | [`softmax_ref`] |
 //! | LayerNorm | [`layer_norm`] | [`layer_norm_ref`] |
+//! | RMSNorm | [`rms_norm`] | [`rms_norm_ref`] |
 //! | linear (+ bias, + optional ReLU) | [`linear`] | [`linear_ref`] |
 //! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
 //! | attention of new tokens over a key/value cache (decoding, no autograd) | [`attention_cached`] | [`attention`] |
@@ -27,6 +28,7 @@ mod kernels;
 mod layer_norm;
 mod linear;
 mod loss;
+mod rms_norm;
 mod softmax;
 
 pub use attention::{attention, attention_ref, Alibi, AttnSpec};
@@ -37,6 +39,7 @@ pub use kernels::exp_f32;
 pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
+pub use rms_norm::{rms_norm, rms_norm_ref};
 pub use softmax::{softmax_last_dim, softmax_ref};
 
 use candle_core::{bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType};
