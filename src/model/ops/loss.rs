@@ -27,9 +27,8 @@ impl CrossEntropy {
 fn softmax_lse<T: Fl>(row: &mut [T]) -> T {
     let max = row.iter().fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
     for x in row.iter_mut() {
-        *x -= max;
+        *x = T::exp1(*x - max);
     }
-    T::exp_slice(row);
     let s = sum(row);
     let inv = T::one() / s;
     for x in row.iter_mut() {

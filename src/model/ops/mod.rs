@@ -59,8 +59,8 @@ pub(crate) trait Fl: WithDType + std::ops::Neg<Output = Self> {
     fn ln_(self) -> Self;
     fn sqrt_(self) -> Self;
     fn neg_infinity() -> Self;
-    /// `xs[i] = exp(xs[i])`; vectorizable for f32 (see [`exp_f32`]).
-    fn exp_slice(xs: &mut [Self]);
+    /// `exp(x)`; vectorizable for f32 (see [`exp_f32`]).
+    fn exp1(x: Self) -> Self;
     /// The masked row softmax of [`kernels::softmax_row`]; f32 picks an AVX2 build at run time.
     fn softmax_row(row: &mut [Self], keep: Option<&[Self]>) {
         kernels::softmax_row_generic(row, keep)
@@ -78,10 +78,8 @@ impl Fl for f32 {
         f32::NEG_INFINITY
     }
     #[inline(always)]
-    fn exp_slice(xs: &mut [Self]) {
-        for x in xs.iter_mut() {
-            *x = exp_f32(*x);
-        }
+    fn exp1(x: Self) -> Self {
+        exp_f32(x)
     }
     fn softmax_row(row: &mut [Self], keep: Option<&[Self]>) {
         #[cfg(target_arch = "x86_64")]
@@ -104,10 +102,8 @@ impl Fl for f64 {
         f64::NEG_INFINITY
     }
     #[inline(always)]
-    fn exp_slice(xs: &mut [Self]) {
-        for x in xs.iter_mut() {
-            *x = x.exp();
-        }
+    fn exp1(x: Self) -> Self {
+        x.exp()
     }
 }
 

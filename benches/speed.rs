@@ -1,0 +1,106 @@
+//! Training and evaluation speed of the benchmark workloads (issue: training speed).
+//!
+//! ```text
+//! cargo bench --bench speed                 # W and the LSTM on W's task, 200 steps each
+//! cargo bench --bench speed -- --steps 50   # shorter
+//! cargo bench --bench speed -- --curve      # W, 300 steps: fused vs reference loss curves
+//! ```
+//!
+//! For every spec in `specs/bench/` it trains the first variant with seed 0 for `--steps`
+//! steps through `train::run` (exactly what `algen run` does) and prints the run's
+//! `train_steps_per_s` and `eval_seqs_per_s`. It also writes the sequence of W's batch lengths
+//! to `target/bench/w_lengths.txt`, so that `benches/w_torch.py --lengths` trains PyTorch on
+//! the same batch shapes. Release build, mimalloc, as the binary.
+
+use algen::model::Kernels;
+use algen::train::{self, Batches, Observer, Quiet, RunSpec};
+use std::path::Path;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const SPECS: &[(&str, &str)] = &[("W (transformer)", "specs/bench/w.alg")];
+
+struct Losses(Vec<f64>);
+impl Observer for Losses {
+    fn step(&mut self, _: usize, loss: f64, _: Option<f64>) {
+        self.0.push(loss);
+    }
+}
+
+fn arg_value(args: &[String], name: &str) -> Option<usize> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}
+
+fn main() {
+    algen::alloc::keep_freed_memory();
+    let args: Vec<String> = std::env::args().collect();
+    let steps = arg_value(&args, "--steps").unwrap_or(200);
+    if args.iter().any(|a| a == "--curve") {
+        return curve(arg_value(&args, "--steps").unwrap_or(300));
+    }
+    println!("{:<22} {:>6} {:>18} {:>16}", "workload", "steps", "train_steps_per_s", "eval_seqs_per_s");
+    for (name, path) in SPECS {
+        let (steps_s, seqs_s) = run(path, steps, Kernels::Fused, &mut Quiet);
+        println!("{name:<22} {steps:>6} {steps_s:>18.3} {seqs_s:>16.3}");
+    }
+    write_lengths("specs/bench/w.alg", steps);
+}
+
+/// Loads `path` and runs its first experiment's first variant for `steps` steps.
+fn with_run<R>(path: &str, steps: usize, f: impl FnOnce(&RunSpec) -> R) -> R {
+    let loaded = algen::pipeline::load(Path::new(path)).unwrap_or_else(|_| panic!("{path} must check"));
+    let spec = &loaded.spec;
+    let exp = &spec.experiments[0];
+    let mut variant = exp.variants[0].clone();
+    variant.train.steps = steps;
+    let rs = RunSpec {
+        task: spec.task(&exp.task).expect("task"),
+        split: spec.split(&exp.split).expect("split"),
+        variant: &variant,
+        eval: &exp.eval,
+        seed: 0,
+        kernels: Kernels::Fused,
+    };
+    f(&rs)
+}
+
+fn run(path: &str, steps: usize, kernels: Kernels, obs: &mut dyn Observer) -> (f64, f64) {
+    with_run(path, steps, |rs| {
+        let rs = RunSpec { kernels, ..*rs };
+        let r = train::run(&rs, obs).expect("run");
+        (r.timing.train_steps_per_s, r.timing.eval_seqs_per_s)
+    })
+}
+
+/// Replays the run's curriculum (same seed) and writes each step's input length.
+fn write_lengths(path: &str, steps: usize) {
+    let lengths = with_run(path, steps, |rs| {
+        let vocab = algen::task::vocab(rs.task);
+        let lens = rs.split.train.lengths();
+        let mut batches = Batches::new(rs.task, &vocab, lens, rs.seed, rs.variant.train.mixed_lengths);
+        let mut out = String::new();
+        for _ in 0..steps {
+            let b = batches.next(rs.variant.train.batch).expect("batch");
+            out.push_str(&format!("{}\n", b.t / 2)); // transduce: input ++ one query per output
+        }
+        out
+    });
+    std::fs::create_dir_all("target/bench").expect("target/bench");
+    std::fs::write("target/bench/w_lengths.txt", lengths).expect("write lengths");
+    println!("wrote target/bench/w_lengths.txt (W's {steps} batch lengths, for benches/w_torch.py --lengths)");
+}
+
+/// W for `steps` steps with the fused ops and with their decomposed references.
+fn curve(steps: usize) {
+    let (mut fused, mut reference) = (Losses(vec![]), Losses(vec![]));
+    let (f_s, _) = run("specs/bench/w.alg", steps, Kernels::Fused, &mut fused);
+    let (r_s, _) = run("specs/bench/w.alg", steps, Kernels::Reference, &mut reference);
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-3);
+    let worst = fused.0.iter().zip(&reference.0).map(|(&a, &b)| rel(a, b)).fold(0.0, f64::max);
+    println!("W, {steps} steps: fused {f_s:.3} steps/s, reference {r_s:.3} steps/s ({:.2}x)", f_s / r_s);
+    for i in [0, steps / 4, steps / 2, 3 * steps / 4, steps - 1] {
+        println!("  step {:>4}: loss fused {:.6}  reference {:.6}", i + 1, fused.0[i], reference.0[i]);
+    }
+    println!("  largest relative difference over the curve: {worst:.3e}");
+}
