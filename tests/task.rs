@@ -514,7 +514,7 @@ fn batching_pads_with_zero_masks() {
     assert_eq!(loss_mask, [0., 0., 1., 0., 1., 0.]);
     assert_eq!(score_mask, loss_mask);
     assert_eq!(pad, [1., 1., 1., 1., 1., 0.]);
-    let empty = batch(&[]);
+    let empty = batch::<algen::task::Encoded>(&[]);
     assert_eq!((empty.b, empty.t, empty.tokens.len()), (0, 0, 0));
 }
 

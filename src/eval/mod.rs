@@ -43,27 +43,41 @@ pub struct Evaluated {
 
 /// Scores `net` on `set`. Each length weighs the same in the mean (as the
 /// Chomsky-hierarchy benchmark averages accuracy over test lengths).
+///
+/// Encoder formats fill every forward pass: when a length has fewer examples
+/// left than a batch holds, the next lengths' examples join the batch (padded
+/// and masked; neighbouring lengths, so padding stays small). `lm` batches keep
+/// one length each, as the cached decoder feeds prompts of one length.
 pub fn evaluate(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet) -> Result<Evaluated, EvalError> {
-    let mut by_length = Vec::with_capacity(set.lengths.len());
+    let batch = set.batch.max(1);
+    let mut tallies: Vec<Tally> = set.lengths.iter().map(|_| Tally::default()).collect();
+    let mut pending: Vec<(usize, Encoded)> = Vec::with_capacity(batch);
     let mut seqs = 0;
-    for &len in set.lengths {
+    for (li, &len) in set.lengths.iter().enumerate() {
         let mut stream = Stream::new(task, set.part, len, set.seed);
-        let mut acc = Tally::default();
         let mut left = set.count;
         while left > 0 {
-            let n = left.min(set.batch.max(1));
+            let n = left.min(batch - pending.len());
             let examples = stream.take(n)?;
-            let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
             if task.format == Format::Lm {
-                score_lm(net, task, vocab, &encs, &examples, &mut acc)?;
+                let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
+                score_lm(net, task, vocab, &encs, &examples, &mut tallies[li])?;
             } else {
-                score_encoder(net, &encs, &mut acc)?;
+                pending.extend(examples.iter().map(|e| (li, task::encode(task, vocab, e))));
+                if pending.len() == batch {
+                    score_encoder(net, &pending, &mut tallies)?;
+                    pending.clear();
+                }
             }
             left -= n;
             seqs += n;
         }
-        by_length.push(LengthScores { len, scores: acc.scores() });
     }
+    if !pending.is_empty() {
+        score_encoder(net, &pending, &mut tallies)?;
+    }
+    let by_length: Vec<LengthScores> =
+        set.lengths.iter().zip(&tallies).map(|(&len, acc)| LengthScores { len, scores: acc.scores() }).collect();
     let mean = mean_over(&by_length);
     Ok(Evaluated { by_length, mean, seqs })
 }
@@ -115,15 +129,17 @@ pub fn argmax(logits: &Tensor) -> candle_core::Result<Vec<u32>> {
     logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()
 }
 
-fn score_encoder(net: &Net, encs: &[Encoded], acc: &mut Tally) -> Result<(), EvalError> {
-    let b = task::batch(encs);
+/// One forward pass over `encs` (each tagged with its length's index in `tallies`).
+fn score_encoder(net: &Net, encs: &[(usize, Encoded)], tallies: &mut [Tally]) -> Result<(), EvalError> {
+    let rows: Vec<&Encoded> = encs.iter().map(|(_, e)| e).collect();
+    let b = task::batch(&rows);
     let tokens = Tensor::from_vec(b.tokens.clone(), (b.b, b.t), &Device::Cpu)?;
     let pad = padding(&b)?;
     let pred = argmax(&net.forward(&tokens, pad.as_ref(), None)?)?;
-    for r in 0..b.b {
+    for (r, (li, _)) in encs.iter().enumerate() {
         let row = r * b.t..(r + 1) * b.t;
         let scored = row.filter(|&i| b.score_mask[i] > 0.0);
-        acc.add(scored.map(|i| (pred[i], b.targets[i])));
+        tallies[*li].add(scored.map(|i| (pred[i], b.targets[i])));
     }
     Ok(())
 }

@@ -131,9 +131,10 @@ pub struct Batch {
     pub t: usize,
 }
 
-/// Pads every example to the longest (token and target id 0, all masks 0).
-pub fn batch(encs: &[Encoded]) -> Batch {
-    let t = encs.iter().map(|e| e.tokens.len()).max().unwrap_or(0);
+/// Pads every example to the longest (token and target id 0, all masks 0). Takes examples
+/// or references to them.
+pub fn batch<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Batch {
+    let t = encs.iter().map(|e| e.borrow().tokens.len()).max().unwrap_or(0);
     let b = encs.len();
     let mut out = Batch {
         tokens: Vec::with_capacity(b * t),
@@ -145,6 +146,7 @@ pub fn batch(encs: &[Encoded]) -> Batch {
         t,
     };
     for e in encs {
+        let e = e.borrow();
         let n = e.tokens.len();
         pad_row(&mut out.tokens, &e.tokens, t, 0);
         pad_row(&mut out.targets, &e.targets, t, 0);
