@@ -43,10 +43,11 @@ fn bias_at<T>(bias: Option<(&[T], bool)>, z: Dims, bi: usize, hi: usize) -> Opti
 /// Queries per block in the forward pass: a block's scores (`QB × T`) stay in L2 at T = 1000.
 const QB: usize = 64;
 
-/// Forward: returns ctx (B, T, D) and, when `save`, P (B, H, T, T) for backward. Batch
-/// elements run in parallel (rayon); each one's arithmetic is the same whatever thread runs
-/// it, so results are bit-identical to a sequential run. Without `save` only a `QB × T`
-/// block of scores per thread exists at a time.
+/// Forward: returns ctx (B, T, D) and, when `save`, P (B, H, T, T) for backward. Work is
+/// spread over threads by batch element, or by head when the batch has fewer elements than
+/// there are threads (e.g. one long sequence). Each (batch, head) pair's arithmetic is the
+/// same whatever thread runs it, so results are bit-identical to a sequential run. Without
+/// `save` only a `QB × T` block of scores per task exists at a time.
 pub(super) fn forward<T: Fl>(
     op: &AttnSpec,
     scale: f64,
@@ -55,23 +56,54 @@ pub(super) fn forward<T: Fl>(
     bias: Option<(&[T], bool)>,
     save: bool,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
-    let (t, d) = (z.t, z.d);
+    let (t, d, dh) = (z.t, z.d, z.dh);
     let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
     let mut probs = save.then(|| vec![T::zero(); z.b * z.h * t * t]); // (B, H, T, T)
     if z.b == 0 || t == 0 {
         return Ok((out, probs));
     }
     let scale = T::from_f64(scale);
-    let run = |bi: usize, out_b: &mut [T], probs_b: Option<&mut [T]>| {
-        forward_one(op, scale, z, qkv, bias, bi, out_b, probs_b)
-    };
-    match probs.as_mut() {
-        Some(p) => out
-            .par_chunks_mut(t * d)
-            .zip(p.par_chunks_mut(z.h * t * t))
-            .enumerate()
-            .try_for_each(|(bi, (out_b, probs_b))| run(bi, out_b, Some(probs_b)))?,
-        None => out.par_chunks_mut(t * d).enumerate().try_for_each(|(bi, out_b)| run(bi, out_b, None))?,
+    let cx = Fwd { op, scale, z, qkv, bias };
+    if z.b >= rayon::current_num_threads() {
+        let run = |bi: usize, out_b: &mut [T], mut probs_b: Option<&mut [T]>| -> Result<()> {
+            let keep = cx.keep(bi);
+            for hi in 0..z.h {
+                let p = probs_b.as_deref_mut().map(|p| &mut p[hi * t * t..(hi + 1) * t * t]);
+                cx.head(bi, hi, keep.as_deref(), MatMut::at(out_b, hi * dh, d, 1), p)?;
+            }
+            Ok(())
+        };
+        match probs.as_mut() {
+            Some(p) => out
+                .par_chunks_mut(t * d)
+                .zip(p.par_chunks_mut(z.h * t * t))
+                .enumerate()
+                .try_for_each(|(bi, (out_b, probs_b))| run(bi, out_b, Some(probs_b)))?,
+            None => out.par_chunks_mut(t * d).enumerate().try_for_each(|(bi, out_b)| run(bi, out_b, None))?,
+        }
+        return Ok((out, probs));
+    }
+    // Few sequences: heads in parallel, each writing its (T, dh) context to a scratch slab.
+    let mut slab = vec![T::zero(); z.h * t * dh]; // (H, T, dh)
+    for bi in 0..z.b {
+        let keep = cx.keep(bi);
+        let keep = keep.as_deref();
+        match probs.as_mut() {
+            Some(p) => slab
+                .par_chunks_mut(t * dh)
+                .zip(p[bi * z.h * t * t..(bi + 1) * z.h * t * t].par_chunks_mut(t * t))
+                .enumerate()
+                .try_for_each(|(hi, (s, p))| cx.head(bi, hi, keep, MatMut::at(s, 0, dh, 1), Some(p)))?,
+            None => slab
+                .par_chunks_mut(t * dh)
+                .enumerate()
+                .try_for_each(|(hi, s)| cx.head(bi, hi, keep, MatMut::at(s, 0, dh, 1), None))?,
+        }
+        for (hi, s) in slab.chunks_exact(t * dh).enumerate() {
+            for (i, row) in s.chunks_exact(dh).enumerate() {
+                out[(bi * t + i) * d + hi * dh..][..dh].copy_from_slice(row);
+            }
+        }
     }
     Ok((out, probs))
 }
@@ -90,37 +122,49 @@ pub(super) fn visible(op: &AttnSpec, t: usize, h: usize, i: usize) -> (usize, us
     }
 }
 
-/// One batch element: `out_b (T, D)` and, when saving, `probs_b (H, T, T)`; queries are
-/// processed in blocks of [`QB`] rows over the keys the block can see.
-#[allow(clippy::too_many_arguments)]
-fn forward_one<T: Fl>(
-    op: &AttnSpec,
+/// What every (batch, head) task of the forward pass reads.
+struct Fwd<'a, T> {
+    op: &'a AttnSpec,
     scale: T,
     z: Dims,
-    qkv: &[T],
-    bias: Option<(&[T], bool)>,
-    bi: usize,
-    out_b: &mut [T],
-    mut probs_b: Option<&mut [T]>,
-) -> Result<()> {
-    let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
-    let keep: Option<Vec<T>> =
-        op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect());
-    let mut scratch = if probs_b.is_none() { vec![T::zero(); QB.min(t) * t] } else { vec![] };
-    let base = bi * t * d3;
-    for hi in 0..z.h {
-        let bias_h = bias_at(bias, z, bi, hi);
+    qkv: &'a [T],
+    bias: Option<(&'a [T], bool)>,
+}
+
+impl<T: Fl> Fwd<'_, T> {
+    /// Batch element `bi`'s key mask as `T` (1 = real), if any.
+    fn keep(&self, bi: usize) -> Option<Vec<T>> {
+        let t = self.z.t;
+        self.op.key_mask.as_ref().map(|m| m[bi * t..(bi + 1) * t].iter().map(|&v| T::from_f64(v as f64)).collect())
+    }
+
+    /// Head `hi` of batch element `bi`: its context `(T, dh)` into `dst` and, when saving, its
+    /// weights `(T, T)` into `probs`; queries in blocks of [`QB`] rows over the keys the
+    /// block can see.
+    fn head(
+        &self,
+        bi: usize,
+        hi: usize,
+        keep: Option<&[T]>,
+        dst: MatMut<'_, T>,
+        mut probs: Option<&mut [T]>,
+    ) -> Result<()> {
+        let (op, z) = (self.op, self.z);
+        let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
+        let base = bi * t * d3;
+        let bias_h = bias_at(self.bias, z, bi, hi);
         let slope = op.alibi.as_ref().map(|a| (T::from_f64(a.slopes[hi]), T::from_f64(a.slopes[hi] * a.before)));
+        let mut scratch = if probs.is_none() { vec![T::zero(); QB.min(t) * t] } else { vec![] };
         for i0 in (0..t).step_by(QB) {
             let i1 = (i0 + QB).min(t);
             let (klo, khi) = (visible(op, t, hi, i0).0, visible(op, t, hi, i1 - 1).1);
-            let block: &mut [T] = match probs_b.as_deref_mut() {
-                Some(p) => &mut p[(hi * t + i0) * t..(hi * t + i1) * t],
+            let block: &mut [T] = match probs.as_deref_mut() {
+                Some(p) => &mut p[i0 * t..i1 * t],
                 None => &mut scratch[..(i1 - i0) * t],
             }; // (rows, T), row stride T
-            let q = Mat::at(qkv, base + i0 * d3 + hi * dh, d3, 1); // (rows, dh)
-            let kt = Mat::at(qkv, base + klo * d3 + d + hi * dh, 1, d3); // (dh, keys)
-            gemm((i1 - i0, khi - klo, dh), MatMut::at(block, klo, t, 1), q, kt, scale)?;
+            let q = Mat::at(self.qkv, base + i0 * d3 + hi * dh, d3, 1); // (rows, dh)
+            let kt = Mat::at(self.qkv, base + klo * d3 + d + hi * dh, 1, d3); // (dh, keys)
+            gemm((i1 - i0, khi - klo, dh), MatMut::at(block, klo, t, 1), q, kt, self.scale)?;
             for (r, row) in block.chunks_exact_mut(t).enumerate() {
                 let i = i0 + r;
                 let (lo, hi_) = visible(op, t, hi, i);
@@ -132,17 +176,17 @@ fn forward_one<T: Fl>(
                 if let Some((m, before)) = slope {
                     add_alibi(&mut row[lo..hi_], lo, i, m, before);
                 }
-                softmax_row(&mut row[lo..hi_], keep.as_ref().map(|k| &k[lo..hi_]));
+                softmax_row(&mut row[lo..hi_], keep.map(|k| &k[lo..hi_]));
                 row[klo..lo].fill(T::zero());
                 row[hi_..khi].fill(T::zero());
             }
             let p = Mat::at(block, klo, t, 1); // (rows, keys)
-            let v = Mat::at(qkv, base + klo * d3 + 2 * d + hi * dh, d3, 1); // (keys, dh)
-            let dst = MatMut::at(out_b, i0 * d + hi * dh, d, 1);
-            gemm((i1 - i0, dh, khi - klo), dst, p, v, T::one())?;
+            let v = Mat::at(self.qkv, base + klo * d3 + 2 * d + hi * dh, d3, 1); // (keys, dh)
+            let rows = MatMut::at(&mut *dst.data, dst.off + i0 * dst.rs, dst.rs, dst.cs);
+            gemm((i1 - i0, dh, khi - klo), rows, p, v, T::one())?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// ALiBi bias of query `i` on keys `lo..lo + row.len()`: `m·(−|i − j|) + m·before·[j < i]`.
@@ -155,7 +199,10 @@ pub(super) fn add_alibi<T: Fl>(row: &mut [T], lo: usize, i: usize, m: T, m_befor
     }
 }
 
-/// Backward: d(qkv) (B, T, 3D) and, when `want_bias`, d(bias) in the bias layout.
+/// Backward: d(qkv) (B, T, 3D) and, when `bias_len` = `(len, per_batch)`, d(bias) in the
+/// bias layout. Parallel by batch element, or — with few batch elements or a bias gradient to
+/// accumulate — by head (each head owns its bias-gradient rows); the summation order is fixed,
+/// so results are bit-identical to a sequential run.
 pub(super) fn backward<T: Fl>(
     scale: f64,
     z: Dims,
@@ -164,68 +211,98 @@ pub(super) fn backward<T: Fl>(
     g: &[T],
     bias_len: Option<(usize, bool)>,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
-    let (t, d3) = (z.t, z.d3());
-    let scale = T::from_f64(scale);
+    let (t, d3, dh) = (z.t, z.d3(), z.dh);
+    let cx = Bwd { scale: T::from_f64(scale), z, qkv, probs, g };
     let mut dqkv = vec![T::zero(); z.b * t * d3];
-    if bias_len.is_none() && z.b > 0 && t > 0 {
-        // No bias gradient to accumulate across the batch: batch elements are independent.
+    let mut dbias = bias_len.map(|(n, _)| vec![T::zero(); n]);
+    if z.b == 0 || t == 0 {
+        return Ok((dqkv, dbias));
+    }
+    if bias_len.is_none() && z.b >= rayon::current_num_threads() {
         dqkv.par_chunks_mut(t * d3).enumerate().try_for_each(|(bi, dq_b)| {
             let mut ds = vec![T::zero(); t * t];
-            backward_one(scale, z, qkv, probs, g, bi, dq_b, &mut ds, None)
+            (0..z.h).try_for_each(|hi| cx.head(bi, hi, dq_b, (hi * dh, d3), &mut ds, None))
         })?;
         return Ok((dqkv, None));
     }
-    let mut dbias = bias_len.map(|(n, _)| vec![T::zero(); n]);
-    let mut ds = vec![T::zero(); t * t]; // (T, T) scratch: dP, then dS
-    for (bi, dq_b) in dqkv.chunks_exact_mut(t * d3).enumerate() {
-        let db = dbias.as_deref_mut().zip(bias_len.map(|(_, per_batch)| per_batch));
-        backward_one(scale, z, qkv, probs, g, bi, dq_b, &mut ds, db)?;
+    let per_batch = bias_len.is_some_and(|(_, pb)| pb);
+    let mut slab = vec![T::zero(); z.h * t * 3 * dh]; // (H, T, 3·dh): head h's [dQ | dK | dV]
+    for bi in 0..z.b {
+        let heads = slab.par_chunks_mut(t * 3 * dh).enumerate();
+        match dbias.as_mut() {
+            Some(db) => {
+                let db = if per_batch { &mut db[bi * z.h * t * t..(bi + 1) * z.h * t * t] } else { &mut db[..] };
+                heads.zip(db.par_chunks_mut(t * t)).try_for_each(|((hi, sl), db)| {
+                    let mut ds = vec![T::zero(); t * t];
+                    cx.head(bi, hi, sl, (0, 3 * dh), &mut ds, Some(db))
+                })?
+            }
+            None => heads.try_for_each(|(hi, sl)| {
+                let mut ds = vec![T::zero(); t * t];
+                cx.head(bi, hi, sl, (0, 3 * dh), &mut ds, None)
+            })?,
+        }
+        for (hi, sl) in slab.chunks_exact(t * 3 * dh).enumerate() {
+            for (i, row) in sl.chunks_exact(3 * dh).enumerate() {
+                let dst = &mut dqkv[(bi * t + i) * d3..(bi * t + i + 1) * d3];
+                for part in 0..3 {
+                    dst[part * z.d + hi * dh..][..dh].copy_from_slice(&row[part * dh..(part + 1) * dh]);
+                }
+            }
+        }
     }
     Ok((dqkv, dbias))
 }
 
-/// One batch element's `d(qkv) (T, 3D)` into `dq_b`; adds its bias gradient into `dbias`
-/// (`(data, per_batch)`) when given. `ds` is a `(T, T)` scratch buffer.
-#[allow(clippy::too_many_arguments)]
-fn backward_one<T: Fl>(
+/// What every (batch, head) task of the backward pass reads.
+struct Bwd<'a, T> {
     scale: T,
     z: Dims,
-    qkv: &[T],
-    probs: &[T],
-    g: &[T],
-    bi: usize,
-    dq_b: &mut [T],
-    ds: &mut [T],
-    mut dbias: Option<(&mut [T], bool)>,
-) -> Result<()> {
-    let (t, d, d3) = (z.t, z.d, z.d3());
-    let base = bi * t * d3;
-    for hi in 0..z.h {
-        let p = &probs[(bi * z.h + hi) * t * t..][..t * t];
-        let gh = Mat::at(g, bi * t * d + hi * z.dh, d, 1); // dctx (T, dh)
-        let vt = Mat::at(qkv, base + 2 * d + hi * z.dh, 1, d3); // Vᵀ (dh, T)
-        gemm((t, t, z.dh), MatMut::at(ds, 0, t, 1), gh, vt, T::one())?;
+    qkv: &'a [T],
+    probs: &'a [T],
+    g: &'a [T],
+}
+
+impl<T: Fl> Bwd<'_, T> {
+    /// Head `hi` of batch element `bi`: writes dQ, dK, dV `(T, dh)` into `dst` at columns
+    /// `col`, `col + sep`, `col + 2·sep` (row stride `3·sep` for the packed layout, or
+    /// `3·dh` for a head slab), and adds the head's score gradient into `dbias (T, T)` when
+    /// given. `ds` is a `(T, T)` scratch buffer.
+    fn head(
+        &self,
+        bi: usize,
+        hi: usize,
+        dst: &mut [T],
+        (col, stride): (usize, usize),
+        ds: &mut [T],
+        dbias: Option<&mut [T]>,
+    ) -> Result<()> {
+        let z = self.z;
+        let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
+        let sep = stride / 3; // D in the packed layout, dh in a slab
+        let base = bi * t * d3;
+        let p = &self.probs[(bi * z.h + hi) * t * t..][..t * t];
+        let gh = Mat::at(self.g, bi * t * d + hi * dh, d, 1); // dctx (T, dh)
+        let vt = Mat::at(self.qkv, base + 2 * d + hi * dh, 1, d3); // Vᵀ (dh, T)
+        gemm((t, t, dh), MatMut::at(ds, 0, t, 1), gh, vt, T::one())?;
         for (dsr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
             let dot = rowdot(dsr, pr); // dS = P ⊙ (dP − rowdot(dP, P))
             for (s, &p) in dsr.iter_mut().zip(pr) {
                 *s = p * (*s - dot);
             }
         }
-        if let Some((db, per_batch)) = dbias.as_mut() {
-            let idx = if *per_batch { bi * z.h + hi } else { hi };
-            for (a, &s) in db[idx * t * t..(idx + 1) * t * t].iter_mut().zip(ds.iter()) {
+        if let Some(db) = dbias {
+            for (a, &s) in db.iter_mut().zip(ds.iter()) {
                 *a += s;
             }
         }
-        let dsm = Mat::at(ds, 0, t, 1);
-        let ds_t = Mat::at(ds, 0, 1, t); // dSᵀ
-        let k = Mat::at(qkv, base + d + hi * z.dh, d3, 1);
-        let q = Mat::at(qkv, base + hi * z.dh, d3, 1);
-        gemm((t, z.dh, t), MatMut::at(dq_b, hi * z.dh, d3, 1), dsm, k, scale)?; // dQ = scale · dS K
-        gemm((t, z.dh, t), MatMut::at(dq_b, d + hi * z.dh, d3, 1), ds_t, q, scale)?; // dK = scale · dSᵀ Q
+        let (dsm, ds_t) = (Mat::at(ds, 0, t, 1), Mat::at(ds, 0, 1, t)); // dS, dSᵀ
+        let k = Mat::at(self.qkv, base + d + hi * dh, d3, 1);
+        let q = Mat::at(self.qkv, base + hi * dh, d3, 1);
+        gemm((t, dh, t), MatMut::at(dst, col, stride, 1), dsm, k, self.scale)?; // dQ = scale · dS K
+        gemm((t, dh, t), MatMut::at(dst, col + sep, stride, 1), ds_t, q, self.scale)?; // dK = scale · dSᵀ Q
         let pt = Mat::at(p, 0, 1, t);
-        gemm((t, z.dh, t), MatMut::at(dq_b, 2 * d + hi * z.dh, d3, 1), pt, gh, T::one())?;
+        gemm((t, dh, t), MatMut::at(dst, col + 2 * sep, stride, 1), pt, gh, T::one())
         // dV = Pᵀ dctx
     }
-    Ok(())
 }
