@@ -16,6 +16,7 @@
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
+//! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
 
 mod attention;
 mod attention_kernels;
@@ -25,6 +26,8 @@ mod kernels;
 mod layer_norm;
 mod linear;
 mod loss;
+mod lstm;
+mod lstm_kernels;
 mod softmax;
 
 pub use attention::{attention, attention_ref, AttnSpec};
@@ -34,6 +37,7 @@ pub use kernels::exp_f32;
 pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
+pub use lstm::{lstm, lstm_ref};
 pub use softmax::{softmax_last_dim, softmax_ref};
 
 use candle_core::{bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType};
