@@ -3,10 +3,11 @@
 //! buffer, the gate nonlinearities row by row, and backpropagation through time.
 //!
 //! Every reduction has a fixed order (GEMMs split only over output blocks, element-wise work
-//! per row), so results do not depend on the thread count.
+//! per batch row, rows in parallel), so results do not depend on the thread count.
 
 use super::{exp_f32, gemm_ex, Fl, Mat, MatMut};
 use candle_core::Result;
+use rayon::prelude::*;
 
 /// Sizes: batch, time, hidden width.
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +87,6 @@ pub(super) fn forward<T: Act>(z: Dims, xproj: &[T], w: &[T]) -> Result<Fwd<T>> {
     if z.b == 0 || t == 0 {
         return Ok(Fwd { h: hs, gates, cells });
     }
-    let mut tanh_c = vec![T::zero(); h];
     for s in 0..t {
         if s > 0 {
             // Z_s (B, 4H) += H_{s-1} (B, H) · W_hhᵀ (H, 4H), rows strided by T in both buffers.
@@ -95,34 +95,44 @@ pub(super) fn forward<T: Act>(z: Dims, xproj: &[T], w: &[T]) -> Result<Fwd<T>> {
             let wt = Mat::at(w, 0, 1, h);
             gemm_ex((z.b, h4, h), dst, true, lhs, wt, T::one(), true)?;
         }
-        for bi in 0..z.b {
-            let row = (bi * t + s) * h;
-            let zr = &mut gates[row * 4..row * 4 + h4];
-            T::sigmoid_slice(&mut zr[..2 * h]); // i, f
-            T::tanh_slice(&mut zr[2 * h..3 * h]); // g
-            T::sigmoid_slice(&mut zr[3 * h..]); // o
-            let (ifg, o) = zr.split_at(3 * h);
-            let (i, f, g) = (&ifg[..h], &ifg[h..2 * h], &ifg[2 * h..]);
-            let (prev, cur) = cells.split_at_mut(row);
-            let c = &mut cur[..h];
-            if s > 0 {
-                let cp = &prev[row - h..];
-                for j in 0..h {
-                    c[j] = f[j] * cp[j] + i[j] * g[j];
-                }
-            } else {
-                for j in 0..h {
-                    c[j] = i[j] * g[j];
-                }
-            }
-            tanh_c.copy_from_slice(c);
-            T::tanh_slice(&mut tanh_c);
-            for ((hv, &o), &tc) in hs[row..row + h].iter_mut().zip(o).zip(&tanh_c) {
-                *hv = o * tc;
-            }
-        }
+        // Batch elements in parallel: each row's arithmetic is independent of the thread.
+        gates
+            .par_chunks_mut(t * h4)
+            .zip(cells.par_chunks_mut(t * h))
+            .zip(hs.par_chunks_mut(t * h))
+            .for_each(|((zb, cb), hb)| cell_fwd(s, h, zb, cb, hb));
     }
     Ok(Fwd { h: hs, gates, cells })
+}
+
+/// Step `s` of one sequence (`zb (T, 4H)`, `cb`, `hb (T, H)`): activates row s of the gates
+/// in place, then writes `c_s = f·c_{s-1} + i·g` and `h_s = o·tanh(c_s)`.
+fn cell_fwd<T: Act>(s: usize, h: usize, zb: &mut [T], cb: &mut [T], hb: &mut [T]) {
+    let zr = &mut zb[s * 4 * h..(s + 1) * 4 * h];
+    T::sigmoid_slice(&mut zr[..2 * h]); // i, f
+    T::tanh_slice(&mut zr[2 * h..3 * h]); // g
+    T::sigmoid_slice(&mut zr[3 * h..]); // o
+    let (i, rest) = zr.split_at(h);
+    let (f, rest) = rest.split_at(h);
+    let (g, o) = rest.split_at(h);
+    let (prev, cur) = cb.split_at_mut(s * h);
+    let c = &mut cur[..h];
+    if s > 0 {
+        let cp = &prev[(s - 1) * h..];
+        for ((((c, &cp), &f), &i), &g) in c.iter_mut().zip(cp).zip(f).zip(i).zip(g) {
+            *c = f * cp + i * g;
+        }
+    } else {
+        for ((c, &i), &g) in c.iter_mut().zip(i).zip(g) {
+            *c = i * g;
+        }
+    }
+    let hr = &mut hb[s * h..(s + 1) * h];
+    hr.copy_from_slice(c);
+    T::tanh_slice(hr);
+    for (hv, &o) in hr.iter_mut().zip(o) {
+        *hv *= o;
+    }
 }
 
 /// Backpropagation through time. `grad (B, T, H)` is dLoss/dh; returns `dxproj (B, T, 4H)`
@@ -141,7 +151,7 @@ pub(super) fn backward<T: Act>(
     }
     let mut dh_rec = vec![T::zero(); z.b * h]; // (B, H): dLoss/dh_s through step s+1
     let mut dc = vec![T::zero(); z.b * h]; // (B, H): dLoss/dc_s through step s+1
-    let mut tanh_c = vec![T::zero(); h];
+    let zeros = vec![T::zero(); h]; // c_{-1}
     for s in (0..t).rev() {
         if s + 1 < t {
             // dH_s (B, H) = dZ_{s+1} (B, 4H) · W_hh (4H, H).
@@ -149,33 +159,60 @@ pub(super) fn backward<T: Act>(
             let lhs = Mat::at(&dz, (s + 1) * h4, t * h4, 1);
             gemm_ex((z.b, h, h4), dst, false, lhs, Mat::at(w, 0, h, 1), T::one(), true)?;
         }
-        for bi in 0..z.b {
-            let row = (bi * t + s) * h;
-            let a = &fwd.gates[row * 4..row * 4 + h4];
-            let (i, f, g, o) = (&a[..h], &a[h..2 * h], &a[2 * h..3 * h], &a[3 * h..]);
-            let c = &fwd.cells[row..row + h];
-            let cp = (s > 0).then(|| &fwd.cells[row - h..row]);
-            tanh_c.copy_from_slice(c);
-            T::tanh_slice(&mut tanh_c);
-            let gr = &grad[row..row + h];
-            let (dhr, dcr) = (&dh_rec[bi * h..(bi + 1) * h], &mut dc[bi * h..(bi + 1) * h]);
-            let d = &mut dz[row * 4..row * 4 + h4];
-            let one = T::one();
-            for j in 0..h {
-                let dh = gr[j] + dhr[j];
-                let tc = tanh_c[j];
-                let dcj = dcr[j] + dh * o[j] * (one - tc * tc);
-                let cpj = cp.map_or(T::zero(), |p| p[j]);
-                d[j] = dcj * g[j] * i[j] * (one - i[j]); // d pre-activation of i
-                d[h + j] = dcj * cpj * f[j] * (one - f[j]); // f
-                d[2 * h + j] = dcj * i[j] * (one - g[j] * g[j]); // g
-                d[3 * h + j] = dh * tc * o[j] * (one - o[j]); // o
-                dcr[j] = dcj * f[j];
-            }
-        }
+        dz.par_chunks_mut(t * h4).zip(dc.par_chunks_mut(h)).enumerate().for_each(|(bi, (dzb, dcb))| {
+            let seq = Seq {
+                gates: &fwd.gates[bi * t * h4..(bi + 1) * t * h4],
+                cells: &fwd.cells[bi * t * h..(bi + 1) * t * h],
+                grad: &grad[bi * t * h..(bi + 1) * t * h],
+                dh_rec: &dh_rec[bi * h..(bi + 1) * h],
+                zeros: &zeros,
+            };
+            cell_bwd(s, h, &seq, dcb, dzb)
+        });
     }
     let dw = want_w.then(|| grad_w(z, &dz, fwd.h)).transpose()?;
     Ok((dz, dw))
+}
+
+/// One sequence's forward state and incoming gradients, as backward reads them at a step.
+struct Seq<'a, T> {
+    /// `(T, 4H)` activated gates.
+    gates: &'a [T],
+    /// `(T, H)` cell states.
+    cells: &'a [T],
+    /// `(T, H)` dLoss/dh from the layer above.
+    grad: &'a [T],
+    /// `(H)` dLoss/dh_s through step s+1.
+    dh_rec: &'a [T],
+    /// `(H)` zeros, the cell state before step 0.
+    zeros: &'a [T],
+}
+
+/// Step `s` of one sequence: row s of `dzb (T, 4H)` = dLoss/dZ_s; `dc (H)` carries
+/// dLoss/dc_s in and leaves as dLoss/dc_{s-1} through the forget gate.
+fn cell_bwd<T: Act>(s: usize, h: usize, q: &Seq<'_, T>, dc: &mut [T], dzb: &mut [T]) {
+    let a = &q.gates[s * 4 * h..(s + 1) * 4 * h];
+    let (i, f, g, o) = (&a[..h], &a[h..2 * h], &a[2 * h..3 * h], &a[3 * h..4 * h]);
+    let cp = if s > 0 { &q.cells[(s - 1) * h..s * h] } else { &q.zeros[..h] };
+    let gr = &q.grad[s * h..(s + 1) * h];
+    let (dhr, dc) = (&q.dh_rec[..h], &mut dc[..h]);
+    let d = &mut dzb[s * 4 * h..(s + 1) * 4 * h];
+    let (di, rest) = d.split_at_mut(h);
+    let (df, rest) = rest.split_at_mut(h);
+    let (dg, d_o) = rest.split_at_mut(h);
+    d_o.copy_from_slice(&q.cells[s * h..(s + 1) * h]);
+    T::tanh_slice(d_o); // tanh(c_s), overwritten by dZ_o below
+    let one = T::one();
+    for j in 0..h {
+        let tc = d_o[j];
+        let dh = gr[j] + dhr[j];
+        let dcj = dc[j] + dh * o[j] * (one - tc * tc);
+        di[j] = dcj * g[j] * i[j] * (one - i[j]);
+        df[j] = dcj * cp[j] * f[j] * (one - f[j]);
+        dg[j] = dcj * i[j] * (one - g[j] * g[j]);
+        d_o[j] = dh * tc * o[j] * (one - o[j]);
+        dc[j] = dcj * f[j];
+    }
 }
 
 /// `dW_hh (4H, H) = Σ_s dZ_sᵀ · H_{s-1}` as one GEMM over all B·T rows, against the
