@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 pub const TRANSFORMER_FIELDS: &[&str] =
     &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
+/// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
 const ARCHS: &[&str] = &["transformer", "lstm"];
 pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
