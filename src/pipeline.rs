@@ -51,7 +51,7 @@ pub fn validate(spec: &Spec) -> Vec<Diag> {
         let longest = s.train.lengths().iter().chain(s.test.lengths()).max().copied().unwrap_or(0);
         let seq = train::seq_len(t, &vocab, longest);
         for v in &exp.variants {
-            let ir::Arch::Transformer(cfg) = &v.model.arch;
+            let ir::Arch::Transformer(cfg) = &v.model.arch else { continue }; // an LSTM has no table
             if let ir::Position::Learned { max_len } = cfg.position {
                 if seq > max_len
                     && !diags.iter().any(|d: &Diag| d.sort_key() == (v.model.span.file, v.model.span.start))

@@ -81,7 +81,7 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
             for dtype in [DType::F64, DType::F32] {
                 let (net, _) = model::build_with(&decoder(norm, pos.clone()), io, 5, dtype)?;
                 let net = net.detached();
-                let Net::Transformer(t) = &net;
+                let Net::Transformer(t) = &net else { panic!("a transformer") };
                 assert!(decode::cacheable(t));
                 let prompts: Vec<Vec<u32>> = (0..4).map(|_| (0..6).map(|_| rng.gen_range(0..7)).collect()).collect();
                 let cached = decode::greedy(t, &prompts, 12)?;
@@ -100,14 +100,14 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
 fn decoding_rejects_bad_prompts_and_encoders() -> Result<()> {
     let io = ModelIo { vocab_in: 5, vocab_out: 5 };
     let (net, _) = model::build(&decoder(Norm::Pre, Position::Learned { max_len: 8 }), io, 1)?;
-    let Net::Transformer(t) = &net;
+    let Net::Transformer(t) = &net else { panic!("a transformer") };
     assert!(decode::greedy(t, &[vec![1, 2], vec![1]], 2).is_err(), "ragged prompts");
     assert!(decode::greedy(t, &[vec![1; 6]], 4).is_err(), "beyond the learned table: an error, not a panic");
     assert_eq!(decode::greedy(t, &[vec![1, 2]], 0)?, vec![Vec::<u32>::new()]);
-    let Arch::Transformer(mut cfg) = decoder(Norm::Pre, Position::None);
+    let Arch::Transformer(mut cfg) = decoder(Norm::Pre, Position::None) else { panic!("a transformer") };
     cfg.kind = ModelKind::Encoder;
     let (enc, _) = model::build(&Arch::Transformer(cfg), io, 1)?;
-    let Net::Transformer(e) = &enc;
+    let Net::Transformer(e) = &enc else { panic!("a transformer") };
     assert!(!decode::cacheable(e));
     assert!(decode::greedy(e, &[vec![1]], 1).is_err());
     Ok(())

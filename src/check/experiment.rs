@@ -233,14 +233,14 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
             };
         }
         label.reverse();
-        let cfg = model::transformer(cx, &md);
+        let arch = model::arch(cx, &md);
         let t = train_cfg(cx, &tf, seeds);
-        match (cfg, t) {
-            (Some(cfg), Some(t)) => {
+        match (arch, t) {
+            (Some(arch), Some(t)) => {
                 let label = if label.is_empty() { "base".to_string() } else { label.join(", ") };
                 out.push(ir::Variant {
                     label,
-                    model: ir::Model { name: m.base.clone(), arch: ir::Arch::Transformer(cfg), span: m.span },
+                    model: ir::Model { name: m.base.clone(), arch, span: m.span },
                     train: t,
                 });
             }
@@ -364,8 +364,9 @@ fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
 }
 
 /// The task's format must fit the model kind; a learned position table must cover the test lengths.
+/// An LSTM fits every format (it is causal by construction) and has no position table.
 fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, at: crate::source::Span) {
-    let ir::Arch::Transformer(cfg) = &v.model.arch;
+    let ir::Arch::Transformer(cfg) = &v.model.arch else { return };
     let want = if task.format == ir::Format::Lm { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
     if cfg.kind != want {
         let k = if want == ir::ModelKind::Decoder { "decoder" } else { "encoder" };

@@ -122,13 +122,9 @@ fn models(cx: &mut Cx, items: &[&Item], broken: &mut Vec<String>, spec: &mut ir:
                 return true;
             }
             match model::def(cx, e, &done, broken, false) {
-                Some(d) => match model::transformer(cx, &d) {
-                    Some(cfg) => {
-                        spec.models.push(ir::Model {
-                            name: name.name.clone(),
-                            arch: ir::Arch::Transformer(cfg),
-                            span: name.span,
-                        });
+                Some(d) => match model::arch(cx, &d) {
+                    Some(arch) => {
+                        spec.models.push(ir::Model { name: name.name.clone(), arch, span: name.span });
                         done.entry(name.name.clone()).or_insert(d);
                     }
                     None => broken.push(name.name.clone()),

@@ -1,5 +1,5 @@
-//! Models: `transformer { ... }` records, named models with overrides, and
-//! sweeps over model fields.
+//! Models: `transformer { ... }` and `lstm { ... }` records, named models with overrides,
+//! and sweeps over model fields.
 
 use super::cx::Cx;
 use crate::diag::{suggest, Diag};
@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 pub const TRANSFORMER_FIELDS: &[&str] =
     &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
-const ARCHS: &[&str] = &["transformer"];
+/// Fields of `lstm { ... }` (see `ir::LstmCfg`).
+pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
+const ARCHS: &[&str] = &["transformer", "lstm"];
 pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
 /// Encodings of the design (DESIGN §3) that later work adds.
 const PLANNED_POSITIONS: &[&str] = &["rope", "alibi", "relative", "t5", "randomized", "hard_alibi", "coupled"];
@@ -52,7 +54,7 @@ pub fn def(
             }
         }
         _ => {
-            cx.wrong_type(e, "a model (`transformer { ... }` or a model name)");
+            cx.wrong_type(e, "a model (`transformer { ... }`, `lstm { ... }` or a model name)");
             return None;
         }
     };
@@ -91,7 +93,11 @@ fn named<'m>(
 }
 
 fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
-    let f = cx.fields("a transformer", body, TRANSFORMER_FIELDS, &[], false);
+    let (what, allowed) = match m.arch.as_str() {
+        "lstm" => ("an lstm", LSTM_FIELDS),
+        _ => ("a transformer", TRANSFORMER_FIELDS),
+    };
+    let f = cx.fields(what, body, allowed, &[], false);
     for (name, (_, v)) in f.map {
         let FieldValue::Expr(e) = v else {
             cx.push(
@@ -113,8 +119,31 @@ fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
     }
 }
 
-/// One fully resolved configuration (no sweeps left in `fields`).
-pub fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
+/// One fully resolved configuration (no sweeps left in `fields`) of the model's architecture.
+pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
+    match m.arch.as_str() {
+        "lstm" => lstm(cx, m).map(ir::Arch::Lstm),
+        _ => transformer(cx, m).map(ir::Arch::Transformer),
+    }
+}
+
+/// `lstm { layers, hidden, embed }`; each a positive integer (defaults in `ir::defaults`).
+fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
+    let f = &m.fields;
+    let int = |cx: &mut Cx, n: &str, d: usize| {
+        f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize)
+    };
+    let layers = int(cx, "layers", defaults::LSTM_LAYERS);
+    let hidden = int(cx, "hidden", defaults::LSTM_HIDDEN);
+    let embed = match f.get("embed") {
+        Some(e) => cx.int_in(e, 1, 1 << 20).map(|v| v as usize),
+        None => hidden,
+    };
+    Some(ir::LstmCfg { layers: layers?, hidden: hidden?, embed: embed? })
+}
+
+/// One fully resolved transformer configuration (no sweeps left in `fields`).
+fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
     debug_assert_eq!(m.arch, "transformer");
     let f = &m.fields;
     let mut ok = true;

@@ -9,6 +9,13 @@ pub const LAYERS: usize = 5;
 pub const D_MODEL: usize = 64;
 /// Attention heads of the Chomsky-hierarchy benchmark.
 pub const HEADS: usize = 8;
+/// LSTM depth and width of the Chomsky-hierarchy benchmark: one LSTM core of 256 units
+/// (Delétang et al. 2023, App. B; `hidden_size = 256` in their `training/example.py`).
+pub const LSTM_LAYERS: usize = 1;
+/// See [`LSTM_LAYERS`]. The token embedding width `embed` is `hidden` when absent (as
+/// `nn.Embedding(V, H)` in front of `nn.LSTM(H, H)`); the benchmark feeds one-hot tokens,
+/// the same function class for any embedding width ≥ V.
+pub const LSTM_HIDDEN: usize = 256;
 /// Feed-forward width: 4 x d_model (Vaswani et al. 2017), computed from `d_model` when absent.
 pub const FFN_FACTOR: usize = 4;
 /// Dropout: 0, so that short CPU runs are deterministic and fast; the benchmark used 0.1 (set it in the spec).

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "arch", rename_all = "snake_case")]
 pub enum Arch {
     Transformer(TransformerCfg),
+    /// A stacked LSTM (`lstm { layers, hidden, embed }`), the recurrent baseline of the
+    /// Chomsky-hierarchy benchmark (Delétang et al. 2023).
+    Lstm(LstmCfg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,4 +64,15 @@ pub struct TransformerCfg {
     pub position: Position,
     /// Multiply token embeddings by sqrt(d_model) (Vaswani et al.; the Chomsky benchmark does).
     pub embed_scale: bool,
+}
+
+/// A stacked LSTM: token embedding (`embed` wide) → `layers` LSTM layers of width `hidden`
+/// (PyTorch `nn.LSTM` equations and init) → a linear head at every position. Causal by
+/// construction, so it serves every task format; it has no dropout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LstmCfg {
+    pub layers: usize,
+    pub hidden: usize,
+    /// Width of the token embedding (defaults to `hidden`).
+    pub embed: usize,
 }

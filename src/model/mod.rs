@@ -4,17 +4,19 @@
 //!
 //! Layout: [`params`] (registry and init), [`ops`] (fused CPU ops with hand-written backward
 //! and their decomposed references), [`layers`] (Linear, LayerNorm, FeedForward,
-//! SelfAttention), [`positions`], [`transformer`].
+//! SelfAttention), [`positions`], [`transformer`], [`lstm`].
 //!
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
 pub mod decode;
 pub mod layers;
+pub mod lstm;
 pub mod ops;
 pub mod params;
 pub mod positions;
 pub mod transformer;
 
+pub use lstm::Lstm;
 pub use ops::Kernels;
 pub use params::Params;
 pub use transformer::Transformer;
@@ -34,11 +36,13 @@ pub struct ModelIo {
 #[derive(Clone, Debug)]
 pub enum Net {
     Transformer(Transformer),
+    Lstm(Lstm),
 }
 
 impl Net {
     /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`. `pad (B, T)`: 1 = real token,
-    /// 0 = padding (padded keys are masked). Dropout is active only with `dropout_rng`.
+    /// 0 = padding (padded keys are masked; the LSTM needs padding at the row ends).
+    /// Dropout is active only with `dropout_rng` (the LSTM has none).
     pub fn forward(
         &self,
         tokens: &Tensor,
@@ -58,6 +62,7 @@ impl Net {
     ) -> Result<Tensor> {
         match self {
             Net::Transformer(t) => t.forward_at(tokens, pad, positions, dropout_rng),
+            Net::Lstm(l) => l.forward_at(tokens, pad, positions),
         }
     }
 
@@ -66,6 +71,7 @@ impl Net {
     pub fn detached(&self) -> Net {
         match self {
             Net::Transformer(t) => Net::Transformer(t.detached()),
+            Net::Lstm(l) => Net::Lstm(l.detached()),
         }
     }
 
@@ -73,6 +79,7 @@ impl Net {
     pub fn with_kernels(self, kernels: Kernels) -> Net {
         match self {
             Net::Transformer(t) => Net::Transformer(t.with_kernels(kernels)),
+            Net::Lstm(l) => Net::Lstm(l.with_kernels(kernels)),
         }
     }
 }
@@ -87,6 +94,7 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
     let mut params = Params::new(seed, dtype);
     let net = match arch {
         Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
+        Arch::Lstm(cfg) => Net::Lstm(Lstm::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
     };
     Ok((net, params))
 }
@@ -95,6 +103,9 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 ///
 /// Transformer: `V_in·d` + (learned: `max_len·d`) + `L·(4d² + 2d·ffn + 9d + ffn)`
 /// + (pre-norm: `2d`) + `V_out·d + V_out`.
+///
+/// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
+/// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
 pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
     match arch {
         Arch::Transformer(c) => {
@@ -107,6 +118,12 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
             let final_ln = if c.norm == Norm::Pre { 2 * d } else { 0 };
             io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + io.vocab_out
         }
+        Arch::Lstm(c) => {
+            let (e, h) = (c.embed, c.hidden);
+            let layer = |inp: usize| 4 * h * (inp + h) + 8 * h;
+            let rest = c.layers.saturating_sub(1) * layer(h);
+            io.vocab_in * e + layer(e) + rest + io.vocab_out * h + io.vocab_out
+        }
     }
 }
 
@@ -117,12 +134,22 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// feed-forward matmuls (4d·ffn), attention scores QKᵀ and weighted sum PV (2T·d each, full
 /// T×T even when causal), and the head. Backward ≈ 2× forward, so a step ≈ 3× forward
 /// (Kaplan et al. 2020, §2.1). Embedding lookups, norms and softmax are ignored.
+///
+/// LSTM: forward per token `8H·(E + H) + (L − 1)·8H·2H + 2H·V_out` — per layer the input
+/// projection (2·4H·in) and the recurrent product (2·4H·H) — and the head; gate
+/// nonlinearities are ignored. A step ≈ 3× forward, as above.
 pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) -> u64 {
     match arch {
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
             let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d) + 2 * d * io.vocab_out as u64;
             3 * batch as u64 * t * per_token
+        }
+        Arch::Lstm(c) => {
+            let (e, h) = (c.embed as u64, c.hidden as u64);
+            let rest = c.layers.saturating_sub(1) as u64 * 8 * h * 2 * h;
+            let per_token = 8 * h * (e + h) + rest + 2 * h * io.vocab_out as u64;
+            3 * batch as u64 * seq_len as u64 * per_token
         }
     }
 }

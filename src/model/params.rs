@@ -10,7 +10,8 @@
 //! `nn.LayerNorm`):
 //! - linear weight (out, in) and bias (out): U(−1/√in, 1/√in);
 //! - embedding table: N(0, 1) (Box–Muller over the stream's uniforms);
-//! - LayerNorm: gain 1, bias 0.
+//! - LayerNorm: gain 1, bias 0;
+//! - LSTM layer (`torch.nn.LSTM.reset_parameters`): every weight and bias U(−1/√H, 1/√H).
 
 use candle_core::{bail, DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
@@ -85,6 +86,17 @@ impl Params {
         let w = self.uniform(&format!("{name}.weight"), &[out, inp], bound)?;
         let b = self.uniform(&format!("{name}.bias"), &[out], bound)?;
         Ok((w, b))
+    }
+
+    /// One LSTM layer of width `hidden` reading `inp` features: `{name}.w_ih (4H, inp)`,
+    /// `{name}.w_hh (4H, H)`, `{name}.b_ih (4H)`, `{name}.b_hh (4H)`, all U(±1/√H) (PyTorch).
+    pub fn lstm(&mut self, name: &str, hidden: usize, inp: usize) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+        let (h4, bound) = (4 * hidden, 1.0 / (hidden.max(1) as f64).sqrt());
+        let w_ih = self.uniform(&format!("{name}.w_ih"), &[h4, inp], bound)?;
+        let w_hh = self.uniform(&format!("{name}.w_hh"), &[h4, hidden], bound)?;
+        let b_ih = self.uniform(&format!("{name}.b_ih"), &[h4], bound)?;
+        let b_hh = self.uniform(&format!("{name}.b_hh"), &[h4], bound)?;
+        Ok((w_ih, w_hh, b_ih, b_hh))
     }
 
     /// `{name}.weight (n, d)`, N(0, 1).

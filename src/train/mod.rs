@@ -155,8 +155,10 @@ pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
 }
 
 fn has_dropout(v: &Variant) -> bool {
-    let crate::ir::Arch::Transformer(c) = &v.model.arch;
-    c.dropout > 0.0
+    match &v.model.arch {
+        crate::ir::Arch::Transformer(c) => c.dropout > 0.0,
+        crate::ir::Arch::Lstm(_) => false,
+    }
 }
 
 /// Evaluates on fresh train-length samples and on the test lengths.

@@ -18,6 +18,7 @@
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
+//! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
 
 mod attention;
 mod attention_cached;
@@ -28,6 +29,8 @@ mod kernels;
 mod layer_norm;
 mod linear;
 mod loss;
+mod lstm;
+mod lstm_kernels;
 mod rms_norm;
 mod softmax;
 
@@ -39,6 +42,7 @@ pub use kernels::exp_f32;
 pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
+pub use lstm::{lstm, lstm_ref};
 pub use rms_norm::{rms_norm, rms_norm_ref};
 pub use softmax::{softmax_last_dim, softmax_ref};
 
