@@ -19,7 +19,8 @@ use std::path::Path;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const SPECS: &[(&str, &str)] = &[("W (transformer)", "specs/bench/w.alg")];
+const SPECS: &[(&str, &str)] =
+    &[("W (transformer)", "specs/bench/w.alg"), ("W-LSTM (2 x 256)", "specs/bench/w_lstm.alg")];
 
 struct Losses(Vec<f64>);
 impl Observer for Losses {

@@ -67,6 +67,7 @@ fn decoder(norm: Norm, position: Position) -> Arch {
         dropout: 0.0,
         position,
         embed_scale: false,
+        norm_type: Default::default(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! reference ops (every fused op), hand computations (softmax, LayerNorm, sinusoidal PE,
 //! a 2-token attention), and properties (determinism, causality, padding).
 
-use algen::ir::model::{Arch, ModelKind, Norm, Position, TransformerCfg};
+use algen::ir::model::{Arch, ModelKind, Norm, NormType, Position, TransformerCfg};
 use algen::model::layers::{AttnCtx, FeedForward, LayerNorm, Linear, SelfAttention};
 use algen::model::ops::{self, Alibi, AttnSpec, Kernels};
 use algen::model::{self, positions, ModelIo, Net, Params};
@@ -89,7 +89,18 @@ fn same_grads(vars: &[&Var], a: &dyn Fn() -> Result<Tensor>, b: &dyn Fn() -> Res
 }
 
 fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
-    TransformerCfg { kind, layers: 2, d_model: 8, heads: 2, ffn: 12, norm, dropout: 0.0, position, embed_scale: true }
+    TransformerCfg {
+        kind,
+        layers: 2,
+        d_model: 8,
+        heads: 2,
+        ffn: 12,
+        norm,
+        dropout: 0.0,
+        position,
+        embed_scale: true,
+        norm_type: Default::default(),
+    }
 }
 
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
@@ -475,13 +486,14 @@ fn dropout_is_seeded_and_differentiable() -> Result<()> {
 fn layers_grad_check() {
     let mut params = Params::new(3, DType::F64);
     let lin = Linear::load(&mut params, "lin", 5, 4).unwrap();
-    let ln = LayerNorm::load(&mut params, "ln", 4).unwrap();
+    let ln = LayerNorm::load(&mut params, "ln", 4, NormType::LayerNorm).unwrap();
+    let rms = LayerNorm::load(&mut params, "rms", 4, NormType::RmsNorm).unwrap();
     let ffn = FeedForward::load(&mut params, "ffn", 4, 6).unwrap();
     let attn = SelfAttention::load(&mut params, "attn", 4, 2).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = rand_t(&mut rng, &[2, 3, 4], DType::F64);
     // Perturb LayerNorm's gain and bias away from 1 / 0 so they are generic.
-    for name in ["ln.weight", "ln.bias"] {
+    for name in ["ln.weight", "ln.bias", "rms.weight"] {
         let v = params.get(name).unwrap();
         v.set(&rand_t(&mut rng, &[4], DType::F64)).unwrap();
     }
@@ -495,6 +507,7 @@ fn layers_grad_check() {
     };
     check("lin.", &|| project(&lin.forward(&x, Kernels::Fused)?, 1));
     check("ln.", &|| project(&ln.forward(&x, Kernels::Fused)?, 2));
+    check("rms.", &|| project(&rms.forward(&x, Kernels::Fused)?, 2));
     check("ffn.", &|| project(&ffn.forward(&x, Kernels::Fused)?, 3));
     for causal in [false, true] {
         let ctx = AttnCtx { causal, key_mask: key_mask(&[&[1., 1., 0.], &[1., 1., 1.]]), ..AttnCtx::default() };
@@ -511,6 +524,9 @@ fn all_configs() -> Vec<TransformerCfg> {
             for pos in [Position::None, Position::Sinusoidal, Position::Learned { max_len: 8 }] {
                 v.push(cfg(kind, norm, pos));
             }
+            let mut rms = cfg(kind, norm, Position::Sinusoidal);
+            rms.norm_type = NormType::RmsNorm;
+            v.push(rms);
         }
     }
     v
@@ -613,6 +629,7 @@ fn params_list_is_stable() {
         dropout: 0.0,
         position: Position::Learned { max_len: 6 },
         embed_scale: false,
+        norm_type: Default::default(),
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -738,6 +755,7 @@ fn bench_training_step() {
         dropout: 0.0,
         position: Position::Sinusoidal,
         embed_scale: true,
+        norm_type: Default::default(),
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

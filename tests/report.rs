@@ -26,6 +26,7 @@ fn variant(label: &str) -> Variant {
                 dropout: 0.0,
                 position: Position::Sinusoidal,
                 embed_scale: true,
+                norm_type: Default::default(),
             }),
             span: Default::default(),
         },

@@ -9,7 +9,7 @@ use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue};
 use std::collections::BTreeMap;
 
 pub const TRANSFORMER_FIELDS: &[&str] =
-    &["kind", "layers", "d_model", "heads", "ffn", "norm", "dropout", "position", "embed_scale"];
+    &["kind", "layers", "d_model", "heads", "ffn", "norm", "norm_type", "dropout", "position", "embed_scale"];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
 const ARCHS: &[&str] = &["transformer", "lstm"];
@@ -177,6 +177,16 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         }),
         None => Some(ir::Norm::Post),
     };
+    let norm_type = match f.get("norm_type") {
+        Some(e) => cx.word(e, "norm type", &["layer_norm", "rms_norm"], "algen::check::unknown_value").map(|n| {
+            if n == "rms_norm" {
+                ir::NormType::RmsNorm
+            } else {
+                ir::NormType::LayerNorm
+            }
+        }),
+        None => Some(ir::NormType::LayerNorm),
+    };
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));
     let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e));
     let embed_scale = f.get("embed_scale").map_or(Some(defaults::EMBED_SCALE), |e| cx.boolean(e));
@@ -204,6 +214,7 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         dropout: dropout?,
         position: position?,
         embed_scale: embed_scale?,
+        norm_type: norm_type?,
     })
 }
 

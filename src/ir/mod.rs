@@ -15,7 +15,7 @@ pub mod task;
 pub mod train;
 
 pub use expr::{BinOp, Builtin, Expr, ExprKind, UnOp};
-pub use model::{Arch, LstmCfg, ModelKind, Norm, Position, TransformerCfg};
+pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Task};
 pub use train::{CmpOp, EvalCfg, Expect, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, TrainCfg};

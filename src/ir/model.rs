@@ -64,6 +64,26 @@ pub struct TransformerCfg {
     pub position: Position,
     /// Multiply token embeddings by sqrt(d_model) (Vaswani et al.; the Chomsky benchmark does).
     pub embed_scale: bool,
+    /// LayerNorm (the default, omitted from the IR's JSON) or RMSNorm.
+    #[serde(default, skip_serializing_if = "NormType::is_layer_norm")]
+    pub norm_type: NormType,
+}
+
+/// Which normalization every norm layer of a transformer uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormType {
+    /// `(x − mean)/sqrt(var + eps)·g + b` (Ba et al. 2016).
+    #[default]
+    LayerNorm,
+    /// `x/sqrt(mean(x²) + eps)·g`, no bias (Zhang & Sennrich 2019).
+    RmsNorm,
+}
+
+impl NormType {
+    pub fn is_layer_norm(&self) -> bool {
+        *self == NormType::LayerNorm
+    }
 }
 
 /// A stacked LSTM: token embedding (`embed` wide) → `layers` LSTM layers of width `hidden`

@@ -4,6 +4,7 @@
 
 use super::ops::{self, AttnSpec, Kernels};
 use super::params::Params;
+use crate::ir::model::NormType;
 use candle_core::{Result, Tensor};
 use std::sync::Arc;
 
@@ -47,28 +48,37 @@ impl Linear {
     }
 }
 
-/// LayerNorm over the last dim, gain `weight (d)` and `bias (d)`, eps = [`ops::LN_EPS`].
+/// A norm layer over the last dim, eps = [`ops::LN_EPS`]: LayerNorm with gain `weight (d)`
+/// and `bias (d)`, or RMSNorm (`bias = None`) with gain `weight (d)` only.
 #[derive(Clone, Debug)]
 pub struct LayerNorm {
     pub weight: Tensor,
-    pub bias: Tensor,
+    pub bias: Option<Tensor>,
 }
 
 impl LayerNorm {
-    pub fn load(params: &mut Params, name: &str, d: usize) -> Result<Self> {
-        let (weight, bias) = params.layer_norm(name, d)?;
-        Ok(LayerNorm { weight, bias })
+    /// `{name}.weight` and `{name}.bias` (LayerNorm) or `{name}.weight` alone (RMSNorm).
+    pub fn load(params: &mut Params, name: &str, d: usize, norm: NormType) -> Result<Self> {
+        Ok(match norm {
+            NormType::LayerNorm => {
+                let (weight, bias) = params.layer_norm(name, d)?;
+                LayerNorm { weight, bias: Some(bias) }
+            }
+            NormType::RmsNorm => LayerNorm { weight: params.rms_norm(name, d)?, bias: None },
+        })
     }
 
     pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
-        match k {
-            Kernels::Fused => ops::layer_norm(x, &self.weight, &self.bias),
-            Kernels::Reference => ops::layer_norm_ref(x, &self.weight, &self.bias),
+        match (&self.bias, k) {
+            (Some(b), Kernels::Fused) => ops::layer_norm(x, &self.weight, b),
+            (Some(b), Kernels::Reference) => ops::layer_norm_ref(x, &self.weight, b),
+            (None, Kernels::Fused) => ops::rms_norm(x, &self.weight),
+            (None, Kernels::Reference) => ops::rms_norm_ref(x, &self.weight),
         }
     }
 
     pub fn detached(&self) -> Self {
-        LayerNorm { weight: self.weight.detach(), bias: self.bias.detach() }
+        LayerNorm { weight: self.weight.detach(), bias: self.bias.as_ref().map(Tensor::detach) }
     }
 }
 

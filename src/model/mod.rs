@@ -21,7 +21,7 @@ pub use ops::Kernels;
 pub use params::Params;
 pub use transformer::Transformer;
 
-use crate::ir::model::{Arch, Norm, Position};
+use crate::ir::model::{Arch, Norm, NormType, Position};
 use candle_core::{bail, DType, Result, Tensor};
 use rand_chacha::ChaCha8Rng;
 
@@ -101,8 +101,9 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 
 /// Number of scalar parameters [`build`] creates (equal to `Params::count`, tested).
 ///
-/// Transformer: `V_in·d` + (learned: `max_len·d`) + `L·(4d² + 2d·ffn + 9d + ffn)`
-/// + (pre-norm: `2d`) + `V_out·d + V_out`.
+/// Transformer, with `n = 2` parameters per channel of a LayerNorm (gain, bias) or `n = 1` for
+/// RMSNorm (gain): `V_in·d` + (learned: `max_len·d`) + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
+/// + (pre-norm: `n·d`) + `V_out·d + V_out`.
 ///
 /// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
 /// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
@@ -114,8 +115,9 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
                 Position::Learned { max_len } => max_len * d,
                 Position::None | Position::Sinusoidal => 0,
             };
-            let layer = 4 * d * d + 2 * d * f + 9 * d + f;
-            let final_ln = if c.norm == Norm::Pre { 2 * d } else { 0 };
+            let n = if c.norm_type == NormType::RmsNorm { 1 } else { 2 };
+            let layer = 4 * d * d + 2 * d * f + 5 * d + 2 * n * d + f;
+            let final_ln = if c.norm == Norm::Pre { n * d } else { 0 };
             io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + io.vocab_out
         }
         Arch::Lstm(c) => {

@@ -109,6 +109,11 @@ impl Params {
         Ok((self.constant(&format!("{name}.weight"), &[d], 1.0)?, self.constant(&format!("{name}.bias"), &[d], 0.0)?))
     }
 
+    /// `{name}.weight` = 1 (an RMSNorm gain; no bias).
+    pub fn rms_norm(&mut self, name: &str, d: usize) -> Result<Tensor> {
+        self.constant(&format!("{name}.weight"), &[d], 1.0)
+    }
+
     /// Every variable, in creation order (for the optimizer).
     pub fn all(&self) -> Vec<Var> {
         self.vars.iter().map(|(_, v)| v.clone()).collect()

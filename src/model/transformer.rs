@@ -71,14 +71,14 @@ impl Transformer {
         for i in 0..cfg.layers {
             let p = format!("layers.{i}");
             blocks.push(Block {
-                ln1: LayerNorm::load(params, &format!("{p}.ln1"), d)?,
+                ln1: LayerNorm::load(params, &format!("{p}.ln1"), d, cfg.norm_type)?,
                 attn: SelfAttention::load(params, &format!("{p}.attn"), d, cfg.heads)?,
-                ln2: LayerNorm::load(params, &format!("{p}.ln2"), d)?,
+                ln2: LayerNorm::load(params, &format!("{p}.ln2"), d, cfg.norm_type)?,
                 ffn: FeedForward::load(params, &format!("{p}.ffn"), d, cfg.ffn)?,
             });
         }
         let final_ln = match cfg.norm {
-            Norm::Pre => Some(LayerNorm::load(params, "final_ln", d)?),
+            Norm::Pre => Some(LayerNorm::load(params, "final_ln", d, cfg.norm_type)?),
             Norm::Post => None,
         };
         let head = Linear::load(params, "head", vocab_out, d)?;
