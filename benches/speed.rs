@@ -12,6 +12,7 @@
 //! to `target/bench/w_lengths.txt`, so that `benches/w_torch.py --lengths` trains PyTorch on
 //! the same batch shapes. Release build, mimalloc, as the binary.
 
+use algen::ir::split::{Part, Selector};
 use algen::model::Kernels;
 use algen::train::{self, Batches, Observer, Quiet, RunSpec};
 use std::path::Path;
@@ -74,6 +75,18 @@ fn run(path: &str, steps: usize, kernels: Kernels, obs: &mut dyn Observer) -> (f
     })
 }
 
+/// Like [`run`] but with a token final evaluation (one example of one test length): the
+/// reference kernels would materialize several `(64, 8, 1000, 1000)` tensors at length 500.
+fn train_only(path: &str, steps: usize, kernels: Kernels, obs: &mut dyn Observer) -> f64 {
+    with_run(path, steps, |rs| {
+        let mut split = rs.split.clone();
+        split.train.count = 1;
+        split.test = Part { select: Selector::Len { lengths: vec![41] }, count: 1 };
+        let rs = RunSpec { kernels, split: &split, ..*rs };
+        train::run(&rs, obs).expect("run").timing.train_steps_per_s
+    })
+}
+
 /// Replays the run's curriculum (same seed) and writes each step's input length.
 fn write_lengths(path: &str, steps: usize) {
     let lengths = with_run(path, steps, |rs| {
@@ -95,8 +108,8 @@ fn write_lengths(path: &str, steps: usize) {
 /// W for `steps` steps with the fused ops and with their decomposed references.
 fn curve(steps: usize) {
     let (mut fused, mut reference) = (Losses(vec![]), Losses(vec![]));
-    let (f_s, _) = run("specs/bench/w.alg", steps, Kernels::Fused, &mut fused);
-    let (r_s, _) = run("specs/bench/w.alg", steps, Kernels::Reference, &mut reference);
+    let f_s = train_only("specs/bench/w.alg", steps, Kernels::Fused, &mut fused);
+    let r_s = train_only("specs/bench/w.alg", steps, Kernels::Reference, &mut reference);
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-3);
     let worst = fused.0.iter().zip(&reference.0).map(|(&a, &b)| rel(a, b)).fold(0.0, f64::max);
     println!("W, {steps} steps: fused {f_s:.3} steps/s, reference {r_s:.3} steps/s ({:.2}x)", f_s / r_s);

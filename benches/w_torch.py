@@ -12,6 +12,8 @@ drawn uniformly from 1..=40.
 
     python benches/w_torch.py --lengths target/bench/w_lengths.txt [--compile-eval]
 
+`--impl lstm` runs the 2-layer, 256-unit LSTM of specs/bench/w_lstm.alg instead.
+
 Prints one JSON line: train_steps_per_s, eval_seqs_per_s (and eval_seqs_per_s_compiled).
 Not part of the test suite: it needs a PyTorch install and is run by hand for the
 speed table in the notes.
@@ -50,6 +52,19 @@ class Block(nn.Module):
         a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, t, d)
         x = self.ln1(x + self.out(a))
         return self.ln2(x + self.down(F.relu(self.up(x))))
+
+
+class WLstm(nn.Module):
+    """specs/bench/w_lstm.alg: embedding 256, `nn.LSTM(256, 256, 2)`, a linear head."""
+
+    def __init__(self, vocab_in=3, vocab_out=2, hidden=256, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_in, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True)
+        self.head = nn.Linear(hidden, vocab_out)
+
+    def forward(self, tokens):
+        return self.head(self.lstm(self.embed(tokens))[0])
 
 
 class W(nn.Module):
@@ -114,7 +129,8 @@ def main():
     ap.add_argument("--lengths", help="file with one training length per line")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--impl", choices=["nn", "sdpa"], default="nn", help="torch.nn layers or hand-written SDPA blocks")
+    ap.add_argument("--impl", choices=["nn", "sdpa", "lstm"], default="nn",
+                    help="torch.nn transformer layers, hand-written SDPA blocks, or the LSTM of w_lstm.alg")
     ap.add_argument("--compile-eval", action="store_true", help="also time evaluation under torch.compile")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -125,7 +141,7 @@ def main():
     else:
         r = random.Random(0)
         lengths = [r.randint(1, 40) for _ in range(a.steps)]
-    model = W(a.impl)
+    model = WLstm() if a.impl == "lstm" else W(a.impl)
     out = {"torch": torch.__version__, "impl": a.impl, "threads": torch.get_num_threads(), "steps": len(lengths)}
     out["train_steps_per_s"] = train(model, lengths, rng)
     model.eval()
