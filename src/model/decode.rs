@@ -1,5 +1,5 @@
-//! Greedy decoding with a key/value cache for decoder transformers (DESIGN §7, issue: an
-//! evaluation path without autograd bookkeeping).
+//! Greedy decoding with a key/value cache for decoder transformers: the evaluation path of
+//! `lm` models, without autograd bookkeeping (DESIGN §7).
 //!
 //! [`greedy`] feeds the prompts once, then one token per step; every layer keeps the keys and
 //! values of all tokens seen so far ([`KvLayer`]), so step m costs one token's projections and
