@@ -240,6 +240,22 @@ fn answers_match_integer_arithmetic() {
     assert!(task::label_tokens(&t, &["1", "+", "2", "+", "3"]).is_err(), "two operators");
 }
 
+/// `Format::max_coupled_id` (for checking a coupled table's size) is the largest id of an
+/// evaluation layout.
+#[test]
+fn largest_coupled_id_per_length() {
+    let s = spec();
+    for name in ["add", "mul", "mul1", "hints"] {
+        let t = get(&s, name);
+        let v = task::vocab(&t);
+        for len in [1, 3, 10] {
+            let ex = Stream::new(&t, "test", len, 0).next_example().unwrap();
+            let top = task::encode(&t, &v, &ex).positions.map(|p| *p.iter().max().unwrap() as usize);
+            assert_eq!(t.format.max_coupled_id(len), top, "{name} at {len}");
+        }
+    }
+}
+
 /// Ids are padded with 0 like tokens; a row without ids gets the default 0..n.
 #[test]
 fn batches_pad_position_ids() {

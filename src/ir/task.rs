@@ -82,6 +82,18 @@ impl Format {
         self.operator().is_some()
     }
 
+    /// The largest coupled position id of an example of length `len` at evaluation
+    /// (`start = 1`): 1 + the answer's digits — `len + 2` for addition, `len + second + 1` for
+    /// multiplication; `None` for formats without coupled ids. A coupled table needs
+    /// `max_position` at least this for the longest test length (hand-off for the checker).
+    pub fn max_coupled_id(self, len: usize) -> Option<usize> {
+        match self {
+            Format::Addition { index_hints: None } => Some(len + 2),
+            Format::Multiplication { second } => Some(len + second + 1),
+            _ => None,
+        }
+    }
+
     /// The operator token of an arithmetic format: `+` or `*`.
     pub fn operator(self) -> Option<&'static str> {
         match self {

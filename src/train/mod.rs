@@ -162,8 +162,10 @@ pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
 /// default ids `0..n`, so a sweep over `position` compares coupled ids with the plain ones.
 ///
 /// Hand-off (issue 4): the model side's `Position::Coupled { max_position, random_start }`
-/// maps to `Some(Coupling { max_position, random_start })`. The match is exhaustive on
-/// purpose, so that a new position scheme must decide here.
+/// maps to `Some(Coupling { max_position, random_start })`; its table needs `max_position + 1`
+/// rows (ids run over `0..=max_position`), and the checker can require `max_position >=
+/// task.format.max_coupled_id(longest test length)`. The match is exhaustive on purpose, so
+/// that a new position scheme must decide here.
 pub fn coupling(arch: &Arch) -> Option<Coupling> {
     match arch {
         Arch::Transformer(c) => match c.position {
