@@ -57,7 +57,7 @@ fn task(name: &str, alphabet: &str, target: Expr, format: Format, outputs: &str)
         name: name.into(),
         alphabet: chars(alphabet),
         input: Input::String,
-        target,
+        target: Some(target),
         format,
         outputs: chars(outputs),
         score_until: None,
@@ -507,7 +507,8 @@ fn batching_pads_with_zero_masks() {
     let (a, _) = layout(Format::Classify, vec![1]); // length 3
     let t = task("t", "ab", input(), Format::Classify, "xyz");
     let b = encode(&t, &vocab(&t), &Example { input: vec![1], target: vec![2] }); // length 2
-    let Batch { tokens, targets, loss_mask, score_mask, pad, b: rows, t: cols } = batch(&[a, b]);
+    let Batch { tokens, targets, loss_mask, score_mask, pad, positions, b: rows, t: cols } = batch(&[a, b]);
+    assert_eq!(positions, None); // no example has position ids
     assert_eq!((rows, cols), (2, 3));
     assert_eq!(tokens, [0, 1, 2, 1, 2, 0]);
     assert_eq!(targets, [0, 0, 1, 0, 2, 0]);

@@ -48,6 +48,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
+    super::arith::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
     Some(ir::Experiment {
         name: name.name.clone(),
         task: task.name.clone(),
@@ -367,7 +368,7 @@ fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
 /// An LSTM fits every format (it is causal by construction) and has no position table.
 fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, at: crate::source::Span) {
     let ir::Arch::Transformer(cfg) = &v.model.arch else { return };
-    let want = if task.format == ir::Format::Lm { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
+    let want = if task.format.is_decoder() { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
     if cfg.kind != want {
         let k = if want == ir::ModelKind::Decoder { "decoder" } else { "encoder" };
         cx.push(

@@ -5,6 +5,7 @@
 //! is checked on its own, and an item that refers to a broken one gets no
 //! second error for it.
 
+mod arith;
 mod cx;
 mod experiment;
 mod infer;

@@ -8,7 +8,7 @@ use crate::ir::{self, Builtin, ExprKind as IK};
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until"];
-const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm"];
+const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     let mut f = cx.fields("a task", body, FIELDS, &[], false);
@@ -29,6 +29,16 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         f.map.remove(n);
         cx.typos.push(n.to_string());
         poisoned = true;
+    }
+    if let Some(e) = f.expr("format") {
+        if let Some(arith) = super::arith::name_of(cx, e) {
+            let format = super::arith::format(cx, e, arith);
+            return super::arith::task(cx, name, &f, format).filter(|_| !poisoned);
+        }
+        if super::arith::misspelt(cx, e, FORMATS) {
+            cx.word(e, "format", FORMATS, "algen::check::unknown_value");
+            return None;
+        }
     }
     let alphabet = match f.expr("alphabet") {
         Some(e) => tokens(cx, e, "alphabet"),
@@ -66,7 +76,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         "transduce" => ir::Format::Transduce,
         "tag" => ir::Format::Tag,
         "classify" => ir::Format::Classify,
-        _ => ir::Format::Lm,
+        _ => ir::Format::Lm, // the arithmetic formats returned above
     };
     let ty = infer::infer(cx, &target, &alphabet)?;
     let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
@@ -87,7 +97,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         name: name.name.clone(),
         alphabet,
         input: ir::Input::String,
-        target,
+        target: Some(target),
         format,
         outputs,
         score_until,

@@ -1,15 +1,17 @@
 //! Evaluation: token and whole-sequence accuracy per input length.
 //!
 //! Encoder formats read the model's argmax at the scored positions of one
-//! forward pass. `lm` models decode greedily from `input <sep>` for
-//! `|target| + 1` tokens (the target and `<eos>`), with a key/value cache
-//! where the model allows ([`decode::greedy`]), and are scored on the decoded
-//! tokens, so an early mistake propagates as it would in use. Evaluation runs on a detached copy of the model
-//! ([`Net::detached`]): no autograd bookkeeping.
+//! forward pass. Decoder formats (`lm`, the arithmetic ones) decode greedily from the prompt
+//! (`input <sep>`; `[EOS] a + b =`) for the rest of the sequence (the target and `<eos>`), with
+//! a key/value cache where the model allows ([`decode::greedy_at`]), and are scored on the
+//! decoded tokens (exact match per sequence), so an early mistake propagates as it would in use.
+//! With `ids` ([`evaluate_with`]) the model reads the format's position ids, generated tokens
+//! included (they take the ids the format gives their positions). Evaluation runs on a detached
+//! copy of the model ([`Net::detached`]): no autograd bookkeeping.
 
 pub mod expect;
 
-use crate::ir::{Format, Task};
+use crate::ir::Task;
 use crate::model::{decode, Net};
 use crate::report::results::{LengthScores, Scores};
 use crate::task::{self, Encoded, LabelError, Stream, Vocab};
@@ -46,9 +48,15 @@ pub struct Evaluated {
 ///
 /// Encoder formats fill every forward pass: when a length has fewer examples
 /// left than a batch holds, the next lengths' examples join the batch (padded
-/// and masked; neighbouring lengths, so padding stays small). `lm` batches keep
+/// and masked; neighbouring lengths, so padding stays small). Decoder batches keep
 /// one length each, as the cached decoder feeds prompts of one length.
 pub fn evaluate(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet) -> Result<Evaluated, EvalError> {
+    evaluate_with(net, task, vocab, set, false)
+}
+
+/// [`evaluate`]; with `ids`, the model reads the format's position ids ([`Encoded::positions`],
+/// `start = 1`) — for models with coupled positions ([`crate::train::coupling`]).
+pub fn evaluate_with(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet, ids: bool) -> Result<Evaluated, EvalError> {
     let batch = set.batch.max(1);
     let mut tallies: Vec<Tally> = set.lengths.iter().map(|_| Tally::default()).collect();
     let mut pending: Vec<(usize, Encoded)> = Vec::with_capacity(batch);
@@ -59,13 +67,13 @@ pub fn evaluate(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet) -> Result<
         while left > 0 {
             let n = left.min(batch - pending.len());
             let examples = stream.take(n)?;
-            if task.format == Format::Lm {
+            if task.format.is_decoder() {
                 let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
-                score_lm(net, task, vocab, &encs, &examples, &mut tallies[li])?;
+                score_decoded(net, &encs, ids, &mut tallies[li])?;
             } else {
                 pending.extend(examples.iter().map(|e| (li, task::encode(task, vocab, e))));
                 if pending.len() == batch {
-                    score_encoder(net, &pending, &mut tallies)?;
+                    score_encoder(net, &pending, ids, &mut tallies)?;
                     pending.clear();
                 }
             }
@@ -74,7 +82,7 @@ pub fn evaluate(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet) -> Result<
         }
     }
     if !pending.is_empty() {
-        score_encoder(net, &pending, &mut tallies)?;
+        score_encoder(net, &pending, ids, &mut tallies)?;
     }
     let by_length: Vec<LengthScores> =
         set.lengths.iter().zip(&tallies).map(|(&len, acc)| LengthScores { len, scores: acc.scores() }).collect();
@@ -130,12 +138,13 @@ pub fn argmax(logits: &Tensor) -> candle_core::Result<Vec<u32>> {
 }
 
 /// One forward pass over `encs` (each tagged with its length's index in `tallies`).
-fn score_encoder(net: &Net, encs: &[(usize, Encoded)], tallies: &mut [Tally]) -> Result<(), EvalError> {
+fn score_encoder(net: &Net, encs: &[(usize, Encoded)], ids: bool, tallies: &mut [Tally]) -> Result<(), EvalError> {
     let rows: Vec<&Encoded> = encs.iter().map(|(_, e)| e).collect();
     let b = task::batch(&rows);
     let tokens = Tensor::from_vec(b.tokens.clone(), (b.b, b.t), &Device::Cpu)?;
     let pad = padding(&b)?;
-    let pred = argmax(&net.forward(&tokens, pad.as_ref(), None)?)?;
+    let pos = b.positions.as_deref().filter(|_| ids);
+    let pred = argmax(&net.forward_at(&tokens, pad.as_ref(), pos, None)?)?;
     for (r, (li, _)) in encs.iter().enumerate() {
         let row = r * b.t..(r + 1) * b.t;
         let scored = row.filter(|&i| b.score_mask[i] > 0.0);
@@ -152,26 +161,24 @@ pub fn padding(b: &task::Batch) -> candle_core::Result<Option<Tensor>> {
     Tensor::from_vec(b.pad.clone(), (b.b, b.t), &Device::Cpu).map(Some)
 }
 
-/// Greedy decoding for `lm`: all rows of a batch share the input length.
-fn score_lm(
-    net: &Net,
-    task: &Task,
-    vocab: &Vocab,
-    encs: &[Encoded],
-    examples: &[task::Example],
-    acc: &mut Tally,
-) -> Result<(), EvalError> {
-    let steps = examples.iter().map(|e| e.target.len() + 1).max().unwrap_or(1);
-    let mut seqs: Vec<Vec<u32>> = examples.iter().map(|e| task::prompt(task, vocab, &e.input)).collect();
+/// Greedy decoding for the decoder formats: every row continues `tokens[..=first loss]` for
+/// the rest of its sequence; all rows of a batch share the prompt length.
+fn score_decoded(net: &Net, encs: &[Encoded], ids: bool, acc: &mut Tally) -> Result<(), EvalError> {
+    let first: Vec<usize> = encs.iter().map(|e| e.first_loss().unwrap_or(e.tokens.len())).collect();
+    let steps = encs.iter().zip(&first).map(|(e, &f)| e.tokens.len() - f).max().unwrap_or(1).max(1);
+    let mut seqs: Vec<Vec<u32>> =
+        encs.iter().zip(&first).map(|(e, &f)| e.tokens[..=f.min(e.tokens.len() - 1)].to_vec()).collect();
     let rows = seqs.len();
+    let fed = seqs.first().map_or(0, Vec::len) + steps - 1;
+    let pos: Option<Vec<Vec<u32>>> = ids.then(|| encs.iter().map(|e| row_ids(e, fed)).collect());
     match net {
         Net::Transformer(t) if decode::cacheable(t) => {
-            let new = decode::greedy(t, &seqs, steps)?;
+            let new = decode::greedy_at(t, &seqs, steps, pos.as_deref())?;
             for (s, new) in seqs.iter_mut().zip(new) {
                 s.extend(new);
             }
         }
-        _ => decode_uncached(net, &mut seqs, rows, steps)?,
+        _ => decode_uncached_at(net, &mut seqs, rows, steps, pos.as_deref())?,
     }
     for (enc, s) in encs.iter().zip(&seqs) {
         // Position t of `enc` predicts token t+1 of the full sequence, which `s` now holds.
@@ -181,13 +188,40 @@ fn score_lm(
     Ok(())
 }
 
+/// The first `n` position ids of `enc` (default `0..`), continued one by one past its end.
+fn row_ids(enc: &Encoded, n: usize) -> Vec<u32> {
+    let mut ids = enc.positions.clone().unwrap_or_else(|| (0..enc.tokens.len() as u32).collect());
+    while ids.len() < n {
+        ids.push(ids.last().map_or(0, |&l| l + 1));
+    }
+    ids.truncate(n);
+    ids
+}
+
 /// Greedy decoding by re-running the whole prefix each step (models without a cache path).
 pub fn decode_uncached(net: &Net, seqs: &mut [Vec<u32>], rows: usize, steps: usize) -> Result<(), EvalError> {
+    decode_uncached_at(net, seqs, rows, steps, None)
+}
+
+/// [`decode_uncached`] with position ids per row covering every fed token (see
+/// [`decode::greedy_at`]).
+pub fn decode_uncached_at(
+    net: &Net,
+    seqs: &mut [Vec<u32>],
+    rows: usize,
+    steps: usize,
+    ids: Option<&[Vec<u32>]>,
+) -> Result<(), EvalError> {
+    let fed = seqs.first().map_or(0, Vec::len) + steps.saturating_sub(1);
+    if ids.is_some_and(|ids| ids.len() != rows || ids.iter().any(|r| r.len() < fed)) {
+        return Err(candle_core::Error::Msg(format!("decode: position ids must cover {fed} tokens per row")).into());
+    }
     for _ in 0..steps {
         let t = seqs[0].len();
         let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
         let tokens = Tensor::from_vec(flat, (rows, t), &Device::Cpu)?;
-        let logits = net.forward(&tokens, None, None)?.narrow(1, t - 1, 1)?;
+        let pos: Option<Vec<u32>> = ids.map(|ids| ids.iter().flat_map(|r| r[..t].iter().copied()).collect());
+        let logits = net.forward_at(&tokens, None, pos.as_deref(), None)?.narrow(1, t - 1, 1)?;
         let next = argmax(&logits)?;
         for (s, &tok) in seqs.iter_mut().zip(&next) {
             s.push(tok);

@@ -10,7 +10,9 @@ pub struct Task {
     /// Input tokens; input id `i` is `alphabet[i]`.
     pub alphabet: Vec<String>,
     pub input: Input,
-    pub target: Expr,
+    /// The target expression; `None` for the arithmetic formats ([`Format::Addition`],
+    /// [`Format::Multiplication`]), which compute their answer themselves.
+    pub target: Option<Expr>,
     pub format: Format,
     /// Output vocabulary; output id `i` is `outputs[i]`. Declared with
     /// `outputs = ...` or inferred by the checker from the target.
@@ -27,6 +29,8 @@ pub struct Task {
 pub enum Input {
     /// `string(alphabet)`: i.i.d. uniform tokens; the length comes from the split.
     String,
+    /// Two decimal operands, drawn by an arithmetic format (see [`Format::Addition`]).
+    Operands,
 }
 
 /// How an example is laid out for the model.
@@ -41,6 +45,19 @@ pub enum Format {
     Classify,
     /// Decoder: `input SEP target EOS`, loss on what follows SEP, greedy decoding at evaluation.
     Lm,
+    /// Decoder: integer addition as in Cho et al. 2024 ("Position Coupling"):
+    /// `[EOS] a + b = c [EOS]` with both operands zero-padded to the longer one's `n` digits,
+    /// the sum `c` zero-padded to `n + 1` digits and written least-significant digit first;
+    /// loss on `c` and the final EOS. Every token gets a coupled position id
+    /// ([`crate::task::arith`]). With `index_hints = Some(k)`, every digit is preceded by one of
+    /// `k` hint tokens shared by the digits of equal significance (Zhou et al. 2023) and the ids
+    /// are the default ones.
+    Addition { index_hints: Option<usize> },
+    /// Decoder: N×M multiplication (Cho et al. 2024, the N×2 task with `second = 2`):
+    /// `[EOS] a * b = c [EOS]` with `a` of N digits, `b` of exactly `second` digits (leading
+    /// zeros allowed), the product zero-padded to N + `second` digits, least-significant first;
+    /// coupled position ids as for addition.
+    Multiplication { second: usize },
 }
 
 impl Format {
@@ -50,6 +67,39 @@ impl Format {
             Format::Tag => "tag",
             Format::Classify => "classify",
             Format::Lm => "lm",
+            Format::Addition { .. } => "addition",
+            Format::Multiplication { .. } => "multiplication",
+        }
+    }
+
+    /// Whether the format is read by a decoder (greedy decoding at evaluation).
+    pub fn is_decoder(self) -> bool {
+        matches!(self, Format::Lm | Format::Addition { .. } | Format::Multiplication { .. })
+    }
+
+    /// Whether the format is one of the arithmetic ones (operands drawn and answered by the format).
+    pub fn is_arith(self) -> bool {
+        self.operator().is_some()
+    }
+
+    /// The largest coupled position id of an example of length `len` at evaluation
+    /// (`start = 1`): 1 + the answer's digits — `len + 2` for addition, `len + second + 1` for
+    /// multiplication; `None` for formats without coupled ids. A coupled table needs
+    /// `max_position` at least this for the longest test length (hand-off for the checker).
+    pub fn max_coupled_id(self, len: usize) -> Option<usize> {
+        match self {
+            Format::Addition { index_hints: None } => Some(len + 2),
+            Format::Multiplication { second } => Some(len + second + 1),
+            _ => None,
+        }
+    }
+
+    /// The operator token of an arithmetic format: `+` or `*`.
+    pub fn operator(self) -> Option<&'static str> {
+        match self {
+            Format::Addition { .. } => Some("+"),
+            Format::Multiplication { .. } => Some("*"),
+            _ => None,
         }
     }
 }

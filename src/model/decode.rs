@@ -23,6 +23,18 @@ pub fn cacheable(t: &Transformer) -> bool {
 /// over the whole vocabulary at every step). Returns the `steps` new tokens of every row. `t`
 /// should be detached ([`Transformer::detached`]).
 pub fn greedy(t: &Transformer, prompts: &[Vec<u32>], steps: usize) -> Result<Vec<Vec<u32>>> {
+    greedy_at(t, prompts, steps, None)
+}
+
+/// [`greedy`] with explicit position ids: `ids[r]` gives the id of every token row `r` will
+/// feed — its prompt, then the `steps − 1` generated tokens that are fed back — so generated
+/// tokens continue the format's rule (coupled ids, Cho et al. 2024). `None`: `0..` as [`greedy`].
+pub fn greedy_at(
+    t: &Transformer,
+    prompts: &[Vec<u32>],
+    steps: usize,
+    ids: Option<&[Vec<u32>]>,
+) -> Result<Vec<Vec<u32>>> {
     let b = prompts.len();
     let t0 = prompts.first().map_or(0, Vec::len);
     if b == 0 || steps == 0 {
@@ -34,28 +46,47 @@ pub fn greedy(t: &Transformer, prompts: &[Vec<u32>], steps: usize) -> Result<Vec
     if !cacheable(t) {
         bail!("decode: this model cannot decode with a key/value cache")
     }
+    let fed = t0 + steps - 1;
+    if let Some(ids) = ids {
+        if ids.len() != b || ids.iter().any(|r| r.len() < fed) {
+            bail!("decode: position ids must cover the {fed} tokens fed in each of the {b} rows")
+        }
+    }
+    // The ids of the tokens at sequence positions `from..from + n` of every row.
+    let pos = |from: usize, n: usize| -> Vec<u32> {
+        match ids {
+            Some(ids) => ids.iter().flat_map(|r| r[from..from + n].iter().copied()).collect(),
+            None => (0..b).flat_map(|_| from as u32..(from + n) as u32).collect(),
+        }
+    };
     let dtype = t.tok_embed.dtype();
     let mut caches =
         (0..t.blocks.len()).map(|_| KvLayer::new(b, t0 + steps, t.cfg.d_model, dtype)).collect::<Result<Vec<_>>>()?;
     let mut out = vec![Vec::with_capacity(steps); b];
-    let mut ids: Vec<u32> = prompts.iter().flatten().copied().collect();
+    let mut tokens: Vec<u32> = prompts.iter().flatten().copied().collect();
     let mut n = t0;
+    let mut from = 0; // tokens fed so far per row
     for _ in 0..steps {
-        let next = step(t, &ids, (b, n), &mut caches)?;
+        let next = step(t, &tokens, &pos(from, n), (b, n), &mut caches)?;
+        from += n;
         for (o, &tok) in out.iter_mut().zip(&next) {
             o.push(tok);
         }
-        (ids, n) = (next, 1);
+        (tokens, n) = (next, 1);
     }
     Ok(out)
 }
 
-/// Feeds `ids (B, n)` at the positions after the cached ones; returns the argmax token of the
-/// last position of every row.
-fn step(t: &Transformer, ids: &[u32], (b, n): (usize, usize), caches: &mut [KvLayer]) -> Result<Vec<u32>> {
-    let start = caches.first().map_or(0, KvLayer::len) as u32;
-    let pos: Vec<u32> = (0..b).flat_map(|_| start..start + n as u32).collect();
-    let mut x = t.embed(ids, &pos, (b, n))?; // (B, n, d)
+/// Feeds `tokens (B, n)` with position ids `pos (B·n)` after the cached ones; returns the argmax
+/// token of the last position of every row.
+fn step(
+    t: &Transformer,
+    tokens: &[u32],
+    pos: &[u32],
+    (b, n): (usize, usize),
+    caches: &mut [KvLayer],
+) -> Result<Vec<u32>> {
+    let mut x = t.embed(tokens, pos, (b, n))?; // (B, n, d)
     let ctx = t.attn_ctx(None);
     let k = t.kernels;
     for (blk, cache) in t.blocks.iter().zip(caches.iter_mut()) {

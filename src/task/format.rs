@@ -9,16 +9,24 @@
 //!   apply where the next token is a target token or the final `<eos>`
 //!   (`t >= |input|`).
 //!
+//! - `addition`, `multiplication`: `[EOS] a op b = answer [EOS]` with coupled position ids
+//!   or index hints, loss after `=` ([`super::arith`]).
+//!
+//! Position ids: [`Encoded::positions`] holds one id per token where the format defines them
+//! (the arithmetic formats' coupled ids, Cho et al. 2024), `None` for the default `0..n`. A model
+//! reads them only if its positions are coupled ([`Coupling`]); other schemes use `0..n`.
+//!
 //! `score_until = tok` keeps the score mask only up to and including the
 //! first scored position whose target is `tok`; the loss mask is unchanged
 //! (Delétang et al. 2023 train on the whole target but score the prefix).
 
+use super::arith::{self, Offsets};
 use super::generate::Example;
 use super::vocab::Vocab;
 use crate::ir::{Format, Task};
+use rand::Rng;
 
-/// One example laid out for the model; all four vectors have one entry per
-/// token position.
+/// One example laid out for the model; all vectors have one entry per token position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Encoded {
     /// Model input ids.
@@ -29,11 +37,19 @@ pub struct Encoded {
     pub loss_mask: Vec<f32>,
     /// 1 where accuracy is scored.
     pub score_mask: Vec<f32>,
+    /// The format's position id of every token, or `None` for the default `0..n`.
+    pub positions: Option<Vec<u32>>,
 }
 
 impl Encoded {
     fn new(tokens: Vec<u32>, targets: Vec<u32>, mask: Vec<f32>) -> Self {
-        Encoded { tokens, targets, loss_mask: mask.clone(), score_mask: mask }
+        Encoded { tokens, targets, loss_mask: mask.clone(), score_mask: mask, positions: None }
+    }
+
+    /// The index of the first loss position: the prompt a decoder continues is
+    /// `tokens[..=first]` (`input <sep>` for `lm`, up to `=` for the arithmetic formats).
+    pub fn first_loss(&self) -> Option<usize> {
+        self.loss_mask.iter().position(|&m| m > 0.0)
     }
 }
 
@@ -70,6 +86,9 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
                 mask[n] = 1.0;
             }
             Encoded::new(tokens, targets, mask)
+        }
+        Format::Addition { .. } | Format::Multiplication { .. } => {
+            return arith::encode_at(task, vocab, ex, Offsets::EVAL);
         }
         Format::Lm => {
             let mut s = ex.input.clone();
@@ -108,9 +127,13 @@ fn truncate_score(enc: &mut Encoded, stop: u32) {
     }
 }
 
-/// The decoder prompt for greedy decoding: `input ++ [<sep>]` (`lm`); for the
-/// encoder formats, the input ids unchanged.
-pub fn prompt(_task: &Task, vocab: &Vocab, input: &[u32]) -> Vec<u32> {
+/// The decoder prompt for greedy decoding: `input ++ [<sep>]` (`lm`); `[EOS] a op b =` for
+/// the arithmetic formats (evaluation layout); for the encoder formats, the input ids unchanged.
+pub fn prompt(task: &Task, vocab: &Vocab, input: &[u32]) -> Vec<u32> {
+    if task.format.is_arith() {
+        let e = arith::encode_at(task, vocab, &Example { input: input.to_vec(), target: vec![] }, Offsets::EVAL);
+        return e.tokens; // `=` is the last token fed before the answer
+    }
     let mut p = input.to_vec();
     if let Some(sep) = vocab.sep {
         p.push(sep);
@@ -127,12 +150,14 @@ pub struct Batch {
     pub score_mask: Vec<f32>,
     /// 1 at real positions, 0 at padding.
     pub pad: Vec<f32>,
+    /// Position ids when any example has them (rows without get `0..n`), padding 0.
+    pub positions: Option<Vec<u32>>,
     pub b: usize,
     pub t: usize,
 }
 
-/// Pads every example to the longest (token and target id 0, all masks 0). Takes examples
-/// or references to them.
+/// Pads every example to the longest (token and target id 0, all masks 0, position id 0).
+/// Takes examples or references to them.
 pub fn batch<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Batch {
     let t = encs.iter().map(|e| e.borrow().tokens.len()).max().unwrap_or(0);
     let b = encs.len();
@@ -142,6 +167,7 @@ pub fn batch<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Batch {
         loss_mask: Vec::with_capacity(b * t),
         score_mask: Vec::with_capacity(b * t),
         pad: Vec::with_capacity(b * t),
+        positions: encs.iter().any(|e| e.borrow().positions.is_some()).then(|| Vec::with_capacity(b * t)),
         b,
         t,
     };
@@ -153,8 +179,66 @@ pub fn batch<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Batch {
         pad_row(&mut out.loss_mask, &e.loss_mask, t, 0.0);
         pad_row(&mut out.score_mask, &e.score_mask, t, 0.0);
         out.pad.extend((0..t).map(|i| if i < n { 1.0 } else { 0.0 }));
+        if let Some(p) = &mut out.positions {
+            match &e.positions {
+                Some(ids) => pad_row(p, ids, t, 0),
+                None => pad_row(p, &(0..n as u32).collect::<Vec<_>>(), t, 0),
+            }
+        }
     }
     out
+}
+
+/// How a model with coupled positions (Cho et al. 2024) reads a format's position ids: a learned
+/// table indexed by ids in `0..=max_position` (so `max_position + 1` rows). With
+/// `random_start`, training shifts every non-zero id of an example by one offset, uniform in
+/// `0..=max_position − (largest id)`, so that `start` is uniform in
+/// `1..=max_position − |answer|` and every row gets trained; evaluation keeps `start = 1`.
+///
+/// Hand-off: the model side's `position = coupled(max_position = N, random_start = b)` maps
+/// to this ([`crate::train::coupling`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Coupling {
+    pub max_position: u32,
+    pub random_start: bool,
+}
+
+impl Coupling {
+    /// Applies a random start to `enc`'s ids (nothing without ids or `random_start`). An
+    /// example whose ids already exceed `max_position` keeps them (the model reports it).
+    pub fn randomize(&self, enc: &mut Encoded, rng: &mut impl Rng) {
+        let Some(ids) = enc.positions.as_mut().filter(|_| self.random_start) else { return };
+        let top = ids.iter().copied().max().unwrap_or(0);
+        let shift = rng.gen_range(0..=self.max_position.saturating_sub(top));
+        for id in ids.iter_mut().filter(|id| **id > 0) {
+            *id += shift;
+        }
+    }
+}
+
+/// The training layout of `ex`: [`encode`] with the random offsets training uses, drawn from
+/// `rng` in this order: the first index hint, uniform over the hints that leave room for the
+/// answer (Zhou et al. 2023; evaluation starts at the first), then the coupled start
+/// ([`Coupling::randomize`]) when `coupling` is given.
+pub fn encode_train(
+    task: &Task,
+    vocab: &Vocab,
+    ex: &Example,
+    coupling: Option<Coupling>,
+    rng: &mut impl Rng,
+) -> Encoded {
+    let mut enc = match task.format {
+        Format::Addition { index_hints: Some(k) } => {
+            let room = k.saturating_sub(ex.target.len()) as u32;
+            let hint = rng.gen_range(0..=room) as usize;
+            arith::encode_at(task, vocab, ex, Offsets { start: 1, hint })
+        }
+        _ => encode(task, vocab, ex),
+    };
+    if let Some(c) = coupling {
+        c.randomize(&mut enc, rng);
+    }
+    enc
 }
 
 /// Appends `row` cut or padded with `fill` to exactly `t` entries.

@@ -52,24 +52,35 @@ pub fn stream_seed(task: &str, part: &str, len: usize, seed: u64) -> u64 {
     mix(h)
 }
 
-/// An endless stream of labelled examples of one input length.
+/// An endless stream of labelled examples of one input length, or of lengths drawn from a set.
 pub struct Stream<'t> {
     labeler: Labeler<'t>,
-    len: usize,
+    /// One length, or the lengths each example draws from (uniformly).
+    lengths: Vec<usize>,
     rng: ChaCha8Rng,
 }
 
 impl<'t> Stream<'t> {
     /// The stream of `task`'s examples of input length `len` for split part
-    /// `part` (e.g. `"train"`, `"test"`) and run seed `seed`.
+    /// `part` (e.g. `"train"`, `"test"`) and run seed `seed`. For the arithmetic formats
+    /// `len` is the operands' digit count: both addition operands have `len` digits
+    /// ([`super::arith`]).
     pub fn new(task: &'t Task, part: &str, len: usize, seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, part, len, seed));
-        Stream { labeler: Labeler::new(task), len, rng }
+        Stream { labeler: Labeler::new(task), lengths: vec![len], rng }
     }
 
-    /// The input length of this stream's examples.
+    /// A stream whose examples draw their lengths uniformly from `lengths`; for addition each
+    /// operand draws its own digit count (Cho et al. 2024). Seeded like [`Stream::new`] with
+    /// part `"{part}*"` and the number of lengths.
+    pub fn over(task: &'t Task, part: &str, lengths: &[usize], seed: u64) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, &format!("{part}*"), lengths.len(), seed));
+        Stream { labeler: Labeler::new(task), lengths: lengths.to_vec(), rng }
+    }
+
+    /// The input length of this stream's examples (the longest, for [`Stream::over`]).
     pub fn input_len(&self) -> usize {
-        self.len
+        self.lengths.iter().copied().max().unwrap_or(0)
     }
 
     /// Draws the next input and labels it.
@@ -77,12 +88,18 @@ impl<'t> Stream<'t> {
         let task = self.labeler.task();
         let input = match task.input {
             Input::String => {
+                let len = match self.lengths.as_slice() {
+                    [l] => *l,
+                    [] => 0,
+                    ls => ls[self.rng.gen_range(0..ls.len() as u32) as usize],
+                };
                 let k = task.alphabet.len() as u32;
-                if k == 0 && self.len > 0 {
-                    return Err(LabelError::EmptyAlphabet { task: task.name.clone(), len: self.len, span: task.span });
+                if k == 0 && len > 0 {
+                    return Err(LabelError::EmptyAlphabet { task: task.name.clone(), len, span: task.span });
                 }
-                (0..self.len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
+                (0..len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
             }
+            Input::Operands => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
         };
         let target = self.labeler.label(&input)?;
         Ok(Example { input, target })

@@ -104,7 +104,10 @@ impl<'t> Labeler<'t> {
                 }
             }
         }
-        let result = eval(&task.target, &values).map_err(|e| LabelError::Eval {
+        let Some(target) = &task.target else {
+            return super::arith::label(task, input);
+        };
+        let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
             input: render_input(&values),
             message: e.message,
@@ -122,7 +125,7 @@ impl<'t> Labeler<'t> {
             format: task.format.name(),
             expected,
             found,
-            span: task.target.span,
+            span: target_span(task),
         };
         match (task.format, result) {
             (Format::Classify, Value::Seq(s)) if s.len() == 1 => Ok(s),
@@ -134,7 +137,7 @@ impl<'t> Labeler<'t> {
                 task: task.name.clone(),
                 input_len,
                 target_len: s.len(),
-                span: task.target.span,
+                span: target_span(task),
             }),
             (_, Value::Seq(s)) => Ok(s),
             (_, v) => Err(shape_err("a sequence", format!("{} `{v}`", v.kind()))),
@@ -153,7 +156,7 @@ impl<'t> Labeler<'t> {
                     format: task.format.name(),
                     expected: "a token at each position",
                     found: format!("the sequence `{v}`"),
-                    span: task.target.span,
+                    span: target_span(task),
                 })
             }
         };
@@ -161,7 +164,7 @@ impl<'t> Labeler<'t> {
             task: task.name.clone(),
             token: v.to_string(),
             outputs: listing(&task.outputs),
-            span: task.target.span,
+            span: target_span(task),
         })
     }
 
@@ -181,6 +184,11 @@ impl<'t> Labeler<'t> {
             })
             .collect()
     }
+}
+
+/// The target expression's span, or the task's for the arithmetic formats.
+fn target_span(task: &Task) -> Span {
+    task.target.as_ref().map_or(task.span, |t| t.span)
 }
 
 fn render_input(values: &[Value]) -> String {

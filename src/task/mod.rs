@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! Stream::new(task, part, len, seed) ──next_example──► Example { input ids, target ids }
-//!        (uniform inputs; label = eval(task.target))          │ encode(task, &vocab(task), ..)
+//!   (uniform inputs, label = eval(task.target);               │ encode(task, &vocab(task), ..)
+//!    arithmetic formats: arith::draw)                         │ (training: encode_train)
 //!                                                             ▼
-//!                                        Encoded { tokens, targets, loss_mask, score_mask } ─batch─► Batch
+//!                     Encoded { tokens, targets, loss_mask, score_mask, positions } ─batch─► Batch
 //! ```
 
+pub mod arith;
 mod builtins;
 pub mod eval;
 pub mod format;
@@ -17,7 +19,7 @@ pub mod value;
 pub mod vocab;
 
 pub use eval::{eval, EvalError};
-pub use format::{batch, encode, prompt, Batch, Encoded};
+pub use format::{batch, encode, encode_train, prompt, Batch, Coupling, Encoded};
 pub use generate::{generate, stream_seed, Example, Stream};
 pub use label::{label, label_tokens, LabelError, Labeler};
 pub use value::{to_token, Value};

@@ -7,6 +7,10 @@
 //!   not already in it (in order), then `<sep>` and `<eos>`; input and output
 //!   lists are the same. Alphabet ids keep their values; a task output id
 //!   maps through [`Vocab::model_output`].
+//! - Arithmetic formats (`addition`, `multiplication`; decoder): the same shared layout with `=`
+//!   in the place of `<sep>`, then `<eos>`, then the index hint tokens if any
+//!   ([`super::arith::hint_tokens`]): digits `0`–`9` are ids 0–9, the operator is 10, `=` is 11,
+//!   `<eos>` is 12.
 
 use crate::ir::{Format, Task};
 
@@ -23,7 +27,7 @@ pub struct Vocab {
     pub output: Vec<String>,
     /// The query token's model input id (encoder formats).
     pub query: Option<u32>,
-    /// `<sep>`'s id in the shared vocabulary (`lm`).
+    /// `<sep>`'s id in the shared vocabulary (`lm`; `=` in the arithmetic formats).
     pub sep: Option<u32>,
     /// `<eos>`'s id in the shared vocabulary (`lm`).
     pub eos: Option<u32>,
@@ -33,7 +37,7 @@ pub struct Vocab {
 
 /// The token layout of `task`'s format.
 pub fn vocab(task: &Task) -> Vocab {
-    if task.format != Format::Lm {
+    if !task.format.is_decoder() {
         let mut input = task.alphabet.clone();
         input.push(QUERY.to_string());
         return Vocab {
@@ -58,10 +62,11 @@ pub fn vocab(task: &Task) -> Vocab {
         }
     }
     let sep = shared.len() as u32;
-    shared.push(SEP.to_string());
+    shared.push(if task.format.is_arith() { super::arith::EQUALS } else { SEP }.to_string());
     shared.push(EOS.to_string());
+    shared.extend(super::arith::hint_tokens(task.format));
     Vocab {
-        format: Format::Lm,
+        format: task.format,
         input: shared.clone(),
         output: shared,
         query: None,

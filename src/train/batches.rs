@@ -8,9 +8,16 @@
 //!   batches are served in a seeded random order. The examples seen are the same as without
 //!   bucketing; only their grouping changes (W-like lengths 1..=40, batch 32: ~3% of the
 //!   positions are padding instead of ~45%, measured in `tests/train.rs`).
+//! - **Arithmetic formats** (`addition`, `multiplication`): each example draws its operands'
+//!   digit counts from the train lengths ([`Stream::over`]; Cho et al. 2024), so batches mix
+//!   lengths (padded, or bucketed as above with `mixed_lengths = true`).
+//!
+//! Examples are laid out by [`task::encode_train`]: index hints start at a random hint, and for a
+//! model with coupled positions ([`Batches::with_coupling`]) the position ids get a random start,
+//! both drawn from one more seeded stream (part `"positions"`).
 
 use crate::ir::Task;
-use crate::task::{self, stream_seed, Encoded, LabelError, Stream, Vocab};
+use crate::task::{self, stream_seed, Coupling, Encoded, LabelError, Stream, Vocab};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,17 +36,34 @@ pub struct Batches<'a> {
     seed: u64,
     mixed: bool,
     ready: VecDeque<Vec<Encoded>>,
+    /// How the model reads position ids (coupled positions), if it does.
+    coupling: Option<Coupling>,
+    /// Random starts of index hints and coupled ids.
+    starts: ChaCha8Rng,
 }
 
 impl<'a> Batches<'a> {
     /// Batches of `task` over the input `lengths` (non-empty), seeded by the run's `seed`.
     pub fn new(task: &'a Task, vocab: &'a Vocab, lengths: &'a [usize], seed: u64, mixed: bool) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "curriculum", 0, seed));
-        Batches { task, vocab, lengths, streams: BTreeMap::new(), rng, seed, mixed, ready: VecDeque::new() }
+        let starts = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "positions", 0, seed));
+        let ready = VecDeque::new();
+        Batches { task, vocab, lengths, streams: BTreeMap::new(), rng, seed, mixed, ready, coupling: None, starts }
+    }
+
+    /// The same batches for a model with coupled positions: examples carry position ids with
+    /// a random start when `coupling.random_start` ([`Coupling::randomize`]).
+    pub fn with_coupling(mut self, coupling: Option<Coupling>) -> Self {
+        self.coupling = coupling;
+        self
     }
 
     /// The next batch of `n` examples.
     pub fn next(&mut self, n: usize) -> Result<task::Batch, LabelError> {
+        if self.task.format.is_arith() && !self.mixed {
+            let encs = (0..n).map(|_| self.example(0)).collect::<Result<Vec<_>, _>>()?;
+            return Ok(task::batch(&encs));
+        }
         if !self.mixed {
             let len = self.lengths[self.rng.gen_range(0..self.lengths.len())];
             let encs = (0..n).map(|_| self.example(len)).collect::<Result<Vec<_>, _>>()?;
@@ -56,7 +80,8 @@ impl<'a> Batches<'a> {
     fn refill(&mut self, n: usize) -> Result<(), LabelError> {
         let mut pool = Vec::with_capacity(POOL * n);
         for _ in 0..POOL * n.max(1) {
-            let len = self.lengths[self.rng.gen_range(0..self.lengths.len())];
+            let len =
+                if self.task.format.is_arith() { 0 } else { self.lengths[self.rng.gen_range(0..self.lengths.len())] };
             pool.push(self.example(len)?);
         }
         pool.sort_by_key(|e| e.tokens.len()); // stable: ties keep their drawing order
@@ -70,9 +95,15 @@ impl<'a> Batches<'a> {
         Ok(())
     }
 
+    /// The next training example of length `len`; arithmetic tasks ignore `len` and draw from
+    /// one stream over all train lengths.
     fn example(&mut self, len: usize) -> Result<Encoded, LabelError> {
-        let (task, seed) = (self.task, self.seed);
-        let stream = self.streams.entry(len).or_insert_with(|| Stream::new(task, "train", len, seed));
-        Ok(task::encode(self.task, self.vocab, &stream.next_example()?))
+        let (task, seed, lengths) = (self.task, self.seed, self.lengths);
+        let stream = self.streams.entry(len).or_insert_with(|| match task.format.is_arith() {
+            true => Stream::over(task, "train", lengths, seed),
+            false => Stream::new(task, "train", len, seed),
+        });
+        let ex = stream.next_example()?;
+        Ok(task::encode_train(task, self.vocab, &ex, self.coupling, &mut self.starts))
     }
 }

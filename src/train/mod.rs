@@ -14,10 +14,10 @@ pub mod schedule;
 pub use batches::Batches;
 
 use crate::eval::{self, EvalError, EvalSet};
-use crate::ir::{EvalCfg, Split, Task, Variant};
+use crate::ir::{Arch, EvalCfg, Position, Split, Task, Variant};
 use crate::model::{self, Kernels, ModelIo, Net};
 use crate::report::results::{Evaluation, RunResult, RunStatus, Timing};
-use crate::task::{self, stream_seed, Vocab};
+use crate::task::{self, stream_seed, Coupling, Vocab};
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -60,7 +60,9 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
-    let mut data = Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths);
+    let coupled = coupling(arch);
+    let mut data = Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths)
+        .with_coupling(coupled);
     let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
     let longest = spec.split.train.lengths().iter().max().copied().unwrap_or(1);
     let mut result = RunResult {
@@ -85,7 +87,8 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
         let mask = Tensor::from_vec(b.loss_mask.clone(), (b.b, b.t), &Device::Cpu)?;
         let pad = eval::padding(&b)?;
         let drop = if has_dropout(spec.variant) { Some(&mut dropout) } else { None };
-        let logits = net.forward(&tokens, pad.as_ref(), drop)?;
+        let ids = b.positions.as_deref().filter(|_| coupled.is_some());
+        let logits = net.forward_at(&tokens, pad.as_ref(), ids, drop)?;
         let loss = model::cross_entropy_masked(&logits, &targets, &mask)?;
         let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         if !loss_v.is_finite() {
@@ -154,6 +157,24 @@ pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
         .unwrap_or(len)
 }
 
+/// Whether (and how) `arch` reads the task's position ids: models with coupled positions
+/// (Cho et al. 2024) do, with their table size and random start; every other scheme reads the
+/// default ids `0..n`, so a sweep over `position` compares coupled ids with the plain ones.
+///
+/// Hand-off (issue 4): the model side's `Position::Coupled { max_position, random_start }`
+/// maps to `Some(Coupling { max_position, random_start })`; its table needs `max_position + 1`
+/// rows (ids run over `0..=max_position`), and the checker can require `max_position >=
+/// task.format.max_coupled_id(longest test length)`. The match is exhaustive on purpose, so
+/// that a new position scheme must decide here.
+pub fn coupling(arch: &Arch) -> Option<Coupling> {
+    match arch {
+        Arch::Transformer(c) => match c.position {
+            Position::None | Position::Sinusoidal | Position::Learned { .. } => None,
+        },
+        Arch::Lstm(_) => None,
+    }
+}
+
 fn has_dropout(v: &Variant) -> bool {
     match &v.model.arch {
         crate::ir::Arch::Transformer(c) => c.dropout > 0.0,
@@ -188,9 +209,10 @@ fn evaluation(
         seed: spec.seed,
         batch: spec.eval.batch,
     };
-    let tr = eval::evaluate(&net, spec.task, vocab, &train)?;
+    let ids = coupling(&spec.variant.model.arch).is_some();
+    let tr = eval::evaluate_with(&net, spec.task, vocab, &train, ids)?;
     let t0 = Instant::now();
-    let te = eval::evaluate(&net, spec.task, vocab, &test)?;
+    let te = eval::evaluate_with(&net, spec.task, vocab, &test, ids)?;
     let secs = t0.elapsed().as_secs_f64();
     let e = Evaluation {
         step,
