@@ -182,12 +182,16 @@ fn score_lm(
 }
 
 /// Greedy decoding by re-running the whole prefix each step (models without a cache path).
+/// A randomized model draws the positions of the whole sequence once (as the cached path
+/// does), and every step reads a prefix of that draw.
 pub fn decode_uncached(net: &Net, seqs: &mut [Vec<u32>], rows: usize, steps: usize) -> Result<(), EvalError> {
+    let drawn = net.draw_positions(seqs[0].len() + steps)?;
     for _ in 0..steps {
         let t = seqs[0].len();
         let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
         let tokens = Tensor::from_vec(flat, (rows, t), &Device::Cpu)?;
-        let logits = net.forward(&tokens, None, None)?.narrow(1, t - 1, 1)?;
+        let pos: Option<Vec<u32>> = drawn.as_ref().map(|d| d[..t].iter().copied().cycle().take(rows * t).collect());
+        let logits = net.forward_at(&tokens, None, pos.as_deref(), None)?.narrow(1, t - 1, 1)?;
         let next = argmax(&logits)?;
         for (s, &tok) in seqs.iter_mut().zip(&next) {
             s.push(tok);

@@ -5,7 +5,9 @@
 //! uniform over the train lengths — the curriculum of Delétang et al. 2023 —
 //! or mixed lengths bucketed, padded and masked, see [`Batches`]), steps Adam/AdamW with optional
 //! global-norm clipping, evaluates every `eval.every` steps, and stops with
-//! [`RunStatus::Diverged`] on a non-finite loss. Device: CPU.
+//! [`RunStatus::Diverged`] on a non-finite loss. Randomized positions (Ruoss et al. 2023) are
+//! drawn by the model at every forward pass from a stream seeded here with the run seed
+//! (`stream_seed(task, "positions", 0, seed)`). Device: CPU.
 
 pub mod batches;
 pub mod optim;
@@ -57,6 +59,7 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     let arch = &spec.variant.model.arch;
     let (net, params) = model::build(arch, io, spec.seed)?;
     let net = net.with_kernels(spec.kernels);
+    net.seed_positions(stream_seed(&spec.task.name, "positions", 0, spec.seed));
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
@@ -154,6 +157,14 @@ pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
         .unwrap_or(len)
 }
 
+/// The largest position id the model reads for inputs of length `len`: `seq_len − 1` with
+/// the default ids `0..T`. (A task format that supplies its own ids, such as coupled ids,
+/// should report their maximum here, so that `pipeline::validate` checks coupled tables
+/// against them.)
+pub fn max_position_id(task: &Task, vocab: &Vocab, len: usize) -> usize {
+    seq_len(task, vocab, len).saturating_sub(1)
+}
+
 fn has_dropout(v: &Variant) -> bool {
     match &v.model.arch {
         crate::ir::Arch::Transformer(c) => c.dropout > 0.0,
@@ -161,8 +172,9 @@ fn has_dropout(v: &Variant) -> bool {
     }
 }
 
-/// Evaluates on fresh train-length samples and on the test lengths.
-/// Returns the evaluation, the test sequences evaluated and the seconds they
+/// Evaluates on fresh train-length samples and on the test lengths, with the model's
+/// evaluation copy ([`Net::evaluation`]: detached; randomized positions from a stream of their
+/// own, the same at every evaluation). Returns the evaluation, the test sequences evaluated and the seconds they
 /// took (the throughput figure is for the test lengths alone).
 fn evaluation(
     net: &Net,
@@ -173,7 +185,7 @@ fn evaluation(
     train_count: usize,
     test_count: usize,
 ) -> Result<(Evaluation, usize, f64), EvalError> {
-    let net = net.detached();
+    let net = net.evaluation(stream_seed(&spec.task.name, "eval_positions", 0, spec.seed));
     let train = EvalSet {
         part: "train_eval",
         lengths: spec.split.train.lengths(),
