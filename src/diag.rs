@@ -34,6 +34,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::format_model", "the task's format does not fit the model kind"),
     ("algen::check::unknown_metric", "an unknown metric or scope in eval or expect"),
     ("algen::check::position_len", "a learned position table shorter than the longest test input"),
+    ("algen::check::position_fit", "a positional encoding that does not fit the model (odd width, table too small)"),
     ("algen::run::label", "labelling an example failed"),
     ("algen::run::diverged", "the training loss became NaN or infinite"),
     ("algen::run::expect", "an expectation does not hold"),
