@@ -228,10 +228,16 @@ impl Positions {
         match &self.input {
             Input::None => Ok(None),
             Input::Sinusoidal => {
-                let mut rows = ids.ids.clone();
-                rows.sort_unstable();
-                rows.dedup();
-                let at: Vec<u32> = ids.ids.iter().map(|p| rows.binary_search(p).unwrap_or(0) as u32).collect();
+                // Rows for the distinct ids only (a randomized draw may reach max_len).
+                let (rows, at) = if ids.indices {
+                    ((0..ids.t as u32).collect(), ids.ids.clone())
+                } else {
+                    let mut rows = ids.ids.clone();
+                    rows.sort_unstable();
+                    rows.dedup();
+                    let at = ids.ids.iter().map(|p| rows.binary_search(p).unwrap_or(0) as u32).collect();
+                    (rows, at)
+                };
                 let pe = Tensor::from_vec(sinusoidal_at(&rows, self.d), (rows.len(), self.d), &Device::Cpu)?;
                 Ok(Some((pe.to_dtype(dtype)?, at)))
             }
