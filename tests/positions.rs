@@ -309,7 +309,14 @@ fn randomized_draws_are_sorted_distinct_in_range_and_seeded() {
 #[test]
 fn randomized_models_draw_per_pass_shared_by_the_batch() -> Result<()> {
     let x = tokens(&[&[1, 4, 2, 0, 3], &[1, 4, 2, 0, 3]]);
-    for base in [Position::Sinusoidal, Position::Learned { max_len: 64 }, Position::Rope { base: 10000.0 }] {
+    let bases = [
+        Position::Sinusoidal,
+        Position::Learned { max_len: 64 },
+        Position::Rope { base: 1e4 },
+        Position::Alibi,
+        Position::Relative,
+    ];
+    for base in bases {
         let pos = Position::Randomized { base: Box::new(base.clone()), max_len: 64, eval: true };
         let (net, _) = build(cfg(ModelKind::Encoder, pos, 8, 2));
         net.seed_positions(4);
