@@ -105,7 +105,7 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
         randomized(Position::Alibi),
     ];
     for norm in [Norm::Pre, Norm::Post] {
-        for pos in cached_schemes.iter().cloned() {
+        for pos in &cached_schemes {
             for dtype in [DType::F64, DType::F32] {
                 let (net, _) = model::build_with(&decoder(norm, pos.clone()), io, 5, dtype)?;
                 let (fast, slow_net) = (net.evaluation(9), net.evaluation(9));

@@ -214,7 +214,7 @@ fn relative_schemes_ignore_a_common_shift() -> Result<()> {
         Position::T5 { buckets: 8, max_distance: 16 },
     ];
     for kind in [ModelKind::Encoder, ModelKind::Decoder] {
-        for pos in schemes.iter().cloned() {
+        for pos in &schemes {
             let (net, _) = build(cfg(kind, pos.clone(), 8, 2));
             let a = vals(&net.forward_at(&x, None, Some(&base), None)?);
             let b = vals(&net.forward_at(&x, None, Some(&shifted), None)?);

@@ -133,9 +133,10 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 ///
 /// Transformer, with `n = 2` parameters per channel of a LayerNorm (gain, bias) or `n = 1` for
 /// RMSNorm (gain): `V_in·d` + positions + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
-/// + (pre-norm: `n·d`) + `V_out·d + V_out`, where positions are `max_len·d` (learned, also
-/// under `randomized`), `max_position·d` (coupled), `buckets·H` (t5), `L·(d² + 2d)` (relative:
-/// `W_r` and `u, v` per layer), else 0.
+/// + (pre-norm: `n·d`) + `V_out·d + V_out`.
+///
+/// Positions: `max_len·d` (learned, also under `randomized`), `max_position·d` (coupled),
+/// `buckets·H` (t5), `L·(d² + 2d)` (relative: `W_r` and `u, v` per layer), else 0.
 ///
 /// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
 /// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
