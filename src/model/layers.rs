@@ -133,6 +133,34 @@ pub struct AttnCtx {
     pub kernels: Kernels,
 }
 
+impl AttnCtx {
+    /// The context of sequences `start..start + len` of a `(b, t)` batch: per-sequence masks,
+    /// ids, biases and position features narrowed to those rows.
+    fn rows(&self, start: usize, len: usize, (b, t): (usize, usize)) -> Result<AttnCtx> {
+        fn slice<T: Clone>(v: &Arc<Vec<T>>, r: std::ops::Range<usize>) -> Arc<Vec<T>> {
+            Arc::new(v[r].to_vec())
+        }
+        let r = start * t..(start + len) * t;
+        let mut c = self.clone();
+        c.key_mask = self.key_mask.as_ref().map(|m| slice(m, r.clone()));
+        if let Some(a) = c.alibi.as_mut() {
+            a.positions = a.positions.as_ref().map(|p| if p.len() == b * t { slice(p, r.clone()) } else { p.clone() });
+        }
+        c.bias = self
+            .bias
+            .as_ref()
+            .map(|x| if x.rank() == 4 { x.narrow(0, start, len) } else { Ok(x.clone()) })
+            .transpose()?;
+        c.relative = self.relative.as_ref().map(|f| f.rows(start, len)).transpose()?;
+        Ok(c)
+    }
+}
+
+/// Score elements (B·H·T·T) above which a pass without gradients through relative attention
+/// runs its batch in chunks: the layer's per-sequence score bias would otherwise hold all of
+/// them at once (8 GB in f32 at B = 256, H = 8, T = 1000).
+const REL_CHUNK: usize = 1 << 24;
+
 /// Multi-head self-attention with one packed input projection `qkv: d → 3d` ([Q | K | V],
 /// heads contiguous inside each) and an output projection `out: d → d`; optionally
 /// Transformer-XL relative-attention parameters (`rel`).
@@ -164,8 +192,26 @@ impl SelfAttention {
         if let Some(f) = &ctx.qkv_transform {
             qkv = f(&qkv)?;
         }
+        let (b, t) = (qkv.dim(0)?, qkv.dim(1)?);
+        let per_seq = self.heads * t * t;
+        let a = if self.rel.is_some() && !qkv.track_op() && b * per_seq > REL_CHUNK {
+            let n = (REL_CHUNK / per_seq).max(1);
+            let parts = (0..b)
+                .step_by(n)
+                .map(|s| self.core(&qkv.narrow(0, s, n.min(b - s))?, &ctx.rows(s, n.min(b - s), (b, t))?))
+                .collect::<Result<Vec<_>>>()?;
+            Tensor::cat(&parts, 0)? // (B, T, d)
+        } else {
+            self.core(&qkv, ctx)?
+        };
+        self.out.forward(&a, k) // (B, T, d)
+    }
+
+    /// The attention core on projected `qkv (B, T, 3d)`: relative-attention bias (if any) plus
+    /// the context's terms, then the fused kernel or its reference → `(B, T, d)`.
+    fn core(&self, qkv: &Tensor, ctx: &AttnCtx) -> Result<Tensor> {
         let rel = match (&self.rel, &ctx.relative) {
-            (Some(r), Some(f)) => Some(r.bias(&qkv, f, self.heads)?), // (B, H, T, T)
+            (Some(r), Some(f)) => Some(r.bias(qkv, f, self.heads)?), // (B, H, T, T)
             (Some(_), None) => bail!("relative attention: the forward pass has no position frame"),
             _ => None,
         };
@@ -180,11 +226,10 @@ impl SelfAttention {
             alibi: ctx.alibi.clone(),
             window: ctx.window.clone(),
         };
-        let a = match k {
-            Kernels::Fused => ops::attention(&qkv, &spec, bias.as_ref())?, // (B, T, d)
-            Kernels::Reference => ops::attention_ref(&qkv, &spec, bias.as_ref())?,
-        };
-        self.out.forward(&a, k) // (B, T, d)
+        match ctx.kernels {
+            Kernels::Fused => ops::attention(qkv, &spec, bias.as_ref()), // (B, T, d)
+            Kernels::Reference => ops::attention_ref(qkv, &spec, bias.as_ref()),
+        }
     }
 
     pub fn detached(&self) -> Self {

@@ -76,6 +76,17 @@ impl Frame {
     }
 }
 
+impl Frame {
+    /// The features of sequences `start..start + len` (the same frame when shared).
+    pub fn rows(&self, start: usize, len: usize) -> Result<Frame> {
+        if self.sin.dim(0)? == 1 {
+            return Ok(self.clone());
+        }
+        let n = |x: &Tensor| x.narrow(0, start, len);
+        Ok(Frame { sin: n(&self.sin)?, cos: n(&self.cos)?, keys: n(&self.keys)? })
+    }
+}
+
 impl RelAttn {
     /// `{name}.weight (d, d)`, `{name}.u (H, dh)`, `{name}.v (H, dh)`.
     pub fn load(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
