@@ -36,6 +36,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::position_len", "a learned position table shorter than the longest test input"),
     ("algen::check::fixed_by_format", "a task field that the task's format fixes (arithmetic formats)"),
     ("algen::check::format_split", "a split whose lengths need more index hints than the task has"),
+    ("algen::check::position_fit", "a positional encoding that does not fit the model (odd width, table too small)"),
     ("algen::run::label", "labelling an example failed"),
     ("algen::run::diverged", "the training loss became NaN or infinite"),
     ("algen::run::expect", "an expectation does not hold"),

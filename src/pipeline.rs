@@ -40,11 +40,12 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     }
 }
 
-/// Checks that need the data stage: a learned position table must cover the
-/// model's longest sequence (input plus query slots or target), measured on
-/// one example of the longest length.
+/// Checks that need the data stage, measured on one example of the longest length: a learned
+/// position table must cover the model's longest sequence (input plus query slots or target);
+/// randomized positions need as many distinct positions in `[0, max_len)` as the longest
+/// sequence has tokens; a coupled table must hold the largest position id.
 pub fn validate(spec: &Spec) -> Vec<Diag> {
-    let mut diags = vec![];
+    let mut diags: Vec<Diag> = vec![];
     for exp in &spec.experiments {
         let (Some(t), Some(s)) = (spec.task(&exp.task), spec.split(&exp.split)) else { continue };
         let vocab = crate::task::vocab(t);
@@ -52,20 +53,47 @@ pub fn validate(spec: &Spec) -> Vec<Diag> {
         let seq = train::seq_len(t, &vocab, longest);
         for v in &exp.variants {
             let ir::Arch::Transformer(cfg) = &v.model.arch else { continue }; // an LSTM has no table
-            if let ir::Position::Learned { max_len } = cfg.position {
-                if seq > max_len
-                    && !diags.iter().any(|d: &Diag| d.sort_key() == (v.model.span.file, v.model.span.start))
-                {
-                    diags.push(
-                        Diag::error("algen::check::position_len", format!("learned positions cover {max_len} positions, but the model reads sequences of {seq} tokens"))
-                            .at(v.model.span, "position table too short")
-                            .help(format!("inputs of length {longest} make {seq}-token sequences in this format; use `learned(max_len = {})` or more", seq.next_power_of_two())),
-                    );
-                }
+            let Some((d, label)) =
+                table_too_small(&cfg.position, seq, longest, || train::max_position_id(t, &vocab, longest))
+            else {
+                continue;
+            };
+            if !diags.iter().any(|x| x.sort_key() == (v.model.span.file, v.model.span.start)) {
+                diags.push(d.at(v.model.span, label));
             }
         }
     }
     diags
+}
+
+/// The diagnostic (without its span) and its label when `pos` cannot serve `seq`-token
+/// sequences made from inputs of length `longest`; `max_id` computes the largest position id
+/// they use.
+fn table_too_small(
+    pos: &ir::Position,
+    seq: usize,
+    longest: usize,
+    max_id: impl Fn() -> usize,
+) -> Option<(Diag, &'static str)> {
+    let code = "algen::check::position_len";
+    match pos {
+        ir::Position::Learned { max_len } if seq > *max_len => Some((
+            Diag::error(code, format!("learned positions cover {max_len} positions, but the model reads sequences of {seq} tokens"))
+                .help(format!("inputs of length {longest} make {seq}-token sequences in this format; use `learned(max_len = {})` or more", seq.next_power_of_two())),
+            "position table too short",
+        )),
+        ir::Position::Randomized { max_len, .. } if seq > *max_len => Some((
+            Diag::error(code, format!("randomized positions are drawn from [0, {max_len}), but sequences of {seq} tokens need {seq} distinct positions"))
+                .help(format!("inputs of length {longest} make {seq}-token sequences in this format; use `randomized(.., max_len = {})` or more", seq.next_power_of_two())),
+            "position range too small",
+        )),
+        ir::Position::Coupled { max_position, .. } if max_id() >= *max_position => Some((
+            Diag::error(code, format!("the coupled position table has {max_position} rows, but position ids reach {}", max_id()))
+                .help(format!("use `coupled(max_position = {})` or more", max_id() + 1)),
+            "position table too short",
+        )),
+        _ => None,
+    }
 }
 
 /// Options of `algen run`.

@@ -21,7 +21,7 @@ fn vals(t: &Tensor) -> Vec<f64> {
 
 /// Feeding a sequence in chunks (a prompt of 3, then single tokens, then a chunk of 2 —
 /// enough to cross query blocks) gives the same context as one full causal pass, with and
-/// without ALiBi and windows.
+/// without ALiBi (at the indices and at explicit ids) and windows.
 #[test]
 fn cached_attention_equals_full_causal_attention() -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
@@ -31,8 +31,17 @@ fn cached_attention_equals_full_causal_attention() -> Result<()> {
         AttnSpec {
             heads: h,
             causal: true,
-            alibi: Some(Alibi { slopes: Arc::new(Alibi::standard_slopes(h)), before: 0.0 }),
+            alibi: Some(Alibi::new(Alibi::standard_slopes(h), 0.0)),
             window: Some(Arc::new(vec![1, 4, 0])),
+            ..AttnSpec::default()
+        },
+        AttnSpec {
+            heads: h,
+            causal: true,
+            alibi: Some(Alibi {
+                positions: Some(Arc::new(vec![0, 2, 3, 7, 8, 20, 21, 30, 44])),
+                ..Alibi::new(Alibi::standard_slopes(h), 0.0)
+            }),
             ..AttnSpec::default()
         },
     ];
@@ -71,28 +80,62 @@ fn decoder(norm: Norm, position: Position) -> Arch {
     })
 }
 
+fn randomized(base: Position) -> Position {
+    Position::Randomized { base: Box::new(base), max_len: 64, eval: true }
+}
+
 /// Greedy decoding with the cache = re-running the prefix every step (the reference), for
-/// pre- and post-norm decoders with every position scheme, in f64 and f32.
+/// pre- and post-norm decoders with every position scheme the cache supports, in f64 and
+/// f32; randomized schemes draw the sequence's positions once in both paths (two evaluation
+/// copies seeded alike). The other schemes report `cacheable` = false.
 #[test]
 fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
     let io = ModelIo { vocab_in: 7, vocab_out: 7 };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let cached_schemes = [
+        Position::None,
+        Position::Sinusoidal,
+        Position::Learned { max_len: 40 },
+        Position::Rope { base: 10000.0 },
+        Position::Alibi,
+        Position::HardAlibi { masked: 2 },
+        randomized(Position::Sinusoidal),
+        randomized(Position::Learned { max_len: 64 }),
+        randomized(Position::Rope { base: 10000.0 }),
+        randomized(Position::Alibi),
+    ];
     for norm in [Norm::Pre, Norm::Post] {
-        for pos in [Position::None, Position::Sinusoidal, Position::Learned { max_len: 40 }] {
+        for pos in &cached_schemes {
             for dtype in [DType::F64, DType::F32] {
                 let (net, _) = model::build_with(&decoder(norm, pos.clone()), io, 5, dtype)?;
-                let net = net.detached();
-                let Net::Transformer(t) = &net else { panic!("a transformer") };
-                assert!(decode::cacheable(t));
+                let (fast, slow_net) = (net.evaluation(9), net.evaluation(9));
+                let Net::Transformer(t) = &fast else { panic!("a transformer") };
+                assert!(decode::cacheable(t), "{pos:?}");
                 let prompts: Vec<Vec<u32>> = (0..4).map(|_| (0..6).map(|_| rng.gen_range(0..7)).collect()).collect();
                 let cached = decode::greedy(t, &prompts, 12)?;
                 let mut seqs = prompts.clone();
-                algen::eval::decode_uncached(&net, &mut seqs, 4, 12)
+                algen::eval::decode_uncached(&slow_net, &mut seqs, 4, 12)
                     .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
                 let slow: Vec<Vec<u32>> = seqs.iter().map(|s| s[6..].to_vec()).collect();
                 assert_eq!(cached, slow, "{norm:?} {pos:?} {dtype:?}");
             }
         }
+    }
+    let uncached = [
+        Position::SinusoidalReversed,
+        Position::Relative,
+        Position::T5 { buckets: 8, max_distance: 16 },
+        Position::Coupled { max_position: 64, random_start: true },
+        randomized(Position::Relative),
+    ];
+    for pos in uncached {
+        let (net, _) = model::build(&decoder(Norm::Pre, pos.clone()), io, 5)?;
+        let Net::Transformer(t) = &net else { panic!("a transformer") };
+        assert!(!decode::cacheable(t), "{pos:?} falls back to recomputation");
+        let mut seqs = vec![vec![1, 2, 3]; 2];
+        algen::eval::decode_uncached(&net.evaluation(1), &mut seqs, 2, 3)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        assert!(seqs.iter().all(|s| s.len() == 6), "{pos:?} decodes without the cache");
     }
     Ok(())
 }

@@ -180,7 +180,7 @@ fn identity_attention() -> Result<SelfAttention> {
     let qkv_w = Tensor::cat(&[&eye, &eye, &eye], 0)?; // (6, 2) = [I; I; I]
     let qkv = Linear::new(qkv_w, Tensor::zeros(6, DType::F64, &dev)?);
     let out = Linear::new(eye, Tensor::zeros(2, DType::F64, &dev)?);
-    Ok(SelfAttention { qkv, out, heads: 1 })
+    Ok(SelfAttention { qkv, out, heads: 1, rel: None })
 }
 
 #[test]
@@ -326,7 +326,7 @@ fn attention_alibi_windows_and_long_rows_grad_and_reference() {
                 heads: h,
                 causal,
                 key_mask: mask.map(Arc::new),
-                alibi: before.map(|before| Alibi { slopes: Arc::new(Alibi::standard_slopes(h)), before }),
+                alibi: before.map(|before| Alibi::new(Alibi::standard_slopes(h), before)),
                 window: windows.clone().map(Arc::new),
             };
             let qkv = rand_var(&mut rng, &[b, t, 3 * d]);
@@ -374,7 +374,7 @@ fn alibi_weights_and_unit_window_by_hand() -> Result<()> {
         qkv[i * 9 + 6 + i] = 1.0;
     }
     let qkv = Tensor::from_vec(qkv, (1, t, 9), &Device::Cpu)?;
-    let alibi = Some(Alibi { slopes: Arc::new(vec![m]), before: 0.0 });
+    let alibi = Some(Alibi::new(vec![m], 0.0));
     let spec = AttnSpec { heads: 1, causal: true, alibi, ..AttnSpec::default() };
     let out = vals(&ops::attention(&qkv, &spec, None)?);
     let z = (-2.0 * m).exp() + (-m).exp() + 1.0;

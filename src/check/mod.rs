@@ -10,6 +10,7 @@ mod cx;
 mod experiment;
 mod infer;
 mod model;
+mod position;
 mod split;
 mod task;
 

@@ -2,6 +2,7 @@
 //! and sweeps over model fields.
 
 use super::cx::Cx;
+use super::position::{position, Fit};
 use crate::diag::{suggest, Diag};
 use crate::ir::{self, defaults};
 use crate::source::Span;
@@ -13,9 +14,6 @@ pub const TRANSFORMER_FIELDS: &[&str] =
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
 const ARCHS: &[&str] = &["transformer", "lstm"];
-pub const POSITIONS: &[&str] = &["none", "sinusoidal", "learned"];
-/// Encodings of the design (DESIGN §3) that later work adds.
-const PLANNED_POSITIONS: &[&str] = &["rope", "alibi", "relative", "t5", "randomized", "hard_alibi", "coupled"];
 
 /// A model as written: its constructor and its fields after overrides
 /// (field name -> value expression, possibly a `sweep`).
@@ -188,7 +186,8 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         None => Some(ir::NormType::LayerNorm),
     };
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));
-    let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e));
+    let fit = Fit { d_model, heads, kind };
+    let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e, &fit));
     let embed_scale = f.get("embed_scale").map_or(Some(defaults::EMBED_SCALE), |e| cx.boolean(e));
     if let (Some(d), Some(h)) = (d_model, heads) {
         if d % h != 0 {
@@ -221,60 +220,6 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
 fn divisors(d: usize) -> String {
     let v: Vec<String> = (1..=d.min(64)).filter(|h| d % h == 0).map(|h| h.to_string()).collect();
     v.join(", ")
-}
-
-fn position(cx: &mut Cx, e: &Expr) -> Option<ir::Position> {
-    let r = cx.resolve(e).into_owned();
-    let (name, args) = match &r.kind {
-        ExprKind::Ident(n) => (n.clone(), vec![]),
-        ExprKind::Call { func, args } => (func.name.clone(), args.clone()),
-        _ => {
-            cx.wrong_type(e, "a positional encoding (none, sinusoidal, learned)");
-            return None;
-        }
-    };
-    if !POSITIONS.contains(&name.as_str()) {
-        let help = if PLANNED_POSITIONS.contains(&name.as_str()) {
-            format!("`{name}` is not implemented yet; available: {}", POSITIONS.join(", "))
-        } else {
-            suggest(&name, POSITIONS)
-        };
-        cx.push(
-            Diag::error("algen::check::unknown_position", format!("unknown positional encoding `{name}`"))
-                .at(e.span, "not a positional encoding")
-                .help(help),
-        );
-        return None;
-    }
-    match name.as_str() {
-        "learned" => {
-            let mut max_len = defaults::LEARNED_MAX_LEN;
-            for a in &args {
-                match a.name.as_ref().map(|n| n.name.as_str()) {
-                    None | Some("max_len") => max_len = cx.int_in(&a.value, 1, 1 << 24)? as usize,
-                    Some(other) => {
-                        cx.push(
-                            Diag::error("algen::check::unknown_field", format!("`learned` has no parameter `{other}`"))
-                                .at(a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span), "unknown parameter")
-                                .help(suggest(other, &["max_len"])),
-                        );
-                        return None;
-                    }
-                }
-            }
-            Some(ir::Position::Learned { max_len })
-        }
-        _ if !args.is_empty() => {
-            cx.push(
-                Diag::error("algen::check::arity", format!("`{name}` takes no parameters"))
-                    .at(e.span, "unexpected parameters")
-                    .help(format!("write `position = {name}`")),
-            );
-            None
-        }
-        "sinusoidal" => Some(ir::Position::Sinusoidal),
-        _ => Some(ir::Position::None),
-    }
 }
 
 /// Renders a (small) value expression back to text, for variant labels.

@@ -199,6 +199,8 @@ fn row_ids(enc: &Encoded, n: usize) -> Vec<u32> {
 }
 
 /// Greedy decoding by re-running the whole prefix each step (models without a cache path).
+/// A randomized model draws the positions of the whole sequence once (as the cached path
+/// does), and every step reads a prefix of that draw.
 pub fn decode_uncached(net: &Net, seqs: &mut [Vec<u32>], rows: usize, steps: usize) -> Result<(), EvalError> {
     decode_uncached_at(net, seqs, rows, steps, None)
 }
@@ -216,11 +218,16 @@ pub fn decode_uncached_at(
     if ids.is_some_and(|ids| ids.len() != rows || ids.iter().any(|r| r.len() < fed)) {
         return Err(candle_core::Error::Msg(format!("decode: position ids must cover {fed} tokens per row")).into());
     }
+    let drawn = if ids.is_none() { net.draw_positions(seqs.first().map_or(0, Vec::len) + steps)? } else { None };
     for _ in 0..steps {
         let t = seqs[0].len();
         let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
         let tokens = Tensor::from_vec(flat, (rows, t), &Device::Cpu)?;
-        let pos: Option<Vec<u32>> = ids.map(|ids| ids.iter().flat_map(|r| r[..t].iter().copied()).collect());
+        let pos: Option<Vec<u32>> = match (ids, &drawn) {
+            (Some(ids), _) => Some(ids.iter().flat_map(|r| r[..t].iter().copied()).collect()),
+            (None, Some(d)) => Some(d[..t].iter().copied().cycle().take(rows * t).collect()),
+            (None, None) => None,
+        };
         let logits = net.forward_at(&tokens, None, pos.as_deref(), None)?.narrow(1, t - 1, 1)?;
         let next = argmax(&logits)?;
         for (s, &tok) in seqs.iter_mut().zip(&next) {

@@ -23,6 +23,25 @@ pub const DROPOUT: f64 = 0.0;
 /// Rows of a learned position table: 2048 covers the longest test length of
 /// the Chomsky benchmark (500) and the randomized-PE max_len of Ruoss et al. 2023.
 pub const LEARNED_MAX_LEN: usize = 2048;
+/// RoPE base θ = 10000: Su et al. 2021 (RoFormer, §3.2.2, θ_i = 10000^(−2(i−1)/d)).
+pub const ROPE_BASE: f64 = 10000.0;
+/// Randomized positions draw from `[0, 2048)`: Ruoss et al. 2023 (§4, "L = 2048").
+pub const RANDOMIZED_MAX_LEN: usize = 2048;
+/// Randomized models also draw positions at evaluation: Ruoss et al. 2023 randomize at test
+/// time too (positions beyond the training lengths are only ever seen that way).
+pub const RANDOMIZED_EVAL: bool = true;
+/// T5 relative attention: 32 buckets, log-spaced up to distance 128 (Raffel et al. 2020, §2.1;
+/// `relative_attention_num_buckets = 32`, `relative_attention_max_distance = 128`).
+pub const T5_BUCKETS: usize = 32;
+/// See [`T5_BUCKETS`].
+pub const T5_MAX_DISTANCE: usize = 128;
+/// Coupled position table: 64 rows cover the coupled ids of additions up to ~60 digits
+/// (ids grow with the number of digits, not the sequence length; Cho et al. 2024 size the
+/// table to the longest test operand plus the random-start range, so raise it for long tests).
+pub const COUPLED_MAX_POSITION: usize = 64;
+/// Coupled ids start at a random offset in training, so every table row is trained (Cho et al.
+/// 2024, §3: "we randomly choose the starting position ID").
+pub const COUPLED_RANDOM_START: bool = true;
 /// Adam learning rate 1e-3: the middle of the benchmark's grid is 3e-4; 1e-3
 /// is the Adam default (Kingma & Ba 2015) and trains the small CPU configs faster.
 pub const LR: f64 = 1e-3;

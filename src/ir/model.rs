@@ -29,15 +29,51 @@ pub enum Norm {
     Post,
 }
 
+/// A transformer's positional encoding (`position = ...`). What each one computes, with its
+/// paper's definition, is documented in `model::positions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Position {
     None,
     /// Vaswani et al. 2017: sin on the first half of the channels, cos on the second, base 10000.
     Sinusoidal,
+    /// `sinusoidal(reversed = true)`: the same table read at the Chomsky-hierarchy benchmark's
+    /// ids N, N−1, …, 1 for a sequence of N real tokens (Delétang et al. 2023,
+    /// `sinusoid_position_encoding(causal = True)`).
+    SinusoidalReversed,
     /// A learned table of `max_len` rows.
     Learned {
         max_len: usize,
+    },
+    /// Rotary embedding of q and k (Su et al. 2021), rotate-half pairing (GPT-NeoX).
+    Rope {
+        base: f64,
+    },
+    /// ALiBi (Press et al. 2022); the symmetric benchmark variant in encoders.
+    Alibi,
+    /// Transformer-XL relative attention (Dai et al. 2019).
+    Relative,
+    /// T5 relative position buckets (Raffel et al. 2020).
+    T5 {
+        buckets: usize,
+        max_distance: usize,
+    },
+    /// Randomized positions (Ruoss et al. 2023): `base` reads T sorted distinct positions drawn
+    /// from `[0, max_len)` per forward pass; `eval`: evaluation draws too.
+    Randomized {
+        base: Box<Position>,
+        max_len: usize,
+        eval: bool,
+    },
+    /// Hard-ALiBi (Jelassi et al. 2024): head h < `masked` sees only the last h + 1 tokens.
+    HardAlibi {
+        masked: usize,
+    },
+    /// A learned table of `max_position` rows read at per-token ids from the task (Cho et al.
+    /// 2024); `random_start` tells the task format to shift training ids randomly.
+    Coupled {
+        max_position: usize,
+        random_start: bool,
     },
 }
 
@@ -46,7 +82,27 @@ impl Position {
         match self {
             Position::None => "none".into(),
             Position::Sinusoidal => "sinusoidal".into(),
+            Position::SinusoidalReversed => "sinusoidal(reversed = true)".into(),
             Position::Learned { max_len } => format!("learned(max_len = {max_len})"),
+            Position::Rope { base } => format!("rope(base = {base})"),
+            Position::Alibi => "alibi".into(),
+            Position::Relative => "relative".into(),
+            Position::T5 { buckets, max_distance } => format!("t5(buckets = {buckets}, max_distance = {max_distance})"),
+            Position::Randomized { base, max_len, eval } => {
+                format!("randomized({}, max_len = {max_len}, eval = {eval})", base.name())
+            }
+            Position::HardAlibi { masked } => format!("hard_alibi(masked = {masked})"),
+            Position::Coupled { max_position, random_start } => {
+                format!("coupled(max_position = {max_position}, random_start = {random_start})")
+            }
+        }
+    }
+
+    /// The encoding under a `randomized(...)` wrapper, or itself.
+    pub fn base(&self) -> &Position {
+        match self {
+            Position::Randomized { base, .. } => base,
+            p => p,
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use super::ops::{self, AttnSpec, Kernels};
 use super::params::Params;
+use super::positions::relative::{Frame, RelAttn};
 use crate::ir::model::NormType;
-use candle_core::{Result, Tensor};
+use candle_core::{bail, Result, Tensor};
 use std::sync::Arc;
 
 /// `y = x·Wᵀ + b`, weight `(out, in)`, bias `(out)`.
@@ -118,7 +119,7 @@ pub struct AttnCtx {
     pub causal: bool,
     /// `(B·T)` 1 = real key, 0 = padding.
     pub key_mask: Option<Arc<Vec<f32>>>,
-    /// Additive score bias `(H, T, T)` or `(B, H, T, T)`: the ALiBi / relative-position hook.
+    /// Additive score bias `(H, T, T)` or `(B, H, T, T)`, shared by all layers (T5 buckets).
     pub bias: Option<Tensor>,
     /// The RoPE-style hook on `qkv`.
     pub qkv_transform: Option<QkvTransform>,
@@ -126,23 +127,62 @@ pub struct AttnCtx {
     pub alibi: Option<ops::Alibi>,
     /// Per-head windows (Hard-ALiBi), see [`AttnSpec::window`].
     pub window: Option<Arc<Vec<usize>>>,
+    /// Position features for layers with Transformer-XL relative attention
+    /// ([`SelfAttention::rel`]), which add their own per-layer score bias.
+    pub relative: Option<Frame>,
     pub kernels: Kernels,
 }
 
+impl AttnCtx {
+    /// The context of sequences `start..start + len` of a `(b, t)` batch: per-sequence masks,
+    /// ids, biases and position features narrowed to those rows.
+    fn rows(&self, start: usize, len: usize, (b, t): (usize, usize)) -> Result<AttnCtx> {
+        fn slice<T: Clone>(v: &Arc<Vec<T>>, r: std::ops::Range<usize>) -> Arc<Vec<T>> {
+            Arc::new(v[r].to_vec())
+        }
+        let r = start * t..(start + len) * t;
+        let mut c = self.clone();
+        c.key_mask = self.key_mask.as_ref().map(|m| slice(m, r.clone()));
+        if let Some(a) = c.alibi.as_mut() {
+            a.positions = a.positions.as_ref().map(|p| if p.len() == b * t { slice(p, r.clone()) } else { p.clone() });
+        }
+        c.bias = self
+            .bias
+            .as_ref()
+            .map(|x| if x.rank() == 4 { x.narrow(0, start, len) } else { Ok(x.clone()) })
+            .transpose()?;
+        c.relative = self.relative.as_ref().map(|f| f.rows(start, len)).transpose()?;
+        Ok(c)
+    }
+}
+
+/// Score elements (B·H·T·T) above which a pass without gradients through relative attention
+/// runs its batch in chunks: the layer's per-sequence score bias would otherwise hold all of
+/// them at once (8 GB in f32 at B = 256, H = 8, T = 1000).
+const REL_CHUNK: usize = 1 << 24;
+
 /// Multi-head self-attention with one packed input projection `qkv: d → 3d` ([Q | K | V],
-/// heads contiguous inside each) and an output projection `out: d → d`.
+/// heads contiguous inside each) and an output projection `out: d → d`; optionally
+/// Transformer-XL relative-attention parameters (`rel`).
 #[derive(Clone, Debug)]
 pub struct SelfAttention {
     pub qkv: Linear,
     pub out: Linear,
     pub heads: usize,
+    pub rel: Option<RelAttn>,
 }
 
 impl SelfAttention {
     pub fn load(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
         let qkv = Linear::load(params, &format!("{name}.qkv"), 3 * d, d)?;
         let out = Linear::load(params, &format!("{name}.out"), d, d)?;
-        Ok(SelfAttention { qkv, out, heads })
+        Ok(SelfAttention { qkv, out, heads, rel: None })
+    }
+
+    /// [`SelfAttention::load`] plus relative attention `{name}.rel.{weight, u, v}`.
+    pub fn load_relative(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
+        let a = Self::load(params, name, d, heads)?;
+        Ok(SelfAttention { rel: Some(RelAttn::load(params, &format!("{name}.rel"), d, heads)?), ..a })
     }
 
     /// `(B, T, d)` → `(B, T, d)`.
@@ -152,6 +192,33 @@ impl SelfAttention {
         if let Some(f) = &ctx.qkv_transform {
             qkv = f(&qkv)?;
         }
+        let (b, t) = (qkv.dim(0)?, qkv.dim(1)?);
+        let per_seq = self.heads * t * t;
+        let a = if self.rel.is_some() && !qkv.track_op() && b * per_seq > REL_CHUNK {
+            let n = (REL_CHUNK / per_seq).max(1);
+            let parts = (0..b)
+                .step_by(n)
+                .map(|s| self.core(&qkv.narrow(0, s, n.min(b - s))?, &ctx.rows(s, n.min(b - s), (b, t))?))
+                .collect::<Result<Vec<_>>>()?;
+            Tensor::cat(&parts, 0)? // (B, T, d)
+        } else {
+            self.core(&qkv, ctx)?
+        };
+        self.out.forward(&a, k) // (B, T, d)
+    }
+
+    /// The attention core on projected `qkv (B, T, 3d)`: relative-attention bias (if any) plus
+    /// the context's terms, then the fused kernel or its reference → `(B, T, d)`.
+    fn core(&self, qkv: &Tensor, ctx: &AttnCtx) -> Result<Tensor> {
+        let rel = match (&self.rel, &ctx.relative) {
+            (Some(r), Some(f)) => Some(r.bias(qkv, f, self.heads)?), // (B, H, T, T)
+            (Some(_), None) => bail!("relative attention: the forward pass has no position frame"),
+            _ => None,
+        };
+        let bias = match (rel, &ctx.bias) {
+            (Some(r), Some(b)) => Some(r.broadcast_add(b)?),
+            (r, b) => r.or_else(|| b.clone()),
+        };
         let spec = AttnSpec {
             heads: self.heads,
             causal: ctx.causal,
@@ -159,14 +226,18 @@ impl SelfAttention {
             alibi: ctx.alibi.clone(),
             window: ctx.window.clone(),
         };
-        let a = match k {
-            Kernels::Fused => ops::attention(&qkv, &spec, ctx.bias.as_ref())?, // (B, T, d)
-            Kernels::Reference => ops::attention_ref(&qkv, &spec, ctx.bias.as_ref())?,
-        };
-        self.out.forward(&a, k) // (B, T, d)
+        match ctx.kernels {
+            Kernels::Fused => ops::attention(qkv, &spec, bias.as_ref()), // (B, T, d)
+            Kernels::Reference => ops::attention_ref(qkv, &spec, bias.as_ref()),
+        }
     }
 
     pub fn detached(&self) -> Self {
-        SelfAttention { qkv: self.qkv.detached(), out: self.out.detached(), heads: self.heads }
+        SelfAttention {
+            qkv: self.qkv.detached(),
+            out: self.out.detached(),
+            heads: self.heads,
+            rel: self.rel.as_ref().map(RelAttn::detached),
+        }
     }
 }

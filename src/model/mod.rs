@@ -66,6 +66,34 @@ impl Net {
         }
     }
 
+    /// Restarts the stream of randomized positions (`randomized(..)`; Ruoss et al. 2023) that
+    /// this network and its clones draw from at every forward pass; a no-op for other models.
+    pub fn seed_positions(&self, seed: u64) {
+        if let Net::Transformer(t) = self {
+            t.positions.seed(seed);
+        }
+    }
+
+    /// T sorted distinct randomized positions for a sequence of `len` tokens, drawn now, or
+    /// `None` when this network does not randomize. Decoding draws once for the whole sequence
+    /// and passes prefixes of the draw as explicit ids, so every step sees the same positions.
+    pub fn draw_positions(&self, len: usize) -> Result<Option<Vec<u32>>> {
+        match self {
+            Net::Transformer(t) => t.positions.draw(len),
+            Net::Lstm(_) => Ok(None),
+        }
+    }
+
+    /// The copy to evaluate with: [`Net::detached`], and randomized positions drawn from their
+    /// own stream seeded with `seed` (or not randomized, for `randomized(.., eval = false)`), so
+    /// evaluating never changes the training draws.
+    pub fn evaluation(&self, seed: u64) -> Net {
+        match self {
+            Net::Transformer(t) => Net::Transformer(t.evaluation(seed)),
+            Net::Lstm(l) => Net::Lstm(l.detached()),
+        }
+    }
+
     /// A copy with detached weights (sharing storage, so it follows optimizer updates) for
     /// evaluation without autograd bookkeeping.
     pub fn detached(&self) -> Net {
@@ -84,7 +112,8 @@ impl Net {
     }
 }
 
-/// Builds `arch` in f32 with parameters initialized from `seed` (see [`Params`]).
+/// Builds `arch` in f32 with parameters initialized from `seed` (see [`Params`]); randomized
+/// positions are drawn from a stream of the same seed ([`Net::seed_positions`]).
 pub fn build(arch: &Arch, io: ModelIo, seed: u64) -> Result<(Net, Params)> {
     build_with(arch, io, seed, DType::F32)
 }
@@ -96,14 +125,18 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
         Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
         Arch::Lstm(cfg) => Net::Lstm(Lstm::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
     };
+    net.seed_positions(seed);
     Ok((net, params))
 }
 
 /// Number of scalar parameters [`build`] creates (equal to `Params::count`, tested).
 ///
 /// Transformer, with `n = 2` parameters per channel of a LayerNorm (gain, bias) or `n = 1` for
-/// RMSNorm (gain): `V_in·d` + (learned: `max_len·d`) + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
+/// RMSNorm (gain): `V_in·d` + positions + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
 /// + (pre-norm: `n·d`) + `V_out·d + V_out`.
+///
+/// Positions: `max_len·d` (learned, also under `randomized`), `max_position·d` (coupled),
+/// `buckets·H` (t5), `L·(d² + 2d)` (relative: `W_r` and `u, v` per layer), else 0.
 ///
 /// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
 /// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
@@ -111,9 +144,12 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
     match arch {
         Arch::Transformer(c) => {
             let (d, f) = (c.d_model, c.ffn);
-            let pos = match c.position {
+            let pos = match c.position.base() {
                 Position::Learned { max_len } => max_len * d,
-                Position::None | Position::Sinusoidal => 0,
+                Position::Coupled { max_position, .. } => max_position * d,
+                Position::T5 { buckets, .. } => buckets * c.heads,
+                Position::Relative => c.layers * (d * d + 2 * d),
+                _ => 0,
             };
             let n = if c.norm_type == NormType::RmsNorm { 1 } else { 2 };
             let layer = 4 * d * d + 2 * d * f + 5 * d + 2 * n * d + f;

@@ -11,7 +11,7 @@
 use super::layers::{AttnCtx, FeedForward, LayerNorm, Linear, SelfAttention};
 use super::ops::{self, Kernels};
 use super::params::Params;
-use super::positions::{default_ids, Positions};
+use super::positions::{Ids, Positions};
 use crate::ir::model::{ModelKind, Norm, TransformerCfg};
 use candle_core::{bail, DType, Result, Tensor};
 use rand_chacha::ChaCha8Rng;
@@ -60,19 +60,21 @@ fn validate(cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<(
 
 impl Transformer {
     /// Creates the parameters in `params` (names in [`Params::list`] order:
-    /// `tok_embed`, `pos_embed`, `layers.{i}.{ln1, attn.qkv, attn.out, ln2, ffn.up, ffn.down}`,
+    /// `tok_embed`, `pos_embed` (learned, coupled) or `rel_bias` (t5),
+    /// `layers.{i}.{ln1, attn.qkv, attn.out, attn.rel (relative), ln2, ffn.up, ffn.down}`,
     /// `final_ln` (pre-norm only), `head`).
     pub fn load(params: &mut Params, cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
         let d = cfg.d_model;
         let tok_embed = params.embedding("tok_embed", vocab_in, d)?;
-        let positions = Positions::load(params, &cfg.position, d)?;
+        let positions = Positions::load(params, cfg)?;
+        let attention = if positions.relative() { SelfAttention::load_relative } else { SelfAttention::load };
         let mut blocks = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
             let p = format!("layers.{i}");
             blocks.push(Block {
                 ln1: LayerNorm::load(params, &format!("{p}.ln1"), d, cfg.norm_type)?,
-                attn: SelfAttention::load(params, &format!("{p}.attn"), d, cfg.heads)?,
+                attn: attention(params, &format!("{p}.attn"), d, cfg.heads)?,
                 ln2: LayerNorm::load(params, &format!("{p}.ln2"), d, cfg.norm_type)?,
                 ffn: FeedForward::load(params, &format!("{p}.ffn"), d, cfg.ffn)?,
             });
@@ -104,7 +106,8 @@ impl Transformer {
 
     /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`; `pad (B, T)`: 1 = real, 0 = padding
     /// (padded keys are hidden from every query); dropout only when `dropout_rng` is given;
-    /// explicit position ids (`B·T`, row-major; default `0..T`). [`crate::model::Net::forward`]
+    /// explicit position ids (`B·T`, row-major; default `0..T`, or a randomized draw for
+    /// `randomized(..)` schemes, see [`Positions::ids`]). [`crate::model::Net::forward`]
     /// is the entry point without position ids.
     pub fn forward_at(
         &self,
@@ -115,17 +118,13 @@ impl Transformer {
     ) -> Result<Tensor> {
         let (b, t, ids) = token_ids(tokens)?;
         let key_mask = pad.map(|p| key_mask(p, b, t)).transpose()?;
-        let pos_ids = match positions {
-            Some(p) if p.len() != b * t => bail!("transformer: {} position ids for a ({b}, {t}) batch", p.len()),
-            Some(p) => p.to_vec(),
-            None => default_ids(b, t),
-        };
+        let pos = self.positions.ids(positions, key_mask.as_deref().map(Vec::as_slice), b, t)?;
         let mut rng = dropout_rng;
         let p = self.cfg.dropout;
         let k = self.kernels;
-        let x = self.embed(&ids, &pos_ids, (b, t))?; // (B, T, d)
+        let x = self.embed(&ids, &pos)?; // (B, T, d)
         let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
-        let ctx = self.attn_ctx(key_mask);
+        let ctx = self.attn_ctx(key_mask, &pos)?;
         for blk in &self.blocks {
             x = match self.cfg.norm {
                 Norm::Pre => {
@@ -148,22 +147,32 @@ impl Transformer {
         self.head.forward(&x, k) // (B, T, vocab_out)
     }
 
-    /// What every attention layer of this model is told for one forward pass: causality,
-    /// padding, and the position scheme's in-attention terms. Shared by [`Self::forward_at`]
-    /// and cached decoding (`model::decode`), so both attend alike.
-    pub(crate) fn attn_ctx(&self, key_mask: Option<Arc<Vec<f32>>>) -> AttnCtx {
-        AttnCtx { causal: self.cfg.kind == ModelKind::Decoder, key_mask, kernels: self.kernels, ..AttnCtx::default() }
+    /// What every attention layer of this model is told for one forward pass at position ids
+    /// `pos`: causality, padding, and the position scheme's in-attention terms. Shared by
+    /// [`Self::forward_at`] and cached decoding (`model::decode`), so both attend alike.
+    pub fn attn_ctx(&self, key_mask: Option<Arc<Vec<f32>>>, pos: &Ids) -> Result<AttnCtx> {
+        let causal = self.cfg.kind == ModelKind::Decoder;
+        let mut ctx = AttnCtx { causal, key_mask, kernels: self.kernels, ..AttnCtx::default() };
+        self.positions.attend(&mut ctx, pos, self.tok_embed.dtype())?;
+        Ok(ctx)
     }
 
     /// Token embeddings (×√d when `embed_scale`) plus positions: `(B, T, d)`.
-    pub(crate) fn embed(&self, ids: &[u32], pos_ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
+    pub(crate) fn embed(&self, ids: &[u32], pos: &Ids) -> Result<Tensor> {
         let scale = if self.cfg.embed_scale { (self.cfg.d_model as f64).sqrt() } else { 1.0 };
-        let table = self.positions.table(pos_ids, bt.1, self.tok_embed.dtype())?;
-        let pos = table.as_ref().map(|tb| (tb, pos_ids));
+        let bt = (pos.b, pos.t);
+        let table = self.positions.table(pos, self.tok_embed.dtype())?;
+        let pos = table.as_ref().map(|(tb, rows)| (tb, &rows[..]));
         match self.kernels {
             Kernels::Fused => ops::embed(&self.tok_embed, ids, bt, scale, pos),
             Kernels::Reference => ops::embed_ref(&self.tok_embed, ids, bt, scale, pos),
         }
+    }
+
+    /// The copy to evaluate with: [`Self::detached`], and randomized positions drawn from a
+    /// stream of its own seeded with `seed` (or none, for `randomized(.., eval = false)`).
+    pub fn evaluation(&self, seed: u64) -> Self {
+        Transformer { positions: self.positions.evaluation(seed), ..self.detached() }
     }
 
     /// A copy whose weights are detached tensors sharing the parameters' storage: no autograd

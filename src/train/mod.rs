@@ -5,7 +5,9 @@
 //! uniform over the train lengths — the curriculum of Delétang et al. 2023 —
 //! or mixed lengths bucketed, padded and masked, see [`Batches`]), steps Adam/AdamW with optional
 //! global-norm clipping, evaluates every `eval.every` steps, and stops with
-//! [`RunStatus::Diverged`] on a non-finite loss. Device: CPU.
+//! [`RunStatus::Diverged`] on a non-finite loss. Randomized positions (Ruoss et al. 2023) are
+//! drawn by the model at every forward pass from a stream seeded here with the run seed
+//! (`stream_seed(task, "positions", 0, seed)`). Device: CPU.
 
 pub mod batches;
 pub mod optim;
@@ -57,6 +59,7 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     let arch = &spec.variant.model.arch;
     let (net, params) = model::build(arch, io, spec.seed)?;
     let net = net.with_kernels(spec.kernels);
+    net.seed_positions(stream_seed(&spec.task.name, "positions", 0, spec.seed));
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
@@ -160,18 +163,37 @@ pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
 /// Whether (and how) `arch` reads the task's position ids: models with coupled positions
 /// (Cho et al. 2024) do, with their table size and random start; every other scheme reads the
 /// default ids `0..n`, so a sweep over `position` compares coupled ids with the plain ones.
-///
-/// Hand-off (issue 4): the model side's `Position::Coupled { max_position, random_start }`
-/// maps to `Some(Coupling { max_position, random_start })`; its table needs `max_position + 1`
-/// rows (ids run over `0..=max_position`), and the checker can require `max_position >=
-/// task.format.max_coupled_id(longest test length)`. The match is exhaustive on purpose, so
-/// that a new position scheme must decide here.
+/// `coupled(max_position = N)` is a table of N rows, so ids (random starts included) stay
+/// at most N − 1. The match is exhaustive on purpose: a new position scheme must decide here.
 pub fn coupling(arch: &Arch) -> Option<Coupling> {
     match arch {
         Arch::Transformer(c) => match c.position {
-            Position::None | Position::Sinusoidal | Position::Learned { .. } => None,
+            Position::Coupled { max_position, random_start } => {
+                Some(Coupling { max_position: max_position.saturating_sub(1) as u32, random_start })
+            }
+            Position::None
+            | Position::Sinusoidal
+            | Position::SinusoidalReversed
+            | Position::Learned { .. }
+            | Position::Rope { .. }
+            | Position::Alibi
+            | Position::Relative
+            | Position::T5 { .. }
+            | Position::Randomized { .. }
+            | Position::HardAlibi { .. } => None,
         },
         Arch::Lstm(_) => None,
+    }
+}
+
+/// The largest position id the model reads for inputs of length `len` at evaluation: the
+/// format's largest coupled id (start 1) when the task supplies coupled ids, else
+/// `seq_len − 1` (the default ids `0..T`). `pipeline::validate` checks position tables
+/// against it.
+pub fn max_position_id(task: &Task, vocab: &Vocab, len: usize) -> usize {
+    match task.format.max_coupled_id(len) {
+        Some(id) => id,
+        None => seq_len(task, vocab, len).saturating_sub(1),
     }
 }
 
@@ -182,8 +204,9 @@ fn has_dropout(v: &Variant) -> bool {
     }
 }
 
-/// Evaluates on fresh train-length samples and on the test lengths.
-/// Returns the evaluation, the test sequences evaluated and the seconds they
+/// Evaluates on fresh train-length samples and on the test lengths, with the model's
+/// evaluation copy ([`Net::evaluation`]: detached; randomized positions from a stream of their
+/// own, the same at every evaluation). Returns the evaluation, the test sequences evaluated and the seconds they
 /// took (the throughput figure is for the test lengths alone).
 fn evaluation(
     net: &Net,
@@ -194,7 +217,7 @@ fn evaluation(
     train_count: usize,
     test_count: usize,
 ) -> Result<(Evaluation, usize, f64), EvalError> {
-    let net = net.detached();
+    let net = net.evaluation(stream_seed(&spec.task.name, "eval_positions", 0, spec.seed));
     let train = EvalSet {
         part: "train_eval",
         lengths: spec.split.train.lengths(),

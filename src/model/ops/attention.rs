@@ -39,17 +39,32 @@ pub struct AttnSpec {
     pub window: Option<Arc<Vec<usize>>>,
 }
 
-/// ALiBi (Press et al. 2022): head h adds `m_h·(−|i − j|) + m_h·before·[j < i]` to the score
-/// of query i on key j. Causal models use `before = 0` (the bias `−m_h·(i − j)`); the
-/// Chomsky-hierarchy benchmark's bidirectional variant uses `before = 0.5`.
+/// ALiBi (Press et al. 2022): head h adds `m_h·(−|p_i − p_j|) + m_h·before·[p_j < p_i]` to the
+/// score of query i on key j, where `p` are the tokens' position ids (the indices `0..T`
+/// unless `positions` says otherwise). Causal models use `before = 0` (the bias
+/// `−m_h·(i − j)`); the Chomsky-hierarchy benchmark's bidirectional variant uses `before = 0.5`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alibi {
     /// `m_h`, one per head.
     pub slopes: Arc<Vec<f64>>,
     pub before: f64,
+    /// Position ids `p`: `None` = the indices; `T` entries = one vector shared by the batch;
+    /// `B·T` entries = one row per sequence (row-major). With a key/value cache
+    /// ([`super::attention_cached`]): one shared vector covering every cached and new token.
+    pub positions: Option<Arc<Vec<u32>>>,
 }
 
 impl Alibi {
+    /// ALiBi at the token indices with `slopes` and `before`.
+    pub fn new(slopes: Vec<f64>, before: f64) -> Self {
+        Alibi { slopes: Arc::new(slopes), before, positions: None }
+    }
+
+    /// The position ids of sequence `bi` (of `t` tokens), if any.
+    pub(super) fn row(&self, bi: usize, t: usize) -> Option<&[u32]> {
+        self.positions.as_ref().map(|p| if p.len() == t { &p[..] } else { &p[bi * t..(bi + 1) * t] })
+    }
+
     /// The standard slopes `m_h = 2^(−8(h+1)/H)`, h = 0..H (for H a power of two; Press et al.).
     pub fn standard_slopes(heads: usize) -> Vec<f64> {
         (1..=heads).map(|h| 2f64.powf(-8.0 * h as f64 / heads as f64)).collect()
@@ -182,6 +197,11 @@ fn check(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Result<(usize,
         if a.slopes.len() != z.h || a.slopes.iter().any(|m| !m.is_finite()) {
             bail!("attention: ALiBi needs {} finite slopes, got {:?}", z.h, a.slopes)
         }
+        if let Some(p) = &a.positions {
+            if p.len() != z.t && p.len() != z.b * z.t {
+                bail!("attention: {} ALiBi positions, expected T = {} or B·T = {}", p.len(), z.t, z.b * z.t)
+            }
+        }
     }
     if let Some(w) = &spec.window {
         if w.len() != z.h {
@@ -222,16 +242,7 @@ pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Re
         s = s.broadcast_add(bias)?;
     }
     if let Some(a) = &spec.alibi {
-        let mut ab = vec![0f64; h * t * t]; // (H, T, T)
-        for (hi, &m) in a.slopes.iter().enumerate() {
-            for i in 0..t {
-                for j in 0..t {
-                    let before = if j < i { a.before } else { 0.0 };
-                    ab[(hi * t + i) * t + j] = m * (before - i.abs_diff(j) as f64);
-                }
-            }
-        }
-        s = s.broadcast_add(&Tensor::from_vec(ab, (h, t, t), qkv.device())?.to_dtype(qkv.dtype())?)?;
+        s = s.broadcast_add(&alibi_ref(a, b, h, t)?.to_dtype(qkv.dtype())?)?;
     }
     let mut keep = vec![0f32; b * h * t * t]; // (B, H, T, T)
     for bi in 0..b {
@@ -250,4 +261,21 @@ pub fn attention_ref(qkv: &Tensor, spec: &AttnSpec, bias: Option<&Tensor>) -> Re
     let hide = ((&keep - 1.0)? * 1e9)?; // 0 where visible, -1e9 where hidden
     let p = (softmax_ref(&(s + hide)?)? * keep)?; // (B, H, T, T)
     p.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d)) // (B, T, D)
+}
+
+/// The ALiBi bias `(B, H, T, T)` (f64) written out, for [`attention_ref`].
+fn alibi_ref(a: &Alibi, b: usize, h: usize, t: usize) -> Result<Tensor> {
+    let mut ab = vec![0f64; b * h * t * t]; // (B, H, T, T)
+    for bi in 0..b {
+        let p = |i: usize| a.row(bi, t).map_or(i as i64, |p| p[i] as i64);
+        for (hi, &m) in a.slopes.iter().enumerate() {
+            for i in 0..t {
+                for j in 0..t {
+                    let before = if p(j) < p(i) { a.before } else { 0.0 };
+                    ab[((bi * h + hi) * t + i) * t + j] = m * (before - p(i).abs_diff(p(j)) as f64);
+                }
+            }
+        }
+    }
+    Tensor::from_vec(ab, (b, h, t, t), &candle_core::Device::Cpu)
 }

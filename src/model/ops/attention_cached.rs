@@ -50,6 +50,7 @@ impl KvLayer {
 /// context `(B, n, D)` over every cached token; appends their keys and values to `cache`.
 /// `spec.causal` must be set (a cache only makes sense for decoders); padding masks and
 /// additive bias tensors are not supported here (callers fall back to the full forward).
+/// ALiBi position ids, if any, are one vector shared by the batch, indexed by cache slot.
 pub fn attention_cached(qkv_new: &Tensor, cache: &mut KvLayer, spec: &AttnSpec) -> Result<Tensor> {
     let dtype = float_cpu(qkv_new, "attention_cached")?;
     let z = Dims::new(qkv_new.dims(), spec.heads)?;
@@ -66,6 +67,11 @@ pub fn attention_cached(qkv_new: &Tensor, cache: &mut KvLayer, spec: &AttnSpec) 
     }
     if cache.len + z.t > cache.cap {
         bail!("attention_cached: {} + {} tokens exceed the cache capacity {}", cache.len, z.t, cache.cap)
+    }
+    if let Some(p) = spec.alibi.as_ref().and_then(|a| a.positions.as_ref()) {
+        if p.len() < cache.len + z.t {
+            bail!("attention_cached: {} ALiBi positions for {} tokens (one shared vector)", p.len(), cache.len + z.t)
+        }
     }
     let qkv_new = qkv_new.contiguous()?;
     let host = Host::new(&qkv_new, "attention_cached")?;
@@ -129,11 +135,12 @@ fn one<T: Fl>(
         let kt = Mat::at(k_b, klo * d + h * dh, 1, d); // (dh, keys)
         gemm((n, khi - klo, dh), MatMut::at(&mut block, klo, total, 1), q, kt, scale)?;
         let slope = spec.alibi.as_ref().map(|a| (T::from_f64(a.slopes[h]), T::from_f64(a.slopes[h] * a.before)));
+        let pos = spec.alibi.as_ref().and_then(|a| a.positions.as_deref().map(Vec::as_slice));
         for (r, row) in block.chunks_exact_mut(total).enumerate() {
             let i = len + r;
             let (lo, hi) = visible(spec, total, h, i);
             if let Some((m, before)) = slope {
-                add_alibi(&mut row[lo..hi], lo, i, m, before);
+                add_alibi(&mut row[lo..hi], lo, i, m, before, pos);
             }
             softmax_row(&mut row[lo..hi], None);
             row[klo..lo].fill(T::zero());

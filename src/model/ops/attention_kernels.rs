@@ -154,6 +154,7 @@ impl<T: Fl> Fwd<'_, T> {
         let base = bi * t * d3;
         let bias_h = bias_at(self.bias, z, bi, hi);
         let slope = op.alibi.as_ref().map(|a| (T::from_f64(a.slopes[hi]), T::from_f64(a.slopes[hi] * a.before)));
+        let pos = op.alibi.as_ref().and_then(|a| a.row(bi, t));
         let mut scratch = if probs.is_none() { vec![T::zero(); QB.min(t) * t] } else { vec![] };
         for i0 in (0..t).step_by(QB) {
             let i1 = (i0 + QB).min(t);
@@ -174,7 +175,7 @@ impl<T: Fl> Fwd<'_, T> {
                     }
                 }
                 if let Some((m, before)) = slope {
-                    add_alibi(&mut row[lo..hi_], lo, i, m, before);
+                    add_alibi(&mut row[lo..hi_], lo, i, m, before, pos);
                 }
                 softmax_row(&mut row[lo..hi_], keep.map(|k| &k[lo..hi_]));
                 row[klo..lo].fill(T::zero());
@@ -189,13 +190,25 @@ impl<T: Fl> Fwd<'_, T> {
     }
 }
 
-/// ALiBi bias of query `i` on keys `lo..lo + row.len()`: `m·(−|i − j|) + m·before·[j < i]`.
+/// ALiBi bias of query `i` on keys `lo..lo + row.len()`: `m·(−|p_i − p_j|) + m·before·[p_j < p_i]`
+/// with `p` the position ids `pos` (the indices when `None`).
 #[inline]
-pub(super) fn add_alibi<T: Fl>(row: &mut [T], lo: usize, i: usize, m: T, m_before: T) {
-    for (k, s) in row.iter_mut().enumerate() {
-        let j = lo + k;
-        let dist = T::from_f64(i.abs_diff(j) as f64);
-        *s += -(m * dist) + if j < i { m_before } else { T::zero() };
+pub(super) fn add_alibi<T: Fl>(row: &mut [T], lo: usize, i: usize, m: T, m_before: T, pos: Option<&[u32]>) {
+    match pos {
+        None => {
+            for (k, s) in row.iter_mut().enumerate() {
+                let j = lo + k;
+                let dist = T::from_f64(i.abs_diff(j) as f64);
+                *s += -(m * dist) + if j < i { m_before } else { T::zero() };
+            }
+        }
+        Some(p) => {
+            let pi = p[i];
+            for (s, &pj) in row.iter_mut().zip(&p[lo..]) {
+                let dist = T::from_f64(pi.abs_diff(pj) as f64);
+                *s += -(m * dist) + if pj < pi { m_before } else { T::zero() };
+            }
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
 //! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
+//! | rotary position embedding of Q and K | [`rope`] | [`rope_ref`] |
 
 mod attention;
 mod attention_cached;
@@ -32,6 +33,7 @@ mod loss;
 mod lstm;
 mod lstm_kernels;
 mod rms_norm;
+mod rope;
 mod softmax;
 
 pub use attention::{attention, attention_ref, Alibi, AttnSpec};
@@ -44,6 +46,7 @@ pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
 pub use lstm::{lstm, lstm_ref};
 pub use rms_norm::{rms_norm, rms_norm_ref};
+pub use rope::{rope, rope_ref, Rotary};
 pub use softmax::{softmax_last_dim, softmax_ref};
 
 use candle_core::{bail, CpuStorage, DType, Layout, Result, Storage, StorageRef, Tensor, WithDType};
