@@ -11,82 +11,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
+mod common;
+use common::*;
+
 // ---------------------------------------------------------------- helpers
-
-fn vals(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap()
-}
-
-fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
-    (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
-}
-
-fn rand_t(rng: &mut ChaCha8Rng, dims: &[usize], dtype: DType) -> Tensor {
-    let n = dims.iter().product();
-    Tensor::from_vec(rand_vec(rng, n), dims, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
-}
-
-fn rand_var(rng: &mut ChaCha8Rng, dims: &[usize]) -> Var {
-    Var::from_tensor(&rand_t(rng, dims, DType::F64)).unwrap()
-}
-
-/// |a − b| ≤ rtol·max(|a|, |b|) + atol, elementwise.
-fn assert_close(a: &[f64], b: &[f64], rtol: f64, atol: f64, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
-        assert!(x.is_finite() && y.is_finite(), "{what}[{i}]: non-finite {x} vs {y}");
-        let tol = rtol * x.abs().max(y.abs()) + atol;
-        assert!((x - y).abs() <= tol, "{what}[{i}]: {x} vs {y} (tol {tol})");
-    }
-}
-
-/// A fixed random projection turning an op's output into a scalar loss.
-fn project(out: &Tensor, seed: u64) -> Result<Tensor> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let r = rand_t(&mut rng, out.dims(), out.dtype());
-    (out * r)?.sum_all()
-}
-
-/// Central-difference check of d loss / d var for (up to `per_var` elements of) each var;
-/// also asserts that every var gets a non-zero gradient. Oracle: (f(x+h) − f(x−h)) / 2h.
-fn grad_check(vars: &[(&str, &Var)], loss: &dyn Fn() -> Result<Tensor>, per_var: usize) {
-    let grads = loss().unwrap().backward().unwrap();
-    let h = 1e-6;
-    for (name, var) in vars {
-        let g = vals(grads.get(var).unwrap_or_else(|| panic!("{name}: no gradient")));
-        assert!(g.iter().any(|v| v.abs() > 1e-12), "{name}: gradient is all zero");
-        let x0 = vals(var.as_tensor());
-        let picks: Vec<usize> = if x0.len() <= per_var {
-            (0..x0.len()).collect()
-        } else {
-            (0..per_var).map(|k| ((k * x0.len()) / per_var + k % 3).min(x0.len() - 1)).collect()
-        };
-        let at = |i: usize, d: f64| {
-            let mut x = x0.clone();
-            x[i] += d;
-            var.set(&Tensor::from_vec(x, var.dims(), &Device::Cpu).unwrap()).unwrap();
-            let l = vals(&loss().unwrap())[0];
-            var.set(&Tensor::from_vec(x0.clone(), var.dims(), &Device::Cpu).unwrap()).unwrap();
-            l
-        };
-        for i in picks {
-            let fd = (at(i, h) - at(i, -h)) / (2.0 * h);
-            let tol = 1e-6 + 1e-5 * fd.abs().max(g[i].abs());
-            assert!((fd - g[i]).abs() <= tol, "{name}[{i}]: analytic {} vs finite difference {fd}", g[i]);
-        }
-    }
-}
-
-/// Values and gradients (w.r.t. `vars`) of two scalar functions agree within 1e-5 relative.
-fn same_grads(vars: &[&Var], a: &dyn Fn() -> Result<Tensor>, b: &dyn Fn() -> Result<Tensor>, what: &str) {
-    let (la, lb) = (a().unwrap(), b().unwrap());
-    assert_close(&vals(&la), &vals(&lb), 1e-5, 1e-10, what);
-    let (ga, gb) = (la.backward().unwrap(), lb.backward().unwrap());
-    for (k, v) in vars.iter().enumerate() {
-        let (x, y) = (vals(ga.get(v).expect("fused grad")), vals(gb.get(v).expect("reference grad")));
-        assert_close(&x, &y, 1e-5, 1e-10, &format!("{what}: grad of input {k}"));
-    }
-}
 
 fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
     TransformerCfg {
@@ -104,18 +32,6 @@ fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
 }
 
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
-
-fn tokens(rows: &[&[u32]]) -> Tensor {
-    let t = rows[0].len();
-    let flat: Vec<u32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    Tensor::from_vec(flat, (rows.len(), t), &Device::Cpu).unwrap()
-}
-
-fn f32_mat(rows: &[&[f32]]) -> Tensor {
-    let t = rows[0].len();
-    let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    Tensor::from_vec(flat, (rows.len(), t), &Device::Cpu).unwrap()
-}
 
 // ---------------------------------------------------------------- hand-computed values
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the position tests (the same oracles as `tests/model.rs`: central finite
+//! Helpers shared by the numerics tests (model, LSTM, positions): central finite
 //! differences and fused-vs-reference agreement).
 #![allow(dead_code)]
 
