@@ -1,5 +1,5 @@
 //! Helpers shared by the numerics tests (model, LSTM, positions): central finite
-//! differences and fused-vs-reference agreement).
+//! differences and fused-vs-reference agreement.
 #![allow(dead_code)]
 
 use candle_core::{DType, Device, Result, Tensor, Var};
