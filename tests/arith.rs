@@ -299,7 +299,7 @@ fn training_batches_carry_coupled_ids() {
     assert_eq!(min, Some(1), "without coupling, start = 1");
 }
 
-fn decoder(max_len: usize) -> Arch {
+fn decoder(position: Position) -> Arch {
     Arch::Transformer(TransformerCfg {
         kind: ModelKind::Decoder,
         layers: 1,
@@ -308,7 +308,7 @@ fn decoder(max_len: usize) -> Arch {
         ffn: 32,
         norm: Norm::Pre,
         dropout: 0.0,
-        position: Position::Learned { max_len },
+        position,
         embed_scale: false,
         norm_type: Default::default(),
     })
@@ -316,16 +316,25 @@ fn decoder(max_len: usize) -> Arch {
 
 /// Greedy decoding with ids feeds generated tokens the ids their positions have: every decoded
 /// token is the argmax of one full forward pass over the decoded sequence with those ids, for
-/// the cached and the uncached path; and evaluation decodes with the format's ids.
+/// the cached and the uncached path; and evaluation decodes with the format's ids. For a
+/// learned table read at the ids and for the coupled table (both cached).
 #[test]
 fn decoding_continues_the_formats_ids() -> candle_core::Result<()> {
+    for position in [Position::Learned { max_len: 64 }, Position::Coupled { max_position: 64, random_start: true }] {
+        decoding_continues_ids(position)?;
+    }
+    Ok(())
+}
+
+fn decoding_continues_ids(position: Position) -> candle_core::Result<()> {
     let s = spec();
     let t = get(&s, "add");
     let v = task::vocab(&t);
     let io = ModelIo { vocab_in: v.input.len(), vocab_out: v.output.len() };
-    let (net, _) = model::build(&decoder(64), io, 11)?;
+    let (net, _) = model::build(&decoder(position), io, 11)?;
     let net = net.detached();
     let Net::Transformer(tr) = &net else { panic!("a transformer") };
+    assert!(decode::cacheable(tr));
     let encs: Vec<Encoded> =
         Stream::new(&t, "test", 4, 2).take(3).unwrap().iter().map(|e| task::encode(&t, &v, e)).collect();
     let p = encs[0].first_loss().unwrap() + 1; // prompt `[EOS] a + b =`

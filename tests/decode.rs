@@ -103,6 +103,7 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
         randomized(Position::Learned { max_len: 64 }),
         randomized(Position::Rope { base: 10000.0 }),
         randomized(Position::Alibi),
+        Position::Coupled { max_position: 64, random_start: true },
     ];
     for norm in [Norm::Pre, Norm::Post] {
         for pos in &cached_schemes {
@@ -125,7 +126,6 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
         Position::SinusoidalReversed,
         Position::Relative,
         Position::T5 { buckets: 8, max_distance: 16 },
-        Position::Coupled { max_position: 64, random_start: true },
         randomized(Position::Relative),
     ];
     for pos in uncached {

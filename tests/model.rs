@@ -589,6 +589,15 @@ fn param_count_matches_built_models_and_flops_formula() {
     // step = 3 · B·T · 2176 = 3 · 15 · 2176 = 97_920.
     let arch = Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, Position::None));
     assert_eq!(model::flops_per_step(&arch, IO, 3, 5), 97_920);
+    // Relative attention adds per token and layer 2d² + 2H·T·d = 128 + 2·2·5·8 = 288
+    // (W_rᵀ(q + v), then against the keys' sinusoid features): 2176 + 2·288 = 2752 per
+    // token; step = 45 · 2752 = 123_840. Randomized relative costs the same.
+    for position in
+        [Position::Relative, Position::Randomized { base: Box::new(Position::Relative), max_len: 64, eval: true }]
+    {
+        let arch = Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, position));
+        assert_eq!(model::flops_per_step(&arch, IO, 3, 5), 123_840);
+    }
 }
 
 #[test]

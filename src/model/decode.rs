@@ -8,9 +8,10 @@
 //! Positions: each new token gets its absolute position id (its index, or its entry in a
 //! randomized draw made once for the whole sequence, see [`crate::model::Net::draw_positions`]),
 //! so RoPE rotates its q and k once and the cached keys stay valid; ALiBi and Hard-ALiBi are
-//! computed in the cached kernel. Schemes whose earlier ids change with the length
-//! (reversed sinusoidal), come from the task (coupled), or need a score-bias tensor (relative,
-//! t5) report [`cacheable`] = false; callers then re-run the full forward.
+//! computed in the cached kernel; coupled ids come from the task format ([`greedy_at`]).
+//! Schemes whose earlier ids change with the length (reversed sinusoidal) or that need a
+//! score-bias tensor (relative, t5) report [`cacheable`] = false; callers then re-run the
+//! full forward.
 
 use super::layers::{AttnCtx, SelfAttention};
 use super::ops::{self, AttnSpec, KvLayer};

@@ -172,6 +172,9 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// feed-forward matmuls (4d·ffn), attention scores QKᵀ and weighted sum PV (2T·d each, full
 /// T×T even when causal), and the head. Backward ≈ 2× forward, so a step ≈ 3× forward
 /// (Kaplan et al. 2020, §2.1). Embedding lookups, norms and softmax are ignored.
+/// `relative` attention (also randomized) adds per token and layer `2d² + 2H·T·d`: the
+/// projection `W_rᵀ(q_i + v)` (2d² over all heads) and its product with every key's
+/// `d` sinusoid features, per head (see `positions::relative`).
 ///
 /// LSTM: forward per token `8H·(E + H) + (L − 1)·8H·2H + 2H·V_out` — per layer the input
 /// projection (2·4H·in) and the recurrent product (2·4H·H) — and the head; gate
@@ -180,7 +183,8 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
     match arch {
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
-            let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d) + 2 * d * io.vocab_out as u64;
+            let rel = if c.position.base() == &Position::Relative { 2 * d * d + 2 * c.heads as u64 * t * d } else { 0 };
+            let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d + rel) + 2 * d * io.vocab_out as u64;
             3 * batch as u64 * t * per_token
         }
         Arch::Lstm(c) => {

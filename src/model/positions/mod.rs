@@ -290,13 +290,14 @@ impl Positions {
     }
 
     /// Whether cached decoding ([`crate::model::decode`]) reproduces this scheme: not when the
-    /// ids of earlier tokens change with the length (reversed), come from the task (coupled),
-    /// or the scheme needs a score-bias tensor over all keys (relative, t5).
+    /// ids of earlier tokens change with the length (reversed), or the scheme needs a
+    /// score-bias tensor over all keys (relative, t5). Coupled ids come from the task and stay
+    /// fixed as the sequence grows, so the cache holds them (the caller passes them).
     pub fn cacheable(&self) -> bool {
         match self.scheme.base() {
             Position::None | Position::Sinusoidal | Position::Learned { .. } => true,
-            Position::Rope { .. } | Position::Alibi | Position::HardAlibi { .. } => true,
-            Position::SinusoidalReversed | Position::Coupled { .. } | Position::Relative | Position::T5 { .. } => false,
+            Position::Rope { .. } | Position::Alibi | Position::HardAlibi { .. } | Position::Coupled { .. } => true,
+            Position::SinusoidalReversed | Position::Relative | Position::T5 { .. } => false,
             Position::Randomized { .. } => false, // not nested (the checker forbids it)
         }
     }
