@@ -16,6 +16,7 @@ pub const LONG_STR: u8 = 16;
 pub const STRS: u8 = STR | LONG_STR;
 
 /// Which kinds of atoms a column holds.
+#[inline]
 pub fn flag(v: Val) -> u8 {
     match v {
         Val::Int(_) => INT,
@@ -85,6 +86,8 @@ fn fill_op<T: Copy + PartialOrd>(keys: &[T], queries: &[T], w: usize, out: &mut 
 /// Scratch buffers for [`select`], reused across inputs.
 #[derive(Clone, Default)]
 pub struct Scratch {
+    dense: super::dense::Dense,
+    ones: Vec<u64>,
     ki: Vec<i64>,
     qi: Vec<i64>,
     kf: Vec<f64>,
@@ -93,6 +96,7 @@ pub struct Scratch {
 
 const EXACT: i64 = 1 << 53;
 
+#[inline]
 fn as_int(v: Val) -> i64 {
     match v {
         Val::Int(i) => i,
@@ -103,6 +107,7 @@ fn as_int(v: Val) -> i64 {
     }
 }
 
+#[inline]
 fn as_float(v: Val) -> f64 {
     match v {
         Val::Int(i) => i as f64,
@@ -133,7 +138,7 @@ pub fn select(
         s.ki.extend(keys.iter().map(|v| as_int(*v)));
         s.qi.clear();
         s.qi.extend(queries.iter().map(|v| as_int(*v)));
-        fill_op(&s.ki, &s.qi, w, out, op);
+        s.dense.select(&s.ki, &s.qi, op, w, out);
         return Ok(());
     }
     if f & STRS == 0 && exact(keys) && exact(queries) {
@@ -176,11 +181,24 @@ fn generic(
 }
 
 /// `aggregate(sel, col, default)` into `out`.
-pub fn aggregate(sel: &[u64], col: &[Val], cf: u8, default: Val, out: &mut Vec<Val>) -> Result<(), String> {
+pub fn aggregate(
+    sel: &[u64],
+    col: &[Val],
+    cf: u8,
+    default: Val,
+    out: &mut Vec<Val>,
+    s: &mut Scratch,
+) -> Result<(), String> {
     let n = col.len();
     let w = words(n);
     out.clear();
     let numeric = cf & STRS == 0 && cf != BOOL;
+    let mut zero_one = false;
+    if cf & !(INT | BOOL) == 0 {
+        s.ki.clear();
+        s.ki.extend(col.iter().map(|v| as_int(*v)));
+        zero_one = super::dense::ones(&s.ki, w, &mut s.ones);
+    }
     for q in 0..n {
         let row = &sel[q * w..(q + 1) * w];
         let count: u32 = row.iter().map(|b| b.count_ones()).sum();
@@ -193,7 +211,11 @@ pub fn aggregate(sel: &[u64], col: &[Val], cf: u8, default: Val, out: &mut Vec<V
             _ if !numeric => {
                 return Err(format!("cannot average several values that are not numbers ({} values)", kind_of(cf)));
             }
-            _ if cf & FLOAT == 0 => Val::Float(int_sum(row, col)? as f64 / count as f64),
+            _ if zero_one => {
+                let ones: u32 = row.iter().zip(&s.ones).map(|(r, o)| (r & o).count_ones()).sum();
+                Val::Float(ones as f64 / count as f64)
+            }
+            _ if cf & FLOAT == 0 => Val::Float(int_sum(row, col) / count as f64),
             _ => Val::Float(mixed_sum(row, col) / count as f64),
         };
         out.push(v);
@@ -219,10 +241,24 @@ fn for_each_bit(row: &[u64], mut f: impl FnMut(usize)) {
     }
 }
 
-fn int_sum(row: &[u64], col: &[Val]) -> Result<i128, String> {
-    let mut s: i128 = 0;
-    for_each_bit(row, |k| s += as_int(col[k]) as i128);
-    Ok(s)
+/// Python's exact int sum, then `float()`: i64 while it fits, else i128.
+fn int_sum(row: &[u64], col: &[Val]) -> f64 {
+    let (mut s, mut big, mut wide) = (0i64, 0i128, false);
+    for_each_bit(row, |k| {
+        let v = as_int(col[k]);
+        if wide {
+            big += v as i128;
+        } else if let Some(t) = s.checked_add(v) {
+            s = t;
+        } else {
+            (wide, big) = (true, s as i128 + v as i128);
+        }
+    });
+    if wide {
+        big as f64
+    } else {
+        s as f64
+    }
 }
 
 /// Python's `sum` over selected values in key order: exact while all are ints, then floats.

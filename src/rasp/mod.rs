@@ -15,6 +15,7 @@ pub mod ast;
 mod check;
 mod define;
 mod define_expr;
+mod dense;
 mod graph;
 pub mod jsonl;
 mod kernels;

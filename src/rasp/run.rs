@@ -102,7 +102,7 @@ impl Evaluator {
 
     fn node(&mut self, i: Id, tokens: &[Val]) -> Result<(), String> {
         let n = tokens.len();
-        let graph = self.graph.clone();
+        let graph = std::sync::Arc::clone(&self.graph);
         let node = &graph.nodes[i as usize];
         if node.is_selector() {
             return self.selector(i, node, n);
@@ -110,7 +110,7 @@ impl Evaluator {
         let mut out = std::mem::take(&mut self.cols[i as usize]);
         out.clear();
         let r = self.sop(node, n, tokens, &mut out);
-        let f = kernels::flags(&out);
+        let f = known_flags(node, &self.flags).unwrap_or_else(|| kernels::flags(&out));
         self.cols[i as usize] = out;
         self.flags[i as usize] = f;
         r?;
@@ -123,8 +123,15 @@ impl Evaluator {
             Node::Length => out.resize(n, Val::Int(n as i64)),
             Node::Tokens(t) => return self.tokens(*t, tokens, out),
             Node::Map1(op, a) => {
-                for &v in &self.cols[*a as usize] {
-                    out.push(map1(*op, v, &self.strings)?);
+                let col = &self.cols[*a as usize];
+                match op {
+                    Map1::Not => out.extend(col.iter().map(|v| Val::Bool(!v.truthy()))),
+                    Map1::Indicator => out.extend(col.iter().map(|v| Val::Int(v.truthy() as i64))),
+                    _ => {
+                        for &v in col {
+                            out.push(map1(*op, v, &self.strings)?);
+                        }
+                    }
                 }
             }
             Node::Map2(op, a, b) => return self.map2(*op, *a, *b, n, out),
@@ -146,18 +153,23 @@ impl Evaluator {
                     Arg::Node(e) => *e as usize,
                     Arg::Atom(_) => usize::MAX - 2,
                 };
-                let atom = if let Arg::Atom(v) = els { Some(*v) } else { None };
-                for k in 0..n {
-                    let v = if self.col(cc)[k].truthy() {
-                        self.col(ct)[k]
-                    } else {
-                        atom.unwrap_or_else(|| self.cols[ce][k])
-                    };
-                    out.push(v);
+                let (c, t) = (self.col(cc), self.col(ct));
+                match els {
+                    Arg::Atom(v) => out.extend((0..n).map(|k| if c[k].truthy() { t[k] } else { *v })),
+                    Arg::Node(_) => {
+                        let e = &self.cols[ce];
+                        out.extend((0..n).map(|k| if c[k].truthy() { t[k] } else { e[k] }))
+                    }
                 }
             }
             Node::InList(a, list) => {
-                out.extend(self.cols[*a as usize].iter().map(|v| Val::Bool(list.iter().any(|x| value::eq(*v, *x)))))
+                let col = &self.cols[*a as usize];
+                if self.flags[*a as usize] & !kernels::STRS == 0 {
+                    // Strings equal only strings, with identical packed bits.
+                    out.extend(col.iter().map(|v| Val::Bool(list.contains(v))))
+                } else {
+                    out.extend(col.iter().map(|v| Val::Bool(list.iter().any(|x| value::eq(*v, *x)))))
+                }
             }
             Node::AnyEq(a, x) => {
                 let any = self.cols[*a as usize].iter().any(|v| value::eq(*v, *x));
@@ -171,7 +183,7 @@ impl Evaluator {
             Node::Aggregate { sel, seq, default } => {
                 let (c, f) = self.arg_col(*seq, n, 0);
                 let col = if c >= usize::MAX - 1 { &self.tmp[usize::MAX - c] } else { &self.cols[c] };
-                return kernels::aggregate(&self.sels[*sel as usize], col, f, *default, out);
+                return kernels::aggregate(&self.sels[*sel as usize], col, f, *default, out, &mut self.scratch);
             }
             Node::Width(s) => {
                 let w = kernels::words(n);
@@ -199,6 +211,12 @@ impl Evaluator {
         );
         if fa == kernels::INT && fb == kernels::INT {
             if let Some(()) = int_map2(op, x, y, out) {
+                return Ok(());
+            }
+            out.clear();
+        }
+        if (fa | fb) & !(kernels::INT | kernels::FLOAT) == 0 {
+            if let Some(()) = num_map2(op, x, y, out) {
                 return Ok(());
             }
             out.clear();
@@ -269,6 +287,29 @@ impl Evaluator {
     }
 }
 
+/// The kinds of atoms a node's output holds, when its kind tells them.
+fn known_flags(node: &Node, flags: &[u8]) -> Option<u8> {
+    use kernels::{BOOL, INT};
+    Some(match node {
+        Node::Indices | Node::Length | Node::Width(_) | Node::Map1(Map1::Indicator, _) => INT,
+        Node::HasFocus(_) | Node::And(..) | Node::Or(..) | Node::InList(..) | Node::AnyEq(..) => BOOL,
+        Node::Map1(Map1::Not, _) => BOOL,
+        Node::Map2(Op::Eq | Op::Ne | Op::Lt | Op::Gt | Op::Le | Op::Ge, ..) => BOOL,
+        Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Node(a), Arg::Node(b))
+            if flags[*a as usize] == INT && flags[*b as usize] == INT =>
+        {
+            INT
+        }
+        Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Node(a), Arg::Atom(Val::Int(_)))
+        | Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Atom(Val::Int(_)), Arg::Node(a))
+            if flags[*a as usize] == INT =>
+        {
+            INT
+        }
+        _ => return None,
+    })
+}
+
 /// Elementwise ops on two int columns (no Python corner cases); `None` to fall back.
 fn int_map2(op: Op, x: &[Val], y: &[Val], out: &mut Vec<Val>) -> Option<()> {
     for (p, q) in x.iter().zip(y) {
@@ -289,12 +330,60 @@ fn int_map2(op: Op, x: &[Val], y: &[Val], out: &mut Vec<Val>) -> Option<()> {
     Some(())
 }
 
+/// Elementwise arithmetic on ints and floats (Python's rules; ints exact in
+/// f64); `None` to fall back (overflow, division by zero, huge ints).
+fn num_map2(op: Op, x: &[Val], y: &[Val], out: &mut Vec<Val>) -> Option<()> {
+    const EXACT: i64 = 1 << 53;
+    let f = |v: Val| match v {
+        Val::Int(i) if i.abs() <= EXACT => Some(i as f64),
+        Val::Float(f) => Some(f),
+        _ => None,
+    };
+    for (p, q) in x.iter().zip(y) {
+        if let (Val::Int(a), Val::Int(b)) = (*p, *q) {
+            out.push(match op {
+                Op::Add => Val::Int(a.checked_add(b)?),
+                Op::Sub => Val::Int(a.checked_sub(b)?),
+                Op::Mul => Val::Int(a.checked_mul(b)?),
+                Op::Div if b != 0 => Val::Float(a as f64 / b as f64),
+                Op::Eq => Val::Bool(a == b),
+                Op::Ne => Val::Bool(a != b),
+                Op::Lt => Val::Bool(a < b),
+                Op::Gt => Val::Bool(a > b),
+                Op::Le => Val::Bool(a <= b),
+                Op::Ge => Val::Bool(a >= b),
+                _ => return None,
+            });
+            continue;
+        }
+        let (a, b) = (f(*p)?, f(*q)?);
+        out.push(match op {
+            Op::Add => Val::Float(a + b),
+            Op::Sub => Val::Float(a - b),
+            Op::Mul => Val::Float(a * b),
+            Op::Div if b != 0.0 => Val::Float(a / b),
+            Op::Eq => Val::Bool(a == b),
+            Op::Ne => Val::Bool(a != b),
+            Op::Lt => Val::Bool(a < b),
+            Op::Gt => Val::Bool(a > b),
+            Op::Le => Val::Bool(a <= b),
+            Op::Ge => Val::Bool(a >= b),
+            _ => return None,
+        });
+    }
+    Some(())
+}
+
 fn map1(op: Map1, v: Val, strings: &Strings) -> Result<Val, String> {
     match op {
         Map1::Neg => value::negate(v, true, strings),
         Map1::Pos => value::negate(v, false, strings),
         Map1::Not => Ok(Val::Bool(!v.truthy())),
-        Map1::Round => value::round(v, strings),
+        Map1::Round => match v {
+            Val::Int(_) => Ok(v),
+            Val::Float(f) if f.abs() < 9.0e18 => Ok(Val::Int(f.round_ties_even() as i64)),
+            _ => value::round(v, strings),
+        },
         Map1::Indicator => Ok(Val::Int(v.truthy() as i64)),
     }
 }

@@ -33,11 +33,13 @@ impl Str {
     }
 }
 
+#[inline]
 pub fn is_inline(s: Str) -> bool {
     s.is_inline()
 }
 
 /// The packed bits of a string (order-preserving for inline strings).
+#[inline]
 pub fn str_bits(s: Str) -> u64 {
     s.0
 }
@@ -105,6 +107,7 @@ enum Num {
 }
 
 impl Val {
+    #[inline]
     fn num(self) -> Option<Num> {
         match self {
             Val::Int(i) => Some(Num::I(i)),
@@ -117,6 +120,7 @@ impl Val {
         matches!(self, Val::Str(_))
     }
     /// Python truthiness.
+    #[inline]
     pub fn truthy(self) -> bool {
         match self {
             Val::Int(i) => i != 0,
@@ -162,6 +166,7 @@ fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
     }
 }
 
+#[inline]
 fn cmp_num(a: Num, b: Num) -> Option<Ordering> {
     match (a, b) {
         (Num::I(x), Num::I(y)) => Some(x.cmp(&y)),
@@ -172,6 +177,7 @@ fn cmp_num(a: Num, b: Num) -> Option<Ordering> {
 }
 
 /// Python `a == b` (never an error).
+#[inline]
 pub fn eq(a: Val, b: Val) -> bool {
     match (a, b) {
         (Val::Int(x), Val::Int(y)) => x == y,
@@ -270,6 +276,11 @@ pub fn binary(op: Op, a: Val, b: Val, strings: &mut Strings) -> Result<Val, Stri
         _ => {}
     }
     if let (Val::Str(x), Val::Str(y)) = (a, b) {
+        let (lx, ly) = (x.0 & 0xFF, y.0 & 0xFF);
+        if op == Op::Add && x.is_inline() && y.is_inline() && lx + ly <= 7 {
+            // Both fit in one inline string: concatenate the packed bytes.
+            return Ok(Val::Str(Str((x.0 & !0xFF) | ((y.0 & !0xFF) >> (8 * lx)) | (lx + ly))));
+        }
         if op == Op::Add {
             let s = strings.string(x) + &strings.string(y);
             return Ok(Val::Str(strings.intern(&s)));
