@@ -87,11 +87,24 @@ impl From<Diag> for Stop {
 pub type R<T> = Result<T, Stop>;
 
 pub fn type_error(span: Span, msg: impl Into<String>, label: impl Into<String>) -> Stop {
-    Diag::error("algen::check::rasp_type", msg).at(span, label).into()
+    let label = label.into();
+    let help = if label.contains("a selector where") {
+        "a selector becomes an s-op through `aggregate(sel, sop)`, `selector_width(sel)` or `has_focus(sel)`"
+    } else if label.contains("selector mixed") || label.contains("both sides must be selectors") {
+        "`and`/`or`/`not` combine two selectors or two s-ops, never one of each"
+    } else if label.contains("where an s-op belongs") {
+        "atoms broadcast over positions in most places; here write the s-op itself (e.g. `tokens == x`)"
+    } else {
+        "RASP values are s-ops, selectors, atoms (int, float, string, bool), lists, dicts and functions"
+    };
+    Diag::error("algen::check::rasp_type", msg).at(span, label).help(help).into()
 }
 
 pub fn value_error(span: Span, msg: impl Into<String>, label: impl Into<String>) -> Stop {
-    Diag::error("algen::check::rasp_value", msg).at(span, label).into()
+    Diag::error("algen::check::rasp_value", msg)
+        .at(span, label)
+        .help("this part of the program runs once, before any input: its lists, dicts and atoms must work")
+        .into()
 }
 
 /// The definition-time interpreter.
@@ -269,6 +282,11 @@ impl Definer {
             )
             .at(span, "this call")
             .label(d.name.span, "defined here")
+            .help(format!(
+                "`{}({})`",
+                d.name.name,
+                d.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
             .into());
         }
         if self.depth >= MAX_DEPTH {

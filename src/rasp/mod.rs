@@ -81,7 +81,10 @@ pub fn compile(file: FileId, text: &str, offset: usize, file_text: Arc<str>) -> 
         for n in define::assigned(s) {
             if seen.insert(n.clone()) {
                 let v = define::lookup(&env, &n).unwrap_or(Value::Poison);
-                let id = if let Value::Sop(i) = v { Some(i) } else { None };
+                let id = match v {
+                    Value::Sop(i) | Value::Sel(i) => Some(i),
+                    _ => None,
+                };
                 names.push((n, v.kind(), id));
             }
         }
@@ -92,7 +95,8 @@ pub fn compile(file: FileId, text: &str, offset: usize, file_text: Arc<str>) -> 
 impl Program {
     /// The public s-ops (top-level names not starting with `_`), in definition order.
     pub fn sops(&self) -> Vec<&str> {
-        self.names.iter().filter(|(n, _, id)| id.is_some() && !n.starts_with('_')).map(|(n, _, _)| n.as_str()).collect()
+        let public = |n: &str, kind: &str| kind == "an s-op" && !n.starts_with('_');
+        self.names.iter().filter(|(n, kind, _)| public(n, kind)).map(|(n, _, _)| n.as_str()).collect()
     }
 
     /// An evaluator of the public s-op `name`; `span` locates the request (a spec's target).
@@ -109,6 +113,15 @@ impl Program {
         Ok(Evaluator::new(self.graph.clone(), target, self.strings.clone(), describe))
     }
 
+    /// An evaluator whose target is the top-level selector `name` (read with
+    /// [`Evaluator::matrix`]); private names allowed (for tests and debugging).
+    pub fn selector(&self, name: &str) -> Option<Evaluator> {
+        let id = self.names.iter().find(|(n, kind, _)| n == name && *kind == "a selector")?.2?;
+        let (file, text) = (self.file, self.text.clone());
+        let describe = Arc::new(move |s: Span| describe(file, &text, s));
+        Some(Evaluator::new(self.graph.clone(), id, self.strings.clone(), describe))
+    }
+
     fn output(&self, name: &str) -> Result<graph::Id, (String, String)> {
         let public = self.sops();
         if name.starts_with('_') {
@@ -116,8 +129,8 @@ impl Program {
             return Err((msg, crate::diag::suggest(name, &public)));
         }
         match self.names.iter().find(|(n, _, _)| n == name) {
-            Some((_, _, Some(id))) => Ok(*id),
-            Some((_, kind, None)) => {
+            Some((_, "an s-op", Some(id))) => Ok(*id),
+            Some((_, kind, _)) => {
                 Err((format!("`{name}` is {kind}, not an s-op"), crate::diag::suggest(name, &public)))
             }
             None => {

@@ -26,6 +26,15 @@ fn syntax_error(file: FileId, text: &str, offset: usize, e: pest::error::Error<R
         InputLocation::Pos(p) => (p, text[p..].chars().next().map_or(p, |c| p + c.len_utf8())),
         InputLocation::Span(s) => s,
     };
+    // An error at the start of a line after a complete expression: a `;` is missing.
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let prev = text[..line_start].trim_end().len();
+    let after_expr = !text[..prev].ends_with([';', '{', '}', ',', '(', '[', '=']);
+    if text[line_start..start].trim().is_empty() && prev > 0 && after_expr {
+        return Diag::error("algen::parse::syntax", "RASP syntax error: expected `;`")
+            .at(Span::new(file, offset + prev, offset + prev), "`;` missing here")
+            .help("RASP statements end with `;`");
+    }
     let mut words: Vec<&str> = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => positives.iter().filter_map(|r| words(*r)).collect(),
         ErrorVariant::CustomError { .. } => vec![],

@@ -80,6 +80,14 @@ impl Evaluator {
         Ok(&self.cols[self.target as usize])
     }
 
+    /// The target selector on `tokens`: `m[q][k]` is whether query `q` selects key `k`.
+    pub fn matrix(&mut self, tokens: &[Val]) -> Result<Vec<Vec<bool>>, EvalError> {
+        self.eval(tokens)?;
+        let (n, w) = (tokens.len(), kernels::words(tokens.len()));
+        let sel = &self.sels[self.target as usize];
+        Ok((0..n).map(|q| (0..n).map(|k| sel[q * w + k / 64] >> (k % 64) & 1 == 1).collect()).collect())
+    }
+
     fn arg_col(&mut self, a: Arg, n: usize, slot: usize) -> (usize, u8) {
         match a {
             Arg::Node(i) => (i as usize, self.flags[i as usize]),

@@ -90,8 +90,11 @@ impl Strings {
     }
 }
 
-/// One atom.
+/// One atom. `repr(C, u8)` puts every payload at offset 8, so that a value
+/// is copied as two words (the default layout put booleans at offset 1,
+/// and copies went through unaligned partial moves that stalled the kernels).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, u8)]
 pub enum Val {
     Int(i64),
     Float(f64),
