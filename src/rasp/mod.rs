@@ -100,6 +100,7 @@ impl Program {
     }
 
     /// An evaluator of the public s-op `name`; `span` locates the request (a spec's target).
+    #[allow(clippy::result_large_err)] // a Diag, as the checker's functions return
     pub fn evaluator(&self, name: &str, span: Option<Span>) -> Result<Evaluator, Diag> {
         let target = self.output(name).map_err(|(msg, help)| {
             let d = Diag::error("algen::check::rasp_output", msg).help(help);

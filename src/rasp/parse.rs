@@ -12,6 +12,7 @@ pub struct RaspParser;
 
 /// Parses a program. Spans point into file `file`, shifted by `offset` bytes
 /// (the program's start inside that file, for `rasp NAME { ... }` blocks).
+#[allow(clippy::result_large_err)] // a Diag, as `syntax::parse` returns
 pub fn parse(file: FileId, text: &str, offset: usize) -> Result<Program, Diag> {
     let mut pairs = RaspParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, offset, e))?;
     let b = Builder { file, offset };
