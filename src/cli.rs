@@ -57,6 +57,13 @@ pub enum Command {
         #[arg(short = 't', long = "task")]
         task: String,
     },
+    /// Evaluate a RASP program: JSON lines {"input": "abc"} on stdin -> {"input": ..., "output": [...]} per line.
+    Rasp {
+        file: PathBuf,
+        /// The s-op to evaluate (a public top-level name of the program).
+        #[arg(long = "eval")]
+        eval: String,
+    },
     /// Print the checked IR as JSON, with parameter counts and FLOPs per model variant.
     Compile {
         file: PathBuf,

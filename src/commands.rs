@@ -28,6 +28,7 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Sample { file, task, len, n, seed, json } => sample(&file, &task, len as usize, n, seed, json),
         Command::Label { file, task } => label(&file, &task),
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
+        Command::Rasp { file, eval } => rasp(&file, &eval),
         Command::Report { dir } => report_cmd(&dir),
     }
 }
@@ -269,4 +270,34 @@ fn report_cmd(dir: &Path) -> Result<(), Failure> {
         }
         Err(e) => Err(Failure::Usage(format!("cannot re-render `{}`: {e}", dir.display()))),
     }
+}
+
+/// `algen rasp FILE --eval NAME`: one output line per input line, in order.
+fn rasp(file: &Path, name: &str) -> Result<(), Failure> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", file.display())))?;
+    let mut sources = algen::source::SourceMap::new();
+    let id = sources.add(file.display().to_string(), text.as_str());
+    let text: std::sync::Arc<str> = text.into();
+    let program = algen::rasp::compile(id, &text, 0, text.clone()).map_err(|diags| {
+        print_diags(&sources, diags);
+        Failure::Spec
+    })?;
+    let mut ev = program.evaluator(name, None).map_err(|d| {
+        print_diags(&sources, vec![d]);
+        Failure::Spec
+    })?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if writeln!(out, "{}", algen::rasp::jsonl::answer(&mut ev, &line)).is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Ok(())
 }

@@ -25,6 +25,7 @@ pub mod eval;
 pub mod ir;
 pub mod model;
 pub mod pipeline;
+pub mod rasp;
 pub mod report;
 pub mod source;
 pub mod syntax;

@@ -13,6 +13,8 @@ pub struct Cx {
     pub typos: Vec<String>,
     /// `let` constants, by name.
     pub lets: BTreeMap<String, Expr>,
+    /// Compiled `rasp` items, by name.
+    pub rasps: BTreeMap<String, super::rasp::RaspDef>,
 }
 
 /// The fields of one body, after unknown and duplicate fields were reported.
@@ -32,7 +34,7 @@ impl<'a> Fields<'a> {
 
 impl Cx {
     pub fn new() -> Self {
-        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new() }
+        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new(), rasps: BTreeMap::new() }
     }
 
     pub fn push(&mut self, d: Diag) {

@@ -11,6 +11,7 @@ mod experiment;
 mod infer;
 mod model;
 mod position;
+mod rasp;
 mod split;
 mod task;
 
@@ -38,6 +39,7 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
             cx.lets.entry(name.name.clone()).or_insert_with(|| value.clone());
         }
     }
+    rasp::items(&mut cx, &items);
     let mut tasks = BTreeMap::new();
     let mut splits = BTreeMap::new();
     let mut broken = vec![];

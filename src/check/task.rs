@@ -7,7 +7,7 @@ use crate::diag::{suggest, Diag};
 use crate::ir::{self, Builtin, ExprKind as IK};
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
-const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until"];
+const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos"];
 const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
@@ -39,6 +39,16 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
             cx.word(e, "format", FORMATS, "algen::check::unknown_value");
             return None;
         }
+    }
+    if let Some(t) = f.expr("target").filter(|t| super::rasp::is_rasp_target(cx, t)) {
+        return rasp_task(cx, name, &f, t).filter(|_| !poisoned);
+    }
+    if let Some(b) = f.expr("bos") {
+        cx.push(
+            Diag::error("algen::check::unknown_field", "`bos` applies to RASP targets only")
+                .at(b.span, "not a RASP task")
+                .help("`bos = \"§\"` prepends a token to the input of `target = rasp NAME.sop`"),
+        );
     }
     let alphabet = match f.expr("alphabet") {
         Some(e) => tokens(cx, e, "alphabet"),
@@ -101,6 +111,50 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         format,
         outputs,
         score_until,
+        span: name.span,
+    })
+}
+
+/// A task whose target is `rasp NAME.sop`: an encoder `tag` task with declared outputs.
+fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) -> Option<ir::Task> {
+    let alphabet = match f.expr("alphabet") {
+        Some(e) => tokens(cx, e, "alphabet"),
+        None => {
+            cx.missing("a task", "alphabet", name.span, "alphabet = \"abcd\"");
+            None
+        }
+    };
+    if let Some(e) = f.expr("input") {
+        input(cx, e);
+    }
+    let format = f.expr("format").and_then(|e| cx.word(e, "format", FORMATS, "algen::check::unknown_value"));
+    if let (Some(fmt), Some(e)) = (&format, f.expr("format")) {
+        if fmt != "tag" {
+            cx.push(
+                Diag::error("algen::check::format_model", format!("a RASP target needs `format = tag`, not `{fmt}`"))
+                    .at(e.span, "not `tag`")
+                    .help("an s-op has one value per input position: write `format = tag`"),
+            );
+        }
+    }
+    let outputs = match f.expr("outputs") {
+        Some(e) => tokens(cx, e, "outputs"),
+        None => {
+            cx.missing("a RASP task", "outputs", name.span, "outputs = [\"0\", \"1\", \"2\"]");
+            None
+        }
+    };
+    let bos = f.expr("bos").and_then(|e| cx.string(e));
+    let (alphabet, outputs) = (alphabet?, outputs?);
+    let target = super::rasp::target(cx, target, &alphabet, bos, &outputs)?;
+    Some(ir::Task {
+        name: name.name.clone(),
+        alphabet,
+        input: ir::Input::String,
+        target: Some(target),
+        format: ir::Format::Tag,
+        outputs,
+        score_until: f.expr("score_until").and_then(|e| cx.string(e)),
         span: name.span,
     })
 }
@@ -234,6 +288,10 @@ pub fn lower(cx: &mut Cx, e: &Expr) -> Option<ir::Expr> {
         ExprKind::Call { func, args } => return call(cx, func, args, r.span),
         ExprKind::Sweep(_) | ExprKind::Record { .. } => {
             cx.wrong_type(&r, "an expression over `input`");
+            return None;
+        }
+        ExprKind::Rasp { .. } => {
+            cx.wrong_type(&r, "an expression over `input` (a RASP s-op is a whole target: `target = rasp NAME.sop`)");
             return None;
         }
     };

@@ -33,6 +33,23 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     /// `s[a:b:c]` with Python semantics (each part optional).
     Slice(Box<Expr>, Option<Box<Expr>>, Option<Box<Expr>>, Option<Box<Expr>>),
+    /// `rasp NAME.sop`: a RASP program's s-op on the input (one value per position).
+    Rasp(Box<RaspTarget>),
+}
+
+/// A RASP target: the program's text travels with the IR, so every stage
+/// after the checker can compile it (with `crate::rasp::compile`) on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RaspTarget {
+    /// The `rasp` item's name.
+    pub program: String,
+    /// The public s-op read as the target.
+    pub sop: String,
+    /// The program text (original RASP syntax).
+    pub text: String,
+    /// A token prepended to every input before the program runs (`bos = "§"`);
+    /// the output at that position is dropped.
+    pub bos: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ pub mod split;
 pub mod task;
 pub mod train;
 
-pub use expr::{BinOp, Builtin, Expr, ExprKind, UnOp};
+pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Task};

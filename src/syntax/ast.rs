@@ -10,6 +10,7 @@
 //! | [`Item::Model`] | `model NAME = transformer { ... }` or `model NAME = other { overrides }` |
 //! | [`Item::Split`] | `split NAME { train = len 1..=40, test = len 41..=500 step 10, count = 512 }` |
 //! | [`Item::Experiment`] | `experiment NAME { task = T, model = M { ... }, split = S, train { ... }, eval { ... }, expect ... }` |
+//! | [`Item::Rasp`] | `rasp NAME { RASP program }` or `rasp NAME = "file.rasp";` |
 
 use crate::source::Span;
 use serde::Serialize;
@@ -33,6 +34,17 @@ pub enum Item {
     Model { name: Ident, value: Expr, span: Span },
     Split { name: Ident, body: Body, span: Span },
     Experiment { name: Ident, body: Body, span: Span },
+    Rasp { name: Ident, source: RaspSource, span: Span },
+}
+
+/// Where a RASP program's text is: inline, or in a file the loader reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum RaspSource {
+    /// `rasp NAME { text }`: `span` covers `text` (between the braces).
+    Inline { text: String, span: Span },
+    /// `rasp NAME = "path";` (relative to the spec file). The loader fills
+    /// `loaded` with the file's id and text, or reports the file missing.
+    File { path: String, path_span: Span, loaded: Option<(crate::source::FileId, String)> },
 }
 
 impl Item {
@@ -44,7 +56,8 @@ impl Item {
             | Item::Task { name, .. }
             | Item::Model { name, .. }
             | Item::Split { name, .. }
-            | Item::Experiment { name, .. } => Some(name),
+            | Item::Experiment { name, .. }
+            | Item::Rasp { name, .. } => Some(name),
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -55,6 +68,7 @@ impl Item {
             Item::Model { .. } => "model",
             Item::Split { .. } => "split",
             Item::Experiment { .. } => "experiment",
+            Item::Rasp { .. } => "rasp",
         }
     }
 }
@@ -175,6 +189,11 @@ pub enum ExprKind {
         stop: Option<Box<Expr>>,
         step: Option<Box<Expr>>,
     },
+    /// `rasp NAME.sop`
+    Rasp {
+        program: Ident,
+        sop: Ident,
+    },
 }
 
 /// A call argument, positional or named.
@@ -200,6 +219,7 @@ impl ExprKind {
             ExprKind::Record { .. } => "a record",
             ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::If { .. } => "an expression",
             ExprKind::Index { .. } | ExprKind::Slice { .. } => "an expression",
+            ExprKind::Rasp { .. } => "a RASP s-op",
         }
     }
 }

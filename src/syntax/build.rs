@@ -62,6 +62,21 @@ impl Builder {
                     _ => Item::Experiment { name, body, span },
                 }
             }
+            Rule::rasp_item => {
+                let name = self.ident(inner.next().expect("rasp name"));
+                let src = inner.next().expect("rasp source");
+                let source = if src.as_rule() == Rule::rasp_block {
+                    let text = src.into_inner().next().expect("rasp text");
+                    let s = text.as_span();
+                    RaspSource::Inline {
+                        text: text.as_str().to_string(),
+                        span: Span::new(self.file, s.start(), s.end()),
+                    }
+                } else {
+                    RaspSource::File { path: unescape(string_text(&src)), path_span: self.span(&src), loaded: None }
+                };
+                Item::Rasp { name, source, span }
+            }
             r => unreachable!("item rule {r:?}"),
         }
     }
@@ -184,6 +199,12 @@ impl Builder {
                 let args = inner.map(|a| self.arg(a)).collect();
                 ExprKind::Call { func, args }
             }
+            Rule::rasp_ref => {
+                let mut inner = p.into_inner().filter(|q| q.as_rule() != Rule::kw_rasp);
+                let program = self.ident(inner.next().expect("rasp program"));
+                let sop = self.ident(inner.next().expect("rasp s-op"));
+                ExprKind::Rasp { program, sop }
+            }
             Rule::record => {
                 let mut inner = p.into_inner();
                 let name = self.ident(inner.next().expect("record name"));
@@ -284,6 +305,7 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_experiment
             | Rule::kw_expect
             | Rule::kw_sweep
+            | Rule::kw_rasp
             | Rule::kw_if
             | Rule::kw_then
             | Rule::kw_else

@@ -1,6 +1,6 @@
 //! Reading a spec file and, transitively, the files it imports.
 
-use super::ast::{File, Item};
+use super::ast::{File, Item, RaspSource};
 use super::parse_file;
 use crate::diag::Diag;
 use crate::source::{FileId, SourceMap, Span};
@@ -53,7 +53,7 @@ impl Loader {
         let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
         let id = self.loaded.sources.add(path.display().to_string(), text.clone());
         self.paths.push(canon.clone());
-        let ast = match parse_file(id, &text) {
+        let mut ast = match parse_file(id, &text) {
             Ok(ast) => ast,
             Err(d) => {
                 self.loaded.diags.push(d);
@@ -68,7 +68,27 @@ impl Loader {
             }
         }
         self.stack.pop();
+        for item in &mut ast.items {
+            if let Item::Rasp { source: RaspSource::File { path: rel, path_span, loaded }, .. } = item {
+                *loaded = self.rasp_file(&dir.join(&*rel), *path_span);
+            }
+        }
         self.loaded.files.push((id, ast));
+    }
+
+    /// Reads a `rasp NAME = "file.rasp";` program into the source map.
+    fn rasp_file(&mut self, path: &Path, at: Span) -> Option<(FileId, String)> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Some((self.loaded.sources.add(path.display().to_string(), text.clone()), text)),
+            Err(e) => {
+                self.loaded.diags.push(
+                    Diag::error("algen::import::missing_file", format!("cannot read `{}`: {e}", path.display()))
+                        .at(at, "RASP program named here")
+                        .help("RASP file paths are relative to the spec that names them"),
+                );
+                None
+            }
+        }
     }
 
     fn import(&mut self, path: &Path, at: Span) {

@@ -149,6 +149,7 @@ pub(super) fn ev<'a>(e: &Expr, input: &'a [Value]) -> Result<Ev<'a>, EvalError> 
         ExprKind::Call(b, args) => builtins::call(e, *b, args, input)?,
         ExprKind::Index(s, i) => index(e, s, i, input)?,
         ExprKind::Slice(s, a, b, c) => slice(e, s, [a, b, c], input)?,
+        ExprKind::Rasp(r) => Ev::Val(rasp_target(e, r, input)?),
     })
 }
 
@@ -321,4 +322,14 @@ fn slice<'a>(e: &Expr, s: &Expr, parts: SliceParts, input: &'a [Value]) -> Resul
     let v = seq(s, &sv, "slicing")?;
     let at = |k: usize| (start as i128 + k as i128 * step as i128) as usize;
     Ok(Ev::Val(Value::Seq((0..count).map(|k| v[at(k)].clone()).collect())))
+}
+
+/// A RASP target evaluated on its own (the [`super::Labeler`] keeps one
+/// compiled evaluator per task instead): tokens in, Python `str` tokens out.
+fn rasp_target(e: &Expr, r: &crate::ir::RaspTarget, input: &[Value]) -> Result<Value, EvalError> {
+    let mut ev = crate::rasp::target_evaluator(r).or_else(|m| fail(e, m))?;
+    let toks: Vec<String> = input.iter().map(|v| v.to_string()).collect();
+    let toks: Vec<&str> = toks.iter().map(String::as_str).collect();
+    let out = crate::rasp::label(&mut ev, r, &toks).or_else(|m| fail(e, m))?;
+    Ok(Value::Seq(out.iter().map(|t| Value::tok(t)).collect()))
 }

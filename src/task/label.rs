@@ -62,6 +62,8 @@ pub struct Labeler<'t> {
     task: &'t Task,
     alphabet: Vec<Value>,
     outputs: HashMap<&'t str, u32>,
+    /// For `target = rasp NAME.sop`: the compiled program's evaluator (or why it failed).
+    rasp: Option<std::cell::RefCell<Result<crate::rasp::Evaluator, String>>>,
 }
 
 /// Quoted tokens, comma-separated, cut after 30.
@@ -80,7 +82,11 @@ impl<'t> Labeler<'t> {
         for (i, o) in task.outputs.iter().enumerate() {
             outputs.entry(o.as_str()).or_insert(i as u32);
         }
-        Labeler { task, alphabet, outputs }
+        let rasp = match task.target.as_ref().map(|t| &t.kind) {
+            Some(crate::ir::ExprKind::Rasp(r)) => Some(std::cell::RefCell::new(crate::rasp::target_evaluator(r))),
+            _ => None,
+        };
+        Labeler { task, alphabet, outputs, rasp }
     }
 
     pub fn task(&self) -> &'t Task {
@@ -107,6 +113,9 @@ impl<'t> Labeler<'t> {
         let Some(target) = &task.target else {
             return super::arith::label(task, input);
         };
+        if let (Some(cell), crate::ir::ExprKind::Rasp(r)) = (&self.rasp, &target.kind) {
+            return self.label_rasp(cell, r, input, target.span);
+        }
         let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
             input: render_input(&values),
@@ -115,6 +124,33 @@ impl<'t> Labeler<'t> {
         })?;
         let elems = self.shape(result, input.len())?;
         elems.iter().map(|v| self.output_id(v)).collect()
+    }
+
+    /// A RASP target: alphabet tokens through the program, values to output ids.
+    fn label_rasp(
+        &self,
+        cell: &std::cell::RefCell<Result<crate::rasp::Evaluator, String>>,
+        r: &crate::ir::RaspTarget,
+        input: &[u32],
+        span: Span,
+    ) -> Result<Vec<u32>, LabelError> {
+        let task = self.task;
+        let tokens: Vec<&str> = input.iter().map(|&i| task.alphabet[i as usize].as_str()).collect();
+        let fail =
+            |message: String| LabelError::Eval { task: task.name.clone(), input: tokens.join(" "), message, span };
+        let mut ev = cell.borrow_mut();
+        let ev = ev.as_mut().map_err(|m| fail(m.clone()))?;
+        let out = crate::rasp::label(ev, r, &tokens).map_err(fail)?;
+        out.iter()
+            .map(|t| {
+                self.outputs.get(t.as_str()).copied().ok_or_else(|| LabelError::UnknownOutput {
+                    task: task.name.clone(),
+                    token: t.clone(),
+                    outputs: listing(&task.outputs),
+                    span,
+                })
+            })
+            .collect()
     }
 
     /// Checks the result's shape for the format; returns its elements.

@@ -1,0 +1,283 @@
+//! The per-input kernels of selectors and aggregates, on bit-packed
+//! selector matrices: row `q` (a query position) is `w = ceil(n/64)` words,
+//! bit `k` set when key position `k` is selected. Columns are classified
+//! once per node (see [`flags`]) so that comparisons run on plain integers,
+//! floats or packed strings, with Python's semantics kept in the slow path.
+
+use super::ast::SelOp;
+use super::value::{self, Strings, Val};
+use std::cmp::Ordering;
+
+pub const INT: u8 = 1;
+pub const FLOAT: u8 = 2;
+pub const BOOL: u8 = 4;
+pub const STR: u8 = 8;
+pub const LONG_STR: u8 = 16;
+pub const STRS: u8 = STR | LONG_STR;
+
+/// Which kinds of atoms a column holds.
+#[inline]
+pub fn flag(v: Val) -> u8 {
+    match v {
+        Val::Int(_) => INT,
+        Val::Float(_) => FLOAT,
+        Val::Bool(_) => BOOL,
+        Val::Str(s) => {
+            if value::is_inline(s) {
+                STR
+            } else {
+                LONG_STR
+            }
+        }
+    }
+}
+
+pub fn flags(col: &[Val]) -> u8 {
+    col.iter().fold(0, |f, v| f | flag(*v))
+}
+
+/// The original's rule for a new sequence: strings never mix with other atoms.
+pub fn check_mix(f: u8) -> Result<(), String> {
+    if f & STRS != 0 && f & !STRS != 0 {
+        return Err("a sequence mixes strings with numbers or booleans".into());
+    }
+    Ok(())
+}
+
+pub fn words(n: usize) -> usize {
+    n.div_ceil(64)
+}
+
+/// Clears the bits beyond `n` in every row.
+pub fn mask_tail(sel: &mut [u64], n: usize) {
+    let w = words(n);
+    let rem = n % 64;
+    if rem != 0 {
+        for r in 0..n {
+            sel[r * w + w - 1] &= (1u64 << rem) - 1;
+        }
+    }
+}
+
+fn fill<T: Copy>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], f: impl Fn(T, T) -> bool) {
+    for (q, &qv) in queries.iter().enumerate() {
+        let row = &mut out[q * w..(q + 1) * w];
+        for (c, chunk) in keys.chunks(64).enumerate() {
+            let mut bits = 0u64;
+            for (j, &kv) in chunk.iter().enumerate() {
+                bits |= (f(kv, qv) as u64) << j;
+            }
+            row[c] = bits;
+        }
+    }
+}
+
+fn fill_op<T: Copy + PartialOrd>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], op: SelOp) {
+    match op {
+        SelOp::Eq => fill(keys, queries, w, out, |k, q| k == q),
+        SelOp::Ne => fill(keys, queries, w, out, |k, q| k != q),
+        SelOp::Lt => fill(keys, queries, w, out, |k, q| k < q),
+        SelOp::Gt => fill(keys, queries, w, out, |k, q| k > q),
+        SelOp::Le => fill(keys, queries, w, out, |k, q| k <= q),
+        SelOp::Ge => fill(keys, queries, w, out, |k, q| k >= q),
+    }
+}
+
+/// Scratch buffers for [`select`], reused across inputs.
+#[derive(Clone, Default)]
+pub struct Scratch {
+    dense: super::dense::Dense,
+    ones: Vec<u64>,
+    ki: Vec<i64>,
+    qi: Vec<i64>,
+    kf: Vec<f64>,
+    qf: Vec<f64>,
+}
+
+const EXACT: i64 = 1 << 53;
+
+#[inline]
+fn as_int(v: Val) -> i64 {
+    match v {
+        Val::Int(i) => i,
+        Val::Bool(b) => b as i64,
+        // Flipping the top bit keeps the packed strings' unsigned order under signed comparison.
+        Val::Str(s) => (value::str_bits(s) ^ (1 << 63)) as i64,
+        Val::Float(f) => f as i64,
+    }
+}
+
+#[inline]
+fn as_float(v: Val) -> f64 {
+    match v {
+        Val::Int(i) => i as f64,
+        Val::Bool(b) => b as i64 as f64,
+        Val::Float(f) => f,
+        Val::Str(_) => f64::NAN,
+    }
+}
+
+/// `select(keys, queries, op)`: `out[q][k] = keys[k] OP queries[q]`.
+#[allow(clippy::too_many_arguments)]
+pub fn select(
+    keys: &[Val],
+    kf: u8,
+    queries: &[Val],
+    qf: u8,
+    op: SelOp,
+    out: &mut [u64],
+    s: &mut Scratch,
+    strings: &Strings,
+) -> Result<(), String> {
+    let w = words(keys.len());
+    let f = kf | qf;
+    let exact = |c: &[Val]| c.iter().all(|v| !matches!(v, Val::Int(i) if i.abs() > EXACT));
+    if f & (FLOAT | LONG_STR) == 0 && (f & STR == 0 || f == STR) {
+        // ints and bools, or inline strings only: compare as integers (packed strings keep their order).
+        s.ki.clear();
+        s.ki.extend(keys.iter().map(|v| as_int(*v)));
+        s.qi.clear();
+        s.qi.extend(queries.iter().map(|v| as_int(*v)));
+        s.dense.select(&s.ki, &s.qi, op, w, out);
+        return Ok(());
+    }
+    if f & STRS == 0 && exact(keys) && exact(queries) {
+        s.kf.clear();
+        s.kf.extend(keys.iter().map(|v| as_float(*v)));
+        s.qf.clear();
+        s.qf.extend(queries.iter().map(|v| as_float(*v)));
+        fill_op(&s.kf, &s.qf, w, out, op);
+        return Ok(());
+    }
+    generic(keys, queries, op, w, out, strings)
+}
+
+fn generic(
+    keys: &[Val],
+    queries: &[Val],
+    op: SelOp,
+    w: usize,
+    out: &mut [u64],
+    strings: &Strings,
+) -> Result<(), String> {
+    for (q, &qv) in queries.iter().enumerate() {
+        let row = &mut out[q * w..(q + 1) * w];
+        row.fill(0);
+        for (k, &kv) in keys.iter().enumerate() {
+            let hit = match op {
+                SelOp::Eq => value::eq(kv, qv),
+                SelOp::Ne => !value::eq(kv, qv),
+                _ => value::cmp(kv, qv, strings)?.is_some_and(|o| match op {
+                    SelOp::Lt => o == Ordering::Less,
+                    SelOp::Gt => o == Ordering::Greater,
+                    SelOp::Le => o != Ordering::Greater,
+                    _ => o != Ordering::Less,
+                }),
+            };
+            row[k >> 6] |= (hit as u64) << (k & 63);
+        }
+    }
+    Ok(())
+}
+
+/// `aggregate(sel, col, default)` into `out`.
+pub fn aggregate(
+    sel: &[u64],
+    col: &[Val],
+    cf: u8,
+    default: Val,
+    out: &mut Vec<Val>,
+    s: &mut Scratch,
+) -> Result<(), String> {
+    let n = col.len();
+    let w = words(n);
+    out.clear();
+    let numeric = cf & STRS == 0 && cf != BOOL;
+    let mut zero_one = false;
+    if cf & !(INT | BOOL) == 0 {
+        s.ki.clear();
+        s.ki.extend(col.iter().map(|v| as_int(*v)));
+        zero_one = super::dense::ones(&s.ki, w, &mut s.ones);
+    }
+    for q in 0..n {
+        let row = &sel[q * w..(q + 1) * w];
+        let count: u32 = row.iter().map(|b| b.count_ones()).sum();
+        let v = match count {
+            0 => default,
+            1 => {
+                let c = row.iter().position(|b| *b != 0).unwrap();
+                col[c * 64 + row[c].trailing_zeros() as usize]
+            }
+            _ if !numeric => {
+                return Err(format!("cannot average several values that are not numbers ({} values)", kind_of(cf)));
+            }
+            _ if zero_one => {
+                let ones: u32 = row.iter().zip(&s.ones).map(|(r, o)| (r & o).count_ones()).sum();
+                Val::Float(ones as f64 / count as f64)
+            }
+            _ if cf & FLOAT == 0 => Val::Float(int_sum(row, col) / count as f64),
+            _ => Val::Float(mixed_sum(row, col) / count as f64),
+        };
+        out.push(v);
+    }
+    Ok(())
+}
+
+fn kind_of(cf: u8) -> &'static str {
+    if cf & STRS != 0 {
+        "string"
+    } else {
+        "bool"
+    }
+}
+
+fn for_each_bit(row: &[u64], mut f: impl FnMut(usize)) {
+    for (c, &word) in row.iter().enumerate() {
+        let mut b = word;
+        while b != 0 {
+            f(c * 64 + b.trailing_zeros() as usize);
+            b &= b - 1;
+        }
+    }
+}
+
+/// Python's exact int sum, then `float()`: i64 while it fits, else i128.
+fn int_sum(row: &[u64], col: &[Val]) -> f64 {
+    let (mut s, mut big, mut wide) = (0i64, 0i128, false);
+    for_each_bit(row, |k| {
+        let v = as_int(col[k]);
+        if wide {
+            big += v as i128;
+        } else if let Some(t) = s.checked_add(v) {
+            s = t;
+        } else {
+            (wide, big) = (true, s as i128 + v as i128);
+        }
+    });
+    if wide {
+        big as f64
+    } else {
+        s as f64
+    }
+}
+
+/// Python's `sum` over selected values in key order: exact while all are ints, then floats.
+fn mixed_sum(row: &[u64], col: &[Val]) -> f64 {
+    let (mut int_acc, mut float_acc, mut is_float) = (0i128, 0f64, false);
+    for_each_bit(row, |k| match col[k] {
+        Val::Float(f) => {
+            if !is_float {
+                float_acc = int_acc as f64;
+                is_float = true;
+            }
+            float_acc += f;
+        }
+        v if is_float => float_acc += as_int(v) as f64,
+        v => int_acc += as_int(v) as i128,
+    });
+    if is_float {
+        float_acc
+    } else {
+        int_acc as f64
+    }
+}
