@@ -13,6 +13,8 @@ pub struct Cx {
     pub typos: Vec<String>,
     /// `let` constants, by name.
     pub lets: BTreeMap<String, Expr>,
+    /// The variables of the finite universe whose target is being lowered (`a`, `b`).
+    pub vars: Vec<String>,
 }
 
 /// The fields of one body, after unknown and duplicate fields were reported.
@@ -32,7 +34,7 @@ impl<'a> Fields<'a> {
 
 impl Cx {
     pub fn new() -> Self {
-        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new() }
+        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new(), vars: vec![] }
     }
 
     pub fn push(&mut self, d: Diag) {

@@ -8,11 +8,13 @@
 mod arith;
 mod cx;
 mod experiment;
+mod filter;
 mod infer;
 mod model;
 mod position;
 mod split;
 mod task;
+mod universe;
 
 use crate::diag::Diag;
 use crate::ir;
