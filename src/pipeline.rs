@@ -145,7 +145,8 @@ pub fn run_experiment(
         runs: vec![],
         expects: vec![],
     };
-    let done: Vec<RunResult> = if opts.resume { report::load(&dir).map(|r| r.runs).unwrap_or_default() } else { vec![] };
+    let done: Vec<RunResult> =
+        if opts.resume { report::load(&dir).map(|r| r.runs).unwrap_or_default() } else { vec![] };
     let total: usize = exp.variants.iter().map(|v| v.train.seeds.len()).sum();
     for variant in &exp.variants {
         let mut variant = variant.clone();

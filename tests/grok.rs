@@ -129,7 +129,10 @@ fn host(vars: &[Var]) -> Vec<f64> {
 /// v = (0.0051, 0.0214), m̂ = m/0.19, v̂ = v/0.0396, θ = (0.72683751987, −1.66704256514).
 #[test]
 fn adamw_matches_a_hand_computation() {
-    let vars = vec![Var::from_vec(vec![1.0f64], 1, &Device::Cpu).unwrap(), Var::from_vec(vec![-2.0f64], 1, &Device::Cpu).unwrap()];
+    let vars = vec![
+        Var::from_vec(vec![1.0f64], 1, &Device::Cpu).unwrap(),
+        Var::from_vec(vec![-2.0f64], 1, &Device::Cpu).unwrap(),
+    ];
     let cfg = Optimizer { kind: OptimizerKind::AdamW, lr: 0.1, betas: (0.9, 0.98), eps: 1e-8, weight_decay: 0.5 };
     let mut opt = Adam::new(&cfg, vars.clone()).unwrap();
     opt.step_host(&[Some(vec![0.5]), Some(vec![-1.0])], 1.0).unwrap();

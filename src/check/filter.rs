@@ -37,7 +37,8 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
     let (mut alpha, mut window) = (defaults::GROKFAST_ALPHA, defaults::GROKFAST_WINDOW);
     let mut lamb = if ema { defaults::GROKFAST_EMA_LAMB } else { defaults::GROKFAST_MA_LAMB };
     for (i, a) in args.iter().enumerate() {
-        let pname = a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
+        let pname =
+            a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
         match pname.as_str() {
             "alpha" if ema => alpha = cx.f64_in(&a.value, 0.0, 1.0, true)?,
             "window" if !ema => window = cx.int_in(&a.value, 1, 1 << 16)? as usize,

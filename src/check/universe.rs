@@ -128,9 +128,12 @@ fn variables(cx: &mut Cx, u: &Universe) -> Option<Vec<ir::UniverseVar>> {
     let universe = ir::Universe { vars: out.clone(), filter: None, layout: vec![] };
     if ok && universe.size_unfiltered() > MAX_UNIVERSE {
         cx.push(
-            Diag::error("algen::check::universe_size", format!("the universe holds {} tuples", universe.size_unfiltered()))
-                .at(u.span, "too large to enumerate")
-                .help(format!("a universe may hold at most {MAX_UNIVERSE} tuples; narrow the ranges")),
+            Diag::error(
+                "algen::check::universe_size",
+                format!("the universe holds {} tuples", universe.size_unfiltered()),
+            )
+            .at(u.span, "too large to enumerate")
+            .help(format!("a universe may hold at most {MAX_UNIVERSE} tuples; narrow the ranges")),
         );
         ok = false;
     }
@@ -235,9 +238,12 @@ pub fn part(cx: &mut Cx, p: &Part, which: &str) -> Option<ir::Part> {
         Some(n) if n.value > 0.0 && n.value < 1.0 => n.value,
         Some(n) => {
             cx.push(
-                Diag::error("algen::check::out_of_range", format!("a fraction must lie strictly between 0 and 1, not {}", n.value))
-                    .at(e.span, "must be in (0, 1)")
-                    .help("e.g. `fraction 0.3` trains on 30% of the universe"),
+                Diag::error(
+                    "algen::check::out_of_range",
+                    format!("a fraction must lie strictly between 0 and 1, not {}", n.value),
+                )
+                .at(e.span, "must be in (0, 1)")
+                .help("e.g. `fraction 0.3` trains on 30% of the universe"),
             );
             return None;
         }

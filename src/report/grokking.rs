@@ -117,7 +117,9 @@ pub fn speedups(res: &ExperimentResults) -> Vec<String> {
                 last(base),
                 last(base) as f64 / v as f64
             ),
-            (Some(b), None) => format!("`{}` seed {}: not reached in {} steps (`{base_label}`: {b})", r.variant, r.seed, last(r)),
+            (Some(b), None) => {
+                format!("`{}` seed {}: not reached in {} steps (`{base_label}`: {b})", r.variant, r.seed, last(r))
+            }
             (None, None) => format!("`{}` seed {}: neither run reached it", r.variant, r.seed),
         };
         out.push(line);

@@ -89,7 +89,9 @@ pub fn save(path: &Path, params: &[(String, Var)], opt: &Adam, filter: Option<&F
 pub fn load(path: &Path, params: &[(String, Var)], opt: &mut Adam, filter: Option<&mut Filter>) -> Result<Meta> {
     let t = candle_core::safetensors::load(path, &Device::Cpu)?;
     let get = |k: &str| t.get(k).ok_or_else(|| candle_core::Error::Msg(format!("checkpoint lacks `{k}`")));
-    let int = |k: &str| -> Result<i64> { get(k)?.to_vec1::<i64>()?.first().copied().ok_or_else(|| candle_core::Error::Msg(k.into())) };
+    let int = |k: &str| -> Result<i64> {
+        get(k)?.to_vec1::<i64>()?.first().copied().ok_or_else(|| candle_core::Error::Msg(k.into()))
+    };
     let vec = |k: &str| -> Result<Vec<f64>> { get(k)?.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>() };
     let n = params.len();
     let (mut theta, mut m, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -102,7 +104,11 @@ pub fn load(path: &Path, params: &[(String, Var)], opt: &mut Adam, filter: Optio
     for (name, var) in params {
         let saved = get(&format!("param.{name}"))?;
         if saved.shape() != var.as_tensor().shape() {
-            candle_core::bail!("checkpoint parameter `{name}` has shape {:?}, the model {:?}", saved.shape(), var.shape())
+            candle_core::bail!(
+                "checkpoint parameter `{name}` has shape {:?}, the model {:?}",
+                saved.shape(),
+                var.shape()
+            )
         }
         var.set(&saved.to_dtype(var.dtype())?)?;
     }

@@ -12,9 +12,18 @@ use crate::ir::GradFilter;
 /// A filter's running state; one slot per parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Filter {
-    Ema { alpha: f64, lamb: f64, mu: Vec<Option<Vec<f64>>> },
+    Ema {
+        alpha: f64,
+        lamb: f64,
+        mu: Vec<Option<Vec<f64>>>,
+    },
     /// `ring[p][k]`: raw gradient `k mod window` of parameter `p`; `seen` counts steps.
-    Ma { window: usize, lamb: f64, ring: Vec<Vec<Vec<f64>>>, seen: usize },
+    Ma {
+        window: usize,
+        lamb: f64,
+        ring: Vec<Vec<Vec<f64>>>,
+        seen: usize,
+    },
 }
 
 impl Filter {

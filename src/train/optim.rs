@@ -73,7 +73,8 @@ impl Adam {
 
     /// Restores a saved state (shapes must match) and writes the parameters back into the `Var`s.
     pub fn restore(&mut self, theta: Vec<Vec<f64>>, m: Vec<Vec<f64>>, v: Vec<Vec<f64>>, t: usize) -> Result<()> {
-        let ok = |x: &[Vec<f64>]| x.len() == self.theta.len() && x.iter().zip(&self.theta).all(|(a, b)| a.len() == b.len());
+        let ok =
+            |x: &[Vec<f64>]| x.len() == self.theta.len() && x.iter().zip(&self.theta).all(|(a, b)| a.len() == b.len());
         if !ok(&theta) || !ok(&m) || !ok(&v) {
             candle_core::bail!("the checkpoint's optimizer state does not fit this model")
         }

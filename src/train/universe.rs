@@ -141,7 +141,8 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -
         meta.loss_n += 1;
         obs.step(step, loss_v, None);
         if spec.eval.every > 0 && step % spec.eval.every == 0 && step < cfg.steps {
-            let e = evaluation(&net, spec, &data, (&train, &test), &true_train, step, meta.loss_sum / meta.loss_n as f64)?;
+            let e =
+                evaluation(&net, spec, &data, (&train, &test), &true_train, step, meta.loss_sum / meta.loss_n as f64)?;
             (meta.loss_sum, meta.loss_n) = (0.0, 0);
             obs.evaluated(&e);
             result.periodic.push(e);
@@ -172,11 +173,8 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -
 /// dropped from `metrics.jsonl`, which the resumed run then appends to).
 fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec<Evaluation>, EvalError> {
     let text = std::fs::read_to_string(metrics).unwrap_or_default();
-    let kept: Vec<Evaluation> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Evaluation>(l).ok())
-        .filter(|e| e.step <= step)
-        .collect();
+    let kept: Vec<Evaluation> =
+        text.lines().filter_map(|l| serde_json::from_str::<Evaluation>(l).ok()).filter(|e| e.step <= step).collect();
     let mut out = String::new();
     for e in &kept {
         out.push_str(&serde_json::to_string(e).unwrap_or_default());
