@@ -33,6 +33,7 @@ fn smoke(spec: &mut algen::ir::Spec) {
         for v in &mut e.variants {
             v.train.steps = 3;
             v.train.batch = v.train.batch.min(8);
+            v.train.full_batch = false;
             v.train.seeds.truncate(2);
         }
     }
