@@ -33,6 +33,10 @@ pub enum Command {
         /// Override every experiment's step count (smoke runs, benchmarks).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         steps: Option<u64>,
+        /// Continue an interrupted run: keep finished runs, continue from checkpoints
+        /// (`checkpoint_every` in the spec's `train` block).
+        #[arg(long)]
+        resume: bool,
     },
     /// Print sampled examples of a task.
     Sample {

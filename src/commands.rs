@@ -22,8 +22,8 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps } => {
-            run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize) })
+        Command::Run { file, experiment, out, steps, resume } => {
+            run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize), resume })
         }
         Command::Sample { file, task, len, n, seed, json } => sample(&file, &task, len as usize, n, seed, json),
         Command::Label { file, task } => label(&file, &task),

@@ -101,6 +101,9 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Overrides every variant's step count.
     pub steps: Option<usize>,
+    /// Continue an interrupted experiment: runs already in `results.json` are kept, and a run
+    /// with a `checkpoint.safetensors` continues from it (universe tasks).
+    pub resume: bool,
 }
 
 /// Errors of a run after checking.
@@ -138,9 +141,12 @@ pub fn run_experiment(
         split: split.name.clone(),
         train_lengths: split.train.lengths().to_vec(),
         test_lengths: split.test.lengths().to_vec(),
+        universe: universe_info(task, split)?,
         runs: vec![],
         expects: vec![],
     };
+    let done: Vec<RunResult> =
+        if opts.resume { report::load(&dir).map(|r| r.runs).unwrap_or_default() } else { vec![] };
     let total: usize = exp.variants.iter().map(|v| v.train.seeds.len()).sum();
     for variant in &exp.variants {
         let mut variant = variant.clone();
@@ -152,11 +158,20 @@ pub fn run_experiment(
             let rdir = run_dir(&dir, index, &variant.label, seed);
             std::fs::create_dir_all(&rdir)?;
             let metrics = rdir.join("metrics.jsonl");
-            let _ = std::fs::remove_file(&metrics);
+            let checkpoint = rdir.join(train::checkpoint::FILE);
+            if let Some(r) = done.get(index).filter(|r| r.variant == variant.label && r.seed == seed) {
+                res.runs.push(r.clone());
+                continue;
+            }
+            if !(opts.resume && checkpoint.exists()) {
+                let _ = std::fs::remove_file(&metrics);
+                let _ = std::fs::remove_file(&checkpoint);
+            }
             let inner = observer(&variant, seed, index, total);
+            let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume: opts.resume };
             let mut obs = MetricsFile { path: metrics, inner, error: None };
             let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed, kernels: Default::default() };
-            let result = train::run(&rs, &mut obs)?;
+            let result = train::run_with(&rs, &mut obs, Some(&ck))?;
             if let Some(e) = obs.error {
                 return Err(e.into());
             }
@@ -166,6 +181,16 @@ pub fn run_experiment(
         }
     }
     Ok((res, dir))
+}
+
+/// The sizes of a universe task's split (the same for every seed), or `None`.
+fn universe_info(task: &ir::Task, split: &ir::Split) -> Result<Option<UniverseInfo>, RunError> {
+    if !matches!(task.input, ir::Input::Universe(_)) {
+        return Ok(None);
+    }
+    let s = crate::task::split_universe(task, split, 0).map_err(EvalError::from)?;
+    let corrupted = s.corrupted.iter().filter(|&&c| c).count();
+    Ok(Some(UniverseInfo { total: s.total, train: s.train.len(), test: s.test.len(), corrupted }))
 }
 
 /// Appends every evaluation to the run's metrics.jsonl, then forwards events.

@@ -44,6 +44,9 @@ fn variant(label: &str) -> Variant {
             seeds: vec![0, 1],
             mixed_lengths: false,
             schedule: algen::ir::Schedule::Constant,
+            full_batch: false,
+            grad_filter: None,
+            checkpoint_every: 0,
         },
     }
 }
@@ -69,6 +72,7 @@ fn eval(step: usize, train_seq: f64, test: &[(usize, f64, f64)]) -> Evaluation {
         },
         train_by_length: vec![],
         test_by_length: by_len,
+        universe: None,
     }
 }
 
@@ -120,6 +124,7 @@ fn fixture() -> ExperimentResults {
         split: "short_to_long".into(),
         train_lengths: vec![1, 2, 3, 4, 5],
         test_lengths: lens.to_vec(),
+        universe: None,
         runs: vec![
             run(A, 0, RunStatus::Ok, Some(eval(200, 1.0, &t(0.8, &seq0))), periodic),
             run(A, 1, RunStatus::Ok, Some(eval(200, 0.98, &t(0.9, &seq1))), vec![]),

@@ -33,6 +33,7 @@ fn smoke(spec: &mut algen::ir::Spec) {
         for v in &mut e.variants {
             v.train.steps = 3;
             v.train.batch = v.train.batch.min(8);
+            v.train.full_batch = false;
             v.train.seeds.truncate(2);
         }
     }
@@ -52,7 +53,7 @@ fn every_shipped_spec_runs_in_smoke_configuration() {
         smoke(&mut loaded.spec);
         let name = f.strip_prefix("specs").unwrap_or(&f).with_extension("").display().to_string().replace('/', "__");
         for exp in &loaded.spec.experiments {
-            let opts = RunOptions { out: out.clone(), steps: None };
+            let opts = RunOptions { out: out.clone(), steps: None, resume: false };
             let (res, dir) =
                 pipeline::run_experiment(&loaded.spec, exp, &opts, &mut |_, _, _, _| Box::new(algen::train::Quiet))
                     .unwrap_or_else(|e| panic!("{}: {e}", f.display()));

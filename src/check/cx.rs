@@ -15,6 +15,8 @@ pub struct Cx {
     pub lets: BTreeMap<String, Expr>,
     /// Compiled `rasp` items, by name.
     pub rasps: BTreeMap<String, super::rasp::RaspDef>,
+    /// The variables of the finite universe whose target is being lowered (`a`, `b`).
+    pub vars: Vec<String>,
 }
 
 /// The fields of one body, after unknown and duplicate fields were reported.
@@ -34,7 +36,7 @@ impl<'a> Fields<'a> {
 
 impl Cx {
     pub fn new() -> Self {
-        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new(), rasps: BTreeMap::new() }
+        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new(), rasps: BTreeMap::new(), vars: vec![] }
     }
 
     pub fn push(&mut self, d: Diag) {

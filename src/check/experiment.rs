@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 const FIELDS: &[&str] = &["task", "model", "split"];
 const BLOCKS: &[&str] = &["train", "eval"];
-const TRAIN_FIELDS: &[&str] = &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths"];
+const TRAIN_FIELDS: &[&str] =
+    &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths", "grad_filter", "checkpoint_every"];
 const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch"];
 
 /// What an experiment may refer to.
@@ -49,6 +50,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
     super::arith::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
+    super::universe::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
     Some(ir::Experiment {
         name: name.name.clone(),
         task: task.name.clone(),
@@ -253,7 +255,7 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
 
 fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<ir::TrainCfg> {
     let steps = f.get("steps").map_or(Some(defaults::STEPS as i64), |e| cx.int_in(e, 1, i64::MAX));
-    let batch = f.get("batch").map_or(Some(defaults::BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
+    let batch = super::filter::batch(cx, f.get("batch"));
     let clip = match f.get("clip") {
         None => Some(defaults::CLIP),
         Some(e) if matches!(cx.resolve(e).kind, ExprKind::Ident(ref n) if n == "none") => Some(None),
@@ -262,9 +264,19 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
     let mixed = f.get("mixed_lengths").map_or(Some(false), |e| cx.boolean(e));
     let optimizer = f.get("optimizer").map_or(Some(default_opt(ir::OptimizerKind::Adam)), |e| optimizer(cx, e));
     let schedule = f.get("schedule").map_or(Some(ir::Schedule::Constant), |e| schedule(cx, e));
+    let n_diags = cx.diags.len();
+    let grad_filter = f.get("grad_filter").and_then(|e| super::filter::grad_filter(cx, e));
+    let checkpoint_every = f.get("checkpoint_every").map_or(Some(0), |e| cx.int_in(e, 0, i64::MAX));
+    if cx.diags.len() > n_diags {
+        return None;
+    }
+    let (batch, full_batch) = batch?;
     Some(ir::TrainCfg {
         steps: steps? as usize,
-        batch: batch? as usize,
+        batch,
+        full_batch,
+        grad_filter,
+        checkpoint_every: checkpoint_every? as usize,
         optimizer: optimizer?,
         clip: clip?,
         seeds: seeds.to_vec(),

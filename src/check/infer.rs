@@ -100,6 +100,23 @@ pub fn infer(cx: &mut Cx, e: &Expr, alphabet: &[String]) -> Option<Ty> {
     }
 }
 
+/// Types `e` over the variables of a finite universe, each an integer in `lo..=hi`
+/// (`input` is the tuple of them).
+pub fn infer_vars(cx: &mut Cx, e: &Expr, lo: i64, hi: i64) -> Option<Ty> {
+    let input = Ty::Seq(Box::new(Atoms::int(lo, hi)));
+    match ty(e, &input) {
+        Ok(t) => Some(t),
+        Err((span, msg)) => {
+            cx.push(
+                Diag::error("algen::check::target_type", format!("type error in the target: {msg}"))
+                    .at(span, msg.clone())
+                    .help("universe targets compute on the variables' integers"),
+            );
+            None
+        }
+    }
+}
+
 type R = Result<Ty, (crate::source::Span, String)>;
 
 fn join(a: &Ty, b: &Ty, e: &Expr) -> R {
@@ -144,6 +161,7 @@ fn ty(e: &Expr, input: &Ty) -> R {
         ExprKind::Tok(t) => Ty::Atom(Atoms { toks: [t.clone()].into(), ..Default::default() }),
         ExprKind::Bool(_) => Atoms::boolean(),
         ExprKind::Input => input.clone(),
+        ExprKind::Var(_) => elem(input, e)?,
         ExprKind::List(items) => {
             let mut acc = Ty::Atom(Atoms::default());
             for (i, it) in items.iter().enumerate() {
@@ -289,6 +307,21 @@ fn call(f: Builtin, args: &[Expr], e: &Expr, input: &Ty) -> R {
             num(&t[1], &args[1])?;
             let _ = e;
             as_seq(t[0].clone())
+        }
+        Builtin::Inv => {
+            num(&t[0], &args[0])?;
+            match num(&t[1], &args[1])? {
+                (lo, hi) if lo > 0 && hi != HI => Atoms::int(0, hi - 1),
+                _ => Atoms::int(0, HI),
+            }
+        }
+        Builtin::PermCompose => {
+            num(&t[0], &args[0])?;
+            num(&t[1], &args[1])?;
+            match num(&t[2], &args[2])? {
+                (lo, hi) if lo >= 0 && hi <= 10 => Atoms::int(0, (1..=hi.max(1)).product::<i64>() - 1),
+                _ => Atoms::int(0, HI),
+            }
         }
     })
 }

@@ -8,12 +8,14 @@
 mod arith;
 mod cx;
 mod experiment;
+mod filter;
 mod infer;
 mod model;
 mod position;
 mod rasp;
 mod split;
 mod task;
+mod universe;
 
 use crate::diag::Diag;
 use crate::ir;

@@ -21,7 +21,16 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
     };
     let part = |cx: &mut Cx, which: &str| -> Option<ir::Part> {
         match f.map.get(which) {
+            Some((_, FieldValue::Part(p))) if p.range.is_none() => super::universe::part(cx, p, which),
             Some((_, FieldValue::Part(p))) => self::part(cx, p, count.unwrap_or(defaults::COUNT)),
+            Some((_, FieldValue::Universe(u))) => {
+                cx.push(
+                    Diag::error("algen::check::wrong_type", "expected a split part, found a universe")
+                        .at(u.span, "not a split part")
+                        .help("a universe is a task's `input`; split it with `fraction 0.5` and `rest`"),
+                );
+                None
+            }
             Some((_, FieldValue::Expr(e))) => {
                 not_a_part(cx, e);
                 None
@@ -34,7 +43,11 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
     };
     let train = part(cx, "train");
     let test = part(cx, "test");
-    Some(ir::Split { name: name.name.clone(), train: train?, test: test?, span: name.span })
+    let (train, test) = (train?, test?);
+    if train.is_universe() || test.is_universe() {
+        super::universe::check_split(cx, &train, &test, name.span);
+    }
+    Some(ir::Split { name: name.name.clone(), train, test, span: name.span })
 }
 
 fn not_a_part(cx: &mut Cx, e: &Expr) {
@@ -50,19 +63,28 @@ fn not_a_part(cx: &mut Cx, e: &Expr) {
 }
 
 fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
-    let lo = cx.num(&p.range.lo).and_then(|n| n.int);
-    let hi = cx.num(&p.range.hi).and_then(|n| n.int);
+    let range = p.range.as_ref().expect("a len part");
+    if let Some(c) = &p.corrupt {
+        cx.push(
+            Diag::error("algen::check::universe_split", "`corrupt` applies to a fraction of a finite universe")
+                .at(c.span, "not allowed here")
+                .help("write `train = fraction 0.5 corrupt 0.1` over a universe task"),
+        );
+        return None;
+    }
+    let lo = cx.num(&range.lo).and_then(|n| n.int);
+    let hi = cx.num(&range.hi).and_then(|n| n.int);
     let (Some(lo), Some(hi)) = (lo, hi) else {
-        for e in [&p.range.lo, &p.range.hi] {
+        for e in [&range.lo, &range.hi] {
             if cx.num(e).and_then(|n| n.int).is_none() {
                 cx.wrong_type(e, "an integer length");
             }
         }
         return None;
     };
-    let hi = if p.range.inclusive { hi } else { hi - 1 };
+    let hi = if range.inclusive { hi } else { hi - 1 };
     let bad = |cx: &mut Cx, msg: String, help: &str| {
-        cx.push(Diag::error("algen::check::bad_range", msg).at(p.range.span, "bad range").help(help.to_string()));
+        cx.push(Diag::error("algen::check::bad_range", msg).at(range.span, "bad range").help(help.to_string()));
     };
     if lo < 1 {
         bad(
@@ -73,7 +95,7 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         return None;
     }
     if hi < lo {
-        if p.range.inclusive {
+        if range.inclusive {
             bad(cx, format!("the range {lo}..={hi} is reversed"), "the first length must not exceed the last");
         } else {
             bad(

@@ -30,6 +30,9 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         cx.typos.push(n.to_string());
         poisoned = true;
     }
+    if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
+        return super::universe::task(cx, name, &f, u).filter(|_| !poisoned);
+    }
     if let Some(e) = f.expr("format") {
         if let Some(arith) = super::arith::name_of(cx, e) {
             let format = super::arith::format(cx, e, arith);
@@ -164,7 +167,7 @@ fn list(toks: &[String]) -> String {
 }
 
 /// A token list: a string of one-character tokens, or a list of strings/ints.
-fn tokens(cx: &mut Cx, e: &Expr, field: &str) -> Option<Vec<String>> {
+pub(super) fn tokens(cx: &mut Cx, e: &Expr, field: &str) -> Option<Vec<String>> {
     let r = cx.resolve(e).into_owned();
     let toks: Vec<String> = match &r.kind {
         ExprKind::Str(s) => s.chars().map(String::from).collect(),
@@ -244,8 +247,10 @@ pub fn lower(cx: &mut Cx, e: &Expr) -> Option<ir::Expr> {
         ExprKind::Str(s) => IK::Tok(s.clone()),
         ExprKind::Bool(b) => IK::Bool(*b),
         ExprKind::Ident(n) if n == "input" => IK::Input,
+        ExprKind::Ident(n) if cx.vars.contains(n) => IK::Var(cx.vars.iter().position(|v| v == n).unwrap_or(0)),
         ExprKind::Ident(n) => {
             let mut names: Vec<&str> = vec!["input"];
+            names.extend(cx.vars.iter().map(String::as_str));
             names.extend(cx.lets.keys().map(String::as_str));
             let help = suggest(n, &names);
             cx.push(
@@ -362,7 +367,7 @@ fn binop(op: &str) -> ir::BinOp {
 
 /// The output vocabulary: the declared one (checked to cover what the target
 /// can emit) or the inferred one.
-fn outputs(
+pub(super) fn outputs(
     cx: &mut Cx,
     target: &ir::Expr,
     ty: &Ty,
@@ -371,7 +376,7 @@ fn outputs(
     declared: Option<(Vec<String>, crate::source::Span)>,
 ) -> Option<Vec<String>> {
     let atoms = match (format, ty) {
-        (ir::Format::Classify, Ty::Atom(a)) => a.clone(),
+        (ir::Format::Classify | ir::Format::Universe, Ty::Atom(a)) => a.clone(),
         (_, Ty::Seq(inner)) => match inner.as_ref() {
             Ty::Atom(a) => a.clone(),
             Ty::Seq(_) => {

@@ -70,3 +70,12 @@ pub const CLIP: Option<f64> = None;
 /// 1000 steps unscaled, and 0.46 after 1500 steps scaled — N(0,1) embeddings times 8
 /// swamp the position signal.
 pub const EMBED_SCALE: bool = false;
+/// Grokfast-EMA: α = 0.98, λ = 2.0, the values Lee et al. 2024 ("Grokfast", §3.3, Fig. 4) use
+/// on the modular-arithmetic task of Power et al. 2022.
+pub const GROKFAST_ALPHA: f64 = 0.98;
+/// See [`GROKFAST_ALPHA`].
+pub const GROKFAST_EMA_LAMB: f64 = 2.0;
+/// Grokfast-MA: window 100, λ = 5.0 (Lee et al. 2024, §3.2, the moving-average filter).
+pub const GROKFAST_WINDOW: usize = 100;
+/// See [`GROKFAST_WINDOW`].
+pub const GROKFAST_MA_LAMB: f64 = 5.0;

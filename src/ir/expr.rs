@@ -22,6 +22,8 @@ pub enum ExprKind {
     Bool(bool),
     /// The task's input sequence.
     Input,
+    /// Variable `i` of a finite universe (`a` in `(a: 0..p, b: 0..p)`).
+    Var(usize),
     /// `[a, b, c]`
     List(Vec<Expr>),
     Unary(UnOp, Box<Expr>),
@@ -108,6 +110,12 @@ pub enum Builtin {
     Split,
     /// `repeat(s, n)`: `s` concatenated `n` times.
     Repeat,
+    /// `inv(x, p)`: the inverse of `x` modulo `p` (`x·inv(x, p) ≡ 1`), in `0..p`; an error
+    /// when `gcd(x, p) ≠ 1`.
+    Inv,
+    /// `perm_compose(a, b, n)`: the permutations of `0..n` numbered in lexicographic order;
+    /// the number of `a∘b`, `(a∘b)(i) = a(b(i))` (the group Sₙ of Power et al. 2022 for n = 5).
+    PermCompose,
 }
 
 impl Builtin {
@@ -125,6 +133,8 @@ impl Builtin {
         ("from_binary", Builtin::FromBinary, 1, 1),
         ("split", Builtin::Split, 2, 2),
         ("repeat", Builtin::Repeat, 2, 2),
+        ("inv", Builtin::Inv, 2, 2),
+        ("perm_compose", Builtin::PermCompose, 3, 3),
     ];
     /// Looks a builtin up by name: `(builtin, min args, max args)`.
     pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {

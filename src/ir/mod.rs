@@ -17,8 +17,10 @@ pub mod train;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
-pub use task::{Format, Input, Task};
-pub use train::{CmpOp, EvalCfg, Expect, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, TrainCfg};
+pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
+pub use train::{
+    CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, TrainCfg,
+};
 
 use crate::source::Span;
 use serde::{Deserialize, Serialize};

@@ -24,6 +24,11 @@ pub struct Part {
 pub enum Selector {
     /// `len a..=b [step s]`: the listed input lengths, ascending.
     Len { lengths: Vec<usize> },
+    /// `fraction f [corrupt c]`: a share `f` of a finite universe (seeded shuffle), with a
+    /// share `c` of its labels replaced by random wrong ones (Doshi et al. 2023).
+    Fraction { fraction: f64, corrupt: f64 },
+    /// `rest`: the universe minus the other part.
+    Rest,
 }
 
 impl Part {
@@ -31,6 +36,12 @@ impl Part {
     pub fn lengths(&self) -> &[usize] {
         match &self.select {
             Selector::Len { lengths } => lengths,
+            Selector::Fraction { .. } | Selector::Rest => &[],
         }
+    }
+
+    /// Whether the part selects from a finite universe (`fraction`, `rest`).
+    pub fn is_universe(&self) -> bool {
+        matches!(self.select, Selector::Fraction { .. } | Selector::Rest)
     }
 }

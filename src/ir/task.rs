@@ -31,6 +31,44 @@ pub enum Input {
     String,
     /// Two decimal operands, drawn by an arithmetic format (see [`Format::Addition`]).
     Operands,
+    /// A finite universe: every tuple of the ranged variables that passes the filter
+    /// (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by [`Format::Universe`].
+    Universe(Universe),
+}
+
+/// `(a: 0..p, b: 0..p) where filter`, with the layout `format = [a, "+", b, "="]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Universe {
+    pub vars: Vec<UniverseVar>,
+    /// Tuples for which this is false are left out; the target's variables refer to `vars`.
+    pub filter: Option<Expr>,
+    /// The model's input sequence: one token per variable value or literal.
+    pub layout: Vec<Slot>,
+}
+
+/// A universe variable: `name: lo..hi` (stored inclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniverseVar {
+    pub name: String,
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// One position of a universe layout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// The value of variable `i`, as one token (its decimal text).
+    Var(usize),
+    /// A literal token.
+    Tok(String),
+}
+
+impl Universe {
+    /// How many tuples the variables span before filtering (saturating).
+    pub fn size_unfiltered(&self) -> u64 {
+        self.vars.iter().fold(1u64, |n, v| n.saturating_mul((v.hi - v.lo + 1).max(0) as u64))
+    }
 }
 
 /// How an example is laid out for the model.
@@ -58,6 +96,9 @@ pub enum Format {
     /// zeros allowed), the product zero-padded to N + `second` digits, least-significant first;
     /// coupled position ids as for addition.
     Multiplication { second: usize },
+    /// Decoder over a finite universe (Power et al. 2022): the layout's tokens
+    /// (`a + b =`), then the answer as one token; loss and score on the answer only.
+    Universe,
 }
 
 impl Format {
@@ -69,12 +110,13 @@ impl Format {
             Format::Lm => "lm",
             Format::Addition { .. } => "addition",
             Format::Multiplication { .. } => "multiplication",
+            Format::Universe => "universe",
         }
     }
 
     /// Whether the format is read by a decoder (greedy decoding at evaluation).
     pub fn is_decoder(self) -> bool {
-        matches!(self, Format::Lm | Format::Addition { .. } | Format::Multiplication { .. })
+        matches!(self, Format::Lm | Format::Addition { .. } | Format::Multiplication { .. } | Format::Universe)
     }
 
     /// Whether the format is one of the arithmetic ones (operands drawn and answered by the format).

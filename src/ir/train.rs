@@ -17,6 +17,30 @@ pub struct TrainCfg {
     pub mixed_lengths: bool,
     /// Learning-rate schedule (a multiplier on the optimizer's `lr`).
     pub schedule: Schedule,
+    /// `batch = full`: every step sees the whole training set (finite universes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_batch: bool,
+    /// A filter on the gradients between backward and the optimizer step (Grokfast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_filter: Option<GradFilter>,
+    /// Write `checkpoint.safetensors` every this many steps (0: never).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checkpoint_every: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Gradient filters of Grokfast (Lee et al. 2024), applied per parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GradFilter {
+    /// `grokfast_ema(alpha, lamb)`: μ₀ = g₀, μ ← α·μ + (1−α)·g, g ← g + λ·μ.
+    GrokfastEma { alpha: f64, lamb: f64 },
+    /// `grokfast_ma(window, lamb)`: g ← g + λ·mean of the last `window` raw gradients once
+    /// `window` of them were seen; g unchanged before.
+    GrokfastMa { window: usize, lamb: f64 },
 }
 
 /// `schedule = constant | warmup_constant(warmup = N) | warmup_cosine(warmup = N, min = r)`.

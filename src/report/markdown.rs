@@ -65,6 +65,7 @@ pub fn render(res: &ExperimentResults) -> String {
         ]);
     }
     table(&mut s, &header, &rows, 1);
+    s.push_str(&super::grokking::section(res));
 
     // Diverged runs.
     let diverged: Vec<_> = res

@@ -7,11 +7,14 @@
 //! - `report.md`: tables ([`markdown::render`]);
 //! - `accuracy_by_length.svg`: test sequence accuracy vs length ([`svg::accuracy_by_length`]);
 //! - `curves.svg`: accuracy vs step, when some run has at least two
-//!   periodic evaluations ([`svg::curves`]).
+//!   periodic evaluations ([`svg::curves`]);
+//! - `grokking.svg` (finite universes): train and test accuracy vs step on a log axis, and a
+//!   "Grokking" section in `report.md` ([`grokking`]).
 //!
 //! All files are written atomically ([`write_atomic`]). `algen report DIR`
 //! calls [`rerender`].
 
+pub mod grokking;
 pub mod markdown;
 pub mod results;
 mod stats;
@@ -30,6 +33,7 @@ pub const RESULTS_JSON: &str = "results.json";
 pub const REPORT_MD: &str = "report.md";
 pub const ACCURACY_SVG: &str = "accuracy_by_length.svg";
 pub const CURVES_SVG: &str = "curves.svg";
+pub const GROKKING_SVG: &str = "grokking.svg";
 
 /// Writes `results.json`, `report.md`, `accuracy_by_length.svg` and (when
 /// some run has at least two periodic evaluations) `curves.svg` into `dir`
@@ -82,6 +86,9 @@ fn render_files(dir: &Path, res: &ExperimentResults) -> io::Result<Vec<PathBuf>>
     let mut files = vec![(REPORT_MD, markdown::render(res)), (ACCURACY_SVG, svg::accuracy_by_length(res))];
     if svg::has_curves(res) {
         files.push((CURVES_SVG, svg::curves(res, false)));
+    }
+    if res.universe.is_some() {
+        files.push((GROKKING_SVG, grokking::plot(res)));
     }
     let mut paths = Vec::new();
     for (name, text) in files {

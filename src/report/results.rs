@@ -34,6 +34,26 @@ pub struct Evaluation {
     pub test: Scores,
     pub train_by_length: Vec<LengthScores>,
     pub test_by_length: Vec<LengthScores>,
+    /// Over a finite universe: losses and the clean / corrupted split of the training accuracy
+    /// (`train` is then the accuracy on every training example against its training label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<UniverseScores>,
+}
+
+/// One evaluation of a universe run: the whole training set and the whole test set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UniverseScores {
+    /// Mean cross-entropy on the training set (its training labels) and on the test set.
+    pub train_loss: f64,
+    pub test_loss: f64,
+    /// Accuracy on the training examples whose label is true.
+    pub clean_train: f64,
+    /// Accuracy on the corrupted training examples against their (wrong) training label
+    /// (memorization) and against the true label (generalization despite the noise).
+    pub corrupted_vs_label: f64,
+    pub corrupted_vs_true: f64,
+    pub n_clean: usize,
+    pub n_corrupted: usize,
 }
 
 /// Throughput of one run (warm-up steps excluded): training steps and input
@@ -93,6 +113,19 @@ pub struct ExperimentResults {
     pub split: String,
     pub train_lengths: Vec<usize>,
     pub test_lengths: Vec<usize>,
+    /// Sizes of a finite universe and its split (absent for length splits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<UniverseInfo>,
     pub runs: Vec<RunResult>,
     pub expects: Vec<ExpectOutcome>,
+}
+
+/// A finite universe's size and how the split divides it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UniverseInfo {
+    pub total: usize,
+    pub train: usize,
+    pub test: usize,
+    /// Training examples with a corrupted label.
+    pub corrupted: usize,
 }

@@ -93,8 +93,10 @@ pub enum Entry {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum FieldValue {
     Expr(Expr),
-    /// A split part: `len a..=b [step s] [count n]`.
+    /// A split part: `len a..=b [step s] [count n]`, `fraction f [corrupt c]` or `rest`.
     Part(Part),
+    /// A finite universe: `(a: 0..p, b: 0..p) where b != 0`.
+    Universe(Universe),
 }
 
 impl FieldValue {
@@ -102,16 +104,43 @@ impl FieldValue {
         match self {
             FieldValue::Expr(e) => e.span,
             FieldValue::Part(p) => p.span,
+            FieldValue::Universe(u) => u.span,
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Part {
-    pub range: Range,
+    /// `len a..=b`; `None` for `fraction f` and `rest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
     pub step: Option<Expr>,
     pub count: Option<Expr>,
+    /// `fraction f`: a seeded share of a finite universe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<Expr>,
+    /// `rest`: what the other part of the split leaves of the universe.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rest: bool,
+    /// `corrupt c`: the share of the part's labels replaced by random wrong ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrupt: Option<Expr>,
     pub span: Span,
+}
+
+/// `(a: 0..p, b: 0..p) where filter`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Universe {
+    pub vars: Vec<UniverseVar>,
+    pub filter: Option<Expr>,
+    pub span: Span,
+}
+
+/// `name: lo..hi` in a universe.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UniverseVar {
+    pub name: Ident,
+    pub range: Range,
 }
 
 /// `lo..=hi` (inclusive) or `lo..hi`.

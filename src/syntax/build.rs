@@ -93,10 +93,10 @@ impl Builder {
                 let mut inner = p.into_inner();
                 let name = self.ident(inner.next().expect("field name"));
                 let v = inner.next().expect("field value");
-                let value = if v.as_rule() == Rule::part {
-                    FieldValue::Part(self.part(v))
-                } else {
-                    FieldValue::Expr(self.expr(v))
+                let value = match v.as_rule() {
+                    Rule::part => FieldValue::Part(self.part(v)),
+                    Rule::universe => FieldValue::Universe(self.universe(v)),
+                    _ => FieldValue::Expr(self.expr(v)),
                 };
                 Entry::Field { name, value, span }
             }
@@ -128,6 +128,7 @@ impl Builder {
     fn part(&self, p: Pair<'_, Rule>) -> Part {
         let span = self.span(&p);
         let (mut range, mut step, mut count) = (None, None, None);
+        let (mut fraction, mut rest, mut corrupt) = (None, false, None);
         for q in p.into_inner() {
             match q.as_rule() {
                 Rule::len_sel => {
@@ -136,10 +137,30 @@ impl Builder {
                 }
                 Rule::step_mod => step = Some(self.expr(last(q))),
                 Rule::count_mod => count = Some(self.expr(last(q))),
+                Rule::fraction_sel => fraction = Some(self.expr(last(q))),
+                Rule::rest_sel => rest = true,
+                Rule::corrupt_mod => corrupt = Some(self.expr(last(q))),
                 _ => {}
             }
         }
-        Part { range: range.expect("part range"), step, count, span }
+        Part { range, step, count, fraction, rest, corrupt, span }
+    }
+
+    fn universe(&self, p: Pair<'_, Rule>) -> Universe {
+        let span = self.span(&p);
+        let (mut vars, mut filter) = (vec![], None);
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::universe_var => {
+                    let mut inner = q.into_inner();
+                    let name = self.ident(inner.next().expect("variable name"));
+                    vars.push(UniverseVar { name, range: self.range(inner.next().expect("variable range")) });
+                }
+                Rule::expr => filter = Some(self.expr(q)),
+                _ => {}
+            }
+        }
+        Universe { vars, filter, span }
     }
 
     fn range(&self, p: Pair<'_, Rule>) -> Range {

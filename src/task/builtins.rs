@@ -39,6 +39,11 @@ pub(super) fn call<'a>(e: &Expr, b: Builtin, args: &[Expr], input: &'a [Value]) 
             let s = vals.swap_remove(0); // the count moves to index 0
             repeat(e, &args[1], &vals[0], s)?
         }
+        Builtin::Inv => inv(e, int(&args[0], &vals[0])?, int(&args[1], &vals[1])?)?,
+        Builtin::PermCompose => {
+            let (a, b, n) = (int(&args[0], &vals[0])?, int(&args[1], &vals[1])?, int(&args[2], &vals[2])?);
+            perm_compose(e, a, b, n)?
+        }
     };
     Ok(Ev::Val(v))
 }
@@ -204,4 +209,68 @@ fn repeat(e: &Expr, na: &Expr, nv: &Ev, s: Ev) -> Result<Value, EvalError> {
         out.extend_from_slice(&unit);
     }
     Ok(Value::Seq(out))
+}
+
+/// `inv(x, p)`: the `y` in `0..p` with `x·y ≡ 1 (mod p)`, by the extended Euclidean algorithm.
+fn inv(e: &Expr, x: i64, p: i64) -> Result<Value, EvalError> {
+    if p < 2 {
+        return fail(e, format!("`inv` needs a modulus of at least 2, got {p}"));
+    }
+    let (mut r0, mut r1) = (x.rem_euclid(p) as i128, p as i128);
+    let (mut s0, mut s1) = (1i128, 0i128);
+    while r1 != 0 {
+        let q = r0 / r1;
+        (r0, r1) = (r1, r0 - q * r1);
+        (s0, s1) = (s1, s0 - q * s1);
+    }
+    if r0 != 1 {
+        return fail(e, format!("{x} has no inverse modulo {p} (they share the factor {r0})"));
+    }
+    Ok(Value::Int(s0.rem_euclid(p as i128) as i64))
+}
+
+/// The largest `n` of `perm_compose` (8! = 40320 permutations).
+const MAX_PERM_N: i64 = 8;
+
+/// The permutation of `0..n` with lexicographic number `k` (Lehmer code).
+pub fn perm_of(mut k: usize, n: usize) -> Vec<usize> {
+    let mut pool: Vec<usize> = (0..n).collect();
+    let mut fact: usize = (1..n.max(1)).product();
+    let mut out = Vec::with_capacity(n);
+    for i in (0..n).rev() {
+        let d = if i == 0 { 0 } else { k / fact };
+        out.push(pool.remove(d));
+        if i > 0 {
+            k %= fact;
+            fact /= i;
+        }
+    }
+    out
+}
+
+/// The lexicographic number of a permutation of `0..n`.
+pub fn perm_index(p: &[usize]) -> usize {
+    let n = p.len();
+    let mut k = 0;
+    for i in 0..n {
+        let smaller = p[i + 1..].iter().filter(|&&x| x < p[i]).count();
+        k = k * (n - i) + smaller;
+    }
+    k
+}
+
+/// `perm_compose(a, b, n)`: the number of `a∘b`, `(a∘b)(i) = a(b(i))`.
+fn perm_compose(e: &Expr, a: i64, b: i64, n: i64) -> Result<Value, EvalError> {
+    if !(1..=MAX_PERM_N).contains(&n) {
+        return fail(e, format!("`perm_compose` takes n in 1..={MAX_PERM_N}, got {n}"));
+    }
+    let total: i64 = (1..=n).product();
+    for x in [a, b] {
+        if !(0..total).contains(&x) {
+            return fail(e, format!("{x} is not a permutation number of S{n} (0..{total})"));
+        }
+    }
+    let (pa, pb) = (perm_of(a as usize, n as usize), perm_of(b as usize, n as usize));
+    let c: Vec<usize> = pb.iter().map(|&j| pa[j]).collect();
+    Ok(Value::Int(perm_index(&c) as i64))
 }

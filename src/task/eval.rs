@@ -133,6 +133,10 @@ pub(super) fn ev<'a>(e: &Expr, input: &'a [Value]) -> Result<Ev<'a>, EvalError> 
         ExprKind::Tok(t) => Ev::Val(Value::tok(t)),
         ExprKind::Bool(b) => Ev::Val(Value::Bool(*b)),
         ExprKind::Input => Ev::Borrowed(input),
+        ExprKind::Var(i) => match input.get(*i) {
+            Some(v) => Ev::Val(v.clone()),
+            None => return fail(e, format!("universe variable {i} has no value (the input has {})", input.len())),
+        },
         ExprKind::List(items) => {
             let vals = items.iter().map(|x| Ok(ev(x, input)?.into_value()));
             Ev::Val(Value::Seq(vals.collect::<Result<_, EvalError>>()?))

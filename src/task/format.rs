@@ -9,6 +9,8 @@
 //!   apply where the next token is a target token or the final `<eos>`
 //!   (`t >= |input|`).
 //!
+//! - universe (`format = [a, "+", b, "="]`, decoder): the layout's tokens; the answer is read
+//!   at the last one (Power et al. 2022).
 //! - `addition`, `multiplication`: `[EOS] a op b = answer [EOS]` with coupled position ids
 //!   or index hints, loss after `=` ([`super::arith`]).
 //!
@@ -89,6 +91,16 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
         }
         Format::Addition { .. } | Format::Multiplication { .. } => {
             return arith::encode_at(task, vocab, ex, Offsets::EVAL);
+        }
+        Format::Universe => {
+            // `a + b =` predicts the answer at `=`: one loss position, the last.
+            let mut targets = vec![0; n];
+            let mut mask = vec![0.0; n];
+            if let (Some(&t), true) = (ex.target.first(), n > 0) {
+                targets[n - 1] = out(t);
+                mask[n - 1] = 1.0;
+            }
+            Encoded::new(ex.input.clone(), targets, mask)
         }
         Format::Lm => {
             let mut s = ex.input.clone();

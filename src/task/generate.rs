@@ -100,6 +100,7 @@ impl<'t> Stream<'t> {
                 (0..len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
             }
             Input::Operands => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
+            Input::Universe(_) => return super::universe::draw(task, &mut self.rng),
         };
         let target = self.labeler.label(&input)?;
         Ok(Example { input, target })

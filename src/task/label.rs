@@ -2,7 +2,7 @@
 
 use super::eval::eval;
 use super::value::Value;
-use crate::ir::{Format, Task};
+use crate::ir::{Format, Input, Slot, Task};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -116,6 +116,9 @@ impl<'t> Labeler<'t> {
         if let (Some(cell), crate::ir::ExprKind::Rasp(r)) = (&self.rasp, &target.kind) {
             return self.label_rasp(cell, r, input, target.span);
         }
+        if let Input::Universe(u) = &task.input {
+            values = self.universe_values(&u.layout, u.vars.len(), values)?;
+        }
         let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
             input: render_input(&values),
@@ -153,6 +156,27 @@ impl<'t> Labeler<'t> {
             .collect()
     }
 
+    /// A universe input (laid out as the format) -> the variables' values, in order.
+    fn universe_values(&self, layout: &[Slot], n_vars: usize, values: Vec<Value>) -> Result<Vec<Value>, LabelError> {
+        let task = self.task;
+        if values.len() != layout.len() {
+            return Err(LabelError::Shape {
+                task: task.name.clone(),
+                format: "universe",
+                expected: "an input laid out as the format",
+                found: format!("{} tokens for a format of {}", values.len(), layout.len()),
+                span: task.span,
+            });
+        }
+        let mut vars = vec![Value::Int(0); n_vars];
+        for (slot, v) in layout.iter().zip(values) {
+            if let Slot::Var(i) = slot {
+                vars[*i] = v;
+            }
+        }
+        Ok(vars)
+    }
+
     /// Checks the result's shape for the format; returns its elements.
     fn shape(&self, result: Value, input_len: usize) -> Result<Vec<Value>, LabelError> {
         let task = self.task;
@@ -164,11 +188,11 @@ impl<'t> Labeler<'t> {
             span: target_span(task),
         };
         match (task.format, result) {
-            (Format::Classify, Value::Seq(s)) if s.len() == 1 => Ok(s),
-            (Format::Classify, Value::Seq(s)) => {
+            (Format::Classify | Format::Universe, Value::Seq(s)) if s.len() == 1 => Ok(s),
+            (Format::Classify | Format::Universe, Value::Seq(s)) => {
                 Err(shape_err("one token", format!("a sequence of length {}", s.len())))
             }
-            (Format::Classify, v) => Ok(vec![v]),
+            (Format::Classify | Format::Universe, v) => Ok(vec![v]),
             (Format::Tag, Value::Seq(s)) if s.len() != input_len => Err(LabelError::TagLength {
                 task: task.name.clone(),
                 input_len,

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod format;
 pub mod generate;
 pub mod label;
+pub mod universe;
 pub mod value;
 pub mod vocab;
 
@@ -22,5 +23,6 @@ pub use eval::{eval, EvalError};
 pub use format::{batch, encode, encode_train, prompt, Batch, Coupling, Encoded};
 pub use generate::{generate, stream_seed, Example, Stream};
 pub use label::{label, label_tokens, LabelError, Labeler};
+pub use universe::{enumerate, split_universe, UniverseSplit};
 pub use value::{to_token, Value};
 pub use vocab::{vocab, Vocab};

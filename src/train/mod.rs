@@ -10,10 +10,14 @@
 //! (`stream_seed(task, "positions", 0, seed)`). Device: CPU.
 
 pub mod batches;
+pub mod checkpoint;
+pub mod filter;
 pub mod optim;
 pub mod schedule;
+pub mod universe;
 
 pub use batches::Batches;
+pub use universe::Checkpointing;
 
 use crate::eval::{self, EvalError, EvalSet};
 use crate::ir::{Arch, EvalCfg, Position, Split, Task, Variant};
@@ -53,6 +57,15 @@ pub struct RunSpec<'a> {
 
 /// Trains and evaluates one variant × seed.
 pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalError> {
+    run_with(spec, obs, None)
+}
+
+/// [`run`] with checkpoints (and resuming from one) for tasks over a finite universe, which
+/// train in [`universe::run`]; other tasks ignore `ck`.
+pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, EvalError> {
+    if matches!(spec.task.input, crate::ir::Input::Universe(_)) {
+        return universe::run(spec, obs, ck);
+    }
     let started = Instant::now();
     let vocab = task::vocab(spec.task);
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
@@ -244,6 +257,7 @@ fn evaluation(
         test: te.mean,
         train_by_length: tr.by_length,
         test_by_length: te.by_length,
+        universe: None,
     };
     Ok((e, te.seqs, secs))
 }

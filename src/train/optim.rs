@@ -32,6 +32,13 @@ impl Adam {
     /// result is written back into the `Var` once: no graph nodes, no
     /// per-operation tensors.
     pub fn step(&mut self, grads: &GradStore, lr_scale: f64) -> Result<()> {
+        let host_grads = host_grads(grads, &self.vars)?;
+        self.step_host(&host_grads, lr_scale)
+    }
+
+    /// One update from gradients already on the host (one entry per parameter, `None` for a
+    /// parameter without a gradient), e.g. after a gradient filter ([`super::filter`]).
+    pub fn step_host(&mut self, grads: &[Option<Vec<f64>>], lr_scale: f64) -> Result<()> {
         self.t += 1;
         let (b1, b2) = self.cfg.betas;
         let lr = self.cfg.lr * lr_scale;
@@ -41,8 +48,7 @@ impl Adam {
         let l2 = if self.cfg.kind == OptimizerKind::Adam { wd } else { 0.0 };
         let decoupled = if self.cfg.kind == OptimizerKind::AdamW { lr * wd } else { 0.0 };
         for i in 0..self.vars.len() {
-            let Some(g) = grads.get(self.vars[i].as_tensor()) else { continue };
-            let g = host(g)?;
+            let Some(g) = grads.get(i).and_then(|g| g.as_ref()) else { continue };
             let (theta, m, v) = (&mut self.theta[i], &mut self.m[i], &mut self.v[i]);
             for k in 0..theta.len() {
                 let gk = g[k] + l2 * theta[k];
@@ -57,6 +63,33 @@ impl Adam {
         }
         Ok(())
     }
+}
+
+/// The parameters' optimizer state: `(theta, m, v)` per parameter, all f64 (for checkpoints).
+impl Adam {
+    pub fn state(&self) -> (&[Vec<f64>], &[Vec<f64>], &[Vec<f64>]) {
+        (&self.theta, &self.m, &self.v)
+    }
+
+    /// Restores a saved state (shapes must match) and writes the parameters back into the `Var`s.
+    pub fn restore(&mut self, theta: Vec<Vec<f64>>, m: Vec<Vec<f64>>, v: Vec<Vec<f64>>, t: usize) -> Result<()> {
+        let ok =
+            |x: &[Vec<f64>]| x.len() == self.theta.len() && x.iter().zip(&self.theta).all(|(a, b)| a.len() == b.len());
+        if !ok(&theta) || !ok(&m) || !ok(&v) {
+            candle_core::bail!("the checkpoint's optimizer state does not fit this model")
+        }
+        (self.theta, self.m, self.v, self.t) = (theta, m, v, t);
+        for (var, th) in self.vars.iter().zip(&self.theta) {
+            let tt = var.as_tensor();
+            var.set(&Tensor::from_vec(th.clone(), tt.shape(), tt.device())?.to_dtype(tt.dtype())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every parameter's gradient on the host as f64 (`None` where it has none).
+pub fn host_grads(grads: &GradStore, vars: &[Var]) -> Result<Vec<Option<Vec<f64>>>> {
+    vars.iter().map(|v| grads.get(v.as_tensor()).map(host).transpose()).collect()
 }
 
 /// A tensor's values as f64 on the host.

@@ -1,0 +1,58 @@
+//! Training settings for long runs over finite universes: `batch = full`,
+//! `grad_filter = grokfast_ema(alpha, lamb) | grokfast_ma(window, lamb)` (Lee et al. 2024)
+//! and `checkpoint_every = N`.
+
+use super::cx::Cx;
+use crate::diag::{suggest, Diag};
+use crate::ir::{self, defaults};
+use crate::syntax::ast::{Expr, ExprKind};
+
+/// `batch = N` or `batch = full`: `(batch, full)`.
+pub fn batch(cx: &mut Cx, e: Option<&Expr>) -> Option<(usize, bool)> {
+    let Some(e) = e else { return Some((defaults::BATCH, false)) };
+    if matches!(&cx.resolve(e).kind, ExprKind::Ident(n) if n == "full") {
+        return Some((defaults::BATCH, true));
+    }
+    if let ExprKind::Ident(n) = &cx.resolve(e).kind {
+        cx.push(
+            Diag::error("algen::check::unknown_value", format!("unknown batch size `{n}`"))
+                .at(e.span, "not a batch size")
+                .help(format!("write a number of examples or `full`; {}", suggest(n, &["full"]))),
+        );
+        return None;
+    }
+    cx.int_in(e, 1, 1 << 20).map(|b| (b as usize, false))
+}
+
+/// `grad_filter = grokfast_ema(alpha = 0.98, lamb = 2.0)` or `grokfast_ma(window = 100, lamb = 5.0)`.
+pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
+    if matches!(&cx.resolve(e).kind, ExprKind::Ident(n) if n == "none") {
+        return None;
+    }
+    let name = cx.word(e, "gradient filter", &["grokfast_ema", "grokfast_ma"], "algen::check::unknown_value")?;
+    let r = cx.resolve(e).into_owned();
+    let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
+    let params: &[&str] = if name == "grokfast_ema" { &["alpha", "lamb"] } else { &["window", "lamb"] };
+    let ema = name == "grokfast_ema";
+    let (mut alpha, mut window) = (defaults::GROKFAST_ALPHA, defaults::GROKFAST_WINDOW);
+    let mut lamb = if ema { defaults::GROKFAST_EMA_LAMB } else { defaults::GROKFAST_MA_LAMB };
+    for (i, a) in args.iter().enumerate() {
+        let pname =
+            a.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| params.get(i).unwrap_or(&"?").to_string());
+        match pname.as_str() {
+            "alpha" if ema => alpha = cx.f64_in(&a.value, 0.0, 1.0, true)?,
+            "window" if !ema => window = cx.int_in(&a.value, 1, 1 << 16)? as usize,
+            "lamb" => lamb = cx.f64_in(&a.value, 0.0, f64::INFINITY, false)?,
+            other => {
+                let at = a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span);
+                cx.push(
+                    Diag::error("algen::check::unknown_field", format!("`{name}` has no parameter `{other}`"))
+                        .at(at, "unknown parameter")
+                        .help(suggest(other, params)),
+                );
+                return None;
+            }
+        }
+    }
+    Some(if ema { ir::GradFilter::GrokfastEma { alpha, lamb } } else { ir::GradFilter::GrokfastMa { window, lamb } })
+}
