@@ -9,7 +9,9 @@ mod arith;
 mod cx;
 mod experiment;
 mod infer;
+mod grammar;
 mod model;
+mod pick;
 mod position;
 mod split;
 mod task;
@@ -50,6 +52,13 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
                     tasks.insert(name.name.clone(), t);
                 }
                 None => broken.push(name.name.clone()),
+            },
+            Item::Grammar(gr) if !tasks.contains_key(&gr.name.name) => match grammar::grammar(&mut cx, gr) {
+                Some(t) => {
+                    spec.tasks.push(t.clone());
+                    tasks.insert(gr.name.name.clone(), t);
+                }
+                None => broken.push(gr.name.name.clone()),
             },
             Item::Split { name, body, .. } if !splits.contains_key(&name.name) => {
                 match split::split(&mut cx, name, body) {

@@ -19,9 +19,11 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
         }
         None => Some(defaults::COUNT),
     };
+    let explicit_count = f.expr("count").is_some().then_some(count).flatten();
     let part = |cx: &mut Cx, which: &str| -> Option<ir::Part> {
         match f.map.get(which) {
             Some((_, FieldValue::Part(p))) => self::part(cx, p, count.unwrap_or(defaults::COUNT)),
+            Some((_, FieldValue::Pick(p))) => super::pick::pick(cx, p, explicit_count),
             Some((_, FieldValue::Expr(e))) => {
                 not_a_part(cx, e);
                 None
@@ -34,6 +36,7 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
     };
     let train = part(cx, "train");
     let test = part(cx, "test");
+    super::pick::mixed(cx, name, &f, train.as_ref(), test.as_ref())?;
     Some(ir::Split { name: name.name.clone(), train: train?, test: test?, span: name.span })
 }
 

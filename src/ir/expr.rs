@@ -22,6 +22,8 @@ pub enum ExprKind {
     Bool(bool),
     /// The task's input sequence.
     Input,
+    /// The labelled output sequence: split predicates only (`where output_len <= 22`).
+    Output,
     /// `[a, b, c]`
     List(Vec<Expr>),
     Unary(UnOp, Box<Expr>),
@@ -91,6 +93,8 @@ pub enum Builtin {
     Split,
     /// `repeat(s, n)`: `s` concatenated `n` times.
     Repeat,
+    /// `contains(s, x)`: whether some element of `s` equals `x`.
+    Contains,
 }
 
 impl Builtin {
@@ -108,6 +112,7 @@ impl Builtin {
         ("from_binary", Builtin::FromBinary, 1, 1),
         ("split", Builtin::Split, 2, 2),
         ("repeat", Builtin::Repeat, 2, 2),
+        ("contains", Builtin::Contains, 2, 2),
     ];
     /// Looks a builtin up by name: `(builtin, min args, max args)`.
     pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {

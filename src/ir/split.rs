@@ -1,5 +1,6 @@
 //! Splits: which examples train and which test.
 
+use super::expr::Expr;
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,16 @@ pub struct Part {
 pub enum Selector {
     /// `len a..=b [step s]`: the listed input lengths, ascending.
     Len { lengths: Vec<usize> },
+    /// `where pred [repeat n]`: the examples of a finite universe (a grammar task's) for which
+    /// `pred` holds, each `n` times (an integer expression over the example; default 1).
+    /// `pred` and `n` read `input` and `output` (`output_len` is `len(output)`).
+    Where { pred: Expr, repeat: Option<Expr> },
+    /// `fraction f`: a seeded random share of the universe. The permutation is seeded by the
+    /// task and split names alone (not the run seed), so every run sees the same split; a
+    /// train part takes its share from the front of it and a test part from the back.
+    Fraction { fraction: f64 },
+    /// `rest`: every example of the universe that the other part does not select.
+    Rest,
 }
 
 impl Part {
@@ -31,6 +42,19 @@ impl Part {
     pub fn lengths(&self) -> &[usize] {
         match &self.select {
             Selector::Len { lengths } => lengths,
+            Selector::Where { .. } | Selector::Fraction { .. } | Selector::Rest => &[],
         }
+    }
+
+    /// Whether the part selects from a finite universe (not by input length).
+    pub fn is_finite(&self) -> bool {
+        !matches!(self.select, Selector::Len { .. })
+    }
+}
+
+impl Split {
+    /// Whether the split selects from a finite universe (`where`, `fraction`, `rest`).
+    pub fn is_finite(&self) -> bool {
+        self.train.is_finite() || self.test.is_finite()
     }
 }

@@ -31,6 +31,8 @@ pub enum Input {
     String,
     /// Two decimal operands, drawn by an arithmetic format (see [`Format::Addition`]).
     Operands,
+    /// The sentences of a grammar; the target is their interpretation (`target` is `None`).
+    Grammar(super::grammar::Grammar),
 }
 
 /// How an example is laid out for the model.

@@ -9,6 +9,7 @@
 //! | [`Item::Task`] | `task NAME { field = value, ... }` |
 //! | [`Item::Model`] | `model NAME = transformer { ... }` or `model NAME = other { overrides }` |
 //! | [`Item::Split`] | `split NAME { train = len 1..=40, test = len 41..=500 step 10, count = 512 }` |
+//! | [`Item::Grammar`] | `grammar NAME { max_depth = 8, C = x1:S "and" x2:S => x1 x2 \| S }` |
 //! | [`Item::Experiment`] | `experiment NAME { task = T, model = M { ... }, split = S, train { ... }, eval { ... }, expect ... }` |
 
 use crate::source::Span;
@@ -33,6 +34,7 @@ pub enum Item {
     Model { name: Ident, value: Expr, span: Span },
     Split { name: Ident, body: Body, span: Span },
     Experiment { name: Ident, body: Body, span: Span },
+    Grammar(Grammar),
 }
 
 impl Item {
@@ -45,6 +47,7 @@ impl Item {
             | Item::Model { name, .. }
             | Item::Split { name, .. }
             | Item::Experiment { name, .. } => Some(name),
+            Item::Grammar(g) => Some(&g.name),
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -55,6 +58,7 @@ impl Item {
             Item::Model { .. } => "model",
             Item::Split { .. } => "split",
             Item::Experiment { .. } => "experiment",
+            Item::Grammar(_) => "grammar",
         }
     }
 }
@@ -81,6 +85,8 @@ pub enum FieldValue {
     Expr(Expr),
     /// A split part: `len a..=b [step s] [count n]`.
     Part(Part),
+    /// A split part over a finite universe: `where ...`, `fraction F`, `rest`.
+    Pick(Pick),
 }
 
 impl FieldValue {
@@ -88,6 +94,7 @@ impl FieldValue {
         match self {
             FieldValue::Expr(e) => e.span,
             FieldValue::Part(p) => p.span,
+            FieldValue::Pick(p) => p.span(),
         }
     }
 }
@@ -98,6 +105,77 @@ pub struct Part {
     pub step: Option<Expr>,
     pub count: Option<Expr>,
     pub span: Span,
+}
+
+/// A split part over a finite universe (a grammar task's examples).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Pick {
+    /// `where PREDICATE [repeat EXPR]`
+    Where { pred: Expr, repeat: Option<Expr>, span: Span },
+    /// `fraction F`
+    Fraction { fraction: Expr, span: Span },
+    /// `rest`
+    Rest { span: Span },
+}
+
+impl Pick {
+    pub fn span(&self) -> Span {
+        match self {
+            Pick::Where { span, .. } | Pick::Fraction { span, .. } | Pick::Rest { span } => *span,
+        }
+    }
+}
+
+/// `grammar NAME { settings, rules }`; the first rule's nonterminal is the start symbol.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Grammar {
+    pub name: Ident,
+    /// `name = number` lines (`max_depth = 10`).
+    pub settings: Vec<(Ident, Expr)>,
+    pub rules: Vec<GRule>,
+    pub span: Span,
+}
+
+/// `NAME = production | production ...`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GRule {
+    pub name: Ident,
+    pub prods: Vec<GProd>,
+    pub span: Span,
+}
+
+/// `symbols [=> template]`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GProd {
+    pub symbols: Vec<GSymbol>,
+    pub template: Option<Vec<GTerm>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum GSymbol {
+    /// `"word"`: a terminal.
+    Word { word: String, span: Span },
+    /// `NT` or `label:NT`.
+    Child { label: Option<Ident>, rule: Ident },
+}
+
+/// One template term, optionally repeated (`t * 4`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GTerm {
+    pub kind: GTermKind,
+    pub times: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum GTermKind {
+    /// `"TOKEN"`: an output token.
+    Token(String),
+    /// A child's interpretation, by its label or nonterminal name.
+    Ref(Ident),
+    /// `( terms )`
+    Group(Vec<GTerm>),
 }
 
 /// `lo..=hi` (inclusive) or `lo..hi`.

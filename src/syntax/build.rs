@@ -20,19 +20,19 @@ pub fn build(file: FileId, pairs: Pairs<'_, Rule>) -> File {
     File { items }
 }
 
-struct Builder {
+pub(super) struct Builder {
     file: FileId,
 }
 
 impl Builder {
     /// The pair's span without the whitespace and comments pest's implicit
     /// skipping leaves at its end.
-    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+    pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
         Span::new(self.file, s.start(), s.start() + trimmed_len(p.as_str()))
     }
 
-    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+    pub(super) fn ident(&self, p: Pair<'_, Rule>) -> Ident {
         Ident { name: p.as_str().to_string(), span: self.span(&p) }
     }
 
@@ -62,6 +62,7 @@ impl Builder {
                     _ => Item::Experiment { name, body, span },
                 }
             }
+            Rule::grammar_item => Item::Grammar(self.grammar(span, inner)),
             r => unreachable!("item rule {r:?}"),
         }
     }
@@ -78,10 +79,10 @@ impl Builder {
                 let mut inner = p.into_inner();
                 let name = self.ident(inner.next().expect("field name"));
                 let v = inner.next().expect("field value");
-                let value = if v.as_rule() == Rule::part {
-                    FieldValue::Part(self.part(v))
-                } else {
-                    FieldValue::Expr(self.expr(v))
+                let value = match v.as_rule() {
+                    Rule::part => FieldValue::Part(self.part(v)),
+                    Rule::pick => FieldValue::Pick(self.pick(v)),
+                    _ => FieldValue::Expr(self.expr(v)),
                 };
                 Entry::Field { name, value, span }
             }
@@ -137,7 +138,7 @@ impl Builder {
     }
 
     /// Any expression rule -> Expr. Single-child precedence levels collapse.
-    fn expr(&self, p: Pair<'_, Rule>) -> Expr {
+    pub(super) fn expr(&self, p: Pair<'_, Rule>) -> Expr {
         let span = self.span(&p);
         let rule = p.as_rule();
         let kind = match rule {
@@ -290,6 +291,11 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_len
             | Rule::kw_step
             | Rule::kw_count
+            | Rule::kw_grammar
+            | Rule::kw_where
+            | Rule::kw_repeat
+            | Rule::kw_fraction
+            | Rule::kw_rest
     )
 }
 

@@ -133,6 +133,7 @@ pub(super) fn ev<'a>(e: &Expr, input: &'a [Value]) -> Result<Ev<'a>, EvalError> 
         ExprKind::Tok(t) => Ev::Val(Value::tok(t)),
         ExprKind::Bool(b) => Ev::Val(Value::Bool(*b)),
         ExprKind::Input => Ev::Borrowed(input),
+        ExprKind::Output => return fail(e, "`output` is only defined in split predicates"),
         ExprKind::List(items) => {
             let vals = items.iter().map(|x| Ok(ev(x, input)?.into_value()));
             Ev::Val(Value::Seq(vals.collect::<Result<_, EvalError>>()?))

@@ -14,7 +14,9 @@ mod builtins;
 pub mod eval;
 pub mod format;
 pub mod generate;
+pub mod grammar;
 pub mod label;
+pub mod parts;
 pub mod value;
 pub mod vocab;
 
@@ -22,5 +24,6 @@ pub use eval::{eval, EvalError};
 pub use format::{batch, encode, encode_train, prompt, Batch, Coupling, Encoded};
 pub use generate::{generate, stream_seed, Example, Stream};
 pub use label::{label, label_tokens, LabelError, Labeler};
+pub use parts::{parts, Parts};
 pub use value::{to_token, Value};
 pub use vocab::{vocab, Vocab};
