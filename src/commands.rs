@@ -186,7 +186,10 @@ fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool
         Some((split, which)) => {
             let Some(s) = loaded.spec.split(split) else {
                 let names: Vec<&str> = loaded.spec.splits.iter().map(|s| s.name.as_str()).collect();
-                return Err(Failure::Usage(format!("no split `{split}` in the spec; {}", diag::suggest(split, &names))));
+                return Err(Failure::Usage(format!(
+                    "no split `{split}` in the spec; {}",
+                    diag::suggest(split, &names)
+                )));
             };
             if !s.is_finite() {
                 return Err(Failure::Usage(format!("split `{split}` selects by length; `--split` lists splits with `where`, `fraction` or `rest` parts")));

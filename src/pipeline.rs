@@ -136,8 +136,8 @@ pub fn run_experiment(
         experiment: exp.name.clone(),
         task: task.name.clone(),
         split: split.name.clone(),
-        train_lengths: split.train.lengths().to_vec(),
-        test_lengths: split.test.lengths().to_vec(),
+        train_lengths: part_lengths(task, split, true),
+        test_lengths: part_lengths(task, split, false),
         runs: vec![],
         expects: vec![],
     };
@@ -166,6 +166,20 @@ pub fn run_experiment(
         }
     }
     Ok((res, dir))
+}
+
+/// The input lengths of a split part: its range, or for a part over a finite universe the
+/// distinct input lengths of its examples (empty when they cannot be listed; the run reports why).
+fn part_lengths(task: &ir::Task, split: &ir::Split, train: bool) -> Vec<usize> {
+    let part = if train { &split.train } else { &split.test };
+    if !part.is_finite() {
+        return part.lengths().to_vec();
+    }
+    let Ok(p) = crate::task::parts(task, split) else { return vec![] };
+    let mut v: Vec<usize> = (if train { p.train } else { p.test }).iter().map(|e| e.input.len()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// Appends every evaluation to the run's metrics.jsonl, then forwards events.

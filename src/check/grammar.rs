@@ -102,13 +102,7 @@ fn settings(cx: &mut Cx, gr: &Grammar) -> Option<usize> {
     Some(max_depth)
 }
 
-fn prod(
-    cx: &mut Cx,
-    p: &GProd,
-    index: &BTreeMap<&str, usize>,
-    words: &mut Vocab,
-    outs: &mut Vocab,
-) -> Option<g::Prod> {
+fn prod(cx: &mut Cx, p: &GProd, index: &BTreeMap<&str, usize>, words: &mut Vocab, outs: &mut Vocab) -> Option<g::Prod> {
     let mut symbols = vec![];
     // Child name -> symbol index; `None` when two children share the name.
     let mut names: BTreeMap<&str, Option<usize>> = BTreeMap::new();
@@ -157,12 +151,7 @@ fn prod(
     Some(g::Prod { symbols, template })
 }
 
-fn terms(
-    cx: &mut Cx,
-    ts: &[GTerm],
-    names: &BTreeMap<&str, Option<usize>>,
-    outs: &mut Vocab,
-) -> Option<Vec<g::Term>> {
+fn terms(cx: &mut Cx, ts: &[GTerm], names: &BTreeMap<&str, Option<usize>>, outs: &mut Vocab) -> Option<Vec<g::Term>> {
     let mut out = vec![];
     for t in ts {
         let term = match &t.kind {
@@ -186,9 +175,12 @@ fn terms(
                         None => format!("the children are {}; output tokens are written in quotes", list(&known)),
                     };
                     cx.push(
-                        Diag::error("algen::check::template_child", format!("the production has no child `{}`", r.name))
-                            .at(r.span, "not a child of this production")
-                            .help(help),
+                        Diag::error(
+                            "algen::check::template_child",
+                            format!("the production has no child `{}`", r.name),
+                        )
+                        .at(r.span, "not a child of this production")
+                        .help(help),
                     );
                     return None;
                 }
@@ -231,12 +223,15 @@ fn productive(cx: &mut Cx, gr: &Grammar, rules: &[g::GRule]) -> bool {
     }
     for (i, r) in gr.rules.iter().enumerate().filter(|(i, _)| !good[*i]) {
         cx.push(
-            Diag::error("algen::check::unproductive_rule", format!("rule `{}` derives no finite sentence", r.name.name))
-                .at(r.name.span, "every production of this rule recurses without end")
-                .help(format!(
-                    "give `{}` a production that ends in words, e.g. `{} = \"word\" => \"OUT\"`",
-                    rules[i].name, rules[i].name
-                )),
+            Diag::error(
+                "algen::check::unproductive_rule",
+                format!("rule `{}` derives no finite sentence", r.name.name),
+            )
+            .at(r.name.span, "every production of this rule recurses without end")
+            .help(format!(
+                "give `{}` a production that ends in words, e.g. `{} = \"word\" => \"OUT\"`",
+                rules[i].name, rules[i].name
+            )),
         );
     }
     good.iter().all(|&g| g)

@@ -8,8 +8,8 @@
 mod arith;
 mod cx;
 mod experiment;
-mod infer;
 mod grammar;
+mod infer;
 mod model;
 mod pick;
 mod position;

@@ -21,9 +21,7 @@ pub fn pick(cx: &mut Cx, p: &Pick, count: Option<usize>) -> Option<ir::Part> {
             };
             ir::Selector::Where { pred: pred?, repeat }
         }
-        Pick::Fraction { fraction, .. } => {
-            ir::Selector::Fraction { fraction: cx.f64_in(fraction, 0.0, 1.0, false)? }
-        }
+        Pick::Fraction { fraction, .. } => ir::Selector::Fraction { fraction: cx.f64_in(fraction, 0.0, 1.0, false)? },
         Pick::Rest { .. } => ir::Selector::Rest,
     };
     Some(ir::Part { select, count: count.unwrap_or(usize::MAX) })
@@ -36,10 +34,13 @@ pub fn mixed(cx: &mut Cx, name: &Ident, f: &Fields, train: Option<&ir::Part>, te
     if train.is_finite() != test.is_finite() {
         let at = if train.is_finite() { span("test") } else { span("train") };
         cx.push(
-            Diag::error("algen::check::split_kind", "a split cannot mix a length range with a selection from a universe")
-                .at(at, "this part selects by length")
-                .label(if train.is_finite() { span("train") } else { span("test") }, "this one from a universe")
-                .help("use `where ...`, `fraction F` or `rest` for both parts, or `len a..=b` for both"),
+            Diag::error(
+                "algen::check::split_kind",
+                "a split cannot mix a length range with a selection from a universe",
+            )
+            .at(at, "this part selects by length")
+            .label(if train.is_finite() { span("train") } else { span("test") }, "this one from a universe")
+            .help("use `where ...`, `fraction F` or `rest` for both parts, or `len a..=b` for both"),
         );
         return None;
     }
@@ -85,8 +86,11 @@ fn bind_output(mut e: ir::Expr) -> ir::Expr {
 }
 
 fn visit(e: &mut ir::Expr) {
+    if matches!(&e.kind, IK::Tok(t) if t == PLACEHOLDER) {
+        e.kind = IK::Output;
+        return;
+    }
     match &mut e.kind {
-        IK::Tok(t) if t == PLACEHOLDER => e.kind = IK::Output,
         IK::List(v) | IK::Call(_, v) => v.iter_mut().for_each(visit),
         IK::Unary(_, x) => visit(x),
         IK::Binary(_, a, b) | IK::Index(a, b) => {
@@ -120,9 +124,13 @@ fn rewrite(e: &mut Expr) {
         func: Ident { name: "len".into(), span },
         args: vec![Arg { name: None, value: Expr { kind: ExprKind::Ident(of.into()), span } }],
     };
+    if let ExprKind::Ident(n) = &e.kind {
+        if n == "input_len" || n == "output_len" {
+            e.kind = len_of(&n[..n.len() - 4].to_string(), e.span);
+            return;
+        }
+    }
     match &mut e.kind {
-        ExprKind::Ident(n) if n == "input_len" => e.kind = len_of("input", e.span),
-        ExprKind::Ident(n) if n == "output_len" => e.kind = len_of("output", e.span),
         ExprKind::List(v) | ExprKind::Tuple(v) | ExprKind::Sweep(v) => v.iter_mut().for_each(rewrite),
         ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| rewrite(&mut a.value)),
         ExprKind::Unary { operand, .. } => rewrite(operand),

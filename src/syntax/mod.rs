@@ -214,7 +214,9 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::grammar_item | Rule::kw_grammar => "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)",
         Rule::g_rule | Rule::g_setting => "a grammar rule like `S = \"walk\" => \"WALK\"`",
         Rule::g_prod | Rule::g_child => "a word in quotes or a nonterminal",
-        Rule::g_template | Rule::g_term | Rule::g_ref | Rule::g_group => "an interpretation (output tokens in quotes, child names)",
+        Rule::g_template | Rule::g_term | Rule::g_ref | Rule::g_group => {
+            "an interpretation (output tokens in quotes, child names)"
+        }
         Rule::g_times => "`* N`",
         Rule::g_arrow => "`=>`",
         Rule::pick | Rule::where_sel | Rule::fraction_sel | Rule::rest_sel => "a split part",

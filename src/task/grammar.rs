@@ -40,7 +40,12 @@ pub fn enumerate(task: &Task) -> Result<Vec<Example>, LabelError> {
     rule_sentences(task, g, 0, &mut memo)
 }
 
-fn rule_sentences(task: &Task, g: &Grammar, r: usize, memo: &mut Vec<Option<Vec<Example>>>) -> Result<Vec<Example>, LabelError> {
+fn rule_sentences(
+    task: &Task,
+    g: &Grammar,
+    r: usize,
+    memo: &mut [Option<Vec<Example>>],
+) -> Result<Vec<Example>, LabelError> {
     if let Some(v) = &memo[r] {
         return Ok(v.clone());
     }
@@ -145,7 +150,14 @@ pub fn sample(task: &Task, rng: &mut impl Rng) -> Result<Example, LabelError> {
     derive(task, g, &d, 0, g.max_depth, rng)
 }
 
-fn derive(task: &Task, g: &Grammar, d: &[usize], r: usize, budget: usize, rng: &mut impl Rng) -> Result<Example, LabelError> {
+fn derive(
+    task: &Task,
+    g: &Grammar,
+    d: &[usize],
+    r: usize,
+    budget: usize,
+    rng: &mut impl Rng,
+) -> Result<Example, LabelError> {
     let fits: Vec<&Prod> = g.rules[r].prods.iter().filter(|p| cost(p, d) <= budget).collect();
     let p = fits[rng.gen_range(0..fits.len() as u32) as usize];
     let mut kids = vec![];
@@ -172,7 +184,14 @@ pub fn parse(task: &Task, words: &[u32]) -> Result<Vec<u32>, LabelError> {
 }
 
 /// Every (end, derivation) of rule `r` starting at `pos`, within `depth` levels.
-fn parse_rule(task: &Task, g: &Grammar, r: usize, w: &[u32], pos: usize, depth: usize) -> Result<Vec<(usize, Example)>, LabelError> {
+fn parse_rule(
+    task: &Task,
+    g: &Grammar,
+    r: usize,
+    w: &[u32],
+    pos: usize,
+    depth: usize,
+) -> Result<Vec<(usize, Example)>, LabelError> {
     if depth == 0 {
         return Ok(vec![]);
     }
@@ -213,7 +232,12 @@ fn push(v: &[Example], e: Example) -> Vec<Example> {
 /// An example of input length `len` for a [`super::Stream`]: uniform over the finite
 /// language's sentences of that length (`pool` caches them), or a sampled derivation of that
 /// length (up to 10000 tries) for a recursive grammar.
-pub(super) fn draw(task: &Task, len: usize, rng: &mut impl Rng, pool: &mut Option<Vec<Example>>) -> Result<Example, LabelError> {
+pub(super) fn draw(
+    task: &Task,
+    len: usize,
+    rng: &mut impl Rng,
+    pool: &mut Option<Vec<Example>>,
+) -> Result<Example, LabelError> {
     let g = grammar_of(task)?;
     if g.finite {
         if pool.is_none() {

@@ -110,7 +110,8 @@ fn value(task: &Task, e: &Expr, ex: &Example) -> Result<Value, LabelError> {
         .map(|&o| Expr { kind: ExprKind::Tok(task.outputs[o as usize].clone()), span: e.span })
         .collect();
     let bound = bind(e, &output);
-    super::eval::eval(&bound, &input).map_err(|err| eval_error(task, &Expr { span: err.span, ..e.clone() }, ex, err.message))
+    super::eval::eval(&bound, &input)
+        .map_err(|err| eval_error(task, &Expr { span: err.span, ..e.clone() }, ex, err.message))
 }
 
 /// `e` with `output` replaced by the list `output`.
