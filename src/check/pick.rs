@@ -126,7 +126,8 @@ fn rewrite(e: &mut Expr) {
     };
     if let ExprKind::Ident(n) = &e.kind {
         if n == "input_len" || n == "output_len" {
-            e.kind = len_of(&n[..n.len() - 4].to_string(), e.span);
+            let of = if n == "input_len" { "input" } else { "output" };
+            e.kind = len_of(of, e.span);
             return;
         }
     }
