@@ -54,6 +54,16 @@ pub enum Command {
         /// One JSON object per line: {"input": [...], "output": [...]}.
         #[arg(long)]
         json: bool,
+        /// List every example of a finite task (a grammar without recursion or a universe input)
+        /// once (ignores --len and -n; --seed draws the `fraction` parts of --split).
+        #[arg(long)]
+        all: bool,
+        /// With --all: list one part of this split (a split over a finite universe).
+        #[arg(long, requires_all = ["all", "part"])]
+        split: Option<String>,
+        /// The part of --split to list.
+        #[arg(long, value_parser = ["train", "test"], requires = "split")]
+        part: Option<String>,
     },
     /// Label inputs: JSON lines {"input": [...]} on stdin -> {"input": ..., "output": ...}.
     Label {

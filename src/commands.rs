@@ -25,7 +25,10 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Run { file, experiment, out, steps, resume } => {
             run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize), resume })
         }
-        Command::Sample { file, task, len, n, seed, json } => sample(&file, &task, len as usize, n, seed, json),
+        Command::Sample { file, task, all: true, split, part, json, seed, .. } => {
+            sample_all(&file, &task, split.as_deref().zip(part.as_deref()), json, seed)
+        }
+        Command::Sample { file, task, len, n, seed, json, .. } => sample(&file, &task, len as usize, n, seed, json),
         Command::Label { file, task } => label(&file, &task),
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
         Command::Rasp { file, eval } => rasp(&file, &eval),
@@ -165,18 +168,61 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
                 return Err(Failure::Spec);
             }
         };
-        let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
-        let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
-        let line = if as_json {
-            json!({"input": input, "output": output}).to_string()
-        } else {
-            format!("{} -> {}", show_tokens(&input), show_tokens(&output))
-        };
-        if writeln!(out, "{line}").is_err() {
+        if writeln!(out, "{}", example_line(t, &ex, as_json)).is_err() {
             break;
         }
     }
     Ok(())
+}
+
+/// `sample --all [--split S --part P]`: a finite task's examples, or one part of a split.
+fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool, seed: u64) -> Result<(), Failure> {
+    let loaded = load(file)?;
+    let t = find_task(&loaded.spec, name)?;
+    if !matches!(&t.input, ir::Input::Grammar(g) if g.finite) && !matches!(t.input, ir::Input::Universe(_)) {
+        return Err(Failure::Usage(format!(
+            "`--all` lists finite tasks (a grammar without recursion, a universe input); task `{name}` is not one"
+        )));
+    }
+    let listed = match part {
+        None => task::enumerate(t),
+        Some((split, which)) => {
+            let Some(s) = loaded.spec.split(split) else {
+                let names: Vec<&str> = loaded.spec.splits.iter().map(|s| s.name.as_str()).collect();
+                return Err(Failure::Usage(format!(
+                    "no split `{split}` in the spec; {}",
+                    diag::suggest(split, &names)
+                )));
+            };
+            if !s.is_finite() {
+                return Err(Failure::Usage(format!("split `{split}` selects by length; `--split` lists splits with `where`, `fraction` or `rest` parts")));
+            }
+            task::split_universe(t, s, seed).map(|p| if which == "train" { p.train } else { p.test })
+        }
+    };
+    let examples = listed.map_err(|e| {
+        eprintln!("error[algen::run::label]: {e}");
+        Failure::Spec
+    })?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for ex in &examples {
+        if writeln!(out, "{}", example_line(t, ex, as_json)).is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
+/// One example as `sample` prints it.
+fn example_line(t: &ir::Task, ex: &task::Example, as_json: bool) -> String {
+    let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
+    let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
+    if as_json {
+        json!({"input": input, "output": output}).to_string()
+    } else {
+        format!("{} -> {}", show_tokens(&input), show_tokens(&output))
+    }
 }
 
 fn label(file: &Path, name: &str) -> Result<(), Failure> {

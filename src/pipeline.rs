@@ -139,8 +139,8 @@ pub fn run_experiment(
         experiment: exp.name.clone(),
         task: task.name.clone(),
         split: split.name.clone(),
-        train_lengths: split.train.lengths().to_vec(),
-        test_lengths: split.test.lengths().to_vec(),
+        train_lengths: part_lengths(task, split, true),
+        test_lengths: part_lengths(task, split, false),
         universe: universe_info(task, split)?,
         runs: vec![],
         expects: vec![],
@@ -183,7 +183,7 @@ pub fn run_experiment(
     Ok((res, dir))
 }
 
-/// The sizes of a universe task's split (the same for every seed), or `None`.
+/// The sizes of a universe task's split (with seed 0), or `None`.
 fn universe_info(task: &ir::Task, split: &ir::Split) -> Result<Option<UniverseInfo>, RunError> {
     if !matches!(task.input, ir::Input::Universe(_)) {
         return Ok(None);
@@ -191,6 +191,21 @@ fn universe_info(task: &ir::Task, split: &ir::Split) -> Result<Option<UniverseIn
     let s = crate::task::split_universe(task, split, 0).map_err(EvalError::from)?;
     let corrupted = s.corrupted.iter().filter(|&&c| c).count();
     Ok(Some(UniverseInfo { total: s.total, train: s.train.len(), test: s.test.len(), corrupted }))
+}
+
+/// The input lengths of a split part: its range, or for a part over a finite universe the
+/// distinct input lengths of its examples (with seed 0; empty when they cannot be listed,
+/// the run reports why).
+fn part_lengths(task: &ir::Task, split: &ir::Split, train: bool) -> Vec<usize> {
+    let part = if train { &split.train } else { &split.test };
+    if !part.is_finite() {
+        return part.lengths().to_vec();
+    }
+    let Ok(p) = crate::task::split_universe(task, split, 0) else { return vec![] };
+    let mut v: Vec<usize> = (if train { p.train } else { p.test }).iter().map(|e| e.input.len()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// Appends every evaluation to the run's metrics.jsonl, then forwards events.

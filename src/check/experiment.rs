@@ -50,7 +50,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
     super::arith::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
-    super::universe::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
+    super::pick::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
     Some(ir::Experiment {
         name: name.name.clone(),
         task: task.name.clone(),

@@ -162,6 +162,7 @@ fn ty(e: &Expr, input: &Ty) -> R {
         ExprKind::Bool(_) => Atoms::boolean(),
         ExprKind::Input => input.clone(),
         ExprKind::Var(_) => elem(input, e)?,
+        ExprKind::Output => return Err((e.span, "`output` is only defined in split predicates".into())),
         ExprKind::List(items) => {
             let mut acc = Ty::Atom(Atoms::default());
             for (i, it) in items.iter().enumerate() {
@@ -273,6 +274,10 @@ fn call(f: Builtin, args: &[Expr], e: &Expr, input: &Ty) -> R {
         Builtin::Len | Builtin::Count | Builtin::FromBinary => {
             elem(&t[0], &args[0])?;
             Atoms::int(0, HI)
+        }
+        Builtin::Contains => {
+            elem(&t[0], &args[0])?;
+            Atoms::boolean()
         }
         Builtin::Sum => {
             let (lo, hi) = num(&elem(&t[0], &args[0])?, &args[0])?;

@@ -9,8 +9,10 @@ mod arith;
 mod cx;
 mod experiment;
 mod filter;
+mod grammar;
 mod infer;
 mod model;
+mod pick;
 mod position;
 mod rasp;
 mod split;
@@ -54,6 +56,13 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
                     tasks.insert(name.name.clone(), t);
                 }
                 None => broken.push(name.name.clone()),
+            },
+            Item::Grammar(gr) if !tasks.contains_key(&gr.name.name) => match grammar::grammar(&mut cx, gr) {
+                Some(t) => {
+                    spec.tasks.push(t.clone());
+                    tasks.insert(gr.name.name.clone(), t);
+                }
+                None => broken.push(gr.name.name.clone()),
             },
             Item::Split { name, body, .. } if !splits.contains_key(&name.name) => {
                 match split::split(&mut cx, name, body) {

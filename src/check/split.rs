@@ -19,9 +19,9 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
         }
         None => Some(defaults::COUNT),
     };
+    let explicit_count = f.expr("count").is_some().then_some(count).flatten();
     let part = |cx: &mut Cx, which: &str| -> Option<ir::Part> {
         match f.map.get(which) {
-            Some((_, FieldValue::Part(p))) if p.range.is_none() => super::universe::part(cx, p, which),
             Some((_, FieldValue::Part(p))) => self::part(cx, p, count.unwrap_or(defaults::COUNT)),
             Some((_, FieldValue::Universe(u))) => {
                 cx.push(
@@ -31,6 +31,7 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
                 );
                 None
             }
+            Some((_, FieldValue::Pick(p))) => super::pick::pick(cx, p, which, explicit_count),
             Some((_, FieldValue::Expr(e))) => {
                 not_a_part(cx, e);
                 None
@@ -43,11 +44,8 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
     };
     let train = part(cx, "train");
     let test = part(cx, "test");
-    let (train, test) = (train?, test?);
-    if train.is_universe() || test.is_universe() {
-        super::universe::check_split(cx, &train, &test, name.span);
-    }
-    Some(ir::Split { name: name.name.clone(), train, test, span: name.span })
+    super::pick::mixed(cx, name, &f, train.as_ref(), test.as_ref())?;
+    Some(ir::Split { name: name.name.clone(), train: train?, test: test?, span: name.span })
 }
 
 fn not_a_part(cx: &mut Cx, e: &Expr) {
@@ -63,15 +61,7 @@ fn not_a_part(cx: &mut Cx, e: &Expr) {
 }
 
 fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
-    let range = p.range.as_ref().expect("a len part");
-    if let Some(c) = &p.corrupt {
-        cx.push(
-            Diag::error("algen::check::universe_split", "`corrupt` applies to a fraction of a finite universe")
-                .at(c.span, "not allowed here")
-                .help("write `train = fraction 0.5 corrupt 0.1` over a universe task"),
-        );
-        return None;
-    }
+    let range = &p.range;
     let lo = cx.num(&range.lo).and_then(|n| n.int);
     let hi = cx.num(&range.hi).and_then(|n| n.int);
     let (Some(lo), Some(hi)) = (lo, hi) else {

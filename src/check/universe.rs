@@ -7,8 +7,7 @@ use super::infer::{self, Ty};
 use super::task::{lower, outputs};
 use crate::diag::{suggest, Diag};
 use crate::ir;
-use crate::source::Span;
-use crate::syntax::ast::{Expr, ExprKind, Ident, Part, Universe};
+use crate::syntax::ast::{Expr, ExprKind, Ident, Universe};
 
 /// The most tuples a universe may hold before filtering (it is enumerated in memory).
 pub const MAX_UNIVERSE: u64 = 1 << 24;
@@ -201,98 +200,4 @@ fn alphabet(vars: &[ir::UniverseVar], layout: &[ir::Slot]) -> Vec<String> {
         }
     }
     out
-}
-
-/// A `fraction f [corrupt c]` or `rest` part; `which` is `"train"` or `"test"`.
-pub fn part(cx: &mut Cx, p: &Part, which: &str) -> Option<ir::Part> {
-    for (e, m) in [(&p.step, "step"), (&p.count, "count")] {
-        if let Some(e) = e {
-            cx.push(
-                Diag::error("algen::check::universe_split", format!("`{m}` does not apply to a universe part"))
-                    .at(e.span, "not allowed here")
-                    .help("`fraction f` and `rest` select whole examples of the universe; remove it"),
-            );
-            return None;
-        }
-    }
-    let corrupt = match &p.corrupt {
-        Some(e) if which != "train" || p.rest => {
-            cx.push(
-                Diag::error("algen::check::universe_split", "only the training fraction can be corrupted")
-                    .at(e.span, "not allowed here")
-                    .help("write `train = fraction 0.5 corrupt 0.1`"),
-            );
-            return None;
-        }
-        Some(e) => {
-            let c = cx.f64_in(e, 0.0, 1.0, true)?;
-            Some(c)
-        }
-        None => None,
-    };
-    if p.rest {
-        return Some(ir::Part { select: ir::Selector::Rest, count: 0 });
-    }
-    let e = p.fraction.as_ref().expect("grammar: fraction or rest");
-    let f = match cx.num(e) {
-        Some(n) if n.value > 0.0 && n.value < 1.0 => n.value,
-        Some(n) => {
-            cx.push(
-                Diag::error(
-                    "algen::check::out_of_range",
-                    format!("a fraction must lie strictly between 0 and 1, not {}", n.value),
-                )
-                .at(e.span, "must be in (0, 1)")
-                .help("e.g. `fraction 0.3` trains on 30% of the universe"),
-            );
-            return None;
-        }
-        None => {
-            cx.wrong_type(e, "a number");
-            return None;
-        }
-    };
-    Some(ir::Part { select: ir::Selector::Fraction { fraction: f, corrupt: corrupt.unwrap_or(0.0) }, count: 0 })
-}
-
-/// Train and test fractions together must not exceed the universe.
-pub fn check_split(cx: &mut Cx, train: &ir::Part, test: &ir::Part, at: Span) {
-    if let (ir::Selector::Fraction { fraction: a, .. }, ir::Selector::Fraction { fraction: b, .. }) =
-        (&train.select, &test.select)
-    {
-        if a + b > 1.0 + 1e-12 {
-            cx.push(
-                Diag::error("algen::check::universe_split", format!("the fractions add up to {}", a + b))
-                    .at(at, "train and test overlap")
-                    .help("train and test are disjoint shares of the universe; use `test = rest`"),
-            );
-        }
-    }
-    if train.is_universe() != test.is_universe() {
-        cx.push(
-            Diag::error("algen::check::universe_split", "a split mixes length ranges and universe fractions")
-                .at(at, "mixed parts")
-                .help("use `len` ranges for generated tasks, or `fraction f` and `rest` for finite universes"),
-        );
-    }
-}
-
-/// A universe task needs a fraction split and vice versa; the test part must not be empty.
-pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
-    let universe = matches!(task.input, ir::Input::Universe(_));
-    if universe == split.train.is_universe() {
-        return;
-    }
-    let (msg, help) = if universe {
-        (
-            format!("task `{}` is a finite universe, but split `{}` selects lengths", task.name, split.name),
-            "split a universe with `train = fraction 0.5` and `test = rest`",
-        )
-    } else {
-        (
-            format!("split `{}` takes fractions of a universe, but task `{}` has none", split.name, task.name),
-            "give the task a universe input, e.g. `input = (a: 0..97, b: 0..97)`, or split by `len`",
-        )
-    };
-    cx.push(Diag::error("algen::check::universe_split", msg).at(at, "task and split do not fit").help(help));
 }

@@ -10,6 +10,9 @@
 //! copy of the model ([`Net::detached`]): no autograd bookkeeping.
 
 pub mod expect;
+mod listed;
+
+pub use listed::evaluate_listed;
 
 use crate::ir::Task;
 use crate::model::{decode, Net};

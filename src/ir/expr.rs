@@ -24,6 +24,8 @@ pub enum ExprKind {
     Input,
     /// Variable `i` of a finite universe (`a` in `(a: 0..p, b: 0..p)`).
     Var(usize),
+    /// The labelled output sequence: split predicates only (`where output_len <= 22`).
+    Output,
     /// `[a, b, c]`
     List(Vec<Expr>),
     Unary(UnOp, Box<Expr>),
@@ -116,6 +118,8 @@ pub enum Builtin {
     /// `perm_compose(a, b, n)`: the permutations of `0..n` numbered in lexicographic order;
     /// the number of `a∘b`, `(a∘b)(i) = a(b(i))` (the group Sₙ of Power et al. 2022 for n = 5).
     PermCompose,
+    /// `contains(s, x)`: whether some element of `s` equals `x`.
+    Contains,
 }
 
 impl Builtin {
@@ -135,6 +139,7 @@ impl Builtin {
         ("repeat", Builtin::Repeat, 2, 2),
         ("inv", Builtin::Inv, 2, 2),
         ("perm_compose", Builtin::PermCompose, 3, 3),
+        ("contains", Builtin::Contains, 2, 2),
     ];
     /// Looks a builtin up by name: `(builtin, min args, max args)`.
     pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {

@@ -9,6 +9,7 @@
 
 pub mod defaults;
 pub mod expr;
+pub mod grammar;
 pub mod model;
 pub mod split;
 pub mod task;

@@ -1,5 +1,6 @@
 //! Splits: which examples train and which test.
 
+use super::expr::Expr;
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +25,15 @@ pub struct Part {
 pub enum Selector {
     /// `len a..=b [step s]`: the listed input lengths, ascending.
     Len { lengths: Vec<usize> },
-    /// `fraction f [corrupt c]`: a share `f` of a finite universe (seeded shuffle), with a
-    /// share `c` of its labels replaced by random wrong ones (Doshi et al. 2023).
+    /// `where pred [repeat n]`: the examples of a finite universe (a grammar task's) for which
+    /// `pred` holds, each `n` times (an integer expression over the example; default 1).
+    /// `pred` and `n` read `input` and `output` (`output_len` is `len(output)`).
+    Where { pred: Expr, repeat: Option<Expr> },
+    /// `fraction f [corrupt c]`: a share `f` of the universe, drawn by the run's seed (one
+    /// seeded permutation: a train part takes its share from the front, a test part from the
+    /// back), with a share `c` of its labels replaced by random wrong ones (Doshi et al. 2023).
     Fraction { fraction: f64, corrupt: f64 },
-    /// `rest`: the universe minus the other part.
+    /// `rest`: every example of the universe that the other part does not select.
     Rest,
 }
 
@@ -36,12 +42,19 @@ impl Part {
     pub fn lengths(&self) -> &[usize] {
         match &self.select {
             Selector::Len { lengths } => lengths,
-            Selector::Fraction { .. } | Selector::Rest => &[],
+            Selector::Where { .. } | Selector::Fraction { .. } | Selector::Rest => &[],
         }
     }
 
-    /// Whether the part selects from a finite universe (`fraction`, `rest`).
-    pub fn is_universe(&self) -> bool {
-        matches!(self.select, Selector::Fraction { .. } | Selector::Rest)
+    /// Whether the part selects from a finite universe (not by input length).
+    pub fn is_finite(&self) -> bool {
+        !matches!(self.select, Selector::Len { .. })
+    }
+}
+
+impl Split {
+    /// Whether the split selects from a finite universe (`where`, `fraction`, `rest`).
+    pub fn is_finite(&self) -> bool {
+        self.train.is_finite() || self.test.is_finite()
     }
 }

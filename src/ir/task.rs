@@ -31,6 +31,8 @@ pub enum Input {
     String,
     /// Two decimal operands, drawn by an arithmetic format (see [`Format::Addition`]).
     Operands,
+    /// The sentences of a grammar; the target is their interpretation (`target` is `None`).
+    Grammar(super::grammar::Grammar),
     /// A finite universe: every tuple of the ranged variables that passes the filter
     /// (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by [`Format::Universe`].
     Universe(Universe),

@@ -9,6 +9,7 @@
 //! | [`Item::Task`] | `task NAME { field = value, ... }` |
 //! | [`Item::Model`] | `model NAME = transformer { ... }` or `model NAME = other { overrides }` |
 //! | [`Item::Split`] | `split NAME { train = len 1..=40, test = len 41..=500 step 10, count = 512 }` |
+//! | [`Item::Grammar`] | `grammar NAME { max_depth = 8, C = x1:S "and" x2:S => x1 x2 \| S }` |
 //! | [`Item::Experiment`] | `experiment NAME { task = T, model = M { ... }, split = S, train { ... }, eval { ... }, expect ... }` |
 //! | [`Item::Rasp`] | `rasp NAME { RASP program }` or `rasp NAME = "file.rasp";` |
 
@@ -34,6 +35,7 @@ pub enum Item {
     Model { name: Ident, value: Expr, span: Span },
     Split { name: Ident, body: Body, span: Span },
     Experiment { name: Ident, body: Body, span: Span },
+    Grammar(Grammar),
     Rasp { name: Ident, source: RaspSource, span: Span },
 }
 
@@ -58,6 +60,7 @@ impl Item {
             | Item::Split { name, .. }
             | Item::Experiment { name, .. }
             | Item::Rasp { name, .. } => Some(name),
+            Item::Grammar(g) => Some(&g.name),
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -69,6 +72,7 @@ impl Item {
             Item::Split { .. } => "split",
             Item::Experiment { .. } => "experiment",
             Item::Rasp { .. } => "rasp",
+            Item::Grammar(_) => "grammar",
         }
     }
 }
@@ -93,8 +97,10 @@ pub enum Entry {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum FieldValue {
     Expr(Expr),
-    /// A split part: `len a..=b [step s] [count n]`, `fraction f [corrupt c]` or `rest`.
+    /// A split part: `len a..=b [step s] [count n]`.
     Part(Part),
+    /// A split part over a finite universe: `where ...`, `fraction F`, `rest`.
+    Pick(Pick),
     /// A finite universe: `(a: 0..p, b: 0..p) where b != 0`.
     Universe(Universe),
 }
@@ -104,6 +110,7 @@ impl FieldValue {
         match self {
             FieldValue::Expr(e) => e.span,
             FieldValue::Part(p) => p.span,
+            FieldValue::Pick(p) => p.span(),
             FieldValue::Universe(u) => u.span,
         }
     }
@@ -111,21 +118,104 @@ impl FieldValue {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Part {
-    /// `len a..=b`; `None` for `fraction f` and `rest`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<Range>,
+    pub range: Range,
     pub step: Option<Expr>,
     pub count: Option<Expr>,
-    /// `fraction f`: a seeded share of a finite universe.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fraction: Option<Expr>,
-    /// `rest`: what the other part of the split leaves of the universe.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub rest: bool,
-    /// `corrupt c`: the share of the part's labels replaced by random wrong ones.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub corrupt: Option<Expr>,
     pub span: Span,
+}
+
+/// A split part over a finite universe (a grammar task's examples).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Pick {
+    /// `where PREDICATE [repeat EXPR] [corrupt C]`
+    Where {
+        pred: Expr,
+        repeat: Option<Expr>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        corrupt: Option<Expr>,
+        span: Span,
+    },
+    /// `fraction F [corrupt C]`
+    Fraction {
+        fraction: Expr,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        corrupt: Option<Expr>,
+        span: Span,
+    },
+    /// `rest [corrupt C]`
+    Rest {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        corrupt: Option<Expr>,
+        span: Span,
+    },
+}
+
+impl Pick {
+    pub fn span(&self) -> Span {
+        match self {
+            Pick::Where { span, .. } | Pick::Fraction { span, .. } | Pick::Rest { span, .. } => *span,
+        }
+    }
+    /// `corrupt C`: the share of the part's labels to replace by wrong ones.
+    pub fn corrupt(&self) -> Option<&Expr> {
+        match self {
+            Pick::Where { corrupt, .. } | Pick::Fraction { corrupt, .. } | Pick::Rest { corrupt, .. } => {
+                corrupt.as_ref()
+            }
+        }
+    }
+}
+
+/// `grammar NAME { settings, rules }`; the first rule's nonterminal is the start symbol.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Grammar {
+    pub name: Ident,
+    /// `name = number` lines (`max_depth = 10`).
+    pub settings: Vec<(Ident, Expr)>,
+    pub rules: Vec<GRule>,
+    pub span: Span,
+}
+
+/// `NAME = production | production ...`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GRule {
+    pub name: Ident,
+    pub prods: Vec<GProd>,
+    pub span: Span,
+}
+
+/// `symbols [=> template]`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GProd {
+    pub symbols: Vec<GSymbol>,
+    pub template: Option<Vec<GTerm>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum GSymbol {
+    /// `"word"`: a terminal.
+    Word { word: String, span: Span },
+    /// `NT` or `label:NT`.
+    Child { label: Option<Ident>, rule: Ident },
+}
+
+/// One template term, optionally repeated (`t * 4`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GTerm {
+    pub kind: GTermKind,
+    pub times: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum GTermKind {
+    /// `"TOKEN"`: an output token.
+    Token(String),
+    /// A child's interpretation, by its label or nonterminal name.
+    Ref(Ident),
+    /// `( terms )`
+    Group(Vec<GTerm>),
 }
 
 /// `(a: 0..p, b: 0..p) where filter`

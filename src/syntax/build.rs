@@ -20,19 +20,19 @@ pub fn build(file: FileId, pairs: Pairs<'_, Rule>) -> File {
     File { items }
 }
 
-struct Builder {
+pub(super) struct Builder {
     file: FileId,
 }
 
 impl Builder {
     /// The pair's span without the whitespace and comments pest's implicit
     /// skipping leaves at its end.
-    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+    pub(super) fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
         Span::new(self.file, s.start(), s.start() + trimmed_len(p.as_str()))
     }
 
-    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+    pub(super) fn ident(&self, p: Pair<'_, Rule>) -> Ident {
         Ident { name: p.as_str().to_string(), span: self.span(&p) }
     }
 
@@ -77,6 +77,7 @@ impl Builder {
                 };
                 Item::Rasp { name, source, span }
             }
+            Rule::grammar_item => Item::Grammar(self.grammar(span, inner)),
             r => unreachable!("item rule {r:?}"),
         }
     }
@@ -95,6 +96,7 @@ impl Builder {
                 let v = inner.next().expect("field value");
                 let value = match v.as_rule() {
                     Rule::part => FieldValue::Part(self.part(v)),
+                    Rule::pick => FieldValue::Pick(self.pick(v)),
                     Rule::universe => FieldValue::Universe(self.universe(v)),
                     _ => FieldValue::Expr(self.expr(v)),
                 };
@@ -128,7 +130,6 @@ impl Builder {
     fn part(&self, p: Pair<'_, Rule>) -> Part {
         let span = self.span(&p);
         let (mut range, mut step, mut count) = (None, None, None);
-        let (mut fraction, mut rest, mut corrupt) = (None, false, None);
         for q in p.into_inner() {
             match q.as_rule() {
                 Rule::len_sel => {
@@ -137,13 +138,10 @@ impl Builder {
                 }
                 Rule::step_mod => step = Some(self.expr(last(q))),
                 Rule::count_mod => count = Some(self.expr(last(q))),
-                Rule::fraction_sel => fraction = Some(self.expr(last(q))),
-                Rule::rest_sel => rest = true,
-                Rule::corrupt_mod => corrupt = Some(self.expr(last(q))),
                 _ => {}
             }
         }
-        Part { range, step, count, fraction, rest, corrupt, span }
+        Part { range: range.expect("part range"), step, count, span }
     }
 
     fn universe(&self, p: Pair<'_, Rule>) -> Universe {
@@ -173,7 +171,7 @@ impl Builder {
     }
 
     /// Any expression rule -> Expr. Single-child precedence levels collapse.
-    fn expr(&self, p: Pair<'_, Rule>) -> Expr {
+    pub(super) fn expr(&self, p: Pair<'_, Rule>) -> Expr {
         let span = self.span(&p);
         let rule = p.as_rule();
         let kind = match rule {
@@ -333,6 +331,11 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_len
             | Rule::kw_step
             | Rule::kw_count
+            | Rule::kw_grammar
+            | Rule::kw_where
+            | Rule::kw_repeat
+            | Rule::kw_fraction
+            | Rule::kw_rest
     )
 }
 

@@ -6,6 +6,7 @@
 
 pub mod ast;
 mod build;
+mod build_grammar;
 pub mod load;
 
 pub use build::build;
@@ -203,13 +204,27 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a string like \"01\"",
         Rule::boolean => "`true` or `false`",
-        Rule::import | Rule::kw_import => "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)",
+        Rule::import | Rule::kw_import => {
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+        }
         Rule::let_item | Rule::kw_let | Rule::task_item | Rule::kw_task | Rule::model_item | Rule::kw_model => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
         }
         Rule::split_item | Rule::kw_split | Rule::experiment_item | Rule::kw_experiment => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
         }
+        Rule::grammar_item | Rule::kw_grammar => {
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+        }
+        Rule::g_rule | Rule::g_setting => "a grammar rule like `S = \"walk\" => \"WALK\"`",
+        Rule::g_prod | Rule::g_child => "a word in quotes or a nonterminal",
+        Rule::g_template | Rule::g_term | Rule::g_ref | Rule::g_group => {
+            "an interpretation (output tokens in quotes, child names)"
+        }
+        Rule::g_times => "`* N`",
+        Rule::g_arrow => "`=>`",
+        Rule::pick | Rule::where_sel => "a split part",
+        Rule::repeat_mod | Rule::kw_repeat => "`repeat N`",
         Rule::body => "`{`",
         Rule::field | Rule::block | Rule::expect | Rule::kw_expect => "a field like `name = value`",
         Rule::reducer => "`all`, `any` or `mean`",

@@ -26,6 +26,10 @@ pub(super) fn call<'a>(e: &Expr, b: Builtin, args: &[Expr], input: &'a [Value]) 
             let n = s.iter().filter(|v| equal_value(v, &vals[1])).count();
             Value::Int(n as i64)
         }
+        Builtin::Contains => {
+            let s = seq(&args[0], &vals[0], "`contains`")?;
+            Value::Bool(s.iter().any(|v| equal_value(v, &vals[1])))
+        }
         Builtin::Sum => sum(e, &args[0], &vals[0])?,
         Builtin::Min | Builtin::Max => min_max(e, b, args, &vals)?,
         Builtin::Abs => match int(&args[0], &vals[0])?.checked_abs() {

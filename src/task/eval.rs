@@ -137,6 +137,7 @@ pub(super) fn ev<'a>(e: &Expr, input: &'a [Value]) -> Result<Ev<'a>, EvalError> 
             Some(v) => Ev::Val(v.clone()),
             None => return fail(e, format!("universe variable {i} has no value (the input has {})", input.len())),
         },
+        ExprKind::Output => return fail(e, "`output` is only defined in split predicates"),
         ExprKind::List(items) => {
             let vals = items.iter().map(|x| Ok(ev(x, input)?.into_value()));
             Ev::Val(Value::Seq(vals.collect::<Result<_, EvalError>>()?))

@@ -58,6 +58,8 @@ pub struct Stream<'t> {
     /// One length, or the lengths each example draws from (uniformly).
     lengths: Vec<usize>,
     rng: ChaCha8Rng,
+    /// A finite grammar's sentences of this stream's length, listed on first use.
+    sentences: Option<Vec<Example>>,
 }
 
 impl<'t> Stream<'t> {
@@ -67,7 +69,7 @@ impl<'t> Stream<'t> {
     /// ([`super::arith`]).
     pub fn new(task: &'t Task, part: &str, len: usize, seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, part, len, seed));
-        Stream { labeler: Labeler::new(task), lengths: vec![len], rng }
+        Stream { labeler: Labeler::new(task), lengths: vec![len], rng, sentences: None }
     }
 
     /// A stream whose examples draw their lengths uniformly from `lengths`; for addition each
@@ -75,7 +77,7 @@ impl<'t> Stream<'t> {
     /// part `"{part}*"` and the number of lengths.
     pub fn over(task: &'t Task, part: &str, lengths: &[usize], seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, &format!("{part}*"), lengths.len(), seed));
-        Stream { labeler: Labeler::new(task), lengths: lengths.to_vec(), rng }
+        Stream { labeler: Labeler::new(task), lengths: lengths.to_vec(), rng, sentences: None }
     }
 
     /// The input length of this stream's examples (the longest, for [`Stream::over`]).
@@ -101,6 +103,10 @@ impl<'t> Stream<'t> {
             }
             Input::Operands => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
             Input::Universe(_) => return super::universe::draw(task, &mut self.rng),
+            Input::Grammar(_) => {
+                let len = self.input_len();
+                return super::grammar::draw(task, len, &mut self.rng, &mut self.sentences);
+            }
         };
         let target = self.labeler.label(&input)?;
         Ok(Example { input, target })

@@ -35,6 +35,10 @@ pub enum LabelError {
     #[diagnostic(code(algen::task::input_id))]
     InputId { task: String, id: u32, alphabet_len: usize, span: Span },
 
+    #[error("task `{task}` {message}")]
+    #[diagnostic(code(algen::task::grammar))]
+    Grammar { task: String, message: String, span: Span },
+
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
     #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
@@ -50,7 +54,8 @@ impl LabelError {
             | LabelError::TagLength { span, .. }
             | LabelError::UnknownInput { span, .. }
             | LabelError::InputId { span, .. }
-            | LabelError::EmptyAlphabet { span, .. } => *span,
+            | LabelError::EmptyAlphabet { span, .. }
+            | LabelError::Grammar { span, .. } => *span,
         }
     }
 }
@@ -111,6 +116,9 @@ impl<'t> Labeler<'t> {
             }
         }
         let Some(target) = &task.target else {
+            if let crate::ir::Input::Grammar(_) = task.input {
+                return super::grammar::parse(task, input);
+            }
             return super::arith::label(task, input);
         };
         if let (Some(cell), crate::ir::ExprKind::Rasp(r)) = (&self.rasp, &target.kind) {

@@ -12,12 +12,16 @@
 //!   digit counts from the train lengths ([`Stream::over`]; Cho et al. 2024), so batches mix
 //!   lengths (padded, or bucketed as above with `mixed_lengths = true`).
 //!
+//! - **Listed examples** ([`Batches::listed`]; a split part over a finite universe): every
+//!   example is drawn uniformly, with replacement, from the part's list (a repeated example is
+//!   drawn as often as it is listed), bucketed by length as above.
+//!
 //! Examples are laid out by [`task::encode_train`]: index hints start at a random hint, and for a
 //! model with coupled positions ([`Batches::with_coupling`]) the position ids get a random start,
 //! both drawn from one more seeded stream (part `"positions"`).
 
 use crate::ir::Task;
-use crate::task::{self, stream_seed, Coupling, Encoded, LabelError, Stream, Vocab};
+use crate::task::{self, stream_seed, Coupling, Encoded, Example, LabelError, Stream, Vocab};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -40,6 +44,8 @@ pub struct Batches<'a> {
     coupling: Option<Coupling>,
     /// Random starts of index hints and coupled ids.
     starts: ChaCha8Rng,
+    /// The listed examples to draw from ([`Batches::listed`]).
+    listed: Option<&'a [Example]>,
 }
 
 impl<'a> Batches<'a> {
@@ -48,7 +54,26 @@ impl<'a> Batches<'a> {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "curriculum", 0, seed));
         let starts = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, "positions", 0, seed));
         let ready = VecDeque::new();
-        Batches { task, vocab, lengths, streams: BTreeMap::new(), rng, seed, mixed, ready, coupling: None, starts }
+        Batches {
+            task,
+            vocab,
+            lengths,
+            streams: BTreeMap::new(),
+            rng,
+            seed,
+            mixed,
+            ready,
+            coupling: None,
+            starts,
+            listed: None,
+        }
+    }
+
+    /// Batches drawn uniformly from `examples` (non-empty), bucketed by length.
+    pub fn listed(task: &'a Task, vocab: &'a Vocab, examples: &'a [Example], seed: u64) -> Self {
+        let mut b = Batches::new(task, vocab, &[], seed, true);
+        b.listed = Some(examples);
+        b
     }
 
     /// The same batches for a model with coupled positions: examples carry position ids with
@@ -80,8 +105,11 @@ impl<'a> Batches<'a> {
     fn refill(&mut self, n: usize) -> Result<(), LabelError> {
         let mut pool = Vec::with_capacity(POOL * n);
         for _ in 0..POOL * n.max(1) {
-            let len =
-                if self.task.format.is_arith() { 0 } else { self.lengths[self.rng.gen_range(0..self.lengths.len())] };
+            let len = if self.task.format.is_arith() || self.listed.is_some() {
+                0
+            } else {
+                self.lengths[self.rng.gen_range(0..self.lengths.len())]
+            };
             pool.push(self.example(len)?);
         }
         pool.sort_by_key(|e| e.tokens.len()); // stable: ties keep their drawing order
@@ -98,6 +126,10 @@ impl<'a> Batches<'a> {
     /// The next training example of length `len`; arithmetic tasks ignore `len` and draw from
     /// one stream over all train lengths.
     fn example(&mut self, len: usize) -> Result<Encoded, LabelError> {
+        if let Some(list) = self.listed {
+            let ex = &list[self.rng.gen_range(0..list.len())];
+            return Ok(task::encode_train(self.task, self.vocab, ex, self.coupling, &mut self.starts));
+        }
         let (task, seed, lengths) = (self.task, self.seed, self.lengths);
         let stream = self.streams.entry(len).or_insert_with(|| match task.format.is_arith() {
             true => Stream::over(task, "train", lengths, seed),

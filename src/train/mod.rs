@@ -77,10 +77,17 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
     let coupled = coupling(arch);
-    let mut data = Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths)
-        .with_coupling(coupled);
+    let listed = listed_parts(spec)?;
+    let mut data = match &listed {
+        Some(p) => Batches::listed(spec.task, &vocab, &p.train, spec.seed),
+        None => Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths),
+    }
+    .with_coupling(coupled);
     let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
-    let longest = spec.split.train.lengths().iter().max().copied().unwrap_or(1);
+    let longest = match &listed {
+        Some(p) => p.train.iter().map(|e| e.input.len()).max().unwrap_or(1),
+        None => spec.split.train.lengths().iter().max().copied().unwrap_or(1),
+    };
     let mut result = RunResult {
         variant: spec.variant.label.clone(),
         seed: spec.seed,
@@ -130,6 +137,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
             let e = evaluation(
                 &net,
                 spec,
+                listed.as_ref(),
                 &vocab,
                 step,
                 loss_sum / loss_n.max(1) as f64,
@@ -150,6 +158,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         let (e, seqs, secs) = evaluation(
             &net,
             spec,
+            listed.as_ref(),
             &vocab,
             step,
             loss_sum / loss_n.max(1) as f64,
@@ -162,6 +171,20 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     }
     result.timing.wall_s = started.elapsed().as_secs_f64();
     Ok(result)
+}
+
+/// The parts of a split over a finite universe ([`task::split_universe`]); `None` for length
+/// splits.
+fn listed_parts(spec: &RunSpec) -> Result<Option<task::UniverseSplit>, EvalError> {
+    if !spec.split.is_finite() {
+        return Ok(None);
+    }
+    let p = task::split_universe(spec.task, spec.split, spec.seed)?;
+    if p.train.is_empty() {
+        let message = format!("selects no training example with split `{}`", spec.split.name);
+        return Err(task::LabelError::Grammar { task: spec.task.name.clone(), message, span: spec.split.span }.into());
+    }
+    Ok(Some(p))
 }
 
 /// The model's sequence length for inputs of length `len` (input plus query
@@ -221,9 +244,11 @@ fn has_dropout(v: &Variant) -> bool {
 /// evaluation copy ([`Net::evaluation`]: detached; randomized positions from a stream of their
 /// own, the same at every evaluation). Returns the evaluation, the test sequences evaluated and the seconds they
 /// took (the throughput figure is for the test lengths alone).
+#[allow(clippy::too_many_arguments)]
 fn evaluation(
     net: &Net,
     spec: &RunSpec,
+    listed: Option<&task::UniverseSplit>,
     vocab: &Vocab,
     step: usize,
     loss: f64,
@@ -246,10 +271,23 @@ fn evaluation(
         batch: spec.eval.batch,
     };
     let ids = coupling(&spec.variant.model.arch).is_some();
-    let tr = eval::evaluate_with(&net, spec.task, vocab, &train, ids)?;
-    let t0 = Instant::now();
-    let te = eval::evaluate_with(&net, spec.task, vocab, &test, ids)?;
-    let secs = t0.elapsed().as_secs_f64();
+    let (tr, te, secs) = match listed {
+        Some(p) => {
+            let (task, seed, batch) = (spec.task, spec.seed, spec.eval.batch);
+            let tr_ex = task::parts::at_most(task, &p.train, train_count, "train_eval", seed);
+            let te_ex = task::parts::at_most(task, &p.test, test_count, "test", seed);
+            let tr = eval::evaluate_listed(&net, task, vocab, &tr_ex, batch, ids)?;
+            let t0 = Instant::now();
+            let te = eval::evaluate_listed(&net, task, vocab, &te_ex, batch, ids)?;
+            (tr, te, t0.elapsed().as_secs_f64())
+        }
+        None => {
+            let tr = eval::evaluate_with(&net, spec.task, vocab, &train, ids)?;
+            let t0 = Instant::now();
+            let te = eval::evaluate_with(&net, spec.task, vocab, &test, ids)?;
+            (tr, te, t0.elapsed().as_secs_f64())
+        }
+    };
     let e = Evaluation {
         step,
         train_loss: loss,
