@@ -7,13 +7,17 @@
 //! printed beside them.
 //!
 //!     cargo bench --bench rasp_speed            (release; ~10 s)
+//!     RASP_LEN=20 cargo bench --bench rasp_speed sort dyck2   (another length, some programs)
 
 use algen::rasp::{self, Val};
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const LEN: usize = 40;
+/// The input length: 40 (the issue's), or `RASP_LEN`.
+fn len() -> usize {
+    std::env::var("RASP_LEN").ok().and_then(|v| v.parse().ok()).unwrap_or(40)
+}
 
 fn main() {
     let cases = [
@@ -39,7 +43,7 @@ fn main() {
         let inputs: Vec<Vec<Val>> = (0..1024)
             .map(|_| {
                 let mut toks: Vec<String> =
-                    (0..LEN).map(|_| letters[rng.gen_range(0..letters.len())].to_string()).collect();
+                    (0..len()).map(|_| letters[rng.gen_range(0..letters.len())].to_string()).collect();
                 if bos {
                     toks.insert(0, "§".into());
                 }

@@ -136,6 +136,32 @@ fn arithmetic_follows_python() {
 fn round_is_half_to_even_and_gives_ints() {
     let out = run("x = round(tokens_float);", "x", json!([0.5, 1.5, 2.5, -0.5, 2.6])).unwrap();
     assert_eq!(out, [json!(0), json!(2), json!(2), json!(0), json!(3)]);
+    // Python: round(-1.5) = -2, round(-2.5) = -2, round(0.49999999999999994) = 0,
+    // round(4503599627370497.0) = 4503599627370497 (2^52 + 1: already an integer).
+    let out = run("x = round(tokens_float);", "x", json!([-1.5, -2.5, 0.49999999999999994, 4503599627370497.0]));
+    assert_eq!(out.unwrap(), [json!(-2), json!(-2), json!(0), json!(4503599627370497i64)]);
+}
+
+/// Nodes that depend on the length alone (`select(indices, indices, <)` here) are kept
+/// between inputs of one length; one evaluator fed lengths 3, 3, 5, 3, 1, 5 must give what
+/// a fresh evaluator gives for each input. `sort` (stable, by key) is the oracle's shape:
+/// out[i] = the i-th smallest token.
+#[test]
+fn reused_evaluator_matches_fresh_ones_across_lengths() {
+    let src = "before = select(tokens_str, tokens_str, <) or (select(tokens_str, tokens_str, ==) and select(indices, indices, <));
+        n = selector_width(before); x = aggregate(select(n, indices, ==), tokens_str);";
+    let p = compile(src);
+    let mut reused = p.evaluator("x", None).expect("x");
+    for input in ["cab", "bba", "edcba", "aaa", "z", "abcab"] {
+        let fresh = run(src, "x", json!(input)).unwrap();
+        let toks = jsonl::tokens(&mut reused, &json!(input)).unwrap();
+        let out = reused.eval(&toks).unwrap().to_vec();
+        let got = jsonl::to_json(&reused, &out);
+        assert_eq!(got, Json::Array(fresh.clone()), "{input}");
+        let mut sorted: Vec<char> = input.chars().collect();
+        sorted.sort();
+        assert_eq!(got, json!(sorted.iter().map(|c| c.to_string()).collect::<Vec<_>>()), "{input}");
+    }
 }
 
 #[test]
@@ -361,4 +387,26 @@ fn command_exit_codes() {
     assert_eq!(o.status.code(), Some(2));
     let o = algen(&["rasp", "no/such/file.rasp", "--eval", "x"], "");
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `bos = "§"` in specs/rasp_hist.alg: the program sees `§ a a b` (hist = 2 2 1 at the
+/// tokens), and so does the encoder, whose input starts with the BOS token (id after `<q>`)
+/// where no loss or score applies. Without it, a position-free encoder cannot tell `ab`
+/// from `aabb`: attention averages, so it sees proportions, not counts.
+#[test]
+fn bos_starts_the_program_input_and_the_model_input() {
+    let Ok(loaded) = algen::pipeline::load(std::path::Path::new("specs/rasp_hist.alg")) else { panic!("spec loads") };
+    let spec = loaded.spec;
+    let t = spec.task("histogram").expect("task");
+    assert_eq!(t.bos(), Some("§"));
+    let v = algen::task::vocab(t);
+    assert_eq!(v.input, ["a", "b", "c", "d", "<q>", "§"]);
+    let input = vec![0, 0, 1]; // a a b
+    let target = algen::task::label(t, &input).expect("labels");
+    assert_eq!(target.iter().map(|&o| t.outputs[o as usize].as_str()).collect::<Vec<_>>(), ["2", "2", "1"]);
+    let enc = algen::task::encode(t, &v, &algen::task::Example { input, target });
+    assert_eq!(enc.tokens, [5, 0, 0, 1]);
+    assert_eq!(enc.targets, [0, 1, 1, 0]); // output ids of "2", "2", "1"
+    assert_eq!(enc.loss_mask, [0.0, 1.0, 1.0, 1.0]);
+    assert_eq!(enc.score_mask, enc.loss_mask);
 }

@@ -24,6 +24,18 @@ pub struct Task {
     pub span: Span,
 }
 
+impl Task {
+    /// The BOS token of a RASP target (`bos = "§"`): it starts the program's input and, for
+    /// the encoder formats, the model's input too (Weiss et al. 2021's programs count by
+    /// attending to it), with nothing read at its position.
+    pub fn bos(&self) -> Option<&str> {
+        match &self.target.as_ref()?.kind {
+            super::expr::ExprKind::Rasp(r) => r.bos.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// How inputs are drawn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {

@@ -72,8 +72,11 @@ impl Dense {
             return (hi - lo + 1) as usize;
         }
         self.ranks.clear();
-        self.ranks.extend_from_slice(keys);
-        self.ranks.extend_from_slice(queries);
+        if !self.few_distinct(keys, queries) {
+            self.ranks.clear();
+            self.ranks.extend_from_slice(keys);
+            self.ranks.extend_from_slice(queries);
+        }
         self.ranks.sort_unstable();
         self.ranks.dedup();
         let ranks = &self.ranks;
@@ -81,6 +84,29 @@ impl Dense {
         self.rk.extend(keys.iter().map(find));
         self.rq.extend(queries.iter().map(find));
         self.ranks.len()
+    }
+}
+
+impl Dense {
+    /// Collects the distinct values of `keys` and `queries` into `ranks` by linear search while
+    /// there are at most `SMALL` of them (a token alphabet: cheaper than sorting all `2n`
+    /// values); false when there are more. The same column as keys and queries is read once.
+    fn few_distinct(&mut self, keys: &[i64], queries: &[i64]) -> bool {
+        const SMALL: usize = 16;
+        let same = std::ptr::eq(keys, queries);
+        let mut last = None;
+        for &v in keys.iter().chain(if same { &[][..] } else { queries }) {
+            if last == Some(v) || self.ranks.contains(&v) {
+                last = Some(v);
+                continue;
+            }
+            if self.ranks.len() == SMALL {
+                return false;
+            }
+            self.ranks.push(v);
+            last = Some(v);
+        }
+        true
     }
 }
 

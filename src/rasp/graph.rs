@@ -119,10 +119,28 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Adds `node`, or returns the identical node added before (common subexpressions, such
+    /// as the library's `select(indices, 0, ==)` used twice, are evaluated once; an error
+    /// in one then names the first occurrence's span).
     pub fn add(&mut self, node: Node, span: Span) -> Id {
+        if let Some(i) = self.nodes.iter().position(|n| n == &node) {
+            return i as Id;
+        }
         self.nodes.push(node);
         self.spans.push(span);
         (self.nodes.len() - 1) as Id
+    }
+
+    /// Whether each node depends on the input's length alone (not on its tokens): such
+    /// nodes are the same for every input of one length.
+    pub fn length_only(&self) -> Vec<bool> {
+        let mut out = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let own = !matches!(node, Node::Tokens(_));
+            let inputs_too = node.inputs().iter().all(|&j| out[j as usize]);
+            out.push(own && inputs_too);
+        }
+        out
     }
 
     /// The nodes `target` depends on (itself included), in evaluation order.

@@ -136,6 +136,10 @@ pub fn select(
         // ints and bools, or inline strings only: compare as integers (packed strings keep their order).
         s.ki.clear();
         s.ki.extend(keys.iter().map(|v| as_int(*v)));
+        if std::ptr::eq(keys, queries) {
+            s.dense.select(&s.ki, &s.ki, op, w, out);
+            return Ok(());
+        }
         s.qi.clear();
         s.qi.extend(queries.iter().map(|v| as_int(*v)));
         s.dense.select(&s.ki, &s.qi, op, w, out);

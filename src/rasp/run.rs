@@ -1,6 +1,9 @@
 //! Per-input evaluation of a program's graph: every node the target needs,
 //! in creation order, into buffers that are kept between inputs (after the
-//! first few inputs, evaluating allocates nothing).
+//! first few inputs, evaluating allocates nothing). Nodes that depend on the
+//! input's length alone (`indices`, `select(indices, indices, <)`, ...) are
+//! computed once for a run of inputs of one length and reused: a batch of
+//! equal-length inputs pays for them once.
 
 use super::graph::{Arg, Graph, Id, Map1, Node, Table, Tokens};
 use super::kernels::{self, Scratch};
@@ -13,6 +16,10 @@ pub struct Evaluator {
     graph: std::sync::Arc<Graph>,
     order: Vec<Id>,
     target: Id,
+    /// Whether a node depends on the input length alone ([`Graph::length_only`]).
+    length_only: Vec<bool>,
+    /// The input length a length-only node's buffer holds (0: none).
+    valid_for: Vec<usize>,
     pub strings: Strings,
     cols: Vec<Vec<Val>>,
     flags: Vec<u8>,
@@ -50,10 +57,13 @@ impl Evaluator {
     ) -> Evaluator {
         let order = graph.ancestors(target);
         let len = graph.nodes.len();
+        let length_only = graph.length_only();
         Evaluator {
             graph,
             order,
             target,
+            length_only,
+            valid_for: vec![0; len],
             strings,
             cols: vec![vec![]; len],
             flags: vec![0; len],
@@ -70,11 +80,18 @@ impl Evaluator {
         if tokens.is_empty() {
             return Err(EvalError { message: "RASP evaluates non-empty inputs only; this input is empty".into() });
         }
+        let n = tokens.len();
         for idx in 0..self.order.len() {
             let i = self.order[idx];
+            if self.valid_for[i as usize] == n {
+                continue;
+            }
             if let Err(m) = self.node(i, tokens) {
                 let at = (self.describe)(self.graph.spans[i as usize]);
                 return Err(EvalError { message: format!("{m} ({at})") });
+            }
+            if self.length_only[i as usize] {
+                self.valid_for[i as usize] = n;
             }
         }
         Ok(&self.cols[self.target as usize])
@@ -389,10 +406,24 @@ fn map1(op: Map1, v: Val, strings: &Strings) -> Result<Val, String> {
         Map1::Not => Ok(Val::Bool(!v.truthy())),
         Map1::Round => match v {
             Val::Int(_) => Ok(v),
-            Val::Float(f) if f.abs() < 9.0e18 => Ok(Val::Int(f.round_ties_even() as i64)),
+            Val::Float(f) if f.abs() < 9.0e18 => Ok(Val::Int(round_half_even(f) as i64)),
             _ => value::round(v, strings),
         },
         Map1::Indicator => Ok(Val::Int(v.truthy() as i64)),
+    }
+}
+
+/// `f.round_ties_even()` without the libm call: adding and subtracting 2^52 rounds a
+/// float below 2^52 to an integer in the default (nearest, ties-to-even) mode; larger
+/// floats are integers already.
+#[inline]
+fn round_half_even(f: f64) -> f64 {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let a = f.abs();
+    if a < TWO52 {
+        ((a + TWO52) - TWO52).copysign(f)
+    } else {
+        f
     }
 }
 

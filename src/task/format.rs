@@ -18,6 +18,11 @@
 //! (the arithmetic formats' coupled ids, Cho et al. 2024), `None` for the default `0..n`. A model
 //! reads them only if its positions are coupled ([`Coupling`]); other schemes use `0..n`.
 //!
+//! A RASP target with `bos = "§"` starts an encoder format's tokens with the BOS token (the
+//! model input id after `<q>`), where neither loss nor score applies: the programs of Weiss
+//! et al. (2021) count by attending to it, and without it an encoder without positions cannot
+//! tell `ab` from `aabb` (attention averages, so it sees proportions, not counts).
+//!
 //! `score_until = tok` keeps the score mask only up to and including the
 //! first scored position whose target is `tok`; the loss mask is unchanged
 //! (Delétang et al. 2023 train on the whole target but score the prefix).
@@ -114,10 +119,25 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
             Encoded::new(s, targets, mask)
         }
     };
+    if let (Some(_), Some(q), false) = (task.bos(), vocab.query, task.format.is_decoder()) {
+        prepend(&mut enc, q + 1);
+    }
     if let Some(stop) = score_stop(task, vocab) {
         truncate_score(&mut enc, stop);
     }
     enc
+}
+
+/// Puts token `id` in front, with nothing read there.
+fn prepend(enc: &mut Encoded, id: u32) {
+    enc.tokens.insert(0, id);
+    enc.targets.insert(0, 0);
+    enc.loss_mask.insert(0, 0.0);
+    enc.score_mask.insert(0, 0.0);
+    if let Some(p) = enc.positions.as_mut() {
+        p.iter_mut().for_each(|x| *x += 1);
+        p.insert(0, 0);
+    }
 }
 
 /// The model output id of `task.score_until`, if set and an output token.

@@ -1,8 +1,8 @@
 //! The model's token layout for a task.
 //!
 //! - Encoder formats (`transduce`, `tag`, `classify`): model input ids are
-//!   the task's input ids (`alphabet`) followed by the query token `<q>`;
-//!   model output ids are the task's output ids (`outputs`).
+//!   the task's input ids (`alphabet`) followed by the query token `<q>` and, for a RASP
+//!   target with `bos`, the BOS token; model output ids are the task's output ids (`outputs`).
 //! - `lm` (decoder): one shared vocabulary, `alphabet`, then the `outputs`
 //!   not already in it (in order), then `<sep>` and `<eos>`; input and output
 //!   lists are the same. Alphabet ids keep their values; a task output id
@@ -40,6 +40,7 @@ pub fn vocab(task: &Task) -> Vocab {
     if !task.format.is_decoder() {
         let mut input = task.alphabet.clone();
         input.push(QUERY.to_string());
+        input.extend(task.bos().map(str::to_string));
         return Vocab {
             format: task.format,
             query: Some(task.alphabet.len() as u32),
