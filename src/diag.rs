@@ -44,6 +44,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::rasp_unsupported", "a RASP statement algen does not run (`load`, applying an s-op to an input)"),
     ("algen::check::rasp_output", "the requested RASP output is not a public s-op of the program"),
     ("algen::check::split_kind", "a split that mixes length ranges with selections from a universe"),
+    (
+        "algen::check::universe_only",
+        "a training setting only the finite-universe loop supports (full batch, gradient filter, checkpoints)",
+    ),
     ("algen::check::split_task", "a split over a finite universe used with a task that has none"),
     ("algen::check::unknown_rule", "a grammar production names a nonterminal that has no rule"),
     ("algen::check::unproductive_rule", "a grammar rule that derives no finite sentence"),

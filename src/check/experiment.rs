@@ -51,6 +51,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     }
     super::arith::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
     super::pick::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
+    super::filter::fits(cx, task, &variants, &train_fields, name.span);
     Some(ir::Experiment {
         name: name.name.clone(),
         task: task.name.clone(),

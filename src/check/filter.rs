@@ -5,7 +5,9 @@
 use super::cx::Cx;
 use crate::diag::{suggest, Diag};
 use crate::ir::{self, defaults};
+use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind};
+use std::collections::BTreeMap;
 
 /// `batch = N` or `batch = full`: `(batch, full)`.
 pub fn batch(cx: &mut Cx, e: Option<&Expr>) -> Option<(usize, bool)> {
@@ -55,4 +57,33 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
         }
     }
     Some(if ema { ir::GradFilter::GrokfastEma { alpha, lamb } } else { ir::GradFilter::GrokfastMa { window, lamb } })
+}
+
+/// `batch = full`, `grad_filter` and `checkpoint_every` need a task with a universe input:
+/// only its training loop ([`crate::train::universe`]) has a fixed training set to batch in
+/// full, applies gradient filters and writes checkpoints. Elsewhere they are an error, not
+/// silently ignored.
+pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
+    if matches!(task.input, ir::Input::Universe(_)) {
+        return;
+    }
+    let used: [(&str, fn(&ir::TrainCfg) -> bool); 3] = [
+        ("batch", |t| t.full_batch),
+        ("grad_filter", |t| t.grad_filter.is_some()),
+        ("checkpoint_every", |t| t.checkpoint_every > 0),
+    ];
+    for (key, on) in used {
+        if variants.iter().any(|v| on(&v.train)) {
+            let span = fields.get(key).map_or(at, |e| e.span);
+            let what = if key == "batch" { "`batch = full`".to_string() } else { format!("`{key}`") };
+            cx.push(
+                Diag::error(
+                    "algen::check::universe_only",
+                    format!("{what} applies to tasks over a finite universe; task `{}` has none", task.name),
+                )
+                .at(span, "not supported for this task")
+                .help("give the task a universe input (`input = (a: 0..p, b: 0..p)`), or remove the setting"),
+            );
+        }
+    }
 }
