@@ -11,6 +11,7 @@ mod experiment;
 mod filter;
 mod grammar;
 mod infer;
+mod lower;
 mod model;
 mod pick;
 mod position;

@@ -120,7 +120,7 @@ fn predicate(cx: &mut Cx, e: &Expr) -> Option<ir::Expr> {
     }
     // `output` lowers through a placeholder `let`, then becomes `IK::Output`.
     cx.lets.insert("output".into(), placeholder(e.span));
-    let lowered = super::task::lower(cx, &e);
+    let lowered = super::lower::lower(cx, &e);
     cx.lets.remove("output");
     lowered.map(bind_output)
 }

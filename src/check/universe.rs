@@ -4,7 +4,8 @@
 
 use super::cx::{Cx, Fields};
 use super::infer::{self, Ty};
-use super::task::{lower, outputs};
+use super::lower::lower;
+use super::task::outputs;
 use crate::diag::{suggest, Diag};
 use crate::ir;
 use crate::syntax::ast::{Expr, ExprKind, Ident, Universe};
