@@ -7,10 +7,12 @@
 //! mistakes, each marked by a comment; exit codes are those of DESIGN §4.
 //! Training runs use `--steps 2` on a tiny spec so that the file stays fast.
 
+mod common;
+
+use common::cli::algen_with_stdin;
 use serde_json::Value as Json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const REVERSE: &str = "specs/reverse.alg";
@@ -21,20 +23,6 @@ fn algen(args: &[&str]) -> Output {
 }
 
 /// `algen ARGS` with `stdin` piped in.
-fn algen_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_algen"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn algen");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("wait for algen")
-}
-
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code (not killed by a signal)")
 }

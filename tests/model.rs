@@ -16,21 +16,6 @@ use common::*;
 
 // ---------------------------------------------------------------- helpers
 
-fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
-    TransformerCfg {
-        kind,
-        layers: 2,
-        d_model: 8,
-        heads: 2,
-        ffn: 12,
-        norm,
-        dropout: 0.0,
-        position,
-        embed_scale: true,
-        norm_type: Default::default(),
-    }
-}
-
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 // ---------------------------------------------------------------- hand-computed values

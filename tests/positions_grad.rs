@@ -15,21 +15,6 @@ use std::sync::Arc;
 
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
-fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
-    TransformerCfg {
-        kind,
-        layers: 2,
-        d_model: 8,
-        heads: 2,
-        ffn: 12,
-        norm,
-        dropout: 0.0,
-        position,
-        embed_scale: true,
-        norm_type: Default::default(),
-    }
-}
-
 fn randomized(base: Position) -> Position {
     Position::Randomized { base: Box::new(base), max_len: 16, eval: true }
 }

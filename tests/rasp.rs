@@ -9,6 +9,8 @@
 //! for `round`, `/`, `%`, `==` between ints and floats), and for the library
 //! from its definitions in the original's `rasplib.rasp`.
 
+mod common;
+
 use algen::rasp::{self, jsonl};
 use algen::source::SourceMap;
 use serde_json::{json, Value as Json};
@@ -341,19 +343,7 @@ fn diagnostics_for_bad_programs() {
 // ---------------------------------------------------------------- command
 
 fn algen(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_algen"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn algen");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::cli::algen_with_stdin(args, stdin)
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! differences and fused-vs-reference agreement.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -88,4 +90,24 @@ pub fn f32_mat(rows: &[&[f32]]) -> Tensor {
     let t = rows[0].len();
     let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
     Tensor::from_vec(flat, (rows.len(), t), &Device::Cpu).unwrap()
+}
+
+/// The tiny transformer the numerics tests check: 2 layers, width 8, 2 heads, ffn 12.
+pub fn cfg(
+    kind: algen::ir::model::ModelKind,
+    norm: algen::ir::model::Norm,
+    position: algen::ir::model::Position,
+) -> algen::ir::model::TransformerCfg {
+    algen::ir::model::TransformerCfg {
+        kind,
+        layers: 2,
+        d_model: 8,
+        heads: 2,
+        ffn: 12,
+        norm,
+        dropout: 0.0,
+        position,
+        embed_scale: true,
+        norm_type: Default::default(),
+    }
 }
