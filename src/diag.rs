@@ -46,7 +46,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::split_kind", "a split that mixes length ranges with selections from a universe"),
     (
         "algen::check::universe_only",
-        "a training setting only the finite-universe loop supports (full batch, gradient filter, checkpoints)",
+        "a training setting only tasks over a finite universe support (full batch, checkpoints)",
     ),
     ("algen::check::split_task", "a split over a finite universe used with a task that has none"),
     ("algen::check::unknown_rule", "a grammar production names a nonterminal that has no rule"),

@@ -59,19 +59,16 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
     Some(if ema { ir::GradFilter::GrokfastEma { alpha, lamb } } else { ir::GradFilter::GrokfastMa { window, lamb } })
 }
 
-/// `batch = full`, `grad_filter` and `checkpoint_every` need a task with a universe input:
-/// only its training loop ([`crate::train::universe`]) has a fixed training set to batch in
-/// full, applies gradient filters and writes checkpoints. Elsewhere they are an error, not
-/// silently ignored.
+/// `batch = full` and `checkpoint_every` need a task with a universe input: only it has a
+/// fixed training set to batch in full, and only its data stream can be restored from a
+/// checkpoint (one sampler; generated tasks draw from many). Elsewhere they are an error, not
+/// silently ignored. (`grad_filter` applies to every task.)
 pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
     if matches!(task.input, ir::Input::Universe(_)) {
         return;
     }
-    let used: [(&str, fn(&ir::TrainCfg) -> bool); 3] = [
-        ("batch", |t| t.full_batch),
-        ("grad_filter", |t| t.grad_filter.is_some()),
-        ("checkpoint_every", |t| t.checkpoint_every > 0),
-    ];
+    let used: [(&str, fn(&ir::TrainCfg) -> bool); 2] =
+        [("batch", |t| t.full_batch), ("checkpoint_every", |t| t.checkpoint_every > 0)];
     for (key, on) in used {
         if variants.iter().any(|v| on(&v.train)) {
             let span = fields.get(key).map_or(at, |e| e.span);

@@ -3,8 +3,10 @@
 //! [`run`] trains one variant with one seed: it builds the model from the
 //! seed, draws batches from the task's seeded streams (one length per batch,
 //! uniform over the train lengths — the curriculum of Delétang et al. 2023 —
-//! or mixed lengths bucketed, padded and masked, see [`Batches`]), steps Adam/AdamW with optional
-//! global-norm clipping, evaluates every `eval.every` steps, and stops with
+//! or mixed lengths bucketed, padded and masked, see [`Batches`]) or from a universe task's
+//! fixed training set ([`universe::Fixed`]), filters the gradients if asked (Grokfast, Lee et
+//! al. 2024), steps Adam/AdamW with optional global-norm clipping, evaluates every
+//! `eval.every` steps, writes checkpoints for universe tasks, and stops with
 //! [`RunStatus::Diverged`] on a non-finite loss. Randomized positions (Ruoss et al. 2023) are
 //! drawn by the model at every forward pass from a stream seeded here with the run seed
 //! (`stream_seed(task, "positions", 0, seed)`). Device: CPU.
@@ -60,12 +62,68 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     run_with(spec, obs, None)
 }
 
-/// [`run`] with checkpoints (and resuming from one) for tasks over a finite universe, which
-/// train in [`universe::run`]; other tasks ignore `ck`.
-pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, EvalError> {
-    if matches!(spec.task.input, crate::ir::Input::Universe(_)) {
-        return universe::run(spec, obs, ck);
+/// Where the training batches come from.
+enum Source<'a> {
+    /// Generated examples, or a listed split part ([`Batches`]).
+    Drawn(Batches<'a>),
+    /// A universe task's fixed training set ([`universe::Fixed`]), minibatches drawn by `sampler`.
+    Fixed(&'a universe::Fixed, ChaCha8Rng),
+}
+
+/// One training batch as model tensors.
+struct Step {
+    tokens: Tensor,
+    targets: Tensor,
+    mask: Tensor,
+    pad: Option<Tensor>,
+    /// Coupled position ids, when the model reads them.
+    ids: Option<Vec<u32>>,
+    /// The batch as laid out (for the running token accuracy), for drawn batches.
+    batch: Option<task::Batch>,
+    n_tokens: usize,
+}
+
+impl Source<'_> {
+    fn next(&mut self, n: usize, coupled: bool) -> Result<Step, EvalError> {
+        match self {
+            Source::Drawn(data) => {
+                let b = data.next(n)?;
+                let dev = &Device::Cpu;
+                Ok(Step {
+                    tokens: Tensor::from_vec(b.tokens.clone(), (b.b, b.t), dev)?,
+                    targets: Tensor::from_vec(b.targets.clone(), (b.b, b.t), dev)?,
+                    mask: Tensor::from_vec(b.loss_mask.clone(), (b.b, b.t), dev)?,
+                    pad: eval::padding(&b)?,
+                    ids: b.positions.clone().filter(|_| coupled),
+                    n_tokens: b.b * b.t,
+                    batch: Some(b),
+                })
+            }
+            Source::Fixed(f, sampler) => {
+                let (tokens, targets, mask) = f.next(sampler)?;
+                let n_tokens = tokens.elem_count();
+                Ok(Step { tokens, targets, mask, pad: None, ids: None, batch: None, n_tokens })
+            }
+        }
     }
+
+    /// The sampler's position, saved in checkpoints.
+    fn word_pos(&self) -> u128 {
+        match self {
+            Source::Drawn(_) => 0,
+            Source::Fixed(_, s) => s.get_word_pos(),
+        }
+    }
+}
+
+/// [`run`] with checkpoints (and resuming from one); checkpoints apply to tasks over a
+/// finite universe (the checker allows `checkpoint_every` there alone), others ignore `ck`.
+///
+/// One step: forward the batch → masked cross-entropy → backward → optional global-norm
+/// clipping → host gradients → optional gradient filter ([`filter`]) → Adam/AdamW. Every
+/// task trains here; a universe task draws from its fixed training set and is evaluated on
+/// the whole of both parts ([`universe::Fixed`]).
+pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, EvalError> {
     let started = Instant::now();
     let vocab = task::vocab(spec.task);
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
@@ -76,43 +134,66 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
+    let mut filter = cfg.grad_filter.as_ref().map(|f| filter::Filter::new(f, vars.len()));
     let coupled = coupling(arch);
-    let listed = listed_parts(spec)?;
-    let mut data = match &listed {
-        Some(p) => Batches::listed(spec.task, &vocab, &p.train, spec.seed),
-        None => Batches::new(spec.task, &vocab, spec.split.train.lengths(), spec.seed, cfg.mixed_lengths),
-    }
-    .with_coupling(coupled);
-    let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
-    let longest = match &listed {
-        Some(p) => p.train.iter().map(|e| e.input.len()).max().unwrap_or(1),
-        None => spec.split.train.lengths().iter().max().copied().unwrap_or(1),
+    let fixed = universe::Fixed::new(spec, &vocab)?;
+    let listed = if fixed.is_none() { listed_parts(spec)? } else { None };
+    let (mut source, batch, longest) = match (&fixed, &listed) {
+        (Some(f), _) => (Source::Fixed(f, universe::Fixed::sampler(spec)), f.batch, f.seq_len()),
+        (None, Some(p)) => {
+            let longest = p.train.iter().map(|e| e.input.len()).max().unwrap_or(1);
+            let b = Batches::listed(spec.task, &vocab, &p.train, spec.seed).with_coupling(coupled);
+            (Source::Drawn(b), cfg.batch, seq_len(spec.task, &vocab, longest))
+        }
+        (None, None) => {
+            let train = spec.split.train.lengths();
+            let b = Batches::new(spec.task, &vocab, train, spec.seed, cfg.mixed_lengths).with_coupling(coupled);
+            let longest = train.iter().max().copied().unwrap_or(1);
+            (Source::Drawn(b), cfg.batch, seq_len(spec.task, &vocab, longest))
+        }
     };
+    let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
     let mut result = RunResult {
         variant: spec.variant.label.clone(),
         seed: spec.seed,
         config: spec.variant.clone(),
         params: params.count(),
-        flops_per_step: model::flops_per_step(arch, io, cfg.batch, seq_len(spec.task, &vocab, longest)),
+        flops_per_step: model::flops_per_step(arch, io, batch, longest),
         status: RunStatus::Ok,
         final_eval: None,
         periodic: vec![],
         timing: Timing::default(),
     };
+    let mut meta = checkpoint::Meta { step: 0, loss_sum: 0.0, loss_n: 0, rng_word_pos: 0 };
+    let ck = ck.filter(|_| fixed.is_some());
+    if let (Some(ck), Source::Fixed(_, sampler)) = (ck.filter(|c| c.resume && c.checkpoint.exists()), &mut source) {
+        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut())?;
+        sampler.set_word_pos(meta.rng_word_pos);
+        result.periodic = universe::earlier_evaluations(&ck.metrics, meta.step)?;
+    }
+    let evaluate = |net: &Net, step: usize, loss: f64, last: bool| -> Result<(Evaluation, usize, f64), EvalError> {
+        match &fixed {
+            Some(f) => {
+                let t0 = Instant::now();
+                let e = f.evaluate(net, spec, step, loss)?;
+                Ok((e, f.evaluated(), t0.elapsed().as_secs_f64()))
+            }
+            None => {
+                let (tr, te) = match last {
+                    true => (spec.split.train.count, spec.split.test.count),
+                    false => (spec.eval.periodic_count, spec.eval.periodic_count),
+                };
+                evaluation(net, spec, listed.as_ref(), &vocab, step, loss, tr, te)
+            }
+        }
+    };
     let (mut train_secs, mut timed_steps, mut timed_tokens) = (0f64, 0usize, 0usize);
-    let mut loss_sum = 0f64;
-    let mut loss_n = 0usize;
-    for step in 1..=cfg.steps {
+    for step in meta.step + 1..=cfg.steps {
         let t0 = Instant::now();
-        let b = data.next(cfg.batch)?;
-        let tokens = Tensor::from_vec(b.tokens.clone(), (b.b, b.t), &Device::Cpu)?;
-        let targets = Tensor::from_vec(b.targets.clone(), (b.b, b.t), &Device::Cpu)?;
-        let mask = Tensor::from_vec(b.loss_mask.clone(), (b.b, b.t), &Device::Cpu)?;
-        let pad = eval::padding(&b)?;
-        let drop = if has_dropout(spec.variant) { Some(&mut dropout) } else { None };
-        let ids = b.positions.as_deref().filter(|_| coupled.is_some());
-        let logits = net.forward_at(&tokens, pad.as_ref(), ids, drop)?;
-        let loss = model::cross_entropy_masked(&logits, &targets, &mask)?;
+        let b = source.next(batch, coupled.is_some())?;
+        let dropping = if has_dropout(spec.variant) { Some(&mut dropout) } else { None };
+        let logits = net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?;
+        let loss = model::cross_entropy_masked(&logits, &b.targets, &b.mask)?;
         let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         if !loss_v.is_finite() {
             result.status =
@@ -123,30 +204,33 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         if let Some(c) = cfg.clip {
             optim::clip_global_norm(&mut grads, &vars, c)?;
         }
-        opt.step(&grads, schedule::lr_scale(&cfg.schedule, step, cfg.steps))?;
+        let mut g = optim::host_grads(&grads, &vars)?;
+        drop(grads);
+        if let Some(f) = filter.as_mut() {
+            f.apply(&mut g);
+        }
+        opt.step_host(&g, schedule::lr_scale(&cfg.schedule, step, cfg.steps))?;
         if step > WARMUP_STEPS || cfg.steps <= 2 * WARMUP_STEPS {
             train_secs += t0.elapsed().as_secs_f64();
             timed_steps += 1;
-            timed_tokens += b.b * b.t;
+            timed_tokens += b.n_tokens;
         }
-        loss_sum += loss_v;
-        loss_n += 1;
-        let acc = (step % 10 == 0 || step == cfg.steps).then(|| batch_accuracy(&logits, &b)).transpose()?;
+        meta.loss_sum += loss_v;
+        meta.loss_n += 1;
+        let acc = match &b.batch {
+            Some(bt) if step % 10 == 0 || step == cfg.steps => Some(batch_accuracy(&logits, bt)?),
+            _ => None,
+        };
         obs.step(step, loss_v, acc);
         if spec.eval.every > 0 && step % spec.eval.every == 0 && step < cfg.steps {
-            let e = evaluation(
-                &net,
-                spec,
-                listed.as_ref(),
-                &vocab,
-                step,
-                loss_sum / loss_n.max(1) as f64,
-                spec.eval.periodic_count,
-                spec.eval.periodic_count,
-            )?;
-            (loss_sum, loss_n) = (0.0, 0);
-            obs.evaluated(&e.0);
-            result.periodic.push(e.0);
+            let (e, _, _) = evaluate(&net, step, meta.loss_sum / meta.loss_n.max(1) as f64, false)?;
+            (meta.loss_sum, meta.loss_n) = (0.0, 0);
+            obs.evaluated(&e);
+            result.periodic.push(e);
+        }
+        if let Some(ck) = ck.filter(|_| cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
+            (meta.step, meta.rng_word_pos) = (step, source.word_pos());
+            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta)?;
         }
     }
     if timed_steps > 0 {
@@ -154,17 +238,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         result.timing.train_tokens_per_s = timed_tokens as f64 / train_secs;
     }
     if result.status == RunStatus::Ok {
-        let step = cfg.steps;
-        let (e, seqs, secs) = evaluation(
-            &net,
-            spec,
-            listed.as_ref(),
-            &vocab,
-            step,
-            loss_sum / loss_n.max(1) as f64,
-            spec.split.train.count,
-            spec.split.test.count,
-        )?;
+        let (e, seqs, secs) = evaluate(&net, cfg.steps, meta.loss_sum / meta.loss_n.max(1) as f64, true)?;
         result.timing.eval_seqs_per_s = if secs > 0.0 { seqs as f64 / secs } else { 0.0 };
         obs.evaluated(&e);
         result.final_eval = Some(e);

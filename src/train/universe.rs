@@ -1,25 +1,20 @@
-//! Training over a finite universe (Power et al. 2022): a fixed training set, full-batch or
-//! minibatch AdamW, optional Grokfast gradient filter, evaluation of the whole training and
-//! test sets, and checkpoints that let a killed run continue bit for bit.
+//! The training data and evaluation of a task over a finite universe (Power et al. 2022): a
+//! fixed training set, drawn as full batches or minibatches, and evaluation of the whole
+//! training and test sets (clean and corrupted training examples apart).
 //!
-//! One step: forward the batch → masked cross-entropy on the answer → backward → optional
-//! global-norm clipping → host gradients → gradient filter ([`super::filter`]) → AdamW
-//! ([`super::optim::Adam::step_host`]). A minibatch of `b` examples is the first `b` of a
-//! fresh seeded Fisher–Yates shuffle of the training set (stream `"batches"`); `batch = full`
-//! uses every example, in a tensor built once.
+//! A minibatch of `b` examples is the first `b` of a fresh seeded Fisher–Yates shuffle of the
+//! training set (stream `"batches"`); `batch = full` uses every example, in tensors built once.
+//! The training loop itself is [`super::run_with`], shared with every other task.
 
-use super::checkpoint::{self, Meta};
-use super::filter::Filter;
-use super::{optim, schedule, Observer, RunSpec};
+use super::RunSpec;
 use crate::eval::EvalError;
-use crate::model::{self, ModelIo, Net};
-use crate::report::results::{Evaluation, RunResult, RunStatus, Scores, Timing, UniverseScores};
+use crate::model::Net;
+use crate::report::results::{Evaluation, Scores, UniverseScores};
 use crate::task::{self, stream_seed, universe::permutation, Example, UniverseSplit, Vocab};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Rows per forward pass when evaluating.
 const EVAL_ROWS: usize = 4096;
@@ -68,110 +63,68 @@ impl Rows {
     }
 }
 
-/// Trains and evaluates one variant × seed over the task's universe.
-pub fn run(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, EvalError> {
-    let started = Instant::now();
-    let vocab = task::vocab(spec.task);
-    let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
-    let arch = &spec.variant.model.arch;
-    let (net, params) = model::build(arch, io, spec.seed)?;
-    let net = net.with_kernels(spec.kernels);
-    let vars = params.all();
-    let cfg = &spec.variant.train;
-    let data = task::split_universe(spec.task, spec.split, spec.seed)?;
-    let train = Rows::new(spec.task, &vocab, &data.train);
-    let test = Rows::new(spec.task, &vocab, &data.test);
-    let true_train: Vec<u32> = data.train_true.iter().map(|&t| vocab.model_output(t).unwrap_or(0)).collect();
-    let batch = if cfg.full_batch { train.n } else { cfg.batch.min(train.n) };
-    let full = train.tensors(None)?;
-    let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
-    let mut filter = cfg.grad_filter.as_ref().map(|f| Filter::new(f, vars.len()));
-    let mut sampler = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "batches", 0, spec.seed));
-    let mut result = RunResult {
-        variant: spec.variant.label.clone(),
-        seed: spec.seed,
-        config: spec.variant.clone(),
-        params: params.count(),
-        flops_per_step: model::flops_per_step(arch, io, batch, train.t),
-        status: RunStatus::Ok,
-        final_eval: None,
-        periodic: vec![],
-        timing: Timing::default(),
-    };
-    let mut meta = Meta { step: 0, loss_sum: 0.0, loss_n: 0, rng_word_pos: 0 };
-    if let Some(ck) = ck.filter(|c| c.resume && c.checkpoint.exists()) {
-        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut())?;
-        sampler.set_word_pos(meta.rng_word_pos);
-        result.periodic = earlier_evaluations(&ck.metrics, meta.step)?;
+/// A universe task's split, laid out for the model once.
+pub struct Fixed {
+    data: UniverseSplit,
+    train: Rows,
+    test: Rows,
+    /// The true label (model output id) of every training example.
+    true_train: Vec<u32>,
+    /// The whole training set as tensors (tokens, targets, loss mask).
+    full: (Tensor, Tensor, Tensor),
+    /// Examples per step.
+    pub batch: usize,
+}
+
+impl Fixed {
+    /// The split of `spec`'s universe, or `None` when the task has no universe input.
+    pub fn new(spec: &RunSpec, vocab: &Vocab) -> Result<Option<Fixed>, EvalError> {
+        if !matches!(spec.task.input, crate::ir::Input::Universe(_)) {
+            return Ok(None);
+        }
+        let cfg = &spec.variant.train;
+        let data = task::split_universe(spec.task, spec.split, spec.seed)?;
+        let train = Rows::new(spec.task, vocab, &data.train);
+        let test = Rows::new(spec.task, vocab, &data.test);
+        let true_train: Vec<u32> = data.train_true.iter().map(|&t| vocab.model_output(t).unwrap_or(0)).collect();
+        let batch = if cfg.full_batch { train.n } else { cfg.batch.min(train.n) };
+        let full = train.tensors(None)?;
+        Ok(Some(Fixed { data, train, test, true_train, full, batch }))
     }
-    let (mut train_secs, mut timed) = (0f64, 0usize);
-    for step in meta.step + 1..=cfg.steps {
-        let t0 = Instant::now();
-        let picked;
-        let (tokens, targets, mask) = if batch == train.n {
-            (&full.0, &full.1, &full.2)
-        } else {
-            let idx = &permutation(train.n, &mut sampler)[..batch];
-            picked = train.tensors(Some(idx))?;
-            (&picked.0, &picked.1, &picked.2)
-        };
-        let logits = net.forward_at(tokens, None, None, None)?;
-        let loss = model::cross_entropy_masked(&logits, targets, mask)?;
-        let loss_v = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        if !loss_v.is_finite() {
-            result.status =
-                RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
-            break;
-        }
-        let mut grads = loss.backward()?;
-        if let Some(c) = cfg.clip {
-            optim::clip_global_norm(&mut grads, &vars, c)?;
-        }
-        let mut g = optim::host_grads(&grads, &vars)?;
-        drop(grads);
-        if let Some(f) = filter.as_mut() {
-            f.apply(&mut g);
-        }
-        opt.step_host(&g, schedule::lr_scale(&cfg.schedule, step, cfg.steps))?;
-        if step > super::WARMUP_STEPS || cfg.steps <= 2 * super::WARMUP_STEPS {
-            train_secs += t0.elapsed().as_secs_f64();
-            timed += 1;
-        }
-        meta.loss_sum += loss_v;
-        meta.loss_n += 1;
-        obs.step(step, loss_v, None);
-        if spec.eval.every > 0 && step % spec.eval.every == 0 && step < cfg.steps {
-            let e =
-                evaluation(&net, spec, &data, (&train, &test), &true_train, step, meta.loss_sum / meta.loss_n as f64)?;
-            (meta.loss_sum, meta.loss_n) = (0.0, 0);
-            obs.evaluated(&e);
-            result.periodic.push(e);
-        }
-        if let Some(ck) = ck.filter(|_| cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
-            meta.step = step;
-            meta.rng_word_pos = sampler.get_word_pos();
-            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta)?;
-        }
+
+    /// The seeded stream that draws minibatches.
+    pub fn sampler(spec: &RunSpec) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "batches", 0, spec.seed))
     }
-    if timed > 0 {
-        result.timing.train_steps_per_s = timed as f64 / train_secs;
-        result.timing.train_tokens_per_s = (timed * batch * train.t) as f64 / train_secs;
+
+    /// Tokens per training sequence.
+    pub fn seq_len(&self) -> usize {
+        self.train.t
     }
-    if result.status == RunStatus::Ok {
-        let loss = meta.loss_sum / meta.loss_n.max(1) as f64;
-        let t0 = Instant::now();
-        let e = evaluation(&net, spec, &data, (&train, &test), &true_train, cfg.steps, loss)?;
-        result.timing.eval_seqs_per_s = (train.n + test.n) as f64 / t0.elapsed().as_secs_f64().max(1e-9);
-        obs.evaluated(&e);
-        result.final_eval = Some(e);
+
+    /// The next training batch: the whole set, or the first `batch` of a fresh shuffle.
+    pub fn next(&self, sampler: &mut ChaCha8Rng) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        if self.batch == self.train.n {
+            return Ok(self.full.clone());
+        }
+        let idx = &permutation(self.train.n, sampler)[..self.batch];
+        self.train.tensors(Some(idx))
     }
-    result.timing.wall_s = started.elapsed().as_secs_f64();
-    Ok(result)
+
+    /// Examples scored per evaluation (the throughput figure's count).
+    pub fn evaluated(&self) -> usize {
+        self.train.n + self.test.n
+    }
+
+    /// Scores the whole training set (clean and corrupted apart) and the whole test set.
+    pub fn evaluate(&self, net: &Net, spec: &RunSpec, step: usize, loss: f64) -> Result<Evaluation, EvalError> {
+        evaluation(net, spec, &self.data, (&self.train, &self.test), &self.true_train, step, loss)
+    }
 }
 
 /// The evaluations a killed run had logged up to its checkpoint's step (later lines are
 /// dropped from `metrics.jsonl`, which the resumed run then appends to).
-fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec<Evaluation>, EvalError> {
+pub fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec<Evaluation>, EvalError> {
     let text = std::fs::read_to_string(metrics).unwrap_or_default();
     let kept: Vec<Evaluation> =
         text.lines().filter_map(|l| serde_json::from_str::<Evaluation>(l).ok()).filter(|e| e.step <= step).collect();
