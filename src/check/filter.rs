@@ -67,10 +67,12 @@ pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTr
     if matches!(task.input, ir::Input::Universe(_)) {
         return;
     }
-    let used: [(&str, fn(&ir::TrainCfg) -> bool); 2] =
-        [("batch", |t| t.full_batch), ("checkpoint_every", |t| t.checkpoint_every > 0)];
+    let used = [
+        ("batch", variants.iter().any(|v| v.train.full_batch)),
+        ("checkpoint_every", variants.iter().any(|v| v.train.checkpoint_every > 0)),
+    ];
     for (key, on) in used {
-        if variants.iter().any(|v| on(&v.train)) {
+        if on {
             let span = fields.get(key).map_or(at, |e| e.span);
             let what = if key == "batch" { "`batch = full`".to_string() } else { format!("`{key}`") };
             cx.push(

@@ -62,7 +62,9 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalErro
     run_with(spec, obs, None)
 }
 
-/// Where the training batches come from.
+/// Where the training batches come from (one per run, on the stack: the size difference
+/// between the variants does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Source<'a> {
     /// Generated examples, or a listed split part ([`Batches`]).
     Drawn(Batches<'a>),
