@@ -27,8 +27,8 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let f = cx.fields("an experiment", body, FIELDS, BLOCKS, true);
     let task = reference(cx, f.expr("task"), "task", name, scope.tasks, scope.broken);
     let split = reference(cx, f.expr("split"), "split", name, scope.splits, scope.broken);
-    let mdef = match f.expr("model") {
-        Some(e) => model::def(cx, e, scope.models, scope.broken, true),
+    let mdefs = match f.expr("model") {
+        Some(e) => models(cx, e, scope),
         None => {
             cx.missing("an experiment", "model", name.span, "model = small");
             None
@@ -44,8 +44,17 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let eval = eval(cx, eval_body);
     let expects: Vec<ir::Expect> =
         body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
-    let (task, split, mdef, seeds, eval) = (task?, split?, mdef?, seeds?, eval?);
-    let variants = variants(cx, &mdef, &train_fields, &seeds)?;
+    let (task, split, mdefs, seeds, eval) = (task?, split?, mdefs?, seeds?, eval?);
+    let mut variants = vec![];
+    for (label, mdef) in &mdefs {
+        let mut vs = self::variants(cx, mdef, &train_fields, &seeds)?;
+        if let Some(m) = label {
+            for v in &mut vs {
+                v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
+            }
+        }
+        variants.extend(vs);
+    }
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
@@ -61,6 +70,26 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         expects,
         span: name.span,
     })
+}
+
+/// The experiment's model, or each model of `model = sweep [a, b { overrides }, ...]` with its
+/// label (`model=a`); variants of a swept model are labelled `model=a, field=value`.
+fn models(cx: &mut Cx, e: &Expr, scope: &Scope) -> Option<Vec<(Option<String>, ModelDef)>> {
+    let ExprKind::Sweep(items) = &e.kind else {
+        return model::def(cx, e, scope.models, scope.broken, true).map(|m| vec![(None, m)]);
+    };
+    if items.is_empty() {
+        cx.push(
+            Diag::error("algen::check::bad_range", "the sweep over `model` is empty")
+                .at(e.span, "no models")
+                .help("list at least one model"),
+        );
+        return None;
+    }
+    let defs: Vec<Option<ModelDef>> =
+        items.iter().map(|it| model::def(cx, it, scope.models, scope.broken, true)).collect();
+    let defs: Vec<ModelDef> = defs.into_iter().collect::<Option<_>>()?;
+    Some(defs.into_iter().map(|m| (Some(m.base.clone()), m)).collect())
 }
 
 fn reference<'s, T>(
