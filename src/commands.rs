@@ -152,6 +152,16 @@ fn show_tokens(toks: &[String]) -> String {
     }
 }
 
+/// A scratchpad for display: one line per step (the steps end with `<sep>`), tokens spaced.
+fn show_scratch(toks: &[String]) -> String {
+    let mut out = String::new();
+    for step in toks.split(|t| t == task::vocab::SEP).filter(|s| !s.is_empty()) {
+        out.push_str("\n  | ");
+        out.push_str(&step.join(" "));
+    }
+    out
+}
+
 fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: bool) -> Result<(), Failure> {
     let loaded = load(file)?;
     let t = find_task(&loaded.spec, name)?;
@@ -167,10 +177,13 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
         };
         let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
         let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
-        let line = if as_json {
+        let scratch = task::machine::scratchpad(t, &ex.input).unwrap_or_default();
+        let line = if as_json && !scratch.is_empty() {
+            json!({"input": input, "scratchpad": scratch, "output": output}).to_string()
+        } else if as_json {
             json!({"input": input, "output": output}).to_string()
         } else {
-            format!("{} -> {}", show_tokens(&input), show_tokens(&output))
+            format!("{} -> {}{}", show_tokens(&input), show_tokens(&output), show_scratch(&scratch))
         };
         if writeln!(out, "{line}").is_err() {
             break;

@@ -235,6 +235,11 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::or_op | Rule::and_op | Rule::concat_op | Rule::add_op | Rule::mul_op => "an operator",
         Rule::unary_op => "a value",
         Rule::index | Rule::slice | Rule::slice_bound => "an index like `[0]` or a slice like `[1:3]`",
+        Rule::machine_item | Rule::kw_machine => "an item (`import`, `let`, `task`, `model`, `split`, `experiment`)",
+        Rule::machine_body => "`{` or `=`",
+        Rule::rules_block | Rule::kw_rules => "`rules { ... }`",
+        Rule::tm_rule => "a rule like `(q0, 0) -> (1, R, q1)`",
+        Rule::sym_alts | Rule::sym | Rule::wildcard | Rule::sym_word => "a symbol or state like `q0`, `0` or `\"+\"`",
         _ => return None,
     })
 }

@@ -101,6 +101,13 @@ impl<'t> Stream<'t> {
             }
             Input::Operands => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
             Input::Universe(_) => return super::universe::draw(task, &mut self.rng),
+            Input::Numbers { second, .. } => {
+                let format = match second {
+                    Some(second) => crate::ir::Format::Multiplication { second },
+                    None => crate::ir::Format::Addition { index_hints: None },
+                };
+                super::arith::draw(format, &self.lengths, &mut self.rng).input
+            }
         };
         let target = self.labeler.label(&input)?;
         Ok(Example { input, target })

@@ -110,6 +110,9 @@ impl<'t> Labeler<'t> {
                 }
             }
         }
+        if let Some(mt) = task.machine.as_deref() {
+            return super::machine::label(task, mt, input);
+        }
         let Some(target) = &task.target else {
             return super::arith::label(task, input);
         };

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod format;
 pub mod generate;
 pub mod label;
+pub mod machine;
 pub mod universe;
 pub mod value;
 pub mod vocab;
