@@ -155,6 +155,16 @@ fn show_tokens(toks: &[String]) -> String {
     }
 }
 
+/// A scratchpad for display: one line per step (the steps end with `<sep>`), tokens spaced.
+fn show_scratch(toks: &[String]) -> String {
+    let mut out = String::new();
+    for step in toks.split(|t| t == task::vocab::SEP).filter(|s| !s.is_empty()) {
+        out.push_str("\n  | ");
+        out.push_str(&step.join(" "));
+    }
+    out
+}
+
 fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: bool) -> Result<(), Failure> {
     let loaded = load(file)?;
     let t = find_task(&loaded.spec, name)?;
@@ -215,13 +225,17 @@ fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool
 }
 
 /// One example as `sample` prints it.
+/// One example as `sample` prints it, with the machine's scratchpad if the task has one.
 fn example_line(t: &ir::Task, ex: &task::Example, as_json: bool) -> String {
     let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
     let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
-    if as_json {
+    let scratch = task::machine::scratchpad(t, &ex.input).unwrap_or_default();
+    if as_json && !scratch.is_empty() {
+        json!({"input": input, "scratchpad": scratch, "output": output}).to_string()
+    } else if as_json {
         json!({"input": input, "output": output}).to_string()
     } else {
-        format!("{} -> {}", show_tokens(&input), show_tokens(&output))
+        format!("{} -> {}{}", show_tokens(&input), show_tokens(&output), show_scratch(&scratch))
     }
 }
 

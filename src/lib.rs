@@ -31,3 +31,4 @@ pub mod source;
 pub mod syntax;
 pub mod task;
 pub mod train;
+pub mod turing;

@@ -61,6 +61,7 @@ fn task(name: &str, alphabet: &str, target: Expr, format: Format, outputs: &str)
         format,
         outputs: chars(outputs),
         score_until: None,
+        machine: None,
         span: Span::default(),
     }
 }

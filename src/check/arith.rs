@@ -129,6 +129,7 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, format: Option<ir::Format>) -
         format,
         outputs: digits,
         score_until: None,
+        machine: None,
         span: name.span,
     })
 }

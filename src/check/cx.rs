@@ -17,6 +17,10 @@ pub struct Cx {
     pub rasps: BTreeMap<String, super::rasp::RaspDef>,
     /// The variables of the finite universe whose target is being lowered (`a`, `b`).
     pub vars: Vec<String>,
+    /// Checked `machine` items, by name.
+    pub machines: BTreeMap<String, crate::ir::Machine>,
+    /// `machine` items that failed their checks (references to them get no second error).
+    pub broken_machines: Vec<String>,
 }
 
 /// The fields of one body, after unknown and duplicate fields were reported.
@@ -36,7 +40,15 @@ impl<'a> Fields<'a> {
 
 impl Cx {
     pub fn new() -> Self {
-        Cx { diags: vec![], typos: vec![], lets: BTreeMap::new(), rasps: BTreeMap::new(), vars: vec![] }
+        Cx {
+            diags: vec![],
+            typos: vec![],
+            lets: BTreeMap::new(),
+            rasps: BTreeMap::new(),
+            vars: vec![],
+            machines: BTreeMap::new(),
+            broken_machines: vec![],
+        }
     }
 
     pub fn push(&mut self, d: Diag) {

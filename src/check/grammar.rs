@@ -80,6 +80,7 @@ pub fn grammar(cx: &mut Cx, gr: &Grammar) -> Option<ir::Task> {
         format: ir::Format::Lm,
         outputs: outs.0,
         score_until: None,
+        machine: None,
         span: gr.name.span,
     })
 }

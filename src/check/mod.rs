@@ -12,12 +12,15 @@ mod filter;
 mod grammar;
 mod infer;
 mod lower;
+mod machine;
+mod machine_lib;
 mod model;
 mod pick;
 mod position;
 mod rasp;
 mod split;
 mod task;
+mod turing_task;
 mod universe;
 
 use crate::diag::Diag;
@@ -47,8 +50,15 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
     rasp::items(&mut cx, &items);
     let mut tasks = BTreeMap::new();
     let mut splits = BTreeMap::new();
-    let mut broken = vec![];
-    let mut spec = ir::Spec::default();
+    let mut broken: Vec<String> = vec![];
+    let mut spec = ir::Spec { machines: machine::items(&mut cx, &items), ..Default::default() };
+    for it in &items {
+        if let Item::Machine { name, .. } = it {
+            if !cx.machines.contains_key(&name.name) {
+                broken.push(name.name.clone());
+            }
+        }
+    }
     for it in &items {
         match it {
             Item::Task { name, body, .. } if !tasks.contains_key(&name.name) => match task::task(&mut cx, name, body) {

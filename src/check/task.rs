@@ -8,7 +8,7 @@ use crate::diag::{suggest, Diag};
 use crate::ir;
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
-const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos"];
+const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
 const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
@@ -44,6 +44,9 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
             return None;
         }
     }
+    if let Some(t) = f.expr("target").filter(|t| super::turing_task::is_run(t)) {
+        return super::turing_task::task(cx, name, &f, t).filter(|_| !poisoned);
+    }
     if let Some(t) = f.expr("target").filter(|t| super::rasp::is_rasp_target(cx, t)) {
         return rasp_task(cx, name, &f, t).filter(|_| !poisoned);
     }
@@ -54,6 +57,13 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
                 .help("`bos = \"§\"` prepends a token to the input of `target = rasp NAME.sop`"),
         );
     }
+    if let Some(e) = f.expr("scratchpad") {
+        cx.push(
+            Diag::error("algen::check::scratchpad", "a scratchpad needs a machine target")
+                .at(e.span, "this task's target is not `run(M)`")
+                .help("write `target = run(M)` and `scratchpad = trace(M, style = turing_program)`"),
+        );
+    }
     let alphabet = match f.expr("alphabet") {
         Some(e) => tokens(cx, e, "alphabet"),
         None => {
@@ -62,7 +72,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         }
     };
     if let Some(e) = f.expr("input") {
-        input(cx, e);
+        input_of(cx, e);
     } else {
         cx.missing("a task", "input", name.span, "input = string(alphabet)");
     }
@@ -115,6 +125,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         format,
         outputs,
         score_until,
+        machine: None,
         span: name.span,
     })
 }
@@ -129,7 +140,7 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
         }
     };
     if let Some(e) = f.expr("input") {
-        input(cx, e);
+        input_of(cx, e);
     }
     let format = f.expr("format").and_then(|e| cx.word(e, "format", FORMATS, "algen::check::unknown_value"));
     if let (Some(fmt), Some(e)) = (&format, f.expr("format")) {
@@ -159,6 +170,7 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
         format: ir::Format::Tag,
         outputs,
         score_until: f.expr("score_until").and_then(|e| cx.string(e)),
+        machine: None,
         span: name.span,
     })
 }
@@ -213,7 +225,7 @@ pub(super) fn tokens(cx: &mut Cx, e: &Expr, field: &str) -> Option<Vec<String>> 
     Some(toks)
 }
 
-fn input(cx: &mut Cx, e: &Expr) {
+pub(super) fn input_of(cx: &mut Cx, e: &Expr) {
     match &e.kind {
         ExprKind::Call { func, args } if func.name == "string" => {
             let ok = args.len() == 1 && matches!(&args[0].value.kind, ExprKind::Ident(a) if a == "alphabet");

@@ -73,6 +73,7 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, u: &Universe) -> Option<ir::T
         format: ir::Format::Universe,
         outputs,
         score_until: None,
+        machine: None,
         span: name.span,
     })
 }

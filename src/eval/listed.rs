@@ -3,7 +3,7 @@
 //! (exact-match accuracy over the part, as SCAN results are reported; Lake & Baroni 2018), so a
 //! repeated example counts once per copy.
 
-use super::{score_decoded, score_encoder, EvalError, Evaluated, Tally};
+use super::{score_decoded, score_encoder, scratch_marks, EvalError, Evaluated, Tally};
 use crate::ir::Task;
 use crate::model::Net;
 use crate::report::results::LengthScores;
@@ -28,7 +28,7 @@ pub fn evaluate_listed(
         for chunk in group.chunks(batch.max(1)) {
             let encs: Vec<Encoded> = chunk.iter().map(|e| task::encode(task, vocab, e)).collect();
             if task.format.is_decoder() {
-                score_decoded(net, &encs, ids, &mut tallies[li])?;
+                score_decoded(net, &encs, ids, scratch_marks(task, vocab), &mut tallies[li])?;
             } else {
                 let tagged: Vec<(usize, Encoded)> = encs.into_iter().map(|e| (li, e)).collect();
                 score_encoder(net, &tagged, ids, &mut tallies)?;

@@ -72,7 +72,7 @@ pub fn evaluate_with(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet, ids: 
             let examples = stream.take(n)?;
             if task.format.is_decoder() {
                 let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
-                score_decoded(net, &encs, ids, &mut tallies[li])?;
+                score_decoded(net, &encs, ids, scratch_marks(task, vocab), &mut tallies[li])?;
             } else {
                 pending.extend(examples.iter().map(|e| (li, task::encode(task, vocab, e))));
                 if pending.len() == batch {
@@ -164,9 +164,25 @@ pub fn padding(b: &task::Batch) -> candle_core::Result<Option<Tensor>> {
     Tensor::from_vec(b.pad.clone(), (b.b, b.t), &Device::Cpu).map(Some)
 }
 
+/// `(sep, eos)` for a task whose targets carry a machine scratchpad (its answer follows the
+/// last `sep`), else `None`.
+fn scratch_marks(task: &Task, vocab: &Vocab) -> Option<(u32, u32)> {
+    let scratch = task.machine.as_ref().is_some_and(|m| m.scratchpad.is_some());
+    scratch.then(|| (vocab.sep.unwrap_or(0), vocab.eos.unwrap_or(0)))
+}
+
 /// Greedy decoding for the decoder formats: every row continues `tokens[..=first loss]` for
-/// the rest of its sequence; all rows of a batch share the prompt length.
-fn score_decoded(net: &Net, encs: &[Encoded], ids: bool, acc: &mut Tally) -> Result<(), EvalError> {
+/// the rest of its sequence; all rows of a batch share the prompt length. With `scratch =
+/// Some((sep, eos))` (a machine scratchpad) the answer is what the model wrote after its last
+/// `sep` and before its first `eos`, scored against the true answer (exact match; tokens by
+/// position, `eos` included), wherever the model's scratchpad ended.
+fn score_decoded(
+    net: &Net,
+    encs: &[Encoded],
+    ids: bool,
+    scratch: Option<(u32, u32)>,
+    acc: &mut Tally,
+) -> Result<(), EvalError> {
     let first: Vec<usize> = encs.iter().map(|e| e.first_loss().unwrap_or(e.tokens.len())).collect();
     let steps = encs.iter().zip(&first).map(|(e, &f)| e.tokens.len() - f).max().unwrap_or(1).max(1);
     let mut seqs: Vec<Vec<u32>> =
@@ -183,12 +199,36 @@ fn score_decoded(net: &Net, encs: &[Encoded], ids: bool, acc: &mut Tally) -> Res
         }
         _ => decode_uncached_at(net, &mut seqs, rows, steps, pos.as_deref())?,
     }
+    if let Some((sep, eos)) = scratch {
+        for ((enc, s), &f) in encs.iter().zip(&seqs).zip(&first) {
+            let want = answer_of(&enc.targets[f..], sep, eos);
+            let got = answer_of(&s[f + 1..], sep, eos);
+            // Extra or missing tokens count as wrong ones (MAX and MAX - 1 never match).
+            let n = want.len().max(got.len());
+            let at = |v: &[u32], i: usize, none: u32| v.get(i).copied().unwrap_or(none);
+            acc.add((0..n).map(|i| (at(&got, i, u32::MAX), at(&want, i, u32::MAX - 1))));
+        }
+        return Ok(());
+    }
     for (enc, s) in encs.iter().zip(&seqs) {
         // Position t of `enc` predicts token t+1 of the full sequence, which `s` now holds.
         let scored = (0..enc.targets.len()).filter(|&t| enc.score_mask[t] > 0.0);
         acc.add(scored.map(|t| (s.get(t + 1).copied().unwrap_or(u32::MAX), enc.targets[t])));
     }
     Ok(())
+}
+
+/// The answer in a generated continuation: the tokens after the last `sep` before the first
+/// `eos`, followed by that `eos` (absent when the model never wrote one).
+fn answer_of(gen: &[u32], sep: u32, eos: u32) -> Vec<u32> {
+    let end = gen.iter().position(|&t| t == eos);
+    let body = &gen[..end.unwrap_or(gen.len())];
+    let start = body.iter().rposition(|&t| t == sep).map_or(0, |i| i + 1);
+    let mut a = body[start..].to_vec();
+    if end.is_some() {
+        a.push(eos);
+    }
+    a
 }
 
 /// The first `n` position ids of `enc` (default `0..`), continued one by one past its end.

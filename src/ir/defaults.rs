@@ -79,3 +79,8 @@ pub const GROKFAST_EMA_LAMB: f64 = 2.0;
 pub const GROKFAST_WINDOW: usize = 100;
 /// See [`GROKFAST_WINDOW`].
 pub const GROKFAST_MA_LAMB: f64 = 5.0;
+/// A machine's step limit when the spec names none: `64·(n + 2)²` steps for an input of n
+/// symbols. Single-tape machines that sweep the input once per symbol (the library's
+/// addition, copy and binary increment) need O(n²) steps — measured at most ~5·(n + 2)² for
+/// them — so the limit only stops runs that do not halt, per input.
+pub const MACHINE_STEPS: [u64; 3] = [256, 256, 64];

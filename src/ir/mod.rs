@@ -10,12 +10,14 @@
 pub mod defaults;
 pub mod expr;
 pub mod grammar;
+pub mod machine;
 pub mod model;
 pub mod split;
 pub mod task;
 pub mod train;
 
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
+pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
@@ -33,6 +35,9 @@ pub struct Spec {
     pub models: Vec<Model>,
     pub splits: Vec<Split>,
     pub experiments: Vec<Experiment>,
+    /// Turing machines (`machine NAME { ... }`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<Machine>,
 }
 
 impl Spec {

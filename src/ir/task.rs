@@ -10,7 +10,7 @@ pub struct Task {
     /// Input tokens; input id `i` is `alphabet[i]`.
     pub alphabet: Vec<String>,
     pub input: Input,
-    /// The target expression; `None` for the arithmetic formats ([`Format::Addition`],
+    /// The target expression; `None` for machine targets and the arithmetic formats ([`Format::Addition`],
     /// [`Format::Multiplication`]), which compute their answer themselves.
     pub target: Option<Expr>,
     pub format: Format,
@@ -20,6 +20,10 @@ pub struct Task {
     /// Evaluation scores positions up to and including the first occurrence
     /// of this output token (`score_until = "2"`); `None` scores all.
     pub score_until: Option<String>,
+    /// `target = run(M)`: the machine whose run labels the input (`target` is then `None`), and
+    /// the scratchpad (`lm` only) written between the separator and the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Box<super::machine::MachineTask>>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -48,6 +52,10 @@ pub enum Input {
     /// A finite universe: every tuple of the ranged variables that passes the filter
     /// (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by [`Format::Universe`].
     Universe(Universe),
+    /// `numbers("+")`, `numbers("*", second = 1)`: `a op b` with the operands drawn as the
+    /// arithmetic formats draw them ([`crate::task::arith`]): `a` and `b` with the split's
+    /// length in digits, or `b` with exactly `second` digits. The alphabet is `0`–`9`, `op`.
+    Numbers { op: String, second: Option<usize> },
 }
 
 /// `(a: 0..p, b: 0..p) where filter`, with the layout `format = [a, "+", b, "="]`.

@@ -12,6 +12,7 @@
 //! | [`Item::Grammar`] | `grammar NAME { max_depth = 8, C = x1:S "and" x2:S => x1 x2 \| S }` |
 //! | [`Item::Experiment`] | `experiment NAME { task = T, model = M { ... }, split = S, train { ... }, eval { ... }, expect ... }` |
 //! | [`Item::Rasp`] | `rasp NAME { RASP program }` or `rasp NAME = "file.rasp";` |
+//! | [`Item::Machine`] | `machine NAME { symbols = "01", ..., rules { (q, 0) -> (1, R, q) } }` or `machine NAME = generator(args);` |
 
 use crate::source::Span;
 use serde::Serialize;
@@ -37,6 +38,36 @@ pub enum Item {
     Experiment { name: Ident, body: Body, span: Span },
     Grammar(Grammar),
     Rasp { name: Ident, source: RaspSource, span: Span },
+    Machine { name: Ident, def: MachineDef, span: Span },
+}
+
+/// A machine's definition: fields and rules, or a generator call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum MachineDef {
+    /// `{ fields; rules { ... } }`: `fields` holds the `name = value` entries.
+    Table { fields: Body, rules: Vec<Rule> },
+    /// `= decimal_addition()`, `= random_machine(states = 3, symbols = 2, seed = 1)`.
+    Generator(Expr),
+}
+
+/// `(state, read) -> (write, move, next)`; `state` and `read` may list alternatives.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rule {
+    pub state: Vec<Sym>,
+    pub read: Vec<Sym>,
+    pub write: Sym,
+    pub mv: Sym,
+    pub next: Sym,
+    pub span: Span,
+}
+
+/// A symbol, state or move in a rule: its text (strings unquoted; `*` for the wildcard).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sym {
+    pub text: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub wildcard: bool,
+    pub span: Span,
 }
 
 /// Where a RASP program's text is: inline, or in a file the loader reads.
@@ -59,7 +90,8 @@ impl Item {
             | Item::Model { name, .. }
             | Item::Split { name, .. }
             | Item::Experiment { name, .. }
-            | Item::Rasp { name, .. } => Some(name),
+            | Item::Rasp { name, .. }
+            | Item::Machine { name, .. } => Some(name),
             Item::Grammar(g) => Some(&g.name),
         }
     }
@@ -73,6 +105,7 @@ impl Item {
             Item::Experiment { .. } => "experiment",
             Item::Rasp { .. } => "rasp",
             Item::Grammar(_) => "grammar",
+            Item::Machine { .. } => "machine",
         }
     }
 }

@@ -78,7 +78,54 @@ impl Builder {
                 Item::Rasp { name, source, span }
             }
             Rule::grammar_item => Item::Grammar(self.grammar(span, inner)),
+            Rule::machine_item => {
+                let name = self.ident(inner.next().expect("machine name"));
+                let d = inner.next().expect("machine definition");
+                let def = if d.as_rule() == Rule::machine_body {
+                    self.machine_body(d)
+                } else {
+                    MachineDef::Generator(self.expr(d))
+                };
+                Item::Machine { name, def, span }
+            }
             r => unreachable!("item rule {r:?}"),
+        }
+    }
+
+    fn machine_body(&self, p: Pair<'_, Rule>) -> MachineDef {
+        let span = self.span(&p);
+        let (mut entries, mut rules) = (vec![], vec![]);
+        for e in p.into_inner() {
+            if e.as_rule() == Rule::rules_block {
+                rules.extend(e.into_inner().filter(|r| r.as_rule() == Rule::tm_rule).map(|r| self.rule(r)));
+            } else {
+                entries.push(self.entry(e));
+            }
+        }
+        MachineDef::Table { fields: Body { entries, span }, rules }
+    }
+
+    fn rule(&self, p: Pair<'_, Rule>) -> crate::syntax::ast::Rule {
+        let span = self.span(&p);
+        let mut inner = p.into_inner();
+        let alts = |inner: &mut Pairs<'_, Rule>| -> Vec<Sym> {
+            inner.next().expect("alternatives").into_inner().map(|s| self.sym(s)).collect()
+        };
+        let state = alts(&mut inner);
+        let read = alts(&mut inner);
+        let write = self.sym(inner.next().expect("write"));
+        let mv = self.sym(inner.next().expect("move"));
+        let next = self.sym(inner.next().expect("next"));
+        crate::syntax::ast::Rule { state, read, write, mv, next, span }
+    }
+
+    fn sym(&self, p: Pair<'_, Rule>) -> Sym {
+        let span = self.span(&p);
+        let q = p.into_inner().next().expect("symbol");
+        match q.as_rule() {
+            Rule::wildcard => Sym { text: "*".into(), wildcard: true, span },
+            Rule::string => Sym { text: unescape(string_text(&q)), wildcard: false, span },
+            _ => Sym { text: q.as_str().to_string(), wildcard: false, span },
         }
     }
 
@@ -325,6 +372,8 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_expect
             | Rule::kw_sweep
             | Rule::kw_rasp
+            | Rule::kw_machine
+            | Rule::kw_rules
             | Rule::kw_if
             | Rule::kw_then
             | Rule::kw_else

@@ -205,16 +205,16 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::string | Rule::string_inner => "a string like \"01\"",
         Rule::boolean => "`true` or `false`",
         Rule::import | Rule::kw_import => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
         }
         Rule::let_item | Rule::kw_let | Rule::task_item | Rule::kw_task | Rule::model_item | Rule::kw_model => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
         }
         Rule::split_item | Rule::kw_split | Rule::experiment_item | Rule::kw_experiment => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
         }
         Rule::grammar_item | Rule::kw_grammar => {
-            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `experiment`)"
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
         }
         Rule::g_rule | Rule::g_setting => "a grammar rule like `S = \"walk\" => \"WALK\"`",
         Rule::g_prod | Rule::g_child => "a word in quotes or a nonterminal",
@@ -250,6 +250,13 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::or_op | Rule::and_op | Rule::concat_op | Rule::add_op | Rule::mul_op => "an operator",
         Rule::unary_op => "a value",
         Rule::index | Rule::slice | Rule::slice_bound => "an index like `[0]` or a slice like `[1:3]`",
+        Rule::machine_item | Rule::kw_machine => {
+            "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
+        }
+        Rule::machine_body => "`{` or `=`",
+        Rule::rules_block | Rule::kw_rules => "`rules { ... }`",
+        Rule::tm_rule => "a rule like `(q0, 0) -> (1, R, q1)`",
+        Rule::sym_alts | Rule::sym | Rule::wildcard | Rule::sym_word => "a symbol or state like `q0`, `0` or `\"+\"`",
         _ => return None,
     })
 }

@@ -7,7 +7,10 @@
 //! - `lm`: with `S = input ++ [<sep>] ++ target ++ [<eos>]`, tokens are
 //!   `S[..|S|-1]` and the target at `t` is `S[t+1]`; the loss and the score
 //!   apply where the next token is a target token or the final `<eos>`
-//!   (`t >= |input|`).
+//!   (`t >= |input|`). With a machine scratchpad (`target = run(M)`, `scratchpad = trace(..)`)
+//!   `S = input ++ [<sep>] ++ scratchpad ++ answer ++ [<eos>]`, where every scratchpad step
+//!   ends with `<sep>` ([`crate::turing::scratch`]): the loss covers scratchpad, answer and
+//!   `<eos>`, the score only the answer and `<eos>`.
 //!
 //! - universe (`format = [a, "+", b, "="]`, decoder): the layout's tokens; the answer is read
 //!   at the last one (Power et al. 2022).
@@ -108,15 +111,24 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
             Encoded::new(ex.input.clone(), targets, mask)
         }
         Format::Lm => {
+            // Labelling ran the same machine on this input first, so the scratchpad exists.
+            let scratch = super::machine::scratchpad(task, &ex.input).unwrap_or_default();
             let mut s = ex.input.clone();
             s.push(vocab.sep.unwrap_or(0));
+            s.extend(scratch.iter().map(|t| vocab.id_of(t).unwrap_or(0)));
+            let answer = s.len();
             s.extend(ex.target.iter().map(|&t| out(t)));
             s.push(vocab.eos.unwrap_or(0));
             let mut mask = vec![0.0; n];
             mask.resize(s.len() - 1, 1.0);
             let targets = s[1..].to_vec();
             s.pop();
-            Encoded::new(s, targets, mask)
+            let mut enc = Encoded::new(s, targets, mask);
+            // With a scratchpad only the answer and `<eos>` are scored (position t predicts t+1).
+            for m in enc.score_mask.iter_mut().take(answer - 1) {
+                *m = 0.0;
+            }
+            enc
         }
     };
     if let (Some(_), Some(q), false) = (task.bos(), vocab.query, task.format.is_decoder()) {

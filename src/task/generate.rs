@@ -107,6 +107,13 @@ impl<'t> Stream<'t> {
                 let len = self.input_len();
                 return super::grammar::draw(task, len, &mut self.rng, &mut self.sentences);
             }
+            Input::Numbers { second, .. } => {
+                let format = match second {
+                    Some(second) => crate::ir::Format::Multiplication { second },
+                    None => crate::ir::Format::Addition { index_hints: None },
+                };
+                super::arith::draw(format, &self.lengths, &mut self.rng).input
+            }
         };
         let target = self.labeler.label(&input)?;
         Ok(Example { input, target })

@@ -115,6 +115,9 @@ impl<'t> Labeler<'t> {
                 }
             }
         }
+        if let Some(mt) = task.machine.as_deref() {
+            return super::machine::label(task, mt, input);
+        }
         let Some(target) = &task.target else {
             if let crate::ir::Input::Grammar(_) = task.input {
                 return super::grammar::parse(task, input);

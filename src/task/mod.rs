@@ -16,6 +16,7 @@ pub mod format;
 pub mod generate;
 pub mod grammar;
 pub mod label;
+pub mod machine;
 pub mod parts;
 pub mod universe;
 pub mod value;

@@ -6,7 +6,8 @@
 //! - `lm` (decoder): one shared vocabulary, `alphabet`, then the `outputs`
 //!   not already in it (in order), then `<sep>` and `<eos>`; input and output
 //!   lists are the same. Alphabet ids keep their values; a task output id
-//!   maps through [`Vocab::model_output`].
+//!   maps through [`Vocab::model_output`]. A task with a machine scratchpad puts the
+//!   scratchpad's tokens ([`super::machine::scratch_tokens`]) not already there before `<sep>`.
 //! - Arithmetic formats (`addition`, `multiplication`; decoder): the same shared layout with `=`
 //!   in the place of `<sep>`, then `<eos>`, then the index hint tokens if any
 //!   ([`super::arith::hint_tokens`]): digits `0`–`9` are ids 0–9, the operator is 10, `=` is 11,
@@ -62,6 +63,11 @@ pub fn vocab(task: &Task) -> Vocab {
             }
         }
     }
+    for t in super::machine::scratch_tokens(task) {
+        if !shared.contains(&t) {
+            shared.push(t);
+        }
+    }
     let sep = shared.len() as u32;
     shared.push(if task.format.is_arith() { super::arith::EQUALS } else { SEP }.to_string());
     shared.push(EOS.to_string());
@@ -85,6 +91,10 @@ impl Vocab {
     /// The task output id of model output id `model_out`, if it is one.
     pub fn task_output(&self, model_out: u32) -> Option<u32> {
         self.output_ids.iter().position(|&m| m == model_out).map(|i| i as u32)
+    }
+    /// The shared-vocabulary id of token `tok` (decoder formats).
+    pub fn id_of(&self, tok: &str) -> Option<u32> {
+        self.input.iter().position(|t| t == tok).map(|i| i as u32)
     }
     /// The text of model output id `id` (`"?"` when out of range).
     pub fn output_text(&self, id: u32) -> &str {
