@@ -11,7 +11,8 @@ pub struct Task {
     pub alphabet: Vec<String>,
     pub input: Input,
     /// The target expression; `None` for the arithmetic formats ([`Format::Addition`],
-    /// [`Format::Multiplication`]), which compute their answer themselves.
+    /// [`Format::Multiplication`]) and the builtin tasks ([`Input::Chomsky`]), which compute
+    /// their answer themselves.
     pub target: Option<Expr>,
     pub format: Format,
     /// Output vocabulary; output id `i` is `outputs[i]`. Declared with
@@ -34,6 +35,9 @@ pub enum Input {
     /// A finite universe: every tuple of the ranged variables that passes the filter
     /// (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by [`Format::Universe`].
     Universe(Universe),
+    /// A builtin task of the Chomsky-hierarchy benchmark (`input = chomsky(NAME)`): it draws its
+    /// inputs and labels them itself ([`crate::task::chomsky`]); the length comes from the split.
+    Chomsky(super::chomsky::Chomsky),
 }
 
 /// `(a: 0..p, b: 0..p) where filter`, with the layout `format = [a, "+", b, "="]`.

@@ -35,6 +35,10 @@ pub enum LabelError {
     #[diagnostic(code(algen::task::input_id))]
     InputId { task: String, id: u32, alphabet_len: usize, span: Span },
 
+    #[error("task `{task}`: `{input}` is not an input of the builtin task: {message}")]
+    #[diagnostic(code(algen::task::invalid_input))]
+    Invalid { task: String, input: String, message: String, span: Span },
+
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
     #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
@@ -50,7 +54,8 @@ impl LabelError {
             | LabelError::TagLength { span, .. }
             | LabelError::UnknownInput { span, .. }
             | LabelError::InputId { span, .. }
-            | LabelError::EmptyAlphabet { span, .. } => *span,
+            | LabelError::EmptyAlphabet { span, .. }
+            | LabelError::Invalid { span, .. } => *span,
         }
     }
 }
@@ -109,6 +114,14 @@ impl<'t> Labeler<'t> {
                     })
                 }
             }
+        }
+        if let Input::Chomsky(kind) = task.input {
+            return super::chomsky::label(kind, input).map_err(|message| LabelError::Invalid {
+                task: task.name.clone(),
+                input: render_input(&values),
+                message,
+                span: task.span,
+            });
         }
         let Some(target) = &task.target else {
             return super::arith::label(task, input);
