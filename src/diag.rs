@@ -35,6 +35,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::unknown_metric", "an unknown metric or scope in eval or expect"),
     ("algen::check::position_len", "a learned position table shorter than the longest test input"),
     ("algen::check::fixed_by_format", "a task field that the task's format fixes (arithmetic formats)"),
+    ("algen::check::unknown_builtin", "`input = chomsky(NAME)` names no builtin task"),
+    (
+        "algen::check::fixed_by_builtin",
+        "a task field that disagrees with its builtin task (sizes, format, end token, a target)",
+    ),
     ("algen::check::format_split", "a split whose lengths need more index hints than the task has"),
     ("algen::check::position_fit", "a positional encoding that does not fit the model (odd width, table too small)"),
     ("algen::check::rasp_unknown_name", "a RASP program uses a name that nothing defines"),

@@ -144,6 +144,7 @@ pub fn run_experiment(
         universe: universe_info(task, split)?,
         runs: vec![],
         expects: vec![],
+        reduce: exp.eval.reduce,
     };
     let done: Vec<RunResult> =
         if opts.resume { report::load(&dir).map(|r| r.runs).unwrap_or_default() } else { vec![] };

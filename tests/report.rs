@@ -135,7 +135,31 @@ fn fixture() -> ExperimentResults {
             ExpectOutcome { text: "all train.sequence_accuracy >= 0.99".into(), value: 0.5, holds: false },
             ExpectOutcome { text: "mean test.sequence_accuracy < 0.9".into(), value: 0.45, holds: true },
         ],
+        reduce: None,
     }
+}
+
+/// `eval { reduce = ... }`: one model (`tf`, shared by both variants) with run scores (test token
+/// accuracy averaged over lengths) 0.8, 0.9 and 0.3 (the diverged run has none): max 0.900,
+/// mean (0.8 + 0.9 + 0.3) / 3 = 0.667. Giving B's seed 0 a model with 3 layers splits it off
+/// into its own row, named with its variant since the model names collide.
+#[test]
+fn score_section_reduces_runs_per_model() {
+    use algen::ir::ScoreReduce;
+    let mut res = fixture();
+    assert!(!markdown::render(&res).contains("## Score"), "no section without a reducer");
+    res.reduce = Some(ScoreReduce::Max);
+    let md = markdown::render(&res);
+    assert!(md.contains("| `tf` | 4 | 0.900 | 0.300 – 0.900 |"), "{md}");
+    res.reduce = Some(ScoreReduce::Mean);
+    assert!(markdown::render(&res).contains("| `tf` | 4 | 0.667 | 0.300 – 0.900 |"));
+    if let Arch::Transformer(c) = &mut res.runs[2].config.model.arch {
+        c.layers = 3;
+    }
+    let md = markdown::render(&res);
+    // group 1: A seeds 0, 1 and the diverged B seed 1 (no score): (0.8 + 0.9) / 2; group 2: B seed 0
+    assert!(md.contains("| `tf (position=sinusoidal)` | 3 | 0.850 | 0.800 – 0.900 |"), "{md}");
+    assert!(md.contains("| `tf (pos=<none> & co)` | 1 | 0.300 | 0.300 – 0.300 |"), "{md}");
 }
 
 /// A fresh empty directory under the target dir.

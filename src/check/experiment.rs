@@ -12,7 +12,7 @@ const FIELDS: &[&str] = &["task", "model", "split"];
 const BLOCKS: &[&str] = &["train", "eval"];
 const TRAIN_FIELDS: &[&str] =
     &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths", "grad_filter", "checkpoint_every"];
-const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch"];
+const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch", "reduce"];
 
 /// What an experiment may refer to.
 pub struct Scope<'a> {
@@ -152,7 +152,14 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
             _ => cx.word(e, "metric", &names, "algen::check::unknown_metric").map(|w| vec![metric(&w)]),
         },
     };
+    let reduce = match f.expr("reduce") {
+        None => Some(None),
+        Some(e) => cx
+            .word(e, "reducer", &["max", "mean"], "algen::check::unknown_value")
+            .map(|w| Some(if w == "max" { ir::ScoreReduce::Max } else { ir::ScoreReduce::Mean })),
+    };
     Some(ir::EvalCfg {
+        reduce: reduce?,
         every: every? as usize,
         metrics: metrics?,
         periodic_count: count? as usize,

@@ -6,6 +6,7 @@
 //! second error for it.
 
 mod arith;
+mod chomsky;
 mod cx;
 mod experiment;
 mod filter;

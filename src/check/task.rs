@@ -34,6 +34,9 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
         return super::universe::task(cx, name, &f, u).filter(|_| !poisoned);
     }
+    if let Some(e) = f.expr("input").filter(|e| super::chomsky::is_builtin(cx, e)) {
+        return super::chomsky::task(cx, name, &f, e).filter(|_| !poisoned);
+    }
     if let Some(e) = f.expr("format") {
         if let Some(arith) = super::arith::name_of(cx, e) {
             let format = super::arith::format(cx, e, arith);
@@ -240,7 +243,7 @@ pub(super) fn input_of(cx: &mut Cx, e: &Expr) {
         ExprKind::Call { func, .. } | ExprKind::Record { name: func, .. } => cx.push(
             Diag::error("algen::check::unknown_function", format!("unknown input generator `{}`", func.name))
                 .at(func.span, "unknown generator")
-                .help(suggest(&func.name, &["string"])),
+                .help(suggest(&func.name, &["string", "chomsky"])),
         ),
         _ => cx.wrong_type(e, "an input generator like `string(alphabet)`"),
     }

@@ -7,6 +7,7 @@
 //! Everything here is plain data and serde-serializable (`algen compile`
 //! prints it as JSON).
 
+pub mod chomsky;
 pub mod defaults;
 pub mod expr;
 pub mod grammar;
@@ -16,13 +17,15 @@ pub mod split;
 pub mod task;
 pub mod train;
 
+pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
 pub use train::{
-    CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, TrainCfg,
+    CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, ScoreReduce,
+    TrainCfg,
 };
 
 use crate::source::Span;

@@ -10,8 +10,9 @@ pub struct Task {
     /// Input tokens; input id `i` is `alphabet[i]`.
     pub alphabet: Vec<String>,
     pub input: Input,
-    /// The target expression; `None` for machine targets and the arithmetic formats ([`Format::Addition`],
-    /// [`Format::Multiplication`]), which compute their answer themselves.
+    /// The target expression; `None` for machine targets, the arithmetic formats
+    /// ([`Format::Addition`], [`Format::Multiplication`]) and the builtin tasks
+    /// ([`Input::Chomsky`]), which compute their answer themselves.
     pub target: Option<Expr>,
     pub format: Format,
     /// Output vocabulary; output id `i` is `outputs[i]`. Declared with
@@ -56,6 +57,9 @@ pub enum Input {
     /// arithmetic formats draw them ([`crate::task::arith`]): `a` and `b` with the split's
     /// length in digits, or `b` with exactly `second` digits. The alphabet is `0`–`9`, `op`.
     Numbers { op: String, second: Option<usize> },
+    /// A builtin task of the Chomsky-hierarchy benchmark (`input = chomsky(NAME)`): it draws its
+    /// inputs and labels them itself ([`crate::task::chomsky`]); the length comes from the split.
+    Chomsky(super::chomsky::Chomsky),
 }
 
 /// `(a: 0..p, b: 0..p) where filter`, with the layout `format = [a, "+", b, "="]`.

@@ -85,6 +85,29 @@ pub struct EvalCfg {
     pub periodic_count: usize,
     /// Sequences per evaluation batch.
     pub batch: usize,
+    /// `reduce = max | mean`: the report's "Score" section reduces each model's runs (seeds ×
+    /// swept training settings) with it; absent, the section is left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduce: Option<ScoreReduce>,
+}
+
+/// How a model's runs are reduced to one score (`eval { reduce = max }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreReduce {
+    /// The mean over runs.
+    Mean,
+    /// The best run: Delétang et al. 2023 report the maximum over 10 seeds × 3 learning rates.
+    Max,
+}
+
+impl ScoreReduce {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoreReduce::Mean => "mean",
+            ScoreReduce::Max => "max",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -65,6 +65,7 @@ pub fn render(res: &ExperimentResults) -> String {
         ]);
     }
     table(&mut s, &header, &rows, 1);
+    s.push_str(&super::score::section(res));
     s.push_str(&super::grokking::section(res));
 
     // Diverged runs.
@@ -101,7 +102,7 @@ pub fn render(res: &ExperimentResults) -> String {
 }
 
 /// Writes a Markdown table; columns from `first_num` on are right-aligned.
-fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usize) {
+pub(super) fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usize) {
     let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
     let _ = writeln!(s, "{}", line(header));
     let sep: Vec<String> =
@@ -115,7 +116,7 @@ fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usi
 
 /// A label in a table cell: a code span (shown literally), with the pipes
 /// escaped as GFM tables require even inside code spans.
-fn cell(t: &str) -> String {
+pub(super) fn cell(t: &str) -> String {
     format!("`{}`", code(t).replace('|', "\\|"))
 }
 

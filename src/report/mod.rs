@@ -17,6 +17,7 @@
 pub mod grokking;
 pub mod markdown;
 pub mod results;
+pub mod score;
 mod stats;
 pub mod svg;
 pub mod table;

@@ -118,6 +118,9 @@ pub struct ExperimentResults {
     pub universe: Option<UniverseInfo>,
     pub runs: Vec<RunResult>,
     pub expects: Vec<ExpectOutcome>,
+    /// `eval { reduce = ... }`: how the report's "Score" section reduces each model's runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduce: Option<crate::ir::ScoreReduce>,
 }
 
 /// A finite universe's size and how the split divides it.

@@ -85,16 +85,21 @@ impl<'t> Stream<'t> {
         self.lengths.iter().copied().max().unwrap_or(0)
     }
 
+    /// The length of the next example: the stream's one length, or a uniform draw.
+    fn next_len(&mut self) -> usize {
+        match self.lengths.as_slice() {
+            [l] => *l,
+            [] => 0,
+            ls => ls[self.rng.gen_range(0..ls.len() as u32) as usize],
+        }
+    }
+
     /// Draws the next input and labels it.
     pub fn next_example(&mut self) -> Result<Example, LabelError> {
         let task = self.labeler.task();
         let input = match task.input {
             Input::String => {
-                let len = match self.lengths.as_slice() {
-                    [l] => *l,
-                    [] => 0,
-                    ls => ls[self.rng.gen_range(0..ls.len() as u32) as usize],
-                };
+                let len = self.next_len();
                 let k = task.alphabet.len() as u32;
                 if k == 0 && len > 0 {
                     return Err(LabelError::EmptyAlphabet { task: task.name.clone(), len, span: task.span });
@@ -113,6 +118,10 @@ impl<'t> Stream<'t> {
                     None => crate::ir::Format::Addition { index_hints: None },
                 };
                 super::arith::draw(format, &self.lengths, &mut self.rng).input
+            }
+            Input::Chomsky(kind) => {
+                let len = self.next_len();
+                super::chomsky::sample(kind, len, &mut self.rng)
             }
         };
         let target = self.labeler.label(&input)?;

@@ -39,6 +39,10 @@ pub enum LabelError {
     #[diagnostic(code(algen::task::grammar))]
     Grammar { task: String, message: String, span: Span },
 
+    #[error("task `{task}`: `{input}` is not an input of the builtin task: {message}")]
+    #[diagnostic(code(algen::task::invalid_input))]
+    Invalid { task: String, input: String, message: String, span: Span },
+
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
     #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
@@ -55,7 +59,8 @@ impl LabelError {
             | LabelError::UnknownInput { span, .. }
             | LabelError::InputId { span, .. }
             | LabelError::EmptyAlphabet { span, .. }
-            | LabelError::Grammar { span, .. } => *span,
+            | LabelError::Grammar { span, .. }
+            | LabelError::Invalid { span, .. } => *span,
         }
     }
 }
@@ -117,6 +122,14 @@ impl<'t> Labeler<'t> {
         }
         if let Some(mt) = task.machine.as_deref() {
             return super::machine::label(task, mt, input);
+        }
+        if let Input::Chomsky(kind) = task.input {
+            return super::chomsky::label(kind, input).map_err(|message| LabelError::Invalid {
+                task: task.name.clone(),
+                input: render_input(&values),
+                message,
+                span: task.span,
+            });
         }
         let Some(target) = &task.target else {
             if let crate::ir::Input::Grammar(_) = task.input {

@@ -4,13 +4,15 @@
 //! ```text
 //! Stream::new(task, part, len, seed) ──next_example──► Example { input ids, target ids }
 //!   (uniform inputs, label = eval(task.target);               │ encode(task, &vocab(task), ..)
-//!    arithmetic formats: arith::draw)                         │ (training: encode_train)
+//!    arithmetic formats: arith::draw;
+//!    builtins: chomsky::sample/label)                         │ (training: encode_train)
 //!                                                             ▼
 //!                     Encoded { tokens, targets, loss_mask, score_mask, positions } ─batch─► Batch
 //! ```
 
 pub mod arith;
 mod builtins;
+pub mod chomsky;
 pub mod eval;
 pub mod format;
 pub mod generate;
