@@ -125,7 +125,7 @@ impl<'m> Exec<'m> {
         }
     }
 
-    /// Runs to the halt with a tight loop (no window bookkeeping beyond the tape's growth).
+    /// Runs to the halt: [`Exec::step`]'s work in one loop, table and halting flags hoisted.
     pub fn finish(&mut self) -> Result<(), RunError> {
         let nsym = self.m.symbols.len();
         let (table, halting) = (&self.m.table, &self.m.halting);
