@@ -26,6 +26,7 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         position,
         embed_scale: false,
         norm_type: Default::default(),
+        embed_init: None,
     }
 }
 

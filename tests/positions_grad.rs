@@ -27,6 +27,7 @@ fn cfg(kind: ModelKind, norm: Norm, position: Position) -> TransformerCfg {
         position,
         embed_scale: true,
         norm_type: Default::default(),
+        embed_init: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod infer;
 mod model;
 mod position;
 mod rasp;
+mod recurrent;
 mod split;
 mod task;
 mod universe;

@@ -15,7 +15,9 @@ pub mod task;
 pub mod train;
 
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
-pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
+pub use model::{
+    Activation, Arch, LstmCfg, ModelKind, Norm, NormType, Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
+};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
 pub use train::{
