@@ -311,6 +311,7 @@ fn decoder(position: Position) -> Arch {
         position,
         embed_scale: false,
         norm_type: Default::default(),
+        embed_init: None,
     })
 }
 

@@ -77,6 +77,7 @@ fn decoder(norm: Norm, position: Position) -> Arch {
         position,
         embed_scale: false,
         norm_type: Default::default(),
+        embed_init: None,
     })
 }
 

@@ -531,6 +531,7 @@ fn params_list_is_stable() {
         position: Position::Learned { max_len: 6 },
         embed_scale: false,
         norm_type: Default::default(),
+        embed_init: None,
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -666,6 +667,7 @@ fn bench_training_step() {
         position: Position::Sinusoidal,
         embed_scale: true,
         norm_type: Default::default(),
+        embed_init: None,
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

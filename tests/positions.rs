@@ -26,6 +26,7 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         position,
         embed_scale: false,
         norm_type: Default::default(),
+        embed_init: None,
     }
 }
 
@@ -38,7 +39,7 @@ fn build(c: TransformerCfg) -> (Net, algen::model::Params) {
 fn transformer(net: &Net) -> &Transformer {
     match net {
         Net::Transformer(t) => t,
-        Net::Lstm(_) => panic!("a transformer"),
+        Net::Lstm(_) | Net::Recurrent(_) => panic!("a transformer"),
     }
 }
 

@@ -27,6 +27,7 @@ fn variant(label: &str) -> Variant {
                 position: Position::Sinusoidal,
                 embed_scale: true,
                 norm_type: Default::default(),
+                embed_init: None,
             }),
             span: Default::default(),
         },

@@ -19,6 +19,7 @@ mod model;
 mod pick;
 mod position;
 mod rasp;
+mod recurrent;
 mod split;
 mod task;
 mod turing_task;

@@ -1,19 +1,32 @@
-//! Models: `transformer { ... }` and `lstm { ... }` records, named models with overrides,
+//! Models: `transformer { ... }`, `lstm { ... }` and the recurrent records of
+//! [`super::recurrent`], named models with overrides,
 //! and sweeps over model fields.
 
 use super::cx::Cx;
 use super::position::{position, Fit};
+use super::recurrent;
 use crate::diag::{suggest, Diag};
 use crate::ir::{self, defaults};
 use crate::source::Span;
 use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue};
 use std::collections::BTreeMap;
 
-pub const TRANSFORMER_FIELDS: &[&str] =
-    &["kind", "layers", "d_model", "heads", "ffn", "norm", "norm_type", "dropout", "position", "embed_scale"];
+pub const TRANSFORMER_FIELDS: &[&str] = &[
+    "kind",
+    "layers",
+    "d_model",
+    "heads",
+    "ffn",
+    "norm",
+    "norm_type",
+    "dropout",
+    "position",
+    "embed_scale",
+    "embed_init",
+];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
-const ARCHS: &[&str] = &["transformer", "lstm"];
+const ARCHS: &[&str] = &["transformer", "lstm", "rnn", "stack_rnn", "tape_rnn"];
 
 /// A model as written: its constructor and its fields after overrides
 /// (field name -> value expression, possibly a `sweep`).
@@ -93,6 +106,9 @@ fn named<'m>(
 fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
     let (what, allowed) = match m.arch.as_str() {
         "lstm" => ("an lstm", LSTM_FIELDS),
+        "rnn" => ("an rnn", recurrent::RNN_FIELDS),
+        "stack_rnn" => ("a stack_rnn", recurrent::STACK_RNN_FIELDS),
+        "tape_rnn" => ("a tape_rnn", recurrent::TAPE_RNN_FIELDS),
         _ => ("a transformer", TRANSFORMER_FIELDS),
     };
     let f = cx.fields(what, body, allowed, &[], false);
@@ -121,6 +137,9 @@ fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
 pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
     match m.arch.as_str() {
         "lstm" => lstm(cx, m).map(ir::Arch::Lstm),
+        "rnn" => recurrent::rnn(cx, m).map(ir::Arch::Rnn),
+        "stack_rnn" => recurrent::stack_rnn(cx, m).map(ir::Arch::StackRnn),
+        "tape_rnn" => recurrent::tape_rnn(cx, m).map(ir::Arch::TapeRnn),
         _ => transformer(cx, m).map(ir::Arch::Transformer),
     }
 }
@@ -189,6 +208,10 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
     let fit = Fit { d_model, heads, kind };
     let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e, &fit));
     let embed_scale = f.get("embed_scale").map_or(Some(defaults::EMBED_SCALE), |e| cx.boolean(e));
+    let embed_init = match f.get("embed_init") {
+        Some(e) => cx.f64_in(e, 0.0, f64::INFINITY, true).map(Some),
+        None => Some(defaults::EMBED_INIT),
+    };
     if let (Some(d), Some(h)) = (d_model, heads) {
         if d % h != 0 {
             let at = f.get("heads").or(f.get("d_model")).map(|e| e.span).unwrap_or(m.span);
@@ -214,6 +237,7 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         position: position?,
         embed_scale: embed_scale?,
         norm_type: norm_type?,
+        embed_init: embed_init?,
     })
 }
 

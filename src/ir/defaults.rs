@@ -16,6 +16,26 @@ pub const LSTM_LAYERS: usize = 1;
 /// `nn.Embedding(V, H)` in front of `nn.LSTM(H, H)`); the benchmark feeds one-hot tokens,
 /// the same function class for any embedding width ≥ V.
 pub const LSTM_HIDDEN: usize = 256;
+/// Width of the benchmark's recurrent controllers (`rnn`, `stack_rnn`, `tape_rnn`): 256, the
+/// `hidden_size` its `experiments/example.py` passes to every architecture.
+pub const RNN_HIDDEN: usize = 256;
+/// The cell nonlinearity of `rnn`, `stack_rnn` and `tape_rnn`: ReLU, because the benchmark
+/// builds all three on Haiku's `hk.VanillaRNN`, whose update is `relu(W·x + b + U·h + c)`
+/// (`experiments/constants.py`). `activation = tanh` gives the classic Elman cell.
+pub const RNN_ACTIVATION: crate::ir::Activation = crate::ir::Activation::Relu;
+/// Stack cell width 8: the benchmark's memory cell size (`memory_cell_size = 8` in
+/// `experiments/example.py`; the paper, App. B, uses 8 for the Stack-RNN and Tape-RNN alike).
+pub const STACK_CELL: usize = 8;
+/// Stack depth 30: `stack_size = 30`, the default of the benchmark's `StackRNNCore`.
+pub const STACK_DEPTH: usize = 30;
+/// Tape cell width 8: `memory_cell_size = 8` in the benchmark's `experiments/example.py`.
+pub const TAPE_CELL: usize = 8;
+/// Tape size 40: `memory_size = 40` in the benchmark's `experiments/example.py` (the longest
+/// training input).
+pub const TAPE_SIZE: usize = 40;
+/// Hidden widths of the MLP that computes the tape's write value from `h_t`: (64, 64), the
+/// default `mlp_layers_size` of the benchmark's `TapeRNNCore` (ReLU between layers, none after).
+pub const TAPE_MLP: [usize; 2] = [64, 64];
 /// Feed-forward width: 4 x d_model (Vaswani et al. 2017), computed from `d_model` when absent.
 pub const FFN_FACTOR: usize = 4;
 /// Dropout: 0, so that short CPU runs are deterministic and fast; the benchmark used 0.1 (set it in the spec).
@@ -70,6 +90,10 @@ pub const CLIP: Option<f64> = None;
 /// 1000 steps unscaled, and 0.46 after 1500 steps scaled — N(0,1) embeddings times 8
 /// swamp the position signal.
 pub const EMBED_SCALE: bool = false;
+/// Token embeddings start N(0, 1) (PyTorch's `nn.Embedding`) unless `embed_init = σ` asks for
+/// a truncated N(0, σ²); the Chomsky benchmark's σ = 0.02 (`emb_init_scale`) goes with its
+/// `embed_scale` (0.02 · √64 = 0.16), which is why scaling alone hurt in the measurement above.
+pub const EMBED_INIT: Option<f64> = None;
 /// Grokfast-EMA: α = 0.98, λ = 2.0, the values Lee et al. 2024 ("Grokfast", §3.3, Fig. 4) use
 /// on the modular-arithmetic task of Power et al. 2022.
 pub const GROKFAST_ALPHA: f64 = 0.98;

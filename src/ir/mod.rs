@@ -20,7 +20,9 @@ pub mod train;
 pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
-pub use model::{Arch, LstmCfg, ModelKind, Norm, NormType, Position, TransformerCfg};
+pub use model::{
+    Activation, Arch, LstmCfg, ModelKind, Norm, NormType, Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
+};
 pub use split::{Part, Selector, Split};
 pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
 pub use train::{

@@ -9,6 +9,14 @@ pub enum Arch {
     /// A stacked LSTM (`lstm { layers, hidden, embed }`), the recurrent baseline of the
     /// Chomsky-hierarchy benchmark (Delétang et al. 2023).
     Lstm(LstmCfg),
+    /// A vanilla (Elman) RNN, `rnn { hidden, activation }` (Delétang et al. 2023's `rnn`).
+    Rnn(RnnCfg),
+    /// An RNN controller with a differentiable stack (Joulin & Mikolov 2015; the benchmark's
+    /// `stack_rnn`), `stack_rnn { hidden, activation, cell, depth }`.
+    StackRnn(StackRnnCfg),
+    /// An RNN controller with a differentiable circular tape (the benchmark's `tape_rnn`),
+    /// `tape_rnn { hidden, activation, cell, size }`.
+    TapeRnn(TapeRnnCfg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +131,11 @@ pub struct TransformerCfg {
     /// LayerNorm (the default, omitted from the IR's JSON) or RMSNorm.
     #[serde(default, skip_serializing_if = "NormType::is_layer_norm")]
     pub norm_type: NormType,
+    /// Standard deviation of the token-embedding init, a normal truncated at ±2σ (Haiku's
+    /// `TruncatedNormal`); `None` (omitted from the IR's JSON): N(0, 1) like PyTorch's
+    /// `nn.Embedding`. The Chomsky benchmark uses 0.02 (`emb_init_scale`) with `embed_scale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_init: Option<f64>,
 }
 
 /// Which normalization every norm layer of a transformer uses.
@@ -151,4 +164,56 @@ pub struct LstmCfg {
     pub hidden: usize,
     /// Width of the token embedding (defaults to `hidden`).
     pub embed: usize,
+}
+
+/// The nonlinearity of a vanilla RNN cell, `h_t = act(W·[x_t; m_t] + b + U·h_{t-1} + c)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// max(0, x): Haiku's `hk.VanillaRNN`, the core of the benchmark's rnn, stack_rnn, tape_rnn.
+    Relu,
+    /// tanh (Elman 1990; PyTorch's `nn.RNN` default).
+    Tanh,
+}
+
+impl Activation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+        }
+    }
+}
+
+/// A one-layer vanilla RNN of width `hidden` reading one-hot tokens; readout
+/// `W_o·relu(h_t) + b_o` at every position (the benchmark's `make_rnn`). Causal, no dropout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RnnCfg {
+    pub hidden: usize,
+    pub activation: Activation,
+}
+
+/// [`RnnCfg`] plus one stack of `depth` cells of `cell` numbers; the controller reads the top
+/// cell, then pushes a value computed from `h_t`, pops or does nothing, with softmax weights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRnnCfg {
+    pub hidden: usize,
+    pub activation: Activation,
+    /// Numbers per stack cell.
+    pub cell: usize,
+    /// Cells in the stack (the bottom one falls off on a push).
+    pub depth: usize,
+}
+
+/// [`RnnCfg`] plus one circular tape of `size` cells of `cell` numbers; the controller reads
+/// the cell under the head, writes it, then stays, moves one cell left or right, or jumps by
+/// the input length left or right, with softmax weights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapeRnnCfg {
+    pub hidden: usize,
+    pub activation: Activation,
+    /// Numbers per tape cell.
+    pub cell: usize,
+    /// Cells on the tape.
+    pub size: usize,
 }

@@ -135,14 +135,14 @@ impl Lstm {
 }
 
 /// Checks that `pad (B, T)` marks a prefix of each row as real (what makes ignoring it exact).
-fn right_padded(pad: &Tensor, b: usize, t: usize) -> Result<()> {
+pub(crate) fn right_padded(pad: &Tensor, b: usize, t: usize) -> Result<()> {
     if pad.dims() != [b, t] {
         bail!("pad mask {:?} must match tokens ({b}, {t})", pad.dims())
     }
     let v = pad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     for (r, row) in v.chunks_exact(t).enumerate() {
         if row.windows(2).any(|w| w[0] == 0.0 && w[1] != 0.0) {
-            bail!("lstm: row {r} of the pad mask has a real token after padding; the LSTM needs right padding")
+            bail!("row {r} of the pad mask has a real token after padding; recurrent models need right padding")
         }
     }
     Ok(())

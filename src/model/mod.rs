@@ -4,21 +4,25 @@
 //!
 //! Layout: [`params`] (registry and init), [`ops`] (fused CPU ops with hand-written backward
 //! and their decomposed references), [`layers`] (Linear, LayerNorm, FeedForward,
-//! SelfAttention), [`positions`], [`transformer`], [`lstm`].
+//! SelfAttention), [`positions`], [`transformer`], [`lstm`], [`rnn`] (`rnn`, `stack_rnn`,
+//! `tape_rnn`, with the differentiable memories of [`memory`]).
 //!
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
 pub mod decode;
 pub mod layers;
 pub mod lstm;
+pub mod memory;
 pub mod ops;
 pub mod params;
 pub mod positions;
+pub mod rnn;
 pub mod transformer;
 
 pub use lstm::Lstm;
 pub use ops::Kernels;
 pub use params::Params;
+pub use rnn::Recurrent;
 pub use transformer::Transformer;
 
 use crate::ir::model::{Arch, Norm, NormType, Position};
@@ -37,6 +41,8 @@ pub struct ModelIo {
 pub enum Net {
     Transformer(Transformer),
     Lstm(Lstm),
+    /// `rnn`, `stack_rnn` or `tape_rnn`.
+    Recurrent(Recurrent),
 }
 
 impl Net {
@@ -63,6 +69,7 @@ impl Net {
         match self {
             Net::Transformer(t) => t.forward_at(tokens, pad, positions, dropout_rng),
             Net::Lstm(l) => l.forward_at(tokens, pad, positions),
+            Net::Recurrent(r) => r.forward_at(tokens, pad),
         }
     }
 
@@ -80,7 +87,7 @@ impl Net {
     pub fn draw_positions(&self, len: usize) -> Result<Option<Vec<u32>>> {
         match self {
             Net::Transformer(t) => t.positions.draw(len),
-            Net::Lstm(_) => Ok(None),
+            Net::Lstm(_) | Net::Recurrent(_) => Ok(None),
         }
     }
 
@@ -91,6 +98,7 @@ impl Net {
         match self {
             Net::Transformer(t) => Net::Transformer(t.evaluation(seed)),
             Net::Lstm(l) => Net::Lstm(l.detached()),
+            Net::Recurrent(r) => Net::Recurrent(r.detached()),
         }
     }
 
@@ -100,6 +108,16 @@ impl Net {
         match self {
             Net::Transformer(t) => Net::Transformer(t.detached()),
             Net::Lstm(l) => Net::Lstm(l.detached()),
+            Net::Recurrent(r) => Net::Recurrent(r.detached()),
+        }
+    }
+
+    /// The input id of the task's query token (`transduce`, `classify`), which the tape RNN
+    /// needs for its jump length (the input before the queries); other networks ignore it.
+    pub fn with_query(self, query: Option<u32>) -> Net {
+        match self {
+            Net::Recurrent(r) => Net::Recurrent(r.with_query(query)),
+            n => n,
         }
     }
 
@@ -108,6 +126,7 @@ impl Net {
         match self {
             Net::Transformer(t) => Net::Transformer(t.with_kernels(kernels)),
             Net::Lstm(l) => Net::Lstm(l.with_kernels(kernels)),
+            Net::Recurrent(r) => Net::Recurrent(r.with_kernels(kernels)),
         }
     }
 }
@@ -124,6 +143,9 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
     let net = match arch {
         Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
         Arch::Lstm(cfg) => Net::Lstm(Lstm::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
+        Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
+            Net::Recurrent(Recurrent::load(&mut params, arch, io.vocab_in, io.vocab_out)?)
+        }
     };
     net.seed_positions(seed);
     Ok((net, params))
@@ -140,6 +162,10 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 ///
 /// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
 /// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
+///
+/// Recurrent (width H, cell C, no cell for `rnn`): core `H·(V_in + C) + H·H + 2H`, head
+/// `V_out·H + V_out`, plus the memory's layers: stack `(C + 3)·(H + 1)`; tape
+/// `64·(H + 1) + 64·65 + C·65 + 5·(H + 1)` (the (64, 64) write MLP and the action layer).
 pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
     match arch {
         Arch::Transformer(c) => {
@@ -162,6 +188,20 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
             let rest = c.layers.saturating_sub(1) * layer(h);
             io.vocab_in * e + layer(e) + rest + io.vocab_out * h + io.vocab_out
         }
+        Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
+            let r = recurrent_dims(arch);
+            let (h, c) = (r.hidden, r.cell);
+            let lin = |out: usize, inp: usize| out * (inp + 1);
+            let mem = match arch {
+                Arch::StackRnn(_) => lin(c, h) + lin(memory::STACK_ACTIONS, h),
+                Arch::TapeRnn(_) => {
+                    let [m0, m1] = crate::ir::defaults::TAPE_MLP;
+                    lin(m0, h) + lin(m1, m0) + lin(c, m1) + lin(memory::TAPE_ACTIONS, h)
+                }
+                _ => 0,
+            };
+            h * (io.vocab_in + c) + h * h + 2 * h + mem + lin(io.vocab_out, h)
+        }
     }
 }
 
@@ -179,6 +219,10 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// LSTM: forward per token `8H·(E + H) + (L − 1)·8H·2H + 2H·V_out` — per layer the input
 /// projection (2·4H·in) and the recurrent product (2·4H·H) — and the head; gate
 /// nonlinearities are ignored. A step ≈ 3× forward, as above.
+///
+/// Recurrent: forward per token `2H·(V_in + C + H)` (the fused core step, one-hot included)
+/// `+ 2H·V_out`, plus the memory: stack `2H·(C + 3) + 2·3·D(D+1) + 2·D(D+1)·C` (heads, mixing
+/// matrix, mixing); tape `2·(64H + 64·64 + 64C + 5H) + 2·5·M² + 2·M²·C`.
 pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) -> u64 {
     match arch {
         Arch::Transformer(c) => {
@@ -193,6 +237,33 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
             let per_token = 8 * h * (e + h) + rest + 2 * h * io.vocab_out as u64;
             3 * batch as u64 * seq_len as u64 * per_token
         }
+        Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
+            let r = recurrent_dims(arch);
+            let (h, c, n) = (r.hidden as u64, r.cell as u64, r.slots as u64);
+            let mem = match arch {
+                Arch::StackRnn(_) => 2 * h * (c + 3) + 6 * n * (n + 1) + 2 * n * (n + 1) * c,
+                Arch::TapeRnn(_) => 2 * (64 * h + 64 * 64 + 64 * c + 5 * h) + 10 * n * n + 2 * n * n * c,
+                _ => 0,
+            };
+            let per_token = 2 * h * (io.vocab_in as u64 + c + h) + 2 * h * io.vocab_out as u64 + mem;
+            3 * batch as u64 * seq_len as u64 * per_token
+        }
+    }
+}
+
+/// Width, cell width and memory slots (depth or size) of a recurrent architecture.
+struct RecurrentDims {
+    hidden: usize,
+    cell: usize,
+    slots: usize,
+}
+
+fn recurrent_dims(arch: &Arch) -> RecurrentDims {
+    match arch {
+        Arch::Rnn(c) => RecurrentDims { hidden: c.hidden, cell: 0, slots: 0 },
+        Arch::StackRnn(c) => RecurrentDims { hidden: c.hidden, cell: c.cell, slots: c.depth },
+        Arch::TapeRnn(c) => RecurrentDims { hidden: c.hidden, cell: c.cell, slots: c.size },
+        _ => RecurrentDims { hidden: 0, cell: 0, slots: 0 },
     }
 }
 

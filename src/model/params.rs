@@ -11,7 +11,9 @@
 //! - linear weight (out, in) and bias (out): U(−1/√in, 1/√in);
 //! - embedding table: N(0, 1) (Box–Muller over the stream's uniforms);
 //! - LayerNorm: gain 1, bias 0;
-//! - LSTM layer (`torch.nn.LSTM.reset_parameters`): every weight and bias U(−1/√H, 1/√H).
+//! - LSTM layer (`torch.nn.LSTM.reset_parameters`): every weight and bias U(−1/√H, 1/√H);
+//! - Haiku's `hk.Linear` (the benchmark's recurrent models): weight N(0, 1/fan_in) truncated
+//!   at two standard deviations, bias 0 ([`Params::haiku_weight`]).
 
 use candle_core::{bail, DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
@@ -73,6 +75,31 @@ impl Params {
         }
         values.truncate(n);
         self.push(name, shape, values)
+    }
+
+    /// N(0, std²) truncated to ±2·std (a draw outside is redrawn), like Haiku's
+    /// `TruncatedNormal(stddev)` (which samples the unit truncated normal and scales it).
+    pub fn truncated_normal(&mut self, name: &str, shape: &[usize], std: f64) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let mut values = Vec::with_capacity(n);
+        while values.len() < n {
+            let u1 = 1.0 - self.rng.gen::<f64>();
+            let u2 = self.rng.gen::<f64>();
+            let r = (-2.0 * u1.ln()).sqrt();
+            let a = std::f64::consts::TAU * u2;
+            for z in [r * a.cos(), r * a.sin()] {
+                if z.abs() <= 2.0 && values.len() < n {
+                    values.push(std * z);
+                }
+            }
+        }
+        self.push(name, shape, values)
+    }
+
+    /// A weight `(out, inp)` initialized as Haiku's `hk.Linear` does: truncated N(0, 1/fan_in)
+    /// with `fan_in` given (it may exceed `inp` when one layer is stored in parts).
+    pub fn haiku_weight(&mut self, name: &str, out: usize, inp: usize, fan_in: usize) -> Result<Tensor> {
+        self.truncated_normal(name, &[out, inp], 1.0 / (fan_in.max(1) as f64).sqrt())
     }
 
     /// Entries all equal to `value`.

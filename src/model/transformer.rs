@@ -66,7 +66,10 @@ impl Transformer {
     pub fn load(params: &mut Params, cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
         let d = cfg.d_model;
-        let tok_embed = params.embedding("tok_embed", vocab_in, d)?;
+        let tok_embed = match cfg.embed_init {
+            Some(std) => params.truncated_normal("tok_embed.weight", &[vocab_in, d], std)?,
+            None => params.embedding("tok_embed", vocab_in, d)?,
+        };
         let positions = Positions::load(params, cfg)?;
         let attention = if positions.relative() { SelfAttention::load_relative } else { SelfAttention::load };
         let mut blocks = Vec::with_capacity(cfg.layers);

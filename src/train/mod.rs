@@ -131,7 +131,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
     let arch = &spec.variant.model.arch;
     let (net, params) = model::build(arch, io, spec.seed)?;
-    let net = net.with_kernels(spec.kernels);
+    let net = net.with_kernels(spec.kernels).with_query(vocab.query);
     net.seed_positions(stream_seed(&spec.task.name, "positions", 0, spec.seed));
     let vars = params.all();
     let cfg = &spec.variant.train;
@@ -294,7 +294,7 @@ pub fn coupling(arch: &Arch) -> Option<Coupling> {
             | Position::Randomized { .. }
             | Position::HardAlibi { .. } => None,
         },
-        Arch::Lstm(_) => None,
+        Arch::Lstm(_) | Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => None,
     }
 }
 
@@ -312,7 +312,10 @@ pub fn max_position_id(task: &Task, vocab: &Vocab, len: usize) -> usize {
 fn has_dropout(v: &Variant) -> bool {
     match &v.model.arch {
         crate::ir::Arch::Transformer(c) => c.dropout > 0.0,
-        crate::ir::Arch::Lstm(_) => false,
+        crate::ir::Arch::Lstm(_)
+        | crate::ir::Arch::Rnn(_)
+        | crate::ir::Arch::StackRnn(_)
+        | crate::ir::Arch::TapeRnn(_) => false,
     }
 }
 

@@ -109,5 +109,6 @@ pub fn cfg(
         position,
         embed_scale: true,
         norm_type: Default::default(),
+        embed_init: None,
     }
 }
