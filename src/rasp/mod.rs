@@ -14,6 +14,7 @@
 pub mod ast;
 mod check;
 mod define;
+mod define_call;
 mod define_expr;
 mod dense;
 mod graph;
@@ -21,6 +22,7 @@ pub mod jsonl;
 mod kernels;
 pub mod parse;
 mod run;
+mod strings;
 pub mod value;
 
 pub use check::RESERVED;
