@@ -17,6 +17,7 @@ mod define;
 mod define_call;
 mod define_expr;
 mod dense;
+mod elementwise;
 mod graph;
 pub mod jsonl;
 mod kernels;
