@@ -200,6 +200,10 @@ fn fast_elementwise_paths_fall_back_exactly() {
     let e = on("x = round(tokens_float);", json!(["2.5", "nan"])).unwrap_err();
     assert!(e.contains("NaN"), "{e}");
     assert_eq!(ok("x = \"T\" if indices == 0 else \"P\";", "abc"), json!(["T", "P", "P"]));
+    // A column mixing ints and floats: round(2.5) = 2, ints unchanged; a NaN among ints fails.
+    assert_eq!(ok("y = indices if indices > 0 else 2.5; x = round(y);", "abc"), json!([2, 1, 2]));
+    let e = on("y = tokens_float if indices > 0 else 0; x = round(y);", json!(["1.5", "nan"])).unwrap_err();
+    assert!(e.contains("NaN"), "{e}");
 }
 
 /// One evaluator whose input falls off a fast path (an overflow) and back: each result is

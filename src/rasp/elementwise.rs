@@ -88,12 +88,13 @@ pub fn map1(op: Map1, col: &[Val], flags: u8, out: &mut Vec<Val>, strings: &Stri
     match op {
         Map1::Not => out.extend(col.iter().map(|v| Val::Bool(!v.truthy()))),
         Map1::Indicator => out.extend(col.iter().map(|v| Val::Int(v.truthy() as i64))),
-        Map1::Round if flags == INT => out.extend_from_slice(col),
-        Map1::Round if flags == FLOAT && col.iter().all(|v| matches!(v, Val::Float(f) if f.abs() < 9.0e18)) => out
-            .extend(col.iter().map(|v| match *v {
+        // Ints stay; floats within range round half to even (what `value::round` does).
+        Map1::Round if flags & !(INT | FLOAT) == 0 && col.iter().all(round_fast) => {
+            out.extend(col.iter().map(|v| match *v {
                 Val::Float(f) => Val::Int(round_half_even(f) as i64),
                 other => other,
-            })),
+            }))
+        }
         _ => {
             for &v in col {
                 out.push(match op {
@@ -105,6 +106,15 @@ pub fn map1(op: Map1, col: &[Val], flags: u8, out: &mut Vec<Val>, strings: &Stri
         }
     }
     Ok(())
+}
+
+/// Whether `round` of `v` needs none of Python's corner cases (NaN, infinities, overflow).
+fn round_fast(v: &Val) -> bool {
+    match *v {
+        Val::Int(_) => true,
+        Val::Float(f) => f.abs() < 9.0e18,
+        _ => false,
+    }
 }
 
 /// `f.round_ties_even()` without the libm call: adding and subtracting 2^52 rounds a
