@@ -166,6 +166,67 @@ fn reused_evaluator_matches_fresh_ones_across_lengths() {
     }
 }
 
+/// `x` of `src` on the JSON list `input` (ints, floats or strings as given).
+fn on(src: &str, input: Json) -> Result<Vec<Json>, String> {
+    run(src, "x", input)
+}
+
+/// The evaluator's tight loops (two numeric columns, two inline-string columns, rounding a
+/// float column) hand over to the per-atom path wherever Python's rules need it, with the
+/// same results and errors. Expected values: Python 3 (`2**62 * 2` is an int beyond
+/// algen's 64 bits: an error; `9007199254740993 == 9007199254740992.0` is False because
+/// Python compares ints and floats exactly; `"a" + "abcdefg"` is 8 bytes, longer than an
+/// inline string; `round(1e19)` does not fit in 64 bits; `round(nan)` is a ValueError).
+#[test]
+fn fast_elementwise_paths_fall_back_exactly() {
+    assert_eq!(on("x = tokens_int * 2;", json!([3, -4])).unwrap(), [json!(6), json!(-8)]);
+    let e = on("x = tokens_int * 2;", json!([3, 4611686018427387904i64])).unwrap_err();
+    assert!(e.contains("integer overflow"), "{e}");
+    let e = on("x = -tokens_int;", json!([1, i64::MIN])).unwrap_err();
+    assert!(e.contains("integer overflow"), "{e}");
+    assert_eq!(on("x = tokens_int + 0.5;", json!([1, -2])).unwrap(), [json!(1.5), json!(-1.5)]);
+    let big = on("x = tokens_int == 9007199254740992.0;", json!([9007199254740993i64, 9007199254740992i64]));
+    assert_eq!(big.unwrap(), [json!(false), json!(true)]);
+    let big = on("x = tokens_int < 9007199254740992.0;", json!([9007199254740991i64, 9007199254740993i64]));
+    assert_eq!(big.unwrap(), [json!(true), json!(false)]);
+    assert_eq!(on("x = 6 / tokens_int;", json!([3, 4])).unwrap(), [json!(2.0), json!(1.5)]);
+    let e = on("x = 6 / tokens_int;", json!([3, 0])).unwrap_err();
+    assert!(e.contains("division by zero"), "{e}");
+    assert_eq!(on("x = tokens + tokens;", json!("ab")).unwrap(), [json!("aa"), json!("bb")]);
+    assert_eq!(on("x = tokens + \"abcdefg\";", json!("ab")).unwrap(), [json!("aabcdefg"), json!("babcdefg")]);
+    assert_eq!(on("x = tokens + tokens;", json!(["abcd", "e"])).unwrap(), [json!("abcdabcd"), json!("ee")]);
+    // indices * 0.5 is a float column (0, 0.5, 1, 1.5): rounded half to even.
+    assert_eq!(ok("x = round(indices * 0.5);", "abcd"), json!([0, 0, 1, 2]));
+    let e = on("x = round(tokens_float);", json!([0.5, 1e19])).unwrap_err();
+    assert!(e.contains("integer overflow"), "{e}");
+    let e = on("x = round(tokens_float);", json!(["2.5", "nan"])).unwrap_err();
+    assert!(e.contains("NaN"), "{e}");
+    assert_eq!(ok("x = \"T\" if indices == 0 else \"P\";", "abc"), json!(["T", "P", "P"]));
+    // A column mixing ints and floats: round(2.5) = 2, ints unchanged; a NaN among ints fails.
+    assert_eq!(ok("y = indices if indices > 0 else 2.5; x = round(y);", "abc"), json!([2, 1, 2]));
+    let e = on("y = tokens_float if indices > 0 else 0; x = round(y);", json!(["1.5", "nan"])).unwrap_err();
+    assert!(e.contains("NaN"), "{e}");
+}
+
+/// One evaluator whose input falls off a fast path (an overflow) and back: each result is
+/// what a fresh evaluator gives (the buffers and column kinds of the failed input do not
+/// leak into the next).
+#[test]
+fn reused_evaluator_recovers_after_a_fallback() {
+    let src = "y = tokens_int * 2; x = round(y / 4) + y;";
+    let p = compile(src);
+    let mut ev = p.evaluator("x", None).expect("x");
+    for input in [json!([1, 2]), json!([4611686018427387904i64, 1]), json!([3, 6]), json!([1.5, 2])] {
+        let fresh = on(src, input.clone());
+        let toks = jsonl::tokens(&mut ev, &input).unwrap();
+        let got = ev.eval(&toks).map(|o| o.to_vec()).map_err(|e| e.message);
+        let got = got.map(|o| jsonl::to_json(&ev, &o).as_array().unwrap().clone());
+        assert_eq!(got, fresh, "{input}");
+    }
+    // Python: y = [6, 12]; round(1.5) = 2, round(3.0) = 3 -> [8, 15].
+    assert_eq!(on(src, json!([3, 6])).unwrap(), [json!(8), json!(15)]);
+}
+
 #[test]
 fn sequences_mix_ints_and_floats_but_not_strings() {
     assert_eq!(ok("x = indices if indices > 0 else 0.5;", "abc"), json!([0.5, 1, 2]));

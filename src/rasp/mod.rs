@@ -14,13 +14,16 @@
 pub mod ast;
 mod check;
 mod define;
+mod define_call;
 mod define_expr;
 mod dense;
+mod elementwise;
 mod graph;
 pub mod jsonl;
 mod kernels;
 pub mod parse;
 mod run;
+mod strings;
 pub mod value;
 
 pub use check::RESERVED;

@@ -5,10 +5,10 @@
 //! computed once for a run of inputs of one length and reused: a batch of
 //! equal-length inputs pays for them once.
 
-use super::graph::{Arg, Graph, Id, Map1, Node, Table, Tokens};
+use super::elementwise::{self as ew, map2_flags};
+use super::graph::{Arg, Graph, Id, Map1, Node, Tokens};
 use super::kernels::{self, Scratch};
 use super::value::{self, Op, Strings, Val};
-use std::fmt::Write;
 
 /// Evaluates one s-op of a program on inputs.
 #[derive(Clone)]
@@ -81,12 +81,13 @@ impl Evaluator {
             return Err(EvalError { message: "RASP evaluates non-empty inputs only; this input is empty".into() });
         }
         let n = tokens.len();
+        let graph = std::sync::Arc::clone(&self.graph);
         for idx in 0..self.order.len() {
             let i = self.order[idx];
             if self.valid_for[i as usize] == n {
                 continue;
             }
-            if let Err(m) = self.node(i, tokens) {
+            if let Err(m) = self.node(i, &graph.nodes[i as usize], tokens) {
                 let at = (self.describe)(self.graph.spans[i as usize]);
                 return Err(EvalError { message: format!("{m} ({at})") });
             }
@@ -117,25 +118,15 @@ impl Evaluator {
         }
     }
 
-    fn col(&self, c: usize) -> &[Val] {
-        if c >= usize::MAX - 1 {
-            &self.tmp[usize::MAX - c]
-        } else {
-            &self.cols[c]
-        }
-    }
-
-    fn node(&mut self, i: Id, tokens: &[Val]) -> Result<(), String> {
+    fn node(&mut self, i: Id, node: &Node, tokens: &[Val]) -> Result<(), String> {
         let n = tokens.len();
-        let graph = std::sync::Arc::clone(&self.graph);
-        let node = &graph.nodes[i as usize];
         if node.is_selector() {
             return self.selector(i, node, n);
         }
         let mut out = std::mem::take(&mut self.cols[i as usize]);
         out.clear();
         let r = self.sop(node, n, tokens, &mut out);
-        let f = known_flags(node, &self.flags).unwrap_or_else(|| kernels::flags(&out));
+        let f = self.known_flags(node).unwrap_or_else(|| kernels::flags(&out));
         self.cols[i as usize] = out;
         self.flags[i as usize] = f;
         r?;
@@ -148,23 +139,14 @@ impl Evaluator {
             Node::Length => out.resize(n, Val::Int(n as i64)),
             Node::Tokens(t) => return self.tokens(*t, tokens, out),
             Node::Map1(op, a) => {
-                let col = &self.cols[*a as usize];
-                match op {
-                    Map1::Not => out.extend(col.iter().map(|v| Val::Bool(!v.truthy()))),
-                    Map1::Indicator => out.extend(col.iter().map(|v| Val::Int(v.truthy() as i64))),
-                    _ => {
-                        for &v in col {
-                            out.push(map1(*op, v, &self.strings)?);
-                        }
-                    }
-                }
+                return ew::map1(*op, &self.cols[*a as usize], self.flags[*a as usize], out, &self.strings)
             }
             Node::Map2(op, a, b) => return self.map2(*op, *a, *b, n, out),
             Node::And(a, b) | Node::Or(a, b) => {
                 let and = matches!(node, Node::And(..));
                 let (ca, _) = self.arg_col(*a, n, 0);
                 let (cb, _) = self.arg_col(*b, n, 1);
-                let (x, y) = (self.col(ca), self.col(cb));
+                let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
                 out.extend(
                     x.iter()
                         .zip(y)
@@ -178,7 +160,7 @@ impl Evaluator {
                     Arg::Node(e) => *e as usize,
                     Arg::Atom(_) => usize::MAX - 2,
                 };
-                let (c, t) = (self.col(cc), self.col(ct));
+                let (c, t) = (col(&self.cols, &self.tmp, cc), col(&self.cols, &self.tmp, ct));
                 match els {
                     Arg::Atom(v) => out.extend((0..n).map(|k| if c[k].truthy() { t[k] } else { *v })),
                     Arg::Node(_) => {
@@ -202,13 +184,13 @@ impl Evaluator {
             }
             Node::Lookup(a, table) => {
                 for &v in &self.cols[*a as usize] {
-                    out.push(lookup(table, v, &self.strings)?);
+                    out.push(ew::lookup(table, v, &self.strings)?);
                 }
             }
             Node::Aggregate { sel, seq, default } => {
                 let (c, f) = self.arg_col(*seq, n, 0);
-                let col = if c >= usize::MAX - 1 { &self.tmp[usize::MAX - c] } else { &self.cols[c] };
-                return kernels::aggregate(&self.sels[*sel as usize], col, f, *default, out, &mut self.scratch);
+                let seq = col(&self.cols, &self.tmp, c);
+                return kernels::aggregate(&self.sels[*sel as usize], seq, f, *default, out, &mut self.scratch);
             }
             Node::Width(s) => {
                 let w = kernels::words(n);
@@ -230,22 +212,19 @@ impl Evaluator {
     fn map2(&mut self, op: Op, a: Arg, b: Arg, n: usize, out: &mut Vec<Val>) -> Result<(), String> {
         let (ca, fa) = self.arg_col(a, n, 0);
         let (cb, fb) = self.arg_col(b, n, 1);
-        let (x, y) = (
-            if ca >= usize::MAX - 1 { &self.tmp[usize::MAX - ca] } else { &self.cols[ca] },
-            if cb >= usize::MAX - 1 { &self.tmp[usize::MAX - cb] } else { &self.cols[cb] },
-        );
-        if fa == kernels::INT && fb == kernels::INT {
-            if let Some(()) = int_map2(op, x, y, out) {
-                return Ok(());
-            }
-            out.clear();
+        let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
+        let num = (fa | fb) & !(kernels::INT | kernels::FLOAT) == 0;
+        let fast = if num {
+            ew::num_map2(op, x, y, out)
+        } else if op == Op::Add && fa == kernels::STR && fb == kernels::STR {
+            ew::concat_map2(x, y, out)
+        } else {
+            None
+        };
+        if fast.is_some() {
+            return Ok(());
         }
-        if (fa | fb) & !(kernels::INT | kernels::FLOAT) == 0 {
-            if let Some(()) = num_map2(op, x, y, out) {
-                return Ok(());
-            }
-            out.clear();
-        }
+        out.clear();
         for (p, q) in x.iter().zip(y) {
             out.push(value::binary(op, *p, *q, &mut self.strings)?);
         }
@@ -279,8 +258,8 @@ impl Evaluator {
             Node::Select { keys, queries, op } => {
                 let (ck, fk) = self.arg_col(*keys, n, 0);
                 let (cq, fq) = self.arg_col(*queries, n, 1);
-                let k = if ck >= usize::MAX - 1 { &self.tmp[usize::MAX - ck] } else { &self.cols[ck] };
-                let q = if cq >= usize::MAX - 1 { &self.tmp[usize::MAX - cq] } else { &self.cols[cq] };
+                let k = col(&self.cols, &self.tmp, ck);
+                let q = col(&self.cols, &self.tmp, cq);
                 kernels::select(k, fk, q, fq, *op, &mut out, &mut self.scratch, &self.strings)
             }
             _ => unreachable!("not a selector"),
@@ -299,204 +278,45 @@ impl Evaluator {
                     Val::Str(_) => v,
                     _ => {
                         self.text.clear();
-                        py_str(v, &mut self.text);
+                        ew::py_str(v, &mut self.text);
                         Val::Str(self.strings.intern(&self.text))
                     }
                 },
-                Tokens::Int => to_int(v, &self.strings)?,
-                Tokens::Float => to_float(v, &self.strings)?,
+                Tokens::Int => ew::to_int(v, &self.strings)?,
+                Tokens::Float => ew::to_float(v, &self.strings)?,
             };
             out.push(x);
         }
         Ok(())
     }
-}
 
-/// The kinds of atoms a node's output holds, when its kind tells them.
-fn known_flags(node: &Node, flags: &[u8]) -> Option<u8> {
-    use kernels::{BOOL, INT};
-    Some(match node {
-        Node::Indices | Node::Length | Node::Width(_) | Node::Map1(Map1::Indicator, _) => INT,
-        Node::HasFocus(_) | Node::And(..) | Node::Or(..) | Node::InList(..) | Node::AnyEq(..) => BOOL,
-        Node::Map1(Map1::Not, _) => BOOL,
-        Node::Map2(Op::Eq | Op::Ne | Op::Lt | Op::Gt | Op::Le | Op::Ge, ..) => BOOL,
-        Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Node(a), Arg::Node(b))
-            if flags[*a as usize] == INT && flags[*b as usize] == INT =>
-        {
-            INT
-        }
-        Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Node(a), Arg::Atom(Val::Int(_)))
-        | Node::Map2(Op::Add | Op::Sub | Op::Mul, Arg::Atom(Val::Int(_)), Arg::Node(a))
-            if flags[*a as usize] == INT =>
-        {
-            INT
-        }
-        _ => return None,
-    })
-}
-
-/// Elementwise ops on two int columns (no Python corner cases); `None` to fall back.
-fn int_map2(op: Op, x: &[Val], y: &[Val], out: &mut Vec<Val>) -> Option<()> {
-    for (p, q) in x.iter().zip(y) {
-        let (Val::Int(a), Val::Int(b)) = (*p, *q) else { return None };
-        out.push(match op {
-            Op::Add => Val::Int(a.checked_add(b)?),
-            Op::Sub => Val::Int(a.checked_sub(b)?),
-            Op::Mul => Val::Int(a.checked_mul(b)?),
-            Op::Eq => Val::Bool(a == b),
-            Op::Ne => Val::Bool(a != b),
-            Op::Lt => Val::Bool(a < b),
-            Op::Gt => Val::Bool(a > b),
-            Op::Le => Val::Bool(a <= b),
-            Op::Ge => Val::Bool(a >= b),
-            _ => return None,
-        });
-    }
-    Some(())
-}
-
-/// Elementwise arithmetic on ints and floats (Python's rules; ints exact in
-/// f64); `None` to fall back (overflow, division by zero, huge ints).
-fn num_map2(op: Op, x: &[Val], y: &[Val], out: &mut Vec<Val>) -> Option<()> {
-    const EXACT: i64 = 1 << 53;
-    let f = |v: Val| match v {
-        Val::Int(i) if i.abs() <= EXACT => Some(i as f64),
-        Val::Float(f) => Some(f),
-        _ => None,
-    };
-    for (p, q) in x.iter().zip(y) {
-        if let (Val::Int(a), Val::Int(b)) = (*p, *q) {
-            out.push(match op {
-                Op::Add => Val::Int(a.checked_add(b)?),
-                Op::Sub => Val::Int(a.checked_sub(b)?),
-                Op::Mul => Val::Int(a.checked_mul(b)?),
-                Op::Div if b != 0 => Val::Float(a as f64 / b as f64),
-                Op::Eq => Val::Bool(a == b),
-                Op::Ne => Val::Bool(a != b),
-                Op::Lt => Val::Bool(a < b),
-                Op::Gt => Val::Bool(a > b),
-                Op::Le => Val::Bool(a <= b),
-                Op::Ge => Val::Bool(a >= b),
-                _ => return None,
-            });
-            continue;
-        }
-        let (a, b) = (f(*p)?, f(*q)?);
-        out.push(match op {
-            Op::Add => Val::Float(a + b),
-            Op::Sub => Val::Float(a - b),
-            Op::Mul => Val::Float(a * b),
-            Op::Div if b != 0.0 => Val::Float(a / b),
-            Op::Eq => Val::Bool(a == b),
-            Op::Ne => Val::Bool(a != b),
-            Op::Lt => Val::Bool(a < b),
-            Op::Gt => Val::Bool(a > b),
-            Op::Le => Val::Bool(a <= b),
-            Op::Ge => Val::Bool(a >= b),
-            _ => return None,
-        });
-    }
-    Some(())
-}
-
-fn map1(op: Map1, v: Val, strings: &Strings) -> Result<Val, String> {
-    match op {
-        Map1::Neg => value::negate(v, true, strings),
-        Map1::Pos => value::negate(v, false, strings),
-        Map1::Not => Ok(Val::Bool(!v.truthy())),
-        Map1::Round => match v {
-            Val::Int(_) => Ok(v),
-            Val::Float(f) if f.abs() < 9.0e18 => Ok(Val::Int(round_half_even(f) as i64)),
-            _ => value::round(v, strings),
-        },
-        Map1::Indicator => Ok(Val::Int(v.truthy() as i64)),
-    }
-}
-
-/// `f.round_ties_even()` without the libm call: adding and subtracting 2^52 rounds a
-/// float below 2^52 to an integer in the default (nearest, ties-to-even) mode; larger
-/// floats are integers already.
-#[inline]
-fn round_half_even(f: f64) -> f64 {
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    let a = f.abs();
-    if a < TWO52 {
-        ((a + TWO52) - TWO52).copysign(f)
-    } else {
-        f
-    }
-}
-
-fn lookup(table: &Table, v: Val, strings: &Strings) -> Result<Val, String> {
-    match table {
-        Table::Dict(d) => d
-            .iter()
-            .find(|(k, _)| value::eq(*k, v))
-            .map(|(_, x)| *x)
-            .ok_or_else(|| format!("key {} not in the dict", v.show(strings))),
-        Table::List(l) => {
-            let i = match v {
-                Val::Int(i) => i,
-                Val::Bool(b) => b as i64,
-                _ => return Err(format!("a list index must be an int, got {}", v.show(strings))),
-            };
-            let n = l.len() as i64;
-            if i >= n || -i > n {
-                return Err(format!("index {i} out of range for a list of length {n}"));
+    /// The kinds of atoms a node's output holds, when its inputs' kinds tell them exactly.
+    fn known_flags(&self, node: &Node) -> Option<u8> {
+        use kernels::{BOOL, FLOAT, INT};
+        let of = |a: &Arg| match a {
+            Arg::Node(i) => self.flags[*i as usize],
+            Arg::Atom(v) => kernels::flag(*v),
+        };
+        Some(match node {
+            Node::Indices | Node::Length | Node::Width(_) | Node::Map1(Map1::Indicator | Map1::Round, _) => INT,
+            Node::HasFocus(_) | Node::And(..) | Node::Or(..) | Node::InList(..) | Node::AnyEq(..) => BOOL,
+            Node::Map1(Map1::Not, _) => BOOL,
+            Node::Map1(Map1::Neg | Map1::Pos, a) if matches!(self.flags[*a as usize], INT | FLOAT) => {
+                self.flags[*a as usize]
             }
-            Ok(l[i.rem_euclid(n) as usize])
-        }
+            Node::Map2(op, a, b) => return map2_flags(*op, of(a), of(b)),
+            // One kind on both sides (one bit): the result holds that kind.
+            Node::Ternary { then, els, .. } if of(then) == of(els) && of(then).count_ones() == 1 => of(then),
+            _ => return None,
+        })
     }
 }
 
-/// Python's `str(v)`.
-fn py_str(v: Val, out: &mut String) {
-    match v {
-        Val::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Val::Bool(b) => out.push_str(if b { "True" } else { "False" }),
-        Val::Float(f) => out.push_str(&value::py_float_repr(f)),
-        Val::Str(_) => {}
-    }
-}
-
-fn to_int(v: Val, strings: &Strings) -> Result<Val, String> {
-    match v {
-        Val::Int(_) => Ok(v),
-        Val::Bool(b) => Ok(Val::Int(b as i64)),
-        Val::Float(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(Val::Int(f.trunc() as i64)),
-        Val::Float(f) => Err(format!("cannot convert float {f} to integer")),
-        Val::Str(s) => {
-            let text = strings.string(s);
-            let t = text.trim();
-            let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-            let ok = !digits.is_empty()
-                && !digits.starts_with('_')
-                && !digits.ends_with('_')
-                && !digits.contains("__")
-                && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
-            let parsed = if ok { t.replace('_', "").parse::<i64>().ok() } else { None };
-            parsed.map(Val::Int).ok_or_else(|| format!("invalid literal for int() with base 10: '{text}'"))
-        }
-    }
-}
-
-fn to_float(v: Val, strings: &Strings) -> Result<Val, String> {
-    match v {
-        Val::Int(i) => Ok(Val::Float(i as f64)),
-        Val::Bool(b) => Ok(Val::Float(b as i64 as f64)),
-        Val::Float(_) => Ok(v),
-        Val::Str(s) => {
-            let text = strings.string(s);
-            let t = text.trim().to_ascii_lowercase();
-            let t = t.strip_prefix('+').unwrap_or(&t);
-            let t = match t {
-                "infinity" | "inf" => "inf",
-                "-infinity" | "-inf" => "-inf",
-                x => x,
-            };
-            t.parse::<f64>().map(Val::Float).map_err(|_| format!("could not convert string to float: '{text}'"))
-        }
+/// Column `c` of [`Evaluator::arg_col`]: a node's buffer, or a broadcast atom's.
+fn col<'a>(cols: &'a [Vec<Val>], tmp: &'a [Vec<Val>; 2], c: usize) -> &'a [Val] {
+    if c >= usize::MAX - 1 {
+        &tmp[usize::MAX - c]
+    } else {
+        &cols[c]
     }
 }

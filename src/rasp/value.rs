@@ -3,92 +3,10 @@
 //! are exact, `/` is true division, `%` takes the divisor's sign, `round`
 //! rounds half to even, `+` concatenates strings and `*` repeats them.
 //!
-//! Strings of up to 7 bytes live inline in a [`Str`] (no allocation, and
-//! comparing two inline strings is one integer comparison); longer ones are
-//! interned in a [`Strings`] table.
+//! Strings are [`Str`]s (see `strings`).
 
+pub use super::strings::{is_inline, str_bits, Str, Strings};
 use std::cmp::Ordering;
-use std::collections::HashMap;
-
-/// A string: inline (`len <= 7`: bytes big-endian in the top 7 bytes, the
-/// length in the low byte), or an index into [`Strings`] (low byte 0xFF).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Str(u64);
-
-const INTERNED: u64 = 0xFF;
-
-impl Str {
-    fn inline(bytes: &[u8]) -> Option<Str> {
-        if bytes.len() > 7 {
-            return None;
-        }
-        let mut w = 0u64;
-        for (i, b) in bytes.iter().enumerate() {
-            w |= (*b as u64) << (56 - 8 * i);
-        }
-        Some(Str(w | bytes.len() as u64))
-    }
-    fn is_inline(self) -> bool {
-        self.0 & 0xFF != INTERNED
-    }
-}
-
-#[inline]
-pub fn is_inline(s: Str) -> bool {
-    s.is_inline()
-}
-
-/// The packed bits of a string (order-preserving for inline strings).
-#[inline]
-pub fn str_bits(s: Str) -> u64 {
-    s.0
-}
-
-/// The table of long strings; one per program, extended during evaluation.
-#[derive(Clone, Debug, Default)]
-pub struct Strings {
-    long: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32>,
-}
-
-impl Strings {
-    pub fn intern(&mut self, s: &str) -> Str {
-        if let Some(v) = Str::inline(s.as_bytes()) {
-            return v;
-        }
-        if let Some(&i) = self.index.get(s) {
-            return Str(((i as u64) << 8) | INTERNED);
-        }
-        let i = self.long.len() as u32;
-        self.long.push(s.into());
-        self.index.insert(s.into(), i);
-        Str(((i as u64) << 8) | INTERNED)
-    }
-    /// The text of `s`, written into `buf` for inline strings.
-    pub fn get<'a>(&'a self, s: Str, buf: &'a mut [u8; 8]) -> &'a str {
-        if s.is_inline() {
-            let len = (s.0 & 0xFF) as usize;
-            for (i, b) in buf.iter_mut().enumerate().take(len) {
-                *b = (s.0 >> (56 - 8 * i)) as u8;
-            }
-            std::str::from_utf8(&buf[..len]).unwrap_or("")
-        } else {
-            &self.long[(s.0 >> 8) as usize]
-        }
-    }
-    pub fn string(&self, s: Str) -> String {
-        let mut buf = [0u8; 8];
-        self.get(s, &mut buf).to_string()
-    }
-    /// Lexicographic (code point) order, as Python compares strings.
-    pub fn cmp(&self, a: Str, b: Str) -> Ordering {
-        if a.is_inline() && b.is_inline() {
-            return a.0.cmp(&b.0);
-        }
-        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
-        self.get(a, &mut x).cmp(self.get(b, &mut y))
-    }
-}
 
 /// One atom. `repr(C, u8)` puts every payload at offset 8, so that a value
 /// is copied as two words (the default layout put booleans at offset 1,
@@ -129,7 +47,7 @@ impl Val {
             Val::Int(i) => i != 0,
             Val::Float(f) => f != 0.0,
             Val::Bool(b) => b,
-            Val::Str(s) => s.0 & 0xFF != 0,
+            Val::Str(s) => !s.is_empty(),
         }
     }
     pub fn type_name(self) -> &'static str {
@@ -279,12 +197,10 @@ pub fn binary(op: Op, a: Val, b: Val, strings: &mut Strings) -> Result<Val, Stri
         _ => {}
     }
     if let (Val::Str(x), Val::Str(y)) = (a, b) {
-        let (lx, ly) = (x.0 & 0xFF, y.0 & 0xFF);
-        if op == Op::Add && x.is_inline() && y.is_inline() && lx + ly <= 7 {
-            // Both fit in one inline string: concatenate the packed bytes.
-            return Ok(Val::Str(Str((x.0 & !0xFF) | ((y.0 & !0xFF) >> (8 * lx)) | (lx + ly))));
-        }
         if op == Op::Add {
+            if let Some(s) = Str::concat_inline(x, y) {
+                return Ok(Val::Str(s));
+            }
             let s = strings.string(x) + &strings.string(y);
             return Ok(Val::Str(strings.intern(&s)));
         }
