@@ -5,39 +5,12 @@
 //! Oracle: the sampling rules of the benchmark's code (`tasks/*/*.py` at commit 8084451),
 //! quoted next to each check.
 
-use algen::ir::{Spec, Task};
-use algen::pipeline;
+mod common;
+
+use algen::ir::Spec;
 use algen::task;
+use common::chomsky::{get, library, NAMES};
 use std::collections::{BTreeMap, BTreeSet};
-
-const NAMES: [&str; 15] = [
-    "even_pairs",
-    "parity_check",
-    "cycle_navigation",
-    "modular_arithmetic",
-    "stack_manipulation",
-    "reverse_string",
-    "modular_arithmetic_brackets",
-    "solve_equation",
-    "duplicate_string",
-    "missing_duplicate_string",
-    "odds_first",
-    "binary_addition",
-    "binary_multiplication",
-    "compute_sqrt",
-    "bucket_sort",
-];
-
-fn library() -> Spec {
-    match pipeline::load(std::path::Path::new("specs/lib/chomsky.alg")) {
-        Ok(l) => l.spec,
-        Err(_) => panic!("specs/lib/chomsky.alg does not check"),
-    }
-}
-
-fn get<'a>(lib: &'a Spec, name: &str) -> &'a Task {
-    lib.task(name).unwrap_or_else(|| panic!("no task {name}"))
-}
 
 /// Draws `n` examples of `name` at each length, checking lengths, vocabularies and labels.
 fn draws(lib: &Spec, name: &str, lens: &[usize], n: usize) -> BTreeMap<usize, Vec<task::Example>> {

@@ -6,39 +6,12 @@
 //! Oracles: the hand computations in the comments; the reference data; the sampling rules of
 //! the benchmark's code (`tasks/*/*.py` at commit 8084451).
 
-use algen::ir::{Format, Spec, Task};
-use algen::pipeline;
+mod common;
+
+use algen::ir::{Format, Spec};
 use algen::task;
+use common::chomsky::{get, library, NAMES};
 use std::collections::BTreeSet;
-
-const NAMES: [&str; 15] = [
-    "even_pairs",
-    "parity_check",
-    "cycle_navigation",
-    "modular_arithmetic",
-    "stack_manipulation",
-    "reverse_string",
-    "modular_arithmetic_brackets",
-    "solve_equation",
-    "duplicate_string",
-    "missing_duplicate_string",
-    "odds_first",
-    "binary_addition",
-    "binary_multiplication",
-    "compute_sqrt",
-    "bucket_sort",
-];
-
-fn library() -> Spec {
-    match pipeline::load(std::path::Path::new("specs/lib/chomsky.alg")) {
-        Ok(l) => l.spec,
-        Err(_) => panic!("specs/lib/chomsky.alg does not check"),
-    }
-}
-
-fn get<'a>(lib: &'a Spec, name: &str) -> &'a Task {
-    lib.task(name).unwrap_or_else(|| panic!("no task {name}"))
-}
 
 /// Asserts `label(task, input) == want` for each pair.
 fn labels(lib: &Spec, name: &str, cases: &[(&[u32], &[u32])]) {

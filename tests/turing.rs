@@ -5,7 +5,7 @@
 use algen::ir::{Machine, Output, Spec, Style, Task};
 use algen::task::{self, vocab::SEP};
 use algen::turing::{self, scratch, Exec};
-use std::process::{Command, Stdio};
+mod common;
 
 const LIB: &str = "specs/lib/turing.alg";
 
@@ -361,18 +361,7 @@ fn lm_layout_scores_only_the_answer() {
 }
 
 fn algen(args: &[&str], stdin: &str) -> (i32, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_algen"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
-    let o = child.wait_with_output().expect("wait");
+    let o = common::cli::algen_with_stdin(args, stdin);
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
 }
 

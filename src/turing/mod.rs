@@ -83,6 +83,13 @@ impl<'m> Exec<'m> {
         }
         let sym = self.tape[self.head];
         let Some(a) = self.m.rule(self.state, sym) else { return Err(self.no_rule(sym)) };
+        self.apply(a);
+        Ok(a)
+    }
+
+    /// Writes, changes state and moves the head as `a` says (growing the tape as needed).
+    #[inline]
+    fn apply(&mut self, a: crate::ir::Action) {
         self.tape[self.head] = a.write;
         self.state = a.next;
         self.steps += 1;
@@ -103,7 +110,6 @@ impl<'m> Exec<'m> {
             }
             Move::S => {}
         }
-        Ok(a)
     }
 
     fn grow_left(&mut self) {
@@ -135,26 +141,7 @@ impl<'m> Exec<'m> {
             }
             let sym = self.tape[self.head];
             let Some(a) = table[self.state as usize * nsym + sym as usize] else { return Err(self.no_rule(sym)) };
-            self.tape[self.head] = a.write;
-            self.state = a.next;
-            self.steps += 1;
-            match a.mv {
-                Move::L => {
-                    if self.head == 0 {
-                        self.grow_left();
-                    }
-                    self.head -= 1;
-                    self.lo = self.lo.min(self.head);
-                }
-                Move::R => {
-                    self.head += 1;
-                    if self.head == self.tape.len() {
-                        self.tape.resize(self.tape.len() + GROW.max(self.tape.len() / 2), 0);
-                    }
-                    self.hi = self.hi.max(self.head);
-                }
-                Move::S => {}
-            }
+            self.apply(a);
         }
         Ok(())
     }

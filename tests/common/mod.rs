@@ -2,6 +2,7 @@
 //! differences and fused-vs-reference agreement.
 #![allow(dead_code)]
 
+pub mod chomsky;
 pub mod cli;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
