@@ -46,15 +46,15 @@ fn zip_num(
 ) -> Option<()> {
     let exact = |i: i64| (i.unsigned_abs() <= EXACT).then_some(i as f64);
     out.clear();
-    out.reserve(x.len());
-    for (p, q) in x.iter().zip(y) {
-        out.push(match (*p, *q) {
+    out.resize(x.len().min(y.len()), Val::Int(0));
+    for (o, (p, q)) in out.iter_mut().zip(x.iter().zip(y)) {
+        *o = match (*p, *q) {
             (Val::Int(a), Val::Int(b)) => int(a, b)?,
             (Val::Float(a), Val::Float(b)) => float(a, b)?,
             (Val::Int(a), Val::Float(b)) => float(exact(a)?, b)?,
             (Val::Float(a), Val::Int(b)) => float(a, exact(b)?)?,
             _ => return None,
-        });
+        };
     }
     Some(())
 }

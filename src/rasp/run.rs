@@ -5,6 +5,7 @@
 //! computed once for a run of inputs of one length and reused: a batch of
 //! equal-length inputs pays for them once.
 
+use super::ast::SelOp;
 use super::elementwise::{self as ew, map2_flags};
 use super::graph::{Arg, Graph, Id, Map1, Node, Tokens};
 use super::kernels::{self, Scratch};
@@ -126,22 +127,24 @@ impl Evaluator {
         let mut out = std::mem::take(&mut self.cols[i as usize]);
         out.clear();
         let r = self.sop(node, n, tokens, &mut out);
-        let f = self.known_flags(node).unwrap_or_else(|| kernels::flags(&out));
+        let f = match r {
+            Ok(Some(f)) => f,
+            _ => self.known_flags(node).unwrap_or_else(|| kernels::flags(&out)),
+        };
         self.cols[i as usize] = out;
         self.flags[i as usize] = f;
         r?;
         kernels::check_mix(f)
     }
 
-    fn sop(&mut self, node: &Node, n: usize, tokens: &[Val], out: &mut Vec<Val>) -> Result<(), String> {
+    /// Evaluates an s-op node into `out`; returns its flags where the kernel knew them.
+    fn sop(&mut self, node: &Node, n: usize, tokens: &[Val], out: &mut Vec<Val>) -> Result<Option<u8>, String> {
         match node {
             Node::Indices => out.extend((0..n as i64).map(Val::Int)),
             Node::Length => out.resize(n, Val::Int(n as i64)),
-            Node::Tokens(t) => return self.tokens(*t, tokens, out),
-            Node::Map1(op, a) => {
-                return ew::map1(*op, &self.cols[*a as usize], self.flags[*a as usize], out, &self.strings)
-            }
-            Node::Map2(op, a, b) => return self.map2(*op, *a, *b, n, out),
+            Node::Tokens(t) => self.tokens(*t, tokens, out)?,
+            Node::Map1(op, a) => ew::map1(*op, &self.cols[*a as usize], self.flags[*a as usize], out, &self.strings)?,
+            Node::Map2(op, a, b) => self.map2(*op, *a, *b, n, out)?,
             Node::And(a, b) | Node::Or(a, b) => {
                 let and = matches!(node, Node::And(..));
                 let (ca, _) = self.arg_col(*a, n, 0);
@@ -190,7 +193,8 @@ impl Evaluator {
             Node::Aggregate { sel, seq, default } => {
                 let (c, f) = self.arg_col(*seq, n, 0);
                 let seq = col(&self.cols, &self.tmp, c);
-                return kernels::aggregate(&self.sels[*sel as usize], seq, f, *default, out, &mut self.scratch);
+                return kernels::aggregate(&self.sels[*sel as usize], seq, f, *default, out, &mut self.scratch)
+                    .map(Some);
             }
             Node::Width(s) => {
                 let w = kernels::words(n);
@@ -206,7 +210,7 @@ impl Evaluator {
             }
             _ => unreachable!("selector nodes are handled apart"),
         }
-        Ok(())
+        Ok(None)
     }
 
     fn map2(&mut self, op: Op, a: Arg, b: Arg, n: usize, out: &mut Vec<Val>) -> Result<(), String> {
@@ -255,6 +259,7 @@ impl Evaluator {
                 }
                 Ok(())
             }
+            Node::Select { keys, queries: Arg::Atom(a), op } => self.select_atom_query(*keys, *a, *op, n, &mut out),
             Node::Select { keys, queries, op } => {
                 let (ck, fk) = self.arg_col(*keys, n, 0);
                 let (cq, fq) = self.arg_col(*queries, n, 1);
@@ -267,6 +272,20 @@ impl Evaluator {
         kernels::mask_tail(&mut out, n);
         self.sels[i as usize] = out;
         r
+    }
+
+    /// `select(keys, ATOM, op)`: every row is the same, computed once and copied.
+    fn select_atom_query(&mut self, keys: Arg, atom: Val, op: SelOp, n: usize, out: &mut [u64]) -> Result<(), String> {
+        let w = kernels::words(n);
+        let (ck, fk) = self.arg_col(keys, n, 0);
+        let k = col(&self.cols, &self.tmp, ck);
+        let q = [atom];
+        kernels::select(k, fk, &q, kernels::flag(atom), op, &mut out[..w], &mut self.scratch, &self.strings)?;
+        let (first, rest) = out.split_at_mut(w);
+        for row in rest.chunks_mut(w) {
+            row.copy_from_slice(first);
+        }
+        Ok(())
     }
 
     fn tokens(&mut self, t: Tokens, tokens: &[Val], out: &mut Vec<Val>) -> Result<(), String> {
