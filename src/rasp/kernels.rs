@@ -239,6 +239,29 @@ fn aggregate_body(
     // The kinds written: the default's where a row is empty, the selected value's where one
     // is selected, float where values are averaged.
     let (mut empty, mut single, mut mean) = (false, 0u8, false);
+    if w == 1 && numeric && zero_one {
+        // One word per row (n ≤ 64), 0/1 values: two bit counts per row.
+        let ones = s.ones[0];
+        for (o, &row) in out.iter_mut().zip(sel) {
+            let count = row.count_ones();
+            *o = match count {
+                0 => {
+                    empty = true;
+                    continue;
+                }
+                1 => {
+                    let v = col[row.trailing_zeros() as usize];
+                    single |= flag(v);
+                    v
+                }
+                _ => {
+                    mean = true;
+                    Val::Float((row & ones).count_ones() as f64 / count as f64)
+                }
+            };
+        }
+        return Ok(single | if empty { flag(default) } else { 0 } | if mean { FLOAT } else { 0 });
+    }
     for (q, o) in out.iter_mut().enumerate() {
         let row = &sel[q * w..(q + 1) * w];
         let count: u32 = row.iter().map(|b| b.count_ones()).sum();
@@ -272,6 +295,29 @@ fn aggregate_body(
         };
     }
     Ok(single | if empty { flag(default) } else { 0 } | if mean { FLOAT } else { 0 })
+}
+
+/// `selector_width`: the number of selected keys in each row, into `out`.
+pub fn width(sel: &[u64], n: usize, out: &mut Vec<Val>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has POPCNT (checked just above).
+        return unsafe { width_popcnt(sel, n, out) };
+    }
+    width_body(sel, n, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn width_popcnt(sel: &[u64], n: usize, out: &mut Vec<Val>) {
+    width_body(sel, n, out)
+}
+
+#[inline(always)]
+fn width_body(sel: &[u64], n: usize, out: &mut Vec<Val>) {
+    let w = words(n);
+    out.clear();
+    out.extend(sel[..n * w].chunks_exact(w).map(|row| Val::Int(row.iter().map(|b| b.count_ones() as i64).sum())));
 }
 
 fn kind_of(cf: u8) -> &'static str {

@@ -196,13 +196,7 @@ impl Evaluator {
                 return kernels::aggregate(&self.sels[*sel as usize], seq, f, *default, out, &mut self.scratch)
                     .map(Some);
             }
-            Node::Width(s) => {
-                let w = kernels::words(n);
-                let sel = &self.sels[*s as usize];
-                out.extend(
-                    (0..n).map(|q| Val::Int(sel[q * w..(q + 1) * w].iter().map(|b| b.count_ones() as i64).sum())),
-                );
-            }
+            Node::Width(s) => kernels::width(&self.sels[*s as usize], n, out),
             Node::HasFocus(s) => {
                 let w = kernels::words(n);
                 let sel = &self.sels[*s as usize];
@@ -289,6 +283,10 @@ impl Evaluator {
     }
 
     fn tokens(&mut self, t: Tokens, tokens: &[Val], out: &mut Vec<Val>) -> Result<(), String> {
+        if t == Tokens::Asis || (t == Tokens::Str && tokens.iter().all(|v| matches!(v, Val::Str(_)))) {
+            out.extend_from_slice(tokens);
+            return Ok(());
+        }
         for &v in tokens {
             let x = match t {
                 Tokens::Asis => v,

@@ -64,10 +64,16 @@ impl Filter {
                         r[slot].clone_from(g);
                     }
                     if full {
+                        // Row by row (sequential memory), each element summed in ring order.
                         let scale = *lamb / *window as f64;
-                        for (k, gk) in g.iter_mut().enumerate() {
-                            let sum: f64 = r.iter().map(|row| row[k]).sum();
-                            *gk += scale * sum;
+                        let mut sum = vec![0.0; g.len()];
+                        for row in r.iter() {
+                            for (s, x) in sum.iter_mut().zip(row) {
+                                *s += x;
+                            }
+                        }
+                        for (gk, s) in g.iter_mut().zip(&sum) {
+                            *gk += scale * s;
                         }
                     }
                 }
