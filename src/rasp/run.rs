@@ -144,7 +144,7 @@ impl Evaluator {
             Node::Length => out.resize(n, Val::Int(n as i64)),
             Node::Tokens(t) => self.tokens(*t, tokens, out)?,
             Node::Map1(op, a) => ew::map1(*op, &self.cols[*a as usize], self.flags[*a as usize], out, &self.strings)?,
-            Node::Map2(op, a, b) => self.map2(*op, *a, *b, n, out)?,
+            Node::Map2(op, a, b) => return self.map2(*op, *a, *b, n, out),
             Node::And(a, b) | Node::Or(a, b) => {
                 let and = matches!(node, Node::And(..));
                 let (ca, _) = self.arg_col(*a, n, 0);
@@ -207,26 +207,23 @@ impl Evaluator {
         Ok(None)
     }
 
-    fn map2(&mut self, op: Op, a: Arg, b: Arg, n: usize, out: &mut Vec<Val>) -> Result<(), String> {
+    /// `a OP b` into `out`; the output's flags when the fast string path decided them.
+    fn map2(&mut self, op: Op, a: Arg, b: Arg, n: usize, out: &mut Vec<Val>) -> Result<Option<u8>, String> {
         let (ca, fa) = self.arg_col(a, n, 0);
         let (cb, fb) = self.arg_col(b, n, 1);
         let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
         let num = (fa | fb) & !(kernels::INT | kernels::FLOAT) == 0;
-        let fast = if num {
-            ew::num_map2(op, x, y, out)
-        } else if op == Op::Add && fa == kernels::STR && fb == kernels::STR {
-            ew::concat_map2(x, y, out)
-        } else {
-            None
-        };
-        if fast.is_some() {
-            return Ok(());
+        if num && ew::num_map2(op, x, y, out).is_some() {
+            return Ok(None);
+        }
+        if !num && op == Op::Add && fa == kernels::STR && fb == kernels::STR && ew::concat_map2(x, y, out).is_some() {
+            return Ok(Some(kernels::STR)); // every sum stayed inline
         }
         out.clear();
         for (p, q) in x.iter().zip(y) {
             out.push(value::binary(op, *p, *q, &mut self.strings)?);
         }
-        Ok(())
+        Ok(None)
     }
 
     fn selector(&mut self, i: Id, node: &Node, n: usize) -> Result<(), String> {
@@ -263,7 +260,9 @@ impl Evaluator {
             }
             _ => unreachable!("not a selector"),
         };
-        kernels::mask_tail(&mut out, n);
+        if !matches!(node, Node::SelAnd(..) | Node::SelOr(..)) {
+            kernels::mask_tail(&mut out, n); // `and`/`or` of masked rows stay masked
+        }
         self.sels[i as usize] = out;
         r
     }
