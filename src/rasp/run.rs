@@ -150,11 +150,12 @@ impl Evaluator {
                 let (ca, _) = self.arg_col(*a, n, 0);
                 let (cb, _) = self.arg_col(*b, n, 1);
                 let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
-                out.extend(
-                    x.iter()
-                        .zip(y)
-                        .map(|(p, q)| Val::Bool(if and { p.truthy() && q.truthy() } else { p.truthy() || q.truthy() })),
-                );
+                // Both sides are evaluated already: `&`/`|` on their truth values, no branches.
+                if and {
+                    out.extend(x.iter().zip(y).map(|(p, q)| Val::Bool(p.truthy() & q.truthy())));
+                } else {
+                    out.extend(x.iter().zip(y).map(|(p, q)| Val::Bool(p.truthy() | q.truthy())));
+                }
             }
             Node::Ternary { cond, then, els } => {
                 let (cc, _) = self.arg_col(*cond, n, 0);
@@ -164,11 +165,12 @@ impl Evaluator {
                     Arg::Atom(_) => usize::MAX - 2,
                 };
                 let (c, t) = (col(&self.cols, &self.tmp, cc), col(&self.cols, &self.tmp, ct));
+                // Picked by index, not by a branch: conditions vary from token to token.
                 match els {
-                    Arg::Atom(v) => out.extend((0..n).map(|k| if c[k].truthy() { t[k] } else { *v })),
+                    Arg::Atom(v) => out.extend((0..n).map(|k| [*v, t[k]][c[k].truthy() as usize])),
                     Arg::Node(_) => {
                         let e = &self.cols[ce];
-                        out.extend((0..n).map(|k| if c[k].truthy() { t[k] } else { e[k] }))
+                        out.extend((0..n).map(|k| [e[k], t[k]][c[k].truthy() as usize]))
                     }
                 }
             }
@@ -176,7 +178,8 @@ impl Evaluator {
                 let col = &self.cols[*a as usize];
                 if self.flags[*a as usize] & !kernels::STRS == 0 {
                     // Strings equal only strings, with identical packed bits.
-                    out.extend(col.iter().map(|v| Val::Bool(list.contains(v))))
+                    // Every entry compared (no early exit): which one matches varies by token.
+                    out.extend(col.iter().map(|v| Val::Bool(list.iter().fold(false, |hit, x| hit | (x == v)))))
                 } else {
                     out.extend(col.iter().map(|v| Val::Bool(list.iter().any(|x| value::eq(*v, *x)))))
                 }
