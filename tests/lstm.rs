@@ -6,8 +6,6 @@
 use algen::ir::model::{Arch, LstmCfg};
 use algen::model::ops::{self, Kernels};
 use algen::model::{self, ModelIo, Net};
-use algen::train::{self, Observer, RunSpec};
-use algen::{check, syntax};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -220,46 +218,15 @@ experiment enc { task = reverse, model = m, split = s, train { steps = 60, batch
 experiment dec { task = dup, model = m { layers = 1, embed = 8 }, split = s, train { steps = 60, batch = 16, optimizer = adam(lr = 1e-2), mixed_lengths = true } }
 "#;
 
-#[derive(Default)]
-struct Losses(Vec<f64>);
-impl Observer for Losses {
-    fn step(&mut self, _: usize, loss: f64, _: Option<f64>) {
-        self.0.push(loss);
-    }
-}
-
 fn train_once(exp: &str) -> (Vec<f64>, String) {
-    let l = syntax::load::load_str("lstm.alg", SPEC);
-    assert!(l.diags.is_empty());
-    let spec = check::check(&l.files).spec.expect("spec checks");
-    let e = spec.experiment(exp).unwrap();
-    let rs = RunSpec {
-        task: spec.task(&e.task).unwrap(),
-        split: spec.split(&e.split).unwrap(),
-        variant: &e.variants[0],
-        eval: &e.eval,
-        seed: 7,
-        kernels: Default::default(),
-    };
-    let mut obs = Losses::default();
-    let mut r = train::run(&rs, &mut obs).expect("run");
-    r.timing = Default::default();
-    (obs.0, serde_json::to_string(&r).unwrap())
+    spec_run::train_spec(SPEC, exp, 7, Default::default(), None)
 }
 
 /// An encoder-format and an lm-format task (mixed lengths, so padded batches) train an LSTM
 /// checked from a spec: same seed = bit-identical losses and results; the loss falls.
 #[test]
 fn tiny_lstm_runs_are_deterministic_and_learn() {
-    for exp in ["enc", "dec"] {
-        let (a, ra) = train_once(exp);
-        let (b, rb) = train_once(exp);
-        assert_eq!(a, b, "{exp}: losses differ between identical runs");
-        assert_eq!(ra, rb, "{exp}: results differ between identical runs");
-        let first: f64 = a[..5].iter().sum::<f64>() / 5.0;
-        let last: f64 = a[a.len() - 5..].iter().sum::<f64>() / 5.0;
-        assert!(last < 0.8 * first, "{exp}: loss did not fall: {first} -> {last}");
-    }
+    spec_run::assert_deterministic_and_learns(&["enc", "dec"], train_once);
 }
 
 // ---------------------------------------------------------------- timing (not a test)

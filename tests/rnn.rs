@@ -8,7 +8,6 @@ use algen::ir::model::{Activation, Arch, RnnCfg, StackRnnCfg, TapeRnnCfg};
 use algen::model::memory;
 use algen::model::ops::Kernels;
 use algen::model::{self, ModelIo, Net, Params};
-use algen::train::{self, Observer, RunSpec};
 use algen::{check, syntax};
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
@@ -324,31 +323,8 @@ experiment stack { task = reverse, model = st, split = s, train { steps = 80, ba
 experiment tape { task = reverse, model = tp, split = s, train { steps = 80, batch = 16, optimizer = adam(lr = 1e-2) } }
 "#;
 
-#[derive(Default)]
-struct Losses(Vec<f64>);
-impl Observer for Losses {
-    fn step(&mut self, _: usize, loss: f64, _: Option<f64>) {
-        self.0.push(loss);
-    }
-}
-
 fn train_once(exp: &str) -> (Vec<f64>, String) {
-    let l = syntax::load::load_str("rnn.alg", SPEC);
-    assert!(l.diags.is_empty());
-    let spec = check::check(&l.files).spec.expect("spec checks");
-    let e = spec.experiment(exp).unwrap();
-    let rs = RunSpec {
-        task: spec.task(&e.task).unwrap(),
-        split: spec.split(&e.split).unwrap(),
-        variant: &e.variants[0],
-        eval: &e.eval,
-        seed: 3,
-        kernels: Default::default(),
-    };
-    let mut obs = Losses::default();
-    let mut r = train::run(&rs, &mut obs).expect("run");
-    r.timing = Default::default();
-    (obs.0, serde_json::to_string(&r).unwrap())
+    spec_run::train_spec(SPEC, exp, 3, Default::default(), None)
 }
 
 /// A stack RNN and a tape RNN checked from a spec train on reverse (lengths 1..=4; the stack
@@ -356,13 +332,5 @@ fn train_once(exp: &str) -> (Vec<f64>, String) {
 /// loss of the last 5 steps is below 0.8× that of the first 5.
 #[test]
 fn tiny_memory_rnn_runs_are_deterministic_and_learn() {
-    for exp in ["stack", "tape"] {
-        let (a, ra) = train_once(exp);
-        let (b, rb) = train_once(exp);
-        assert_eq!(a, b, "{exp}: losses differ between identical runs");
-        assert_eq!(ra, rb, "{exp}: results differ between identical runs");
-        let first: f64 = a[..5].iter().sum::<f64>() / 5.0;
-        let last: f64 = a[a.len() - 5..].iter().sum::<f64>() / 5.0;
-        assert!(last < 0.8 * first, "{exp}: loss did not fall: {first} -> {last}");
-    }
+    spec_run::assert_deterministic_and_learns(&["stack", "tape"], train_once);
 }

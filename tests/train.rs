@@ -2,9 +2,12 @@
 
 use algen::ir::{Optimizer, OptimizerKind};
 use algen::model::Kernels;
-use algen::train::{self, optim, Observer, RunSpec};
+use algen::train::{self, optim};
 use algen::{check, syntax};
 use candle_core::{Device, Tensor, Var};
+
+mod common;
+use common::spec_run;
 
 fn opt(kind: OptimizerKind, wd: f64) -> Optimizer {
     Optimizer { kind, lr: 0.1, betas: (0.9, 0.999), eps: 1e-8, weight_decay: wd }
@@ -67,51 +70,18 @@ experiment enc_gf { task = reverse, model = m, split = s, train { steps = 60, ba
 experiment dec { task = dup, model = m { kind = decoder, dropout = 0.1 }, split = s, train { steps = 60, batch = 16, optimizer = adam(lr = 3e-3), mixed_lengths = true } }
 "#;
 
-#[derive(Default)]
-struct Losses(Vec<f64>);
-impl Observer for Losses {
-    fn step(&mut self, _: usize, loss: f64, _: Option<f64>) {
-        self.0.push(loss);
-    }
-}
-
 fn train_once(exp: &str) -> (Vec<f64>, String) {
     train_with(SPEC, exp, Kernels::Fused, None)
 }
 
 fn train_with(text: &str, exp: &str, kernels: Kernels, steps: Option<usize>) -> (Vec<f64>, String) {
-    let l = syntax::load::load_str("train.alg", text);
-    assert!(l.diags.is_empty());
-    let spec = check::check(&l.files).spec.expect("spec checks");
-    let e = spec.experiment(exp).unwrap();
-    let mut variant = e.variants[0].clone();
-    variant.train.steps = steps.unwrap_or(variant.train.steps);
-    let rs = RunSpec {
-        task: spec.task(&e.task).unwrap(),
-        split: spec.split(&e.split).unwrap(),
-        variant: &variant,
-        eval: &e.eval,
-        seed: 7,
-        kernels,
-    };
-    let mut obs = Losses::default();
-    let mut r = train::run(&rs, &mut obs).expect("run");
-    r.timing = Default::default();
-    (obs.0, serde_json::to_string(&r).unwrap())
+    spec_run::train_spec(text, exp, 7, kernels, steps)
 }
 
 /// Same spec + seed = bit-identical losses and results (DESIGN §5); the loss falls.
 #[test]
 fn tiny_runs_are_deterministic_and_learn() {
-    for exp in ["enc", "dec"] {
-        let (a, ra) = train_once(exp);
-        let (b, rb) = train_once(exp);
-        assert_eq!(a, b, "{exp}: losses differ between identical runs");
-        assert_eq!(ra, rb, "{exp}: results differ between identical runs");
-        let first: f64 = a[..5].iter().sum::<f64>() / 5.0;
-        let last: f64 = a[a.len() - 5..].iter().sum::<f64>() / 5.0;
-        assert!(last < 0.8 * first, "{exp}: loss did not fall: {first} -> {last}");
-    }
+    spec_run::assert_deterministic_and_learns(&["enc", "dec"], train_once);
 }
 
 /// A gradient filter applies to generated tasks too (the one training loop): the same seed

@@ -4,6 +4,7 @@
 
 pub mod chomsky;
 pub mod cli;
+pub mod spec_run;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
