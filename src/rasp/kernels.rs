@@ -184,36 +184,39 @@ fn generic(
     Ok(())
 }
 
-/// `aggregate(sel, col, default)` into `out`; returns the kinds of atoms written ([`flags`]).
-pub fn aggregate(
-    sel: &[u64],
-    col: &[Val],
-    cf: u8,
-    default: Val,
-    out: &mut Vec<Val>,
-    s: &mut Scratch,
-) -> Result<u8, String> {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU has POPCNT (checked just above).
-        return unsafe { aggregate_popcnt(sel, col, cf, default, out, s) };
-    }
-    aggregate_body(sel, col, cf, default, out, s)
+/// Defines `pub fn NAME(args) -> R` running `BODY(args)` (an `#[inline(always)]` function),
+/// compiled with the POPCNT instruction where the CPU has it (checked at run time): bit counts
+/// are the inner loops of these kernels, and the baseline x86-64 target counts bits in software.
+macro_rules! with_popcnt {
+    ($(#[$m:meta])* pub fn $name:ident = $body:ident($($a:ident: $t:ty),*) -> $r:ty) => {
+        $(#[$m])*
+        pub fn $name($($a: $t),*) -> $r {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "popcnt")]
+                unsafe fn fast($($a: $t),*) -> $r {
+                    $body($($a),*)
+                }
+                if std::is_x86_feature_detected!("popcnt") {
+                    // SAFETY: the CPU has POPCNT (checked just above).
+                    return unsafe { fast($($a),*) };
+                }
+            }
+            $body($($a),*)
+        }
+    };
 }
 
-/// [`aggregate`] compiled with the POPCNT instruction (bit counts are its inner loop; the
-/// baseline x86-64 target counts bits in software).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn aggregate_popcnt(
-    sel: &[u64],
-    col: &[Val],
-    cf: u8,
-    default: Val,
-    out: &mut Vec<Val>,
-    s: &mut Scratch,
-) -> Result<u8, String> {
-    aggregate_body(sel, col, cf, default, out, s)
+with_popcnt! {
+    /// `aggregate(sel, col, default)` into `out`; returns the kinds of atoms written ([`flags`]).
+    pub fn aggregate = aggregate_body(
+        sel: &[u64], col: &[Val], cf: u8, default: Val, out: &mut Vec<Val>, s: &mut Scratch
+    ) -> Result<u8, String>
+}
+
+with_popcnt! {
+    /// `selector_width`: the number of selected keys in each row, into `out`.
+    pub fn width = width_body(sel: &[u64], n: usize, out: &mut Vec<Val>) -> ()
 }
 
 #[inline(always)]
@@ -295,22 +298,6 @@ fn aggregate_body(
         };
     }
     Ok(single | if empty { flag(default) } else { 0 } | if mean { FLOAT } else { 0 })
-}
-
-/// `selector_width`: the number of selected keys in each row, into `out`.
-pub fn width(sel: &[u64], n: usize, out: &mut Vec<Val>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU has POPCNT (checked just above).
-        return unsafe { width_popcnt(sel, n, out) };
-    }
-    width_body(sel, n, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn width_popcnt(sel: &[u64], n: usize, out: &mut Vec<Val>) {
-    width_body(sel, n, out)
 }
 
 #[inline(always)]
