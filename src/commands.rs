@@ -252,6 +252,9 @@ fn serve(answer: impl FnMut(&str) -> String) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(format!("cannot read the input lines or write the answers: {e}")))
 }
 
+/// The most tokens one `label` input may have (README, "Command line").
+const MAX_LABEL_TOKENS: usize = 10_000;
+
 /// One `label` line: ids in -> ids out, tokens in -> tokens out; or an error
 /// line (`jsonl::error_line`, the shape `rasp` answers with too).
 pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
@@ -263,6 +266,16 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
     let Some(input) = parsed.get("input").cloned() else {
         return error_line(&Json::Null, "algen::jsonl::invalid_json", "expected an object with an \"input\" field");
     };
+    let len = match &input {
+        Json::Array(items) => items.len(),
+        Json::String(s) => s.chars().count(),
+        _ => 0,
+    };
+    if len > MAX_LABEL_TOKENS {
+        let msg = format!("the input has {len} tokens, over the limit of {MAX_LABEL_TOKENS} tokens per input");
+        return error_line(&input, "algen::jsonl::invalid_input", &msg);
+    }
+    let words = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.outputs[i as usize].as_str()).collect::<Vec<_>>());
     let result = match &input {
         Json::Array(items) if items.iter().all(|v| v.is_u64()) => {
             let ids: Vec<u32> = items.iter().map(|v| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32).collect();
@@ -270,11 +283,11 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
         }
         Json::Array(items) if items.iter().all(|v| v.is_string()) => {
             let toks: Vec<&str> = items.iter().filter_map(|v| v.as_str()).collect();
-            task::label_tokens(t, &toks).map(|o| json!(o))
+            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
         }
         Json::String(s) => {
             let toks: Vec<String> = s.chars().map(String::from).collect();
-            task::label_tokens(t, &toks).map(|o| json!(o))
+            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
         }
         _ => {
             let msg = "\"input\" must be a list of token ids, a list of token strings, or a string";

@@ -103,6 +103,19 @@ fn an_oversized_line_gets_an_error_line_and_reading_goes_on() {
     assert_eq!(l[2], json!({"input": "§ba", "output": ["§", "a", "b"]}));
 }
 
+/// Inputs over 10,000 tokens (README) get an error line; 10,000 is answered.
+#[test]
+fn label_inputs_have_a_token_limit() {
+    let stdin = format!("{}\n{}\n", json!({"input": "0".repeat(10_001)}), json!({"input": "01".repeat(5_000)}));
+    let o = algen_bytes(&["label", REVERSE, "-t", "reverse"], stdin.into_bytes());
+    assert_ok(&o, "label");
+    let l = lines(&o);
+    assert_eq!(l.len(), 2);
+    assert_error(&l[0], "algen::jsonl::invalid_input");
+    assert!(l[0]["error"].as_str().unwrap_or("").contains("10000 tokens"), "{}", l[0]["error"]);
+    assert_eq!(l[1]["output"].as_array().map(Vec::len), Some(10_000));
+}
+
 /// Each answer is written and flushed before the next input line arrives.
 #[test]
 fn answers_are_flushed_line_by_line() {

@@ -122,7 +122,7 @@ impl Strings {
         let total = (self.bytes - self.mark.min(self.bytes)).saturating_add(len);
         if len > 7 && total > MAX_INPUT_STR_BYTES {
             return Err(format!(
-                "this input's strings reach {total} bytes, over algen's RASP limit of {MAX_INPUT_STR_BYTES} bytes of new strings per input"
+                "the strings made for this input reach {total} bytes, over algen's RASP limit of {MAX_INPUT_STR_BYTES} bytes of new strings per input"
             ));
         }
         Ok(())
