@@ -9,7 +9,7 @@ use algen::pipeline::{self, LoadError, Loaded, RunOptions};
 use algen::report;
 use algen::task;
 use serde_json::{json, Value as Json};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub enum Failure {
@@ -243,48 +243,63 @@ fn label(file: &Path, name: &str) -> Result<(), Failure> {
     let loaded = load(file)?;
     let t = find_task(&loaded.spec, name)?;
     let labeler = task::Labeler::new(t);
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let reply = label_line(&labeler, t, &line);
-        if writeln!(out, "{reply}").is_err() {
-            break;
-        }
-    }
-    Ok(())
+    serve(|line| label_line(&labeler, t, line))
 }
 
-/// One `label` line: ids in -> ids out, tokens in -> tokens out.
-pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> Json {
+/// The JSON-lines loop of `label` and `rasp` on stdin and stdout (see `lines`).
+fn serve(answer: impl FnMut(&str) -> String) -> Result<(), Failure> {
+    crate::lines::serve(std::io::stdin().lock(), std::io::stdout().lock(), answer)
+        .map_err(|e| Failure::Usage(format!("cannot read the input lines or write the answers: {e}")))
+}
+
+/// The most tokens one `label` input may have (README, "Command line").
+const MAX_LABEL_TOKENS: usize = 10_000;
+
+/// One `label` line: ids in -> ids out, tokens in -> tokens out; or an error
+/// line (`jsonl::error_line`, the shape `rasp` answers with too).
+pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
+    use algen::rasp::jsonl::error_line;
     let parsed: Json = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return json!({"error": format!("invalid JSON: {e}")}),
+        Err(e) => return error_line(&Json::Null, "algen::jsonl::invalid_json", &format!("invalid JSON: {e}")),
     };
     let Some(input) = parsed.get("input").cloned() else {
-        return json!({"input": Json::Null, "error": "expected an object with an \"input\" field"});
+        return error_line(&Json::Null, "algen::jsonl::invalid_json", "expected an object with an \"input\" field");
     };
-    let result: Result<Json, String> = match &input {
+    let len = match &input {
+        Json::Array(items) => items.len(),
+        Json::String(s) => s.chars().count(),
+        _ => 0,
+    };
+    if len > MAX_LABEL_TOKENS {
+        let msg = format!("the input has {len} tokens, over the limit of {MAX_LABEL_TOKENS} tokens per input");
+        return error_line(&input, "algen::jsonl::invalid_input", &msg);
+    }
+    let words = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.outputs[i as usize].as_str()).collect::<Vec<_>>());
+    let result = match &input {
         Json::Array(items) if items.iter().all(|v| v.is_u64()) => {
             let ids: Vec<u32> = items.iter().map(|v| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32).collect();
-            labeler.label(&ids).map(|o| json!(o)).map_err(|e| e.to_string())
+            labeler.label(&ids).map(|o| json!(o))
         }
         Json::Array(items) if items.iter().all(|v| v.is_string()) => {
             let toks: Vec<&str> = items.iter().filter_map(|v| v.as_str()).collect();
-            task::label_tokens(t, &toks).map(|o| json!(o)).map_err(|e| e.to_string())
+            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
         }
         Json::String(s) => {
             let toks: Vec<String> = s.chars().map(String::from).collect();
-            task::label_tokens(t, &toks).map(|o| json!(o)).map_err(|e| e.to_string())
+            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
         }
-        _ => Err("\"input\" must be a list of token ids, a list of token strings, or a string".into()),
+        _ => {
+            let msg = "\"input\" must be a list of token ids, a list of token strings, or a string";
+            return error_line(&input, "algen::jsonl::invalid_input", msg);
+        }
     };
     match result {
-        Ok(o) => json!({"input": input, "output": o}),
-        Err(e) => json!({"input": input, "error": e}),
+        Ok(o) => json!({"input": input, "output": o}).to_string(),
+        Err(e) => {
+            let code = miette::Diagnostic::code(&e).map_or_else(|| "algen::run::label".to_string(), |c| c.to_string());
+            error_line(&input, &code, &e.to_string())
+        }
     }
 }
 
@@ -347,17 +362,5 @@ fn rasp(file: &Path, name: &str) -> Result<(), Failure> {
         print_diags(&sources, vec![d]);
         Failure::Spec
     })?;
-    let stdin = std::io::stdin();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
-            continue;
-        }
-        if writeln!(out, "{}", algen::rasp::jsonl::answer(&mut ev, &line)).is_err() {
-            break;
-        }
-    }
-    let _ = out.flush();
-    Ok(())
+    serve(|line| algen::rasp::jsonl::answer(&mut ev, line))
 }

@@ -48,6 +48,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::rasp_value", "a RASP definition fails on a value (index out of range, missing key, arity)"),
     ("algen::check::rasp_unsupported", "a RASP statement algen does not run (`load`, applying an s-op to an input)"),
     ("algen::check::rasp_output", "the requested RASP output is not a public s-op of the program"),
+    ("algen::rasp::eval", "a RASP program fails on one input (a type error, a value over algen's size limits, ...)"),
+    ("algen::jsonl::invalid_json", "a JSON-lines input line is empty, not JSON, or has no \"input\" field"),
+    ("algen::jsonl::invalid_input", "a JSON-lines \"input\" is not a string or a list of tokens the command takes"),
+    ("algen::jsonl::not_utf8", "a JSON-lines input line is not valid UTF-8"),
+    ("algen::jsonl::line_too_long", "a JSON-lines input line is over the size limit (1 MiB)"),
     ("algen::check::split_kind", "a split that mixes length ranges with selections from a universe"),
     (
         "algen::check::universe_only",
@@ -68,6 +73,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::machine_unreachable", "a state no rule leads to from the start state (warning)"),
     ("algen::check::scratchpad", "a scratchpad or machine target that does not fit the task"),
     ("algen::run::label", "labelling an example failed"),
+    (
+        "algen::task::not_in_universe",
+        "a `label` input is not a member of the task's universe (layout, ranges, `where`)",
+    ),
     ("algen::run::diverged", "the training loss became NaN or infinite"),
     ("algen::run::expect", "an expectation does not hold"),
 ];

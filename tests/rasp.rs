@@ -290,12 +290,14 @@ fn standard_library() {
     assert_eq!(ok("x = load_from_location(tokens, 2);", "abc"), json!(["c", "c", "c"]));
     assert_eq!(ok("x = shift(tokens, 1, \"_\");", "abc"), json!(["_", "a", "b"]));
     assert_eq!(ok("x = mark_last_instance(tokens, \"a\");", "aba"), json!([false, false, true]));
-    // the original's mark_first_instance also looks at later positions: same result
-    assert_eq!(ok("x = mark_first_instance(tokens, \"a\");", "aba"), json!([false, false, true]));
+    // the original's head (6dd1016): no *earlier* position holds the value
+    assert_eq!(ok("x = mark_first_instance(tokens, \"a\");", "aba"), json!([true, false, false]));
+    assert_eq!(ok("x = mark_first_instance(tokens, \"a\");", "aa"), json!([true, false]));
     assert_eq!(ok("x = sort(tokens, tokens);", "cab"), json!(["a", "b", "c"]));
     assert_eq!(ok("x = sort(indices, tokens);", "bab"), json!([1, 0, 2])); // stable
     assert_eq!(matrix("s = select_from_last(tokens, \"a\");", "aba"), ["001", "001", "001"]);
-    assert_eq!(matrix("s = select_from_first(tokens, \"a\");", "aba"), ["001", "001", "001"]);
+    assert_eq!(matrix("s = select_from_first(tokens, \"a\");", "aba"), ["100", "100", "100"]);
+    assert_eq!(matrix("s = select_from_first(tokens, \"a\");", "baa"), ["010", "010", "010"]);
     assert_eq!(matrix("s = select_next_identical(tokens);", "aab"), ["010", "000", "000"]);
 }
 

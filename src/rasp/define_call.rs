@@ -9,6 +9,9 @@ use super::graph::{Arg, Node, Table};
 use super::value::{self, Op, Val};
 use crate::diag::Diag;
 use crate::source::Span;
+
+/// The most elements a definition-time list may hold (`range`, `+`).
+pub(super) const MAX_LIST_LEN: usize = 1_000_000;
 use std::rc::Rc;
 
 impl Definer {
@@ -62,14 +65,15 @@ impl Definer {
         if step == 0 {
             return Err(value_error(span, "`range` step must not be zero", "here"));
         }
+        let (start, stop, step) = (start as i128, stop as i128, step as i128);
         let count = if step > 0 { (stop - start).max(0) / step } else { (start - stop).max(0) / -step };
-        if count > 1_000_000 {
+        if count > MAX_LIST_LEN as i128 {
             return Err(value_error(span, "`range` over a million numbers", "here"));
         }
         let mut out = vec![];
         let mut i = start;
         while (step > 0 && i < stop) || (step < 0 && i > stop) {
-            out.push(Value::Atom(Val::Int(i)));
+            out.push(Value::Atom(Val::Int(i as i64))); // between start and stop: an i64
             i += step;
         }
         Ok(Value::List(Rc::new(out)))

@@ -195,6 +195,10 @@ impl Definer {
                 value::binary(vop, *x, *y, &mut self.strings).map(Value::Atom).map_err(|m| value_error(span, m, "here"))
             }
             (Value::List(x), Value::List(y)) if op == BinOp::Add => {
+                if x.len() + y.len() > super::define_call::MAX_LIST_LEN {
+                    let msg = format!("a list of {} elements is over the limit of a million", x.len() + y.len());
+                    return Err(value_error(span, msg, "this concatenation"));
+                }
                 Ok(Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())))
             }
             (Value::List(x), Value::List(y)) if op == BinOp::Eq => Ok(Value::Atom(Val::Bool(lists_eq(x, y)))),

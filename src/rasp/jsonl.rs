@@ -1,9 +1,15 @@
 //! The JSON-lines conformance interface of `algen rasp FILE --eval NAME`:
 //! `{"input": "abc"}` (one token per character) or `{"input": [tokens]}` in,
-//! `{"input": …, "output": [v0, v1, …]}` or `{"input": …, "error": "…"}` out.
+//! `{"input": …, "output": [v0, v1, …]}` or an error line out.
+//!
+//! Error lines ([`error_line`]) have one shape in both JSON-lines commands
+//! (`rasp` and `label`): `{"input": …, "error": "message", "code":
+//! "algen::…"}`. `"error"` stays a string, as the reference data
+//! (`tests/data/rasp/*.jsonl`) has it; `"input"` echoes the line's input
+//! (`null` when the line has none).
 
 use super::run::Evaluator;
-use super::value::Val;
+use super::value::{Val, MAX_STR_BYTES};
 use serde_json::{json, Value as Json};
 
 /// JSON tokens -> atoms (`tokens_asis`).
@@ -16,6 +22,9 @@ pub fn tokens(ev: &mut Evaluator, input: &Json) -> Result<Vec<Val>, String> {
         Json::Array(items) => items
             .iter()
             .map(|v| match v {
+                Json::String(s) if s.len() > MAX_STR_BYTES => {
+                    Err(format!("a token of {} bytes is over the limit of {MAX_STR_BYTES} bytes per string", s.len()))
+                }
                 Json::String(s) => Ok(Val::Str(ev.strings.intern(s))),
                 Json::Bool(b) => Ok(Val::Bool(*b)),
                 Json::Number(n) => {
@@ -42,28 +51,34 @@ pub fn to_json(ev: &Evaluator, vals: &[Val]) -> Json {
     )
 }
 
-/// Answers one input line (never fails: problems become the line's `error`).
+/// Answers one input line (never fails: problems become the line's error).
 pub fn answer(ev: &mut Evaluator, line: &str) -> String {
     let parsed: Json = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return reply(&Json::Null, Err(format!("invalid JSON: {e}"))),
+        Err(e) => return error_line(&Json::Null, "algen::jsonl::invalid_json", &format!("invalid JSON: {e}")),
     };
     let Some(input) = parsed.get("input") else {
-        return reply(&Json::Null, Err("expected an object with an \"input\" field".into()));
+        return error_line(&Json::Null, "algen::jsonl::invalid_json", "expected an object with an \"input\" field");
     };
-    let result = tokens(ev, input).and_then(|toks| match ev.eval(&toks) {
+    ev.start_input();
+    let toks = match tokens(ev, input) {
+        Ok(t) => t,
+        Err(e) => return error_line(input, "algen::jsonl::invalid_input", &e),
+    };
+    match ev.eval(&toks) {
         Ok(vals) => {
             let vals = vals.to_vec();
-            Ok(to_json(ev, &vals))
+            format!("{{\"input\": {input}, \"output\": {}}}", to_json(ev, &vals))
         }
-        Err(e) => Err(e.message),
-    });
-    reply(input, result)
+        Err(e) => error_line(input, "algen::rasp::eval", &e.message),
+    }
 }
 
-fn reply(input: &Json, result: Result<Json, String>) -> String {
-    match result {
-        Ok(out) => format!("{{\"input\": {input}, \"output\": {out}}}"),
-        Err(e) => format!("{{\"input\": {input}, \"error\": {}}}", Json::String(e)),
-    }
+/// The error line of both JSON-lines commands: `{"input": …, "error": "…", "code": "…"}`.
+pub fn error_line(input: &Json, code: &str, message: &str) -> String {
+    format!(
+        "{{\"input\": {input}, \"error\": {}, \"code\": {}}}",
+        Json::String(message.into()),
+        Json::String(code.into())
+    )
 }

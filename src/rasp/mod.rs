@@ -27,7 +27,7 @@ mod strings;
 pub mod value;
 
 pub use check::RESERVED;
-pub use run::{EvalError, Evaluator};
+pub use run::{EvalError, Evaluator, MAX_INPUT_TOKENS};
 pub use value::{Strings, Val};
 
 use crate::diag::{did_you_mean, Diag};
@@ -163,6 +163,7 @@ fn describe(file: FileId, text: &str, s: Span) -> String {
 /// A task label: the target s-op on `tokens` (with `bos` prepended, its
 /// output dropped), each value written as Python's `str` writes it.
 pub fn label(ev: &mut Evaluator, t: &crate::ir::RaspTarget, tokens: &[&str]) -> Result<Vec<String>, String> {
+    ev.start_input();
     let mut vals = Vec::with_capacity(tokens.len() + 1);
     if let Some(b) = &t.bos {
         vals.push(Val::Str(ev.strings.intern(b)));

@@ -11,6 +11,12 @@ use super::graph::{Arg, Graph, Id, Map1, Node, Tokens};
 use super::kernels::{self, Scratch};
 use super::value::{self, Op, Strings, Val};
 
+/// The most tokens one input may have: every selector holds n² bits (12.5 MB at 10,000).
+pub const MAX_INPUT_TOKENS: usize = 10_000;
+
+/// Bytes of strings from earlier inputs kept before [`Evaluator::start_input`] forgets them.
+const RECYCLE_BYTES: usize = 16 << 20;
+
 /// Evaluates one s-op of a program on inputs.
 #[derive(Clone)]
 pub struct Evaluator {
@@ -22,6 +28,8 @@ pub struct Evaluator {
     /// The input length a length-only node's buffer holds (0: none).
     valid_for: Vec<usize>,
     pub strings: Strings,
+    /// The table as the program left it; [`Evaluator::start_input`] returns to it.
+    base: value::Mark,
     cols: Vec<Vec<Val>>,
     flags: Vec<u8>,
     sels: Vec<Vec<u64>>,
@@ -65,6 +73,7 @@ impl Evaluator {
             target,
             length_only,
             valid_for: vec![0; len],
+            base: strings.mark(),
             strings,
             cols: vec![vec![]; len],
             flags: vec![0; len],
@@ -76,11 +85,31 @@ impl Evaluator {
         }
     }
 
-    /// The target's values on `tokens` (given as `tokens_asis`), or the first error.
+    /// Call before interning a new input's tokens: forgets the long strings
+    /// that earlier inputs created once they hold over 16 MiB, so that a long
+    /// stream of inputs runs in bounded memory (values from earlier inputs,
+    /// and the strings they name, must not be used after this).
+    pub fn start_input(&mut self) {
+        if self.strings.bytes().saturating_sub(self.base.bytes()) > RECYCLE_BYTES {
+            self.strings.truncate(self.base);
+            self.valid_for.fill(0); // cached length-only columns may name forgotten strings
+        }
+    }
+
+    /// The target's values on `tokens` (given as `tokens_asis`), or the first
+    /// error (also when the strings it creates go over the limits of `strings`).
     pub fn eval(&mut self, tokens: &[Val]) -> Result<&[Val], EvalError> {
         if tokens.is_empty() {
             return Err(EvalError { message: "RASP evaluates non-empty inputs only; this input is empty".into() });
         }
+        if tokens.len() > MAX_INPUT_TOKENS {
+            let message = format!(
+                "the input has {} tokens, over algen's RASP limit of {MAX_INPUT_TOKENS} tokens per input",
+                tokens.len()
+            );
+            return Err(EvalError { message });
+        }
+        self.strings.begin_input();
         let n = tokens.len();
         let graph = std::sync::Arc::clone(&self.graph);
         for idx in 0..self.order.len() {

@@ -1,6 +1,12 @@
 //! Strings: up to 7 bytes live inline in a [`Str`] (no allocation, and comparing
 //! two inline strings is one integer comparison); longer ones are interned in a
 //! [`Strings`] table.
+//!
+//! Size limits (README, "RASP"): one string value holds at most
+//! [`MAX_STR_BYTES`] bytes, and the strings that one input creates hold at
+//! most [`MAX_INPUT_STR_BYTES`] in all. Going over either is an error for that
+//! input (never an abort, never a shortened string): `tokens + tokens`
+//! doubled 30 times would otherwise need gigabytes per position.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -53,14 +59,74 @@ pub fn str_bits(s: Str) -> u64 {
     s.0
 }
 
+/// The most bytes one string value may hold (1 MiB).
+pub const MAX_STR_BYTES: usize = 1 << 20;
+
+/// The most bytes of new strings one input may create (64 MiB).
+pub const MAX_INPUT_STR_BYTES: usize = 64 << 20;
+
 /// The table of long strings; one per program, extended during evaluation.
 #[derive(Clone, Debug, Default)]
 pub struct Strings {
     long: Vec<Box<str>>,
     index: HashMap<Box<str>, u32>,
+    /// Bytes held by `long`.
+    bytes: usize,
+    /// `bytes` when the current input began ([`Strings::begin_input`]).
+    mark: usize,
+}
+
+/// A mark of the table's size, to [`Strings::truncate`] back to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    len: usize,
+    bytes: usize,
+}
+
+impl Mark {
+    /// Bytes the table held at the mark.
+    pub fn bytes(self) -> usize {
+        self.bytes
+    }
 }
 
 impl Strings {
+    /// The current size, to truncate back to later.
+    pub fn mark(&self) -> Mark {
+        Mark { len: self.long.len(), bytes: self.bytes }
+    }
+    /// Bytes held by the table of long strings.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+    /// Forgets every string interned after `m` (their `Str`s must be dropped).
+    pub fn truncate(&mut self, m: Mark) {
+        for s in self.long.drain(m.len.min(self.long.len())..) {
+            self.index.remove(&s);
+        }
+        self.bytes = m.bytes;
+        self.mark = self.mark.min(m.bytes);
+    }
+    /// Starts counting the bytes of new strings against [`MAX_INPUT_STR_BYTES`].
+    pub fn begin_input(&mut self) {
+        self.mark = self.bytes;
+    }
+    /// Whether a new string of `len` bytes is within the limits; an error
+    /// message naming the limit otherwise.
+    pub fn check_new(&self, len: usize) -> Result<(), String> {
+        if len > MAX_STR_BYTES {
+            return Err(format!(
+                "a string of {len} bytes is over algen's RASP limit of {MAX_STR_BYTES} bytes per string value"
+            ));
+        }
+        let total = (self.bytes - self.mark.min(self.bytes)).saturating_add(len);
+        if len > 7 && total > MAX_INPUT_STR_BYTES {
+            return Err(format!(
+                "the strings made for this input reach {total} bytes, over algen's RASP limit of {MAX_INPUT_STR_BYTES} bytes of new strings per input"
+            ));
+        }
+        Ok(())
+    }
     pub fn intern(&mut self, s: &str) -> Str {
         if let Some(v) = Str::inline(s.as_bytes()) {
             return v;
@@ -69,6 +135,7 @@ impl Strings {
             return Str(((i as u64) << 8) | INTERNED);
         }
         let i = self.long.len() as u32;
+        self.bytes += s.len();
         self.long.push(s.into());
         self.index.insert(s.into(), i);
         Str(((i as u64) << 8) | INTERNED)

@@ -5,7 +5,7 @@
 //!
 //! Strings are [`Str`]s (see `strings`).
 
-pub use super::strings::{is_inline, str_bits, Str, Strings};
+pub use super::strings::{is_inline, str_bits, Mark, Str, Strings, MAX_STR_BYTES};
 use std::cmp::Ordering;
 
 /// One atom. `repr(C, u8)` puts every payload at offset 8, so that a value
@@ -201,12 +201,14 @@ pub fn binary(op: Op, a: Val, b: Val, strings: &mut Strings) -> Result<Val, Stri
             if let Some(s) = Str::concat_inline(x, y) {
                 return Ok(Val::Str(s));
             }
+            let (mut p, mut q) = ([0u8; 8], [0u8; 8]);
+            strings.check_new(strings.get(x, &mut p).len() + strings.get(y, &mut q).len())?;
             let s = strings.string(x) + &strings.string(y);
             return Ok(Val::Str(strings.intern(&s)));
         }
     }
     if let Some(v) = repeat(op, a, b, strings) {
-        return Ok(v);
+        return v;
     }
     let (Some(x), Some(y)) = (a.num(), b.num()) else {
         return Err(type_err(op, a, b, strings));
@@ -214,8 +216,9 @@ pub fn binary(op: Op, a: Val, b: Val, strings: &mut Strings) -> Result<Val, Stri
     arith(op, x, y)
 }
 
-/// `"ab" * 2` and `2 * "ab"`.
-fn repeat(op: Op, a: Val, b: Val, strings: &mut Strings) -> Option<Val> {
+/// `"ab" * 2` and `2 * "ab"` (a count below 1 gives `""`, as in Python);
+/// an error past the string size limits (see `strings`).
+fn repeat(op: Op, a: Val, b: Val, strings: &mut Strings) -> Option<Result<Val, String>> {
     if op != Op::Mul {
         return None;
     }
@@ -224,11 +227,15 @@ fn repeat(op: Op, a: Val, b: Val, strings: &mut Strings) -> Option<Val> {
         _ => return None,
     };
     let n = match n.num()? {
-        Num::I(i) => i.clamp(0, 1 << 20) as usize,
+        Num::I(i) => i.max(0) as u64,
         Num::F(_) => return None,
     };
-    let text = strings.string(s).repeat(n);
-    Some(Val::Str(strings.intern(&text)))
+    let text = strings.string(s);
+    let len = (text.len() as u64).saturating_mul(n);
+    if let Err(e) = strings.check_new(usize::try_from(len).unwrap_or(usize::MAX)) {
+        return Some(Err(e));
+    }
+    Some(Ok(Val::Str(strings.intern(&text.repeat(n as usize)))))
 }
 
 fn arith(op: Op, x: Num, y: Num) -> Result<Val, String> {

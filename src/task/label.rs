@@ -2,7 +2,7 @@
 
 use super::eval::eval;
 use super::value::Value;
-use crate::ir::{Format, Input, Slot, Task};
+use crate::ir::{Format, Input, Slot, Task, Universe};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -43,6 +43,13 @@ pub enum LabelError {
     #[diagnostic(code(algen::task::invalid_input))]
     Invalid { task: String, input: String, message: String, span: Span },
 
+    #[error("task `{task}`: `{input}` is not in the task's universe: {message}")]
+    #[diagnostic(
+        code(algen::task::not_in_universe),
+        help("an input is the format's layout of a tuple that the variables' ranges and the `where` filter keep")
+    )]
+    NotInUniverse { task: String, input: String, message: String, span: Span },
+
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
     #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
@@ -60,7 +67,8 @@ impl LabelError {
             | LabelError::InputId { span, .. }
             | LabelError::EmptyAlphabet { span, .. }
             | LabelError::Grammar { span, .. }
-            | LabelError::Invalid { span, .. } => *span,
+            | LabelError::Invalid { span, .. }
+            | LabelError::NotInUniverse { span, .. } => *span,
         }
     }
 }
@@ -141,7 +149,7 @@ impl<'t> Labeler<'t> {
             return self.label_rasp(cell, r, input, target.span);
         }
         if let Input::Universe(u) = &task.input {
-            values = self.universe_values(&u.layout, u.vars.len(), values)?;
+            values = self.universe_values(u, values)?;
         }
         let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
@@ -180,23 +188,54 @@ impl<'t> Labeler<'t> {
             .collect()
     }
 
-    /// A universe input (laid out as the format) -> the variables' values, in order.
-    fn universe_values(&self, layout: &[Slot], n_vars: usize, values: Vec<Value>) -> Result<Vec<Value>, LabelError> {
+    /// A universe input (laid out as the format) -> the variables' values, in
+    /// order; an error unless the input is the layout of a tuple in the
+    /// variables' ranges that the `where` filter keeps.
+    fn universe_values(&self, u: &Universe, values: Vec<Value>) -> Result<Vec<Value>, LabelError> {
         let task = self.task;
-        if values.len() != layout.len() {
+        if values.len() != u.layout.len() {
             return Err(LabelError::Shape {
                 task: task.name.clone(),
                 format: "universe",
                 expected: "an input laid out as the format",
-                found: format!("{} tokens for a format of {}", values.len(), layout.len()),
+                found: format!("{} tokens for a format of {}", values.len(), u.layout.len()),
                 span: task.span,
             });
         }
-        let mut vars = vec![Value::Int(0); n_vars];
-        for (slot, v) in layout.iter().zip(values) {
-            if let Slot::Var(i) = slot {
-                vars[*i] = v;
+        let outside = |message: String| LabelError::NotInUniverse {
+            task: task.name.clone(),
+            input: render_input(&values),
+            message,
+            span: task.span,
+        };
+        let (mut ints, mut vars) = (vec![0i64; u.vars.len()], vec![Value::Int(0); u.vars.len()]);
+        for (k, (slot, v)) in u.layout.iter().zip(&values).enumerate() {
+            match slot {
+                Slot::Tok(t) if v.to_string() != *t => {
+                    return Err(outside(format!("token {} is `{v}`, but the format has `{t}` there", k + 1)))
+                }
+                Slot::Tok(_) => {}
+                Slot::Var(i) => {
+                    let var = &u.vars[*i];
+                    match v.as_int() {
+                        // the universe writes a value as its decimal text (no `03`)
+                        Some(n) if (var.lo..=var.hi).contains(&n) && v.to_string() == n.to_string() => {
+                            (ints[*i], vars[*i]) = (n, v.clone())
+                        }
+                        _ => {
+                            let range = format!("{}..={}", var.lo, var.hi);
+                            return Err(outside(format!(
+                                "token {} is `{v}`, not a value of `{}` ({range})",
+                                k + 1,
+                                var.name
+                            )));
+                        }
+                    }
+                }
             }
+        }
+        if !super::universe::keep(task, u, &ints)? {
+            return Err(outside("the `where` filter leaves it out".into()));
         }
         Ok(vars)
     }

@@ -56,7 +56,7 @@ pub fn enumerate(task: &Task) -> Result<Vec<Example>, LabelError> {
 }
 
 /// Whether the filter keeps the tuple `vals`.
-fn keep(task: &Task, u: &Universe, vals: &[i64]) -> Result<bool, LabelError> {
+pub(super) fn keep(task: &Task, u: &Universe, vals: &[i64]) -> Result<bool, LabelError> {
     let Some(f) = &u.filter else { return Ok(true) };
     let values: Vec<Value> = vals.iter().map(|&v| Value::Int(v)).collect();
     let show = || vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ");
