@@ -69,7 +69,7 @@ fn every_shipped_spec_runs_in_smoke_configuration() {
         smoke(&mut loaded.spec);
         let name = f.strip_prefix("specs").unwrap_or(&f).with_extension("").display().to_string().replace('/', "__");
         for exp in &loaded.spec.experiments {
-            let opts = RunOptions { out: out.clone(), steps: None, resume: false };
+            let opts = RunOptions::new(out.clone());
             let (res, dir) =
                 pipeline::run_experiment(&loaded.spec, exp, &opts, &mut |_, _, _, _| Box::new(algen::train::Quiet))
                     .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
