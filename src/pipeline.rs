@@ -188,10 +188,11 @@ pub fn run_experiment(
                 continue;
             }
             let why = Resume { exp, variant: &variant, seed, steps_flag: opts.steps };
-            if let Some(old) = done.iter().find(|r| r.variant == variant.label && r.seed == seed) {
+            let changed = done.iter().find(|r| r.variant == variant.label && r.seed == seed);
+            if let Some(old) = changed {
                 restart_or_fail(why.finished_changed(old, &id), opts)?;
             }
-            let mut resume = opts.resume && checkpoint.exists();
+            let mut resume = opts.resume && changed.is_none() && checkpoint.exists();
             if resume {
                 if let Err(d) = why.checkpoint(&checkpoint, &config) {
                     resume = false;

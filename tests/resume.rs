@@ -256,3 +256,31 @@ fn a_corrupt_checkpoint_is_named() {
     assert!(err.contains("algen::run::checkpoint_corrupt") && err.contains("checkpoint.safetensors"), "{err}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// Item 12 through the binary: `--resume` with another `--steps` than the finished runs had
+/// is refused (exit 1); `--restart-changed` retrains each changed run with one warning.
+#[test]
+fn the_binary_refuses_or_restarts_changed_runs() {
+    let out = out_dir("cli");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("spec.alg");
+    std::fs::write(&file, text("1e-3", "3e-3", "4")).unwrap();
+    let (f, o) = (file.display().to_string(), out.display().to_string());
+    let algen = |extra: &[&str]| {
+        let mut args = vec!["run", f.as_str(), "--out", o.as_str()];
+        args.extend_from_slice(extra);
+        let r = common::cli::algen_with_stdin(&args, "");
+        (r.status.code(), String::from_utf8_lossy(&r.stderr).into_owned())
+    };
+    assert_eq!(algen(&["--steps", "2"]).0, Some(0));
+    let (code, err) = algen(&["--steps", "3", "--resume"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("algen::run::config_changed") && err.contains("--restart-changed"), "{err}");
+    let (code, err) = algen(&["--steps", "3", "--resume", "--restart-changed"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("algen::run::config_changed").count(), 2, "one warning per changed run: {err}");
+    let res: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("r").join("results.json")).unwrap()).unwrap();
+    assert!(res["runs"].as_array().unwrap().iter().all(|r| r["final_eval"]["step"] == 3), "retrained to 3 steps");
+    let _ = std::fs::remove_dir_all(out);
+}
