@@ -136,6 +136,12 @@ impl From<Diag> for RunError {
     }
 }
 
+impl From<Box<Diag>> for RunError {
+    fn from(d: Box<Diag>) -> Self {
+        RunError::Diag(d)
+    }
+}
+
 /// The directory of one run's own files (metrics.jsonl).
 pub fn run_dir(exp_dir: &Path, index: usize, variant: &str, seed: u64) -> PathBuf {
     let slug: String =
@@ -196,7 +202,7 @@ pub fn run_experiment(
             if resume {
                 if let Err(d) = why.checkpoint(&checkpoint, &config) {
                     resume = false;
-                    restart_or_fail(d, opts)?;
+                    restart_or_fail(*d, opts)?;
                 }
             }
             if !resume {

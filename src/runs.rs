@@ -148,11 +148,13 @@ pub const LOCK_FILE: &str = ".lock";
 
 impl ExperimentLock {
     /// Locks `dir` (created if needed) for this process, or explains who holds it.
-    pub fn acquire(dir: &Path) -> Result<ExperimentLock, Diag> {
+    pub fn acquire(dir: &Path) -> Result<ExperimentLock, Box<Diag>> {
         let path = dir.join(LOCK_FILE);
         let io = |e: std::io::Error| {
-            Diag::error("algen::run::locked", format!("cannot lock the output folder `{}`: {e}", dir.display()))
-                .help("check that the folder is writable, or choose another with `--out`")
+            Box::new(
+                Diag::error("algen::run::locked", format!("cannot lock the output folder `{}`: {e}", dir.display()))
+                    .help("check that the folder is writable, or choose another with `--out`"),
+            )
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut file = File::options().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
@@ -163,11 +165,11 @@ impl ExperimentLock {
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
                 let who = if holder.is_empty() { "another process".to_string() } else { holder.to_string() };
-                return Err(Diag::error(
+                return Err(Box::new(Diag::error(
                     "algen::run::locked",
                     format!("the output folder `{}` is in use by another algen run ({who})", dir.display()),
                 )
-                .help("two runs writing one folder would mix their results: wait for the other run to end, or give this one another `--out`"));
+                .help("two runs writing one folder would mix their results: wait for the other run to end, or give this one another `--out`")));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
@@ -231,15 +233,16 @@ impl Resume<'_> {
 
     /// Checks the checkpoint at `path` before continuing from it: it must be readable, no
     /// further than the run's steps, and made with the same configuration (`config`, canonical).
-    pub fn checkpoint(&self, path: &Path, config: &str) -> Result<(), Diag> {
-        let (step, saved) = crate::train::checkpoint::peek(path).map_err(|e| corrupt(path, &e.to_string()))?;
+    pub fn checkpoint(&self, path: &Path, config: &str) -> Result<(), Box<Diag>> {
+        let (step, saved) =
+            crate::train::checkpoint::peek(path).map_err(|e| Box::new(corrupt(path, &e.to_string())))?;
         let steps = self.variant.train.steps;
         if step > steps {
             let asked = match self.steps_flag {
                 Some(s) => format!("`--steps {s}`"),
                 None => format!("`steps = {steps}` in the spec"),
             };
-            return Err(self.diag(
+            return Err(Box::new(self.diag(
                 "algen::run::resume_steps",
                 format!(
                     "the checkpoint of {} is at step {step}, past the {steps} steps this run trains ({asked})",
@@ -250,7 +253,7 @@ impl Resume<'_> {
                      `--restart-changed` to train it afresh for {steps} steps (checkpoint: {})",
                     path.display()
                 ),
-            ));
+            )));
         }
         if saved.as_deref() == Some(config) {
             return Ok(());
@@ -263,7 +266,7 @@ impl Resume<'_> {
                 format!("changed: {}", differences(&old, &new, 3).join("; "))
             }
         };
-        Err(self.diag(
+        Err(Box::new(self.diag(
             "algen::run::config_changed",
             format!(
                 "the checkpoint of {} was made with another configuration than the spec now gives: {what}",
@@ -274,7 +277,7 @@ impl Resume<'_> {
                  train changed runs afresh, or without `--resume` (checkpoint: {})",
                 path.display()
             ),
-        ))
+        )))
     }
 }
 
