@@ -272,6 +272,7 @@ fn the_binary_refuses_or_restarts_changed_runs() {
         let r = common::cli::algen_with_stdin(&args, "");
         (r.status.code(), String::from_utf8_lossy(&r.stderr).into_owned())
     };
+    assert_eq!(algen(&["--steps", "2", "--restart-changed"]).0, Some(2), "--restart-changed needs --resume");
     assert_eq!(algen(&["--steps", "2"]).0, Some(0));
     let (code, err) = algen(&["--steps", "3", "--resume"]);
     assert_eq!(code, Some(1), "{err}");
