@@ -34,9 +34,13 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         steps: Option<u64>,
         /// Continue an interrupted run: keep finished runs, continue from checkpoints
-        /// (`checkpoint_every` in the spec's `train` block).
+        /// (`checkpoint_every` in the spec's `train` block). A run whose configuration
+        /// changed since is an error (see --restart-changed).
         #[arg(long)]
         resume: bool,
+        /// With --resume: train runs whose configuration changed afresh, with a warning.
+        #[arg(long, requires = "resume")]
+        restart_changed: bool,
     },
     /// Print sampled examples of a task.
     Sample {

@@ -22,8 +22,9 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume } => {
-            run(&file, experiment.as_deref(), RunOptions { out, steps: steps.map(|s| s as usize), resume })
+        Command::Run { file, experiment, out, steps, resume, restart_changed } => {
+            let steps = steps.map(|s| s as usize);
+            run(&file, experiment.as_deref(), RunOptions { out, steps, resume, restart_changed })
         }
         Command::Sample { file, task, all: true, split, part, json, seed, .. } => {
             sample_all(&file, &task, split.as_deref().zip(part.as_deref()), json, seed)
@@ -118,6 +119,10 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
         }
         let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {
             Ok(r) => r,
+            Err(pipeline::RunError::Diag(d)) => {
+                print_diags(&loaded.sources, vec![*d]);
+                return Err(Failure::Spec);
+            }
             Err(e) => {
                 eprintln!("error: experiment `{}` failed: {e}", exp.name);
                 return Err(Failure::Spec);

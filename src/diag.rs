@@ -79,6 +79,11 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("algen::run::diverged", "the training loss became NaN or infinite"),
     ("algen::run::expect", "an expectation does not hold"),
+    ("algen::run::locked", "another run holds the output folder (or it cannot be locked)"),
+    ("algen::run::config_changed", "`--resume` finds a run or checkpoint made with another configuration"),
+    ("algen::run::resume_steps", "`--resume` finds a checkpoint past the run's step count"),
+    ("algen::run::checkpoint_corrupt", "a checkpoint that cannot be read"),
+    ("algen::run::resume_results", "`--resume` cannot read the experiment's results.json"),
 ];
 
 /// One diagnostic.

@@ -27,6 +27,7 @@ pub mod model;
 pub mod pipeline;
 pub mod rasp;
 pub mod report;
+pub mod runs;
 pub mod source;
 pub mod syntax;
 pub mod task;

@@ -7,6 +7,7 @@ use crate::diag::Diag;
 use crate::eval::{self, EvalError};
 use crate::ir::{self, Spec};
 use crate::report::{self, results::*};
+use crate::runs::{self, ExperimentLock, Resume};
 use crate::source::SourceMap;
 use crate::syntax;
 use crate::train::{self, Observer, RunSpec};
@@ -102,8 +103,19 @@ pub struct RunOptions {
     /// Overrides every variant's step count.
     pub steps: Option<usize>,
     /// Continue an interrupted experiment: runs already in `results.json` are kept, and a run
-    /// with a `checkpoint.safetensors` continues from it (universe tasks).
+    /// with a `checkpoint.safetensors` continues from it (universe tasks) — both only when the
+    /// spec still gives the run the same configuration ([`crate::runs`]).
     pub resume: bool,
+    /// With `resume`: train a run whose configuration changed afresh (with a warning) instead
+    /// of refusing to continue it.
+    pub restart_changed: bool,
+}
+
+impl RunOptions {
+    /// A fresh run into `out` with the spec's step counts.
+    pub fn new(out: impl Into<PathBuf>) -> RunOptions {
+        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false }
+    }
 }
 
 /// Errors of a run after checking.
@@ -113,6 +125,21 @@ pub enum RunError {
     Eval(#[from] EvalError),
     #[error("cannot write results: {0}")]
     Io(#[from] std::io::Error),
+    /// The output folder is locked by another run, or `--resume` cannot continue a run.
+    #[error("{0}")]
+    Diag(Box<Diag>),
+}
+
+impl From<Diag> for RunError {
+    fn from(d: Diag) -> Self {
+        RunError::Diag(Box::new(d))
+    }
+}
+
+impl From<Box<Diag>> for RunError {
+    fn from(d: Box<Diag>) -> Self {
+        RunError::Diag(d)
+    }
 }
 
 /// The directory of one run's own files (metrics.jsonl).
@@ -124,7 +151,8 @@ pub fn run_dir(exp_dir: &Path, index: usize, variant: &str, seed: u64) -> PathBu
 
 /// Runs every variant × seed of `exp`, writing results and the report into
 /// `opts.out/<experiment>/` after each run (so an interrupted experiment keeps
-/// what finished). `observer` makes one observer per run.
+/// what finished). The folder is locked for the whole call ([`ExperimentLock`]): a second
+/// run into it fails at once. `observer` makes one observer per run.
 pub fn run_experiment(
     spec: &Spec,
     exp: &ir::Experiment,
@@ -134,7 +162,7 @@ pub fn run_experiment(
     let task = spec.task(&exp.task).expect("checked: task exists");
     let split = spec.split(&exp.split).expect("checked: split exists");
     let dir = opts.out.join(&exp.name);
-    std::fs::create_dir_all(&dir)?;
+    let _lock = ExperimentLock::acquire(&dir)?;
     let mut res = ExperimentResults {
         experiment: exp.name.clone(),
         task: task.name.clone(),
@@ -146,8 +174,7 @@ pub fn run_experiment(
         expects: vec![],
         reduce: exp.eval.reduce,
     };
-    let done: Vec<RunResult> =
-        if opts.resume { report::load(&dir).map(|r| r.runs).unwrap_or_default() } else { vec![] };
+    let done = if opts.resume { finished(&dir)? } else { vec![] };
     let total: usize = exp.variants.iter().map(|v| v.train.seeds.len()).sum();
     for variant in &exp.variants {
         let mut variant = variant.clone();
@@ -160,16 +187,30 @@ pub fn run_experiment(
             std::fs::create_dir_all(&rdir)?;
             let metrics = rdir.join("metrics.jsonl");
             let checkpoint = rdir.join(train::checkpoint::FILE);
-            if let Some(r) = done.get(index).filter(|r| r.variant == variant.label && r.seed == seed) {
+            let config = runs::config_json(task, split, &variant, &exp.eval, seed);
+            let id = runs::id_of(&config);
+            if let Some(r) = done.iter().find(|r| r.id == id) {
                 res.runs.push(r.clone());
                 continue;
             }
-            if !(opts.resume && checkpoint.exists()) {
+            let why = Resume { exp, variant: &variant, seed, steps_flag: opts.steps };
+            let changed = done.iter().find(|r| r.variant == variant.label && r.seed == seed);
+            if let Some(old) = changed {
+                restart_or_fail(why.finished_changed(old, &id), opts)?;
+            }
+            let mut resume = opts.resume && changed.is_none() && checkpoint.exists();
+            if resume {
+                if let Err(d) = why.checkpoint(&checkpoint, &config) {
+                    resume = false;
+                    restart_or_fail(*d, opts)?;
+                }
+            }
+            if !resume {
                 let _ = std::fs::remove_file(&metrics);
                 let _ = std::fs::remove_file(&checkpoint);
             }
             let inner = observer(&variant, seed, index, total);
-            let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume: opts.resume };
+            let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
             let mut obs = MetricsFile { path: metrics, inner, error: None };
             let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed, kernels: Default::default() };
             let result = train::run_with(&rs, &mut obs, Some(&ck))?;
@@ -182,6 +223,31 @@ pub fn run_experiment(
         }
     }
     Ok((res, dir))
+}
+
+/// The finished runs of an earlier run into `dir` (none when it has no `results.json`).
+fn finished(dir: &Path) -> Result<Vec<RunResult>, RunError> {
+    match report::load(dir) {
+        Ok(r) => Ok(r.runs),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+        Err(e) => Err(Diag::error("algen::run::resume_results", format!("cannot resume: {e}"))
+            .help(format!(
+                "`--resume` keeps the finished runs recorded in `{}`; repair or delete it, or run without `--resume`",
+                dir.join(report::RESULTS_JSON).display()
+            ))
+            .into()),
+    }
+}
+
+/// With `--restart-changed`, prints `d` as a warning (the run trains afresh); else fails with it.
+fn restart_or_fail(d: Diag, opts: &RunOptions) -> Result<(), RunError> {
+    if !opts.restart_changed || d.code == "algen::run::checkpoint_corrupt" {
+        return Err(d.into());
+    }
+    let mut w = Diag::warning(d.code, format!("{}; training it afresh (--restart-changed)", d.message));
+    w.help = None;
+    eprint!("{}", crate::diag::render(&[w], 100, false));
+    Ok(())
 }
 
 /// The sizes of a universe task's split (with seed 0), or `None`.

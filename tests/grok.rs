@@ -220,11 +220,11 @@ fn resume_after_a_kill_is_bit_identical() {
     let s = spec(RESUME);
     let exp = s.experiment("r").unwrap();
     let whole = out_dir("whole");
-    let opts = RunOptions { out: whole.clone(), steps: None, resume: false };
+    let opts = RunOptions::new(whole.clone());
     let (a, _) = pipeline::run_experiment(&s, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).unwrap();
     assert_eq!(a.runs.len(), 4);
     let broken = out_dir("broken");
-    let mut opts = RunOptions { out: broken.clone(), steps: None, resume: false };
+    let mut opts = RunOptions::new(broken.clone());
     // Kill the second run (index 1) at step 10; the first finished and is in results.json.
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         pipeline::run_experiment(&s, exp, &opts, &mut |_, _, i, _| {
@@ -256,7 +256,7 @@ fn universe_report_has_grokking_section_and_plot() {
     let s = spec(RESUME);
     let exp = s.experiment("r").unwrap();
     let out = out_dir("report");
-    let opts = RunOptions { out: out.clone(), steps: Some(6), resume: false };
+    let opts = RunOptions { steps: Some(6), ..RunOptions::new(out.clone()) };
     let (res, dir) = pipeline::run_experiment(&s, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).unwrap();
     let u = res.universe.expect("universe sizes");
     assert_eq!((u.total, u.train, u.test, u.corrupted), (49, 25, 24, 3)); // round(24.5) = 25 (half away from 0), round(2.5) = 3

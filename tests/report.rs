@@ -85,6 +85,7 @@ fn run(
     periodic: Vec<Evaluation>,
 ) -> RunResult {
     RunResult {
+        id: format!("{label}-{seed}"),
         variant: label.into(),
         seed,
         config: variant(label),

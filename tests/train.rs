@@ -114,7 +114,7 @@ experiment boom { task = reverse, model = m, split = s, train { steps = 50, batc
     let spec = check::check(&l.files).spec.expect("spec checks");
     let exp = spec.experiment("boom").unwrap();
     let out = std::env::temp_dir().join(format!("algen-boom-{}", std::process::id()));
-    let opts = algen::pipeline::RunOptions { out: out.clone(), steps: None, resume: false };
+    let opts = algen::pipeline::RunOptions::new(out.clone());
     let (res, dir) =
         algen::pipeline::run_experiment(&spec, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).expect("runs");
     let r = &res.runs[0];

@@ -82,6 +82,10 @@ pub enum RunStatus {
 /// One variant x seed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResult {
+    /// The run's stable id: a hash of its resolved configuration and seed ([`crate::runs`]);
+    /// empty in records written before ids existed.
+    #[serde(default)]
+    pub id: String,
     pub variant: String,
     pub seed: u64,
     pub config: Variant,

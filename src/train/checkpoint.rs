@@ -5,7 +5,8 @@
 //! Tensor names: `param.<name>` (the model, its own dtype), `adam.theta.<i>`, `adam.m.<i>`,
 //! `adam.v.<i>` (f64), `filter.ema.<i>` (f64, absent before the first step),
 //! `filter.ma.<i>` (f64, `(k, n)`: the ring of raw gradients), and `meta.*` scalars (i64:
-//! step, adam_t, loss_n, ma_seen, rng_hi/rng_lo; f64: loss_sum). Written to a temporary file
+//! step, adam_t, loss_n, ma_seen, rng_hi/rng_lo; f64: loss_sum; u8: `meta.config`, the run's
+//! resolved configuration as canonical JSON, see [`crate::runs`]). Written to a temporary file
 //! in the same directory and renamed over the old checkpoint, so a kill leaves the previous
 //! checkpoint or the new one, never a partial file.
 
@@ -36,8 +37,19 @@ fn i64s(v: i64) -> Result<Tensor> {
 }
 
 /// Writes the checkpoint of a run at `meta.step` to `path` atomically.
-pub fn save(path: &Path, params: &[(String, Var)], opt: &Adam, filter: Option<&Filter>, meta: Meta) -> Result<()> {
+/// `config` is the run's canonical configuration ([`crate::runs::config_json`]).
+pub fn save(
+    path: &Path,
+    params: &[(String, Var)],
+    opt: &Adam,
+    filter: Option<&Filter>,
+    meta: Meta,
+    config: &str,
+) -> Result<()> {
     let mut t: HashMap<String, Tensor> = HashMap::new();
+    let bytes = config.as_bytes().to_vec();
+    let n = bytes.len();
+    t.insert("meta.config".into(), Tensor::from_vec(bytes, n, &Device::Cpu)?);
     for (name, var) in params {
         t.insert(format!("param.{name}"), var.as_tensor().clone());
     }
@@ -82,6 +94,27 @@ pub fn save(path: &Path, params: &[(String, Var)], opt: &Adam, filter: Option<&F
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The step a checkpoint was written at and the configuration it records (`None` when an
+/// older algen wrote it). Fails when the file is not a readable checkpoint.
+pub fn peek(path: &Path) -> Result<(usize, Option<String>)> {
+    let t = candle_core::safetensors::load(path, &Device::Cpu)?;
+    let step = match t.get("meta.step") {
+        Some(s) => s.to_vec1::<i64>()?.first().copied().unwrap_or(-1),
+        None => candle_core::bail!("it lacks `meta.step`"),
+    };
+    if step < 0 {
+        candle_core::bail!("its step is {step}")
+    }
+    let config = match t.get("meta.config") {
+        Some(c) => Some(
+            String::from_utf8(c.to_vec1::<u8>()?)
+                .map_err(|_| candle_core::Error::Msg("its configuration is not UTF-8".into()))?,
+        ),
+        None => None,
+    };
+    Ok((step as usize, config))
 }
 
 /// Reads the checkpoint at `path` into the run's parameters, optimizer and filter; returns

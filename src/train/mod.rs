@@ -156,6 +156,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     };
     let mut dropout = ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "dropout", 0, spec.seed));
     let mut result = RunResult {
+        id: crate::runs::run_id(spec.task, spec.split, spec.variant, spec.eval, spec.seed),
         variant: spec.variant.label.clone(),
         seed: spec.seed,
         config: spec.variant.clone(),
@@ -169,7 +170,12 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let mut meta = checkpoint::Meta { step: 0, loss_sum: 0.0, loss_n: 0, rng_word_pos: 0 };
     let ck = ck.filter(|_| fixed.is_some());
     if let (Some(ck), Source::Fixed(_, sampler)) = (ck.filter(|c| c.resume && c.checkpoint.exists()), &mut source) {
-        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut())?;
+        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut()).map_err(|e| {
+            candle_core::Error::Msg(format!(
+                "the checkpoint `{}` does not fit this run ({e}); delete it to train the run again from step 0",
+                ck.checkpoint.display()
+            ))
+        })?;
         sampler.set_word_pos(meta.rng_word_pos);
         result.periodic = universe::earlier_evaluations(&ck.metrics, meta.step)?;
     }
@@ -232,7 +238,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         }
         if let Some(ck) = ck.filter(|_| cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
             (meta.step, meta.rng_word_pos) = (step, source.word_pos());
-            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta)?;
+            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta, &ck.config)?;
         }
     }
     if timed_steps > 0 {

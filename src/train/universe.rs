@@ -24,6 +24,9 @@ pub struct Checkpointing {
     pub checkpoint: PathBuf,
     pub metrics: PathBuf,
     pub resume: bool,
+    /// The run's resolved configuration as canonical JSON ([`crate::runs::config_json`]),
+    /// recorded in every checkpoint.
+    pub config: String,
 }
 
 /// A set of examples as model tensors: tokens `(N, T)`, targets `(N, T)`, loss mask `(N, T)`.

@@ -2,6 +2,7 @@
 //! differences and fused-vs-reference agreement.
 #![allow(dead_code)]
 
+pub mod approx;
 pub mod chomsky;
 pub mod cli;
 pub mod spec_run;
