@@ -2,6 +2,7 @@
 
 use super::eval::eval;
 use super::value::Value;
+use crate::diag::Diag;
 use crate::ir::{Format, Input, Slot, Task};
 use crate::source::Span;
 use std::collections::HashMap;
@@ -9,46 +10,69 @@ use std::collections::HashMap;
 /// Why an input could not be labelled. Every variant names the task and
 /// carries the span to point at ([`LabelError::span`]): the target
 /// expression (or the failing part of it), or the task.
-#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LabelError {
     #[error("task `{task}`: the target fails on input `{input}`: {message}")]
-    #[diagnostic(code(algen::task::eval))]
     Eval { task: String, input: String, message: String, span: Span },
 
     #[error("task `{task}`: the target produced `{token}`, which is not an output token ({outputs})")]
-    #[diagnostic(code(algen::task::unknown_output), help("add it to `outputs`, or fix the target"))]
     UnknownOutput { task: String, token: String, outputs: String, span: Span },
 
     #[error("task `{task}`: {format} needs {expected}, but the target gave {found}")]
-    #[diagnostic(code(algen::task::target_shape))]
     Shape { task: String, format: &'static str, expected: &'static str, found: String, span: Span },
 
     #[error("task `{task}`: tag needs one output per input token, but the target has length {target_len} for an input of length {input_len}")]
-    #[diagnostic(code(algen::task::tag_length))]
     TagLength { task: String, input_len: usize, target_len: usize, span: Span },
 
     #[error("task `{task}`: `{token}` is not in the alphabet ({alphabet})")]
-    #[diagnostic(code(algen::task::unknown_input))]
     UnknownInput { task: String, token: String, alphabet: String, span: Span },
 
     #[error("task `{task}`: input id {id} is out of range for an alphabet of {alphabet_len} tokens")]
-    #[diagnostic(code(algen::task::input_id))]
     InputId { task: String, id: u32, alphabet_len: usize, span: Span },
 
     #[error("task `{task}` {message}")]
-    #[diagnostic(code(algen::task::grammar))]
     Grammar { task: String, message: String, span: Span },
 
     #[error("task `{task}`: `{input}` is not an input of the builtin task: {message}")]
-    #[diagnostic(code(algen::task::invalid_input))]
     Invalid { task: String, input: String, message: String, span: Span },
 
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
-    #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
 }
 
 impl LabelError {
+    /// Its diagnostic code (listed in [`crate::diag::CODES`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LabelError::Eval { .. } => "algen::task::eval",
+            LabelError::UnknownOutput { .. } => "algen::task::unknown_output",
+            LabelError::Shape { .. } => "algen::task::target_shape",
+            LabelError::TagLength { .. } => "algen::task::tag_length",
+            LabelError::UnknownInput { .. } => "algen::task::unknown_input",
+            LabelError::InputId { .. } => "algen::task::input_id",
+            LabelError::Grammar { .. } => "algen::task::grammar",
+            LabelError::Invalid { .. } => "algen::task::invalid_input",
+            LabelError::EmptyAlphabet { .. } => "algen::task::empty_alphabet",
+        }
+    }
+
+    /// The coded diagnostic at [`LabelError::span`], rendered like the checker's.
+    pub fn to_diag(&self) -> Diag {
+        let (label, help) = match self {
+            LabelError::Eval { .. } => ("fails here", "the target must be defined on every input the task draws"),
+            LabelError::UnknownOutput { .. } => ("emits it", "add it to `outputs`, or fix the target"),
+            LabelError::Shape { .. } | LabelError::TagLength { .. } => {
+                ("this target", "make the target's value fit the task's format")
+            }
+            LabelError::UnknownInput { .. } | LabelError::InputId { .. } => {
+                ("this task", "give inputs made of the task's alphabet")
+            }
+            LabelError::Grammar { .. } | LabelError::Invalid { .. } => ("this task", "give an input the task can draw"),
+            LabelError::EmptyAlphabet { .. } => ("this task", "give the task a non-empty alphabet or universe"),
+        };
+        Diag::error(self.code(), self.to_string()).at(self.span(), label).help(help)
+    }
+
     /// Where in the spec the problem is.
     pub fn span(&self) -> Span {
         match self {
@@ -62,6 +86,12 @@ impl LabelError {
             | LabelError::Grammar { span, .. }
             | LabelError::Invalid { span, .. } => *span,
         }
+    }
+}
+
+impl From<LabelError> for Diag {
+    fn from(e: LabelError) -> Diag {
+        e.to_diag()
     }
 }
 
