@@ -313,6 +313,10 @@ fn run_writes_results_even_when_expect_fails() {
     let o = algen(&["run", path_str(&spec), "--steps", "2", "--out", path_str(&out)]);
     assert_exit(&o, 1, "the expectation cannot hold after 2 steps");
     assert!(stderr(&o).contains("algen::run::expect"), "{}", stderr(&o));
+    // Rendered like a check error: the `expect` line of the spec, labelled with the value.
+    assert!(stderr(&o).contains("expect all test.sequence_accuracy >= 0.99"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the value is "), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error["), "no hand-written error lines: {}", stderr(&o));
     let exp = out.join("tiny");
     for f in ["results.json", "report.md", "accuracy_by_length.svg"] {
         assert!(exp.join(f).is_file(), "{f} written");
