@@ -155,8 +155,13 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     let reduce = match f.expr("reduce") {
         None => Some(None),
         Some(e) => cx
-            .word(e, "reducer", &["max", "mean"], "algen::check::unknown_value")
-            .map(|w| Some(if w == "max" { ir::ScoreReduce::Max } else { ir::ScoreReduce::Mean })),
+            .choice(
+                e,
+                "reducer",
+                &[("max", ir::ScoreReduce::Max), ("mean", ir::ScoreReduce::Mean)],
+                "algen::check::unknown_value",
+            )
+            .map(Some),
     };
     Some(ir::EvalCfg {
         reduce: reduce?,
@@ -323,15 +328,26 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
 }
 
 fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
-    let kinds = ["constant", "warmup_constant", "warmup_cosine"];
-    let name = cx.word(e, "schedule", &kinds, "algen::check::unknown_value")?;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Constant,
+        WarmupConstant,
+        WarmupCosine,
+    }
+    let kinds = [
+        ("constant", Kind::Constant),
+        ("warmup_constant", Kind::WarmupConstant),
+        ("warmup_cosine", Kind::WarmupCosine),
+    ];
+    let kind = cx.choice(e, "schedule", &kinds, "algen::check::unknown_value")?;
+    let name = kinds.iter().find(|k| k.1 == kind).map_or("", |k| k.0);
     let r = cx.resolve(e).into_owned();
     let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
     let (mut warmup, mut min) = (0usize, 0.0f64);
-    let params: &[&str] = match name.as_str() {
-        "constant" => &[],
-        "warmup_constant" => &["warmup"],
-        _ => &["warmup", "min"],
+    let params: &[&str] = match kind {
+        Kind::Constant => &[],
+        Kind::WarmupConstant => &["warmup"],
+        Kind::WarmupCosine => &["warmup", "min"],
     };
     for (i, a) in args.iter().enumerate() {
         let pname =
@@ -354,10 +370,10 @@ fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
             }
         }
     }
-    Some(match name.as_str() {
-        "constant" => ir::Schedule::Constant,
-        "warmup_constant" => ir::Schedule::WarmupConstant { warmup },
-        _ => ir::Schedule::WarmupCosine { warmup, min },
+    Some(match kind {
+        Kind::Constant => ir::Schedule::Constant,
+        Kind::WarmupConstant => ir::Schedule::WarmupConstant { warmup },
+        Kind::WarmupCosine => ir::Schedule::WarmupCosine { warmup, min },
     })
 }
 
@@ -367,8 +383,9 @@ fn default_opt(kind: ir::OptimizerKind) -> ir::Optimizer {
 }
 
 fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
-    let name = cx.word(e, "optimizer", &["adam", "adamw"], "algen::check::unknown_value")?;
-    let kind = if name == "adam" { ir::OptimizerKind::Adam } else { ir::OptimizerKind::AdamW };
+    let kinds = [("adam", ir::OptimizerKind::Adam), ("adamw", ir::OptimizerKind::AdamW)];
+    let kind = cx.choice(e, "optimizer", &kinds, "algen::check::unknown_value")?;
+    let name = kinds.iter().find(|k| k.1 == kind).map_or("", |k| k.0);
     let mut o = default_opt(kind);
     let r = cx.resolve(e).into_owned();
     let ExprKind::Call { args, .. } = &r.kind else { return Some(o) };

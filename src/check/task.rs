@@ -10,6 +10,13 @@ use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
 const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
+/// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
+const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
+    ("transduce", ir::Format::Transduce),
+    ("tag", ir::Format::Tag),
+    ("classify", ir::Format::Classify),
+    ("lm", ir::Format::Lm),
+];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     let mut f = cx.fields("a task", body, FIELDS, &[], false);
@@ -99,12 +106,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         return None;
     }
     let (alphabet, format, target) = (alphabet?, format?, target?);
-    let format = match format.as_str() {
-        "transduce" => ir::Format::Transduce,
-        "tag" => ir::Format::Tag,
-        "classify" => ir::Format::Classify,
-        _ => ir::Format::Lm, // the arithmetic formats returned above
-    };
+    let format = plain_format(cx, &format, f.expr("format"))?;
     let ty = infer::infer(cx, &target, &alphabet)?;
     let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
     if let Some(tok) = &score_until {
@@ -131,6 +133,23 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         machine: None,
         span: name.span,
     })
+}
+
+/// The format named `word` (one of [`FORMATS`]) for a task with a target expression; an
+/// arithmetic format here (which [`super::arith`] reads first) is reported, never defaulted.
+fn plain_format(cx: &mut Cx, word: &str, e: Option<&Expr>) -> Option<ir::Format> {
+    let found = PLAIN_FORMATS.iter().find(|p| p.0 == word).map(|p| p.1);
+    if let (None, Some(e)) = (found, e) {
+        cx.push(
+            Diag::error("algen::check::unknown_value", format!("`format = {word}` does not take a target expression"))
+                .at(e.span, "not a format for a target expression")
+                .help(format!(
+                    "use one of {}",
+                    list(&PLAIN_FORMATS.iter().map(|p| p.0.to_string()).collect::<Vec<_>>())
+                )),
+        );
+    }
+    found
 }
 
 /// A task whose target is `rasp NAME.sop`: an encoder `tag` task with declared outputs.

@@ -11,7 +11,8 @@ use crate::diag::{suggest, Diag};
 use crate::ir::{self, Scratchpad, Style};
 use crate::syntax::ast::{Expr, ExprKind, Ident};
 
-const STYLES: &[&str] = &["turing_program", "trace", "tail"];
+const STYLES: &[(&str, Style)] =
+    &[("turing_program", Style::TuringProgram), ("trace", Style::Trace), ("tail", Style::Tail)];
 
 /// Whether `e` is `run(...)`.
 pub fn is_run(e: &Expr) -> bool {
@@ -60,11 +61,16 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
     let m = machine(cx, target, "run")?.clone();
     let (input, alphabet) = input(cx, name, f, &m)?;
     let format = match f.expr("format") {
-        Some(e) => cx.word(e, "format", &["lm", "transduce"], "algen::check::unknown_value")?,
-        None => "lm".to_string(),
+        Some(e) => cx.choice(
+            e,
+            "format",
+            &[("lm", ir::Format::Lm), ("transduce", ir::Format::Transduce)],
+            "algen::check::unknown_value",
+        )?,
+        None => ir::Format::Lm,
     };
     let scratchpad = match f.expr("scratchpad") {
-        Some(e) => Some(scratchpad(cx, e, &m, &format)?),
+        Some(e) => Some(scratchpad(cx, e, &m, format)?),
         None => None,
     };
     let outputs = match f.expr("outputs") {
@@ -76,7 +82,7 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
         alphabet,
         input,
         target: None,
-        format: if format == "lm" { ir::Format::Lm } else { ir::Format::Transduce },
+        format,
         outputs,
         score_until: None,
         machine: Some(Box::new(ir::MachineTask { machine: m, scratchpad })),
@@ -152,7 +158,7 @@ fn symbols_known(cx: &mut Cx, at: &Expr, alphabet: &[String], m: &ir::Machine) -
     Some(())
 }
 
-fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Scratchpad> {
+fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: ir::Format) -> Option<Scratchpad> {
     let ExprKind::Call { func, args } = &e.kind else {
         cx.wrong_type(e, "a scratchpad like `trace(M, style = turing_program)`");
         return None;
@@ -178,7 +184,7 @@ fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Sc
         );
         return None;
     }
-    if format != "lm" {
+    if format != ir::Format::Lm {
         cx.push(
             Diag::error("algen::check::scratchpad", "a scratchpad needs `format = lm`")
                 .at(e.span, "scratchpad in a non-lm task")
@@ -190,11 +196,7 @@ fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Sc
     for a in &args[1..] {
         match a.name.as_ref().map(|n| n.name.as_str()) {
             Some("style") => {
-                sp.style = match cx.word(&a.value, "style", STYLES, "algen::check::unknown_value")?.as_str() {
-                    "trace" => Style::Trace,
-                    "tail" => Style::Tail,
-                    _ => Style::TuringProgram,
-                }
+                sp.style = cx.choice(&a.value, "style", STYLES, "algen::check::unknown_value")?;
             }
             Some("every") => sp.every = cx.int_in(&a.value, 1, 1 << 20)? as usize,
             Some("at") => {
