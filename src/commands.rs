@@ -205,7 +205,7 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
 fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool, seed: u64) -> Result<(), Failure> {
     let loaded = load(file)?;
     let t = find_task(&loaded.spec, name)?;
-    if !matches!(&t.input, ir::Input::Grammar(g) if g.finite) && !matches!(t.input, ir::Input::Universe(_)) {
+    if !t.is_finite() {
         return Err(Failure::Usage(format!(
             "`--all` lists finite tasks (a grammar without recursion, a universe input); task `{name}` is not one"
         )));

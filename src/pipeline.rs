@@ -202,7 +202,7 @@ pub fn run_experiment(
 
 /// The sizes of a universe task's split (with seed 0), or `None`.
 fn universe_info(task: &ir::Task, split: &ir::Split) -> Result<Option<UniverseInfo>, RunError> {
-    if !matches!(task.input, ir::Input::Universe(_)) {
+    if task.universe().is_none() {
         return Ok(None);
     }
     let s = crate::task::split_universe(task, split, 0).map_err(TrainError::from)?;

@@ -2,7 +2,7 @@
 //! vocabularies and model layouts. Every expected value is a hand
 //! computation or Python 3's result for the same expression (cited inline).
 
-use algen::ir::{BinOp, Builtin, Expr, ExprKind, Format, Input, Task, UnOp};
+use algen::ir::{BinOp, Builtin, Expr, ExprKind, Format, Task, TaskKind, UnOp};
 use algen::source::Span;
 use algen::task::eval::py_slice;
 use algen::task::format::Batch;
@@ -56,12 +56,10 @@ fn task(name: &str, alphabet: &str, target: Expr, format: Format, outputs: &str)
     Task {
         name: name.into(),
         alphabet: chars(alphabet),
-        input: Input::String,
-        target: Some(target),
+        kind: TaskKind::Expr { target },
         format,
         outputs: chars(outputs),
         score_until: None,
-        machine: None,
         span: Span::default(),
     }
 }

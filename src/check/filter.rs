@@ -69,7 +69,7 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
 /// checkpoint (one sampler; generated tasks draw from many). Elsewhere they are an error, not
 /// silently ignored. (`grad_filter` applies to every task.)
 pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
-    if matches!(task.input, ir::Input::Universe(_)) {
+    if matches!(task.kind, ir::TaskKind::Universe { .. }) {
         return;
     }
     let used = [

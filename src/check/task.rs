@@ -125,12 +125,10 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::String,
-        target: Some(target),
+        kind: ir::TaskKind::Expr { target },
         format,
         outputs,
         score_until,
-        machine: None,
         span: name.span,
     })
 }
@@ -187,12 +185,10 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::String,
-        target: Some(target),
+        kind: ir::TaskKind::Rasp { target },
         format: ir::Format::Tag,
         outputs,
         score_until: f.expr("score_until").and_then(|e| cx.string(e)),
-        machine: None,
         span: name.span,
     })
 }

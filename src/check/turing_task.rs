@@ -80,18 +80,16 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input,
-        target: None,
+        kind: ir::TaskKind::Machine { input, machine: Box::new(ir::MachineTask { machine: m, scratchpad }) },
         format,
         outputs,
         score_until: None,
-        machine: Some(Box::new(ir::MachineTask { machine: m, scratchpad })),
         span: name.span,
     })
 }
 
 /// The input generator and the alphabet.
-fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::Input, Vec<String>)> {
+fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::MachineInput, Vec<String>)> {
     let Some(e) = f.expr("input") else {
         cx.missing("a task", "input", name.span, "input = string(alphabet)");
         return None;
@@ -127,7 +125,7 @@ fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::
             let mut alphabet: Vec<String> = (0..10).map(|d| d.to_string()).collect();
             alphabet.push(op.clone());
             symbols_known(cx, e, &alphabet, m)?;
-            return Some((ir::Input::Numbers { op, second }, alphabet));
+            return Some((ir::MachineInput::Numbers { op, second }, alphabet));
         }
     }
     super::task::input_of(cx, e);
@@ -137,7 +135,7 @@ fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::
     };
     let alphabet = super::task::tokens(cx, a, "alphabet")?;
     symbols_known(cx, a, &alphabet, m)?;
-    Some((ir::Input::String, alphabet))
+    Some((ir::MachineInput::String, alphabet))
 }
 
 /// Every input token must be a tape symbol.

@@ -3,7 +3,7 @@
 use super::eval::eval;
 use super::value::Value;
 use crate::diag::Diag;
-use crate::ir::{Format, Input, Slot, Task};
+use crate::ir::{Expr, Format, Slot, Task, TaskKind};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -122,8 +122,10 @@ impl<'t> Labeler<'t> {
         for (i, o) in task.outputs.iter().enumerate() {
             outputs.entry(o.as_str()).or_insert(i as u32);
         }
-        let rasp = match task.target.as_ref().map(|t| &t.kind) {
-            Some(crate::ir::ExprKind::Rasp(r)) => Some(std::cell::RefCell::new(crate::rasp::target_evaluator(r))),
+        let rasp = match &task.kind {
+            TaskKind::Rasp { target: Expr { kind: crate::ir::ExprKind::Rasp(r), .. } } => {
+                Some(std::cell::RefCell::new(crate::rasp::target_evaluator(r)))
+            }
             _ => None,
         };
         Labeler { task, alphabet, outputs, rasp }
@@ -150,29 +152,28 @@ impl<'t> Labeler<'t> {
                 }
             }
         }
-        if let Some(mt) = task.machine.as_deref() {
-            return super::machine::label(task, mt, input);
-        }
-        if let Input::Chomsky(kind) = task.input {
-            return super::chomsky::label(kind, input).map_err(|message| LabelError::Invalid {
-                task: task.name.clone(),
-                input: render_input(&values),
-                message,
-                span: task.span,
-            });
-        }
-        let Some(target) = &task.target else {
-            if let crate::ir::Input::Grammar(_) = task.input {
-                return super::grammar::parse(task, input);
+        let target = match &task.kind {
+            TaskKind::Machine { machine, .. } => return super::machine::label(task, machine, input),
+            TaskKind::Chomsky(kind) => {
+                return super::chomsky::label(*kind, input).map_err(|message| LabelError::Invalid {
+                    task: task.name.clone(),
+                    input: render_input(&values),
+                    message,
+                    span: task.span,
+                })
             }
-            return super::arith::label(task, input);
+            TaskKind::Grammar(_) => return super::grammar::parse(task, input),
+            TaskKind::Arith => return super::arith::label(task, input),
+            TaskKind::Rasp { target } => match (&self.rasp, &target.kind) {
+                (Some(cell), crate::ir::ExprKind::Rasp(r)) => return self.label_rasp(cell, r, input, target.span),
+                _ => target, // not built by the checker: evaluated as an expression (which fails clearly)
+            },
+            TaskKind::Universe { universe: u, target } => {
+                values = self.universe_values(&u.layout, u.vars.len(), values)?;
+                target
+            }
+            TaskKind::Expr { target } => target,
         };
-        if let (Some(cell), crate::ir::ExprKind::Rasp(r)) = (&self.rasp, &target.kind) {
-            return self.label_rasp(cell, r, input, target.span);
-        }
-        if let Input::Universe(u) = &task.input {
-            values = self.universe_values(&u.layout, u.vars.len(), values)?;
-        }
         let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
             input: render_input(&values),
@@ -302,7 +303,7 @@ impl<'t> Labeler<'t> {
 
 /// The target expression's span, or the task's for the arithmetic formats.
 fn target_span(task: &Task) -> Span {
-    task.target.as_ref().map_or(task.span, |t| t.span)
+    task.target().map_or(task.span, |t| t.span)
 }
 
 fn render_input(values: &[Value]) -> String {

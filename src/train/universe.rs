@@ -79,7 +79,7 @@ pub struct Fixed {
 impl Fixed {
     /// The split of `spec`'s universe, or `None` when the task has no universe input.
     pub fn new(spec: &RunSpec, vocab: &Vocab) -> Result<Option<Fixed>, EvalError> {
-        if !matches!(spec.task.input, crate::ir::Input::Universe(_)) {
+        if spec.task.universe().is_none() {
             return Ok(None);
         }
         let cfg = &spec.variant.train;
