@@ -38,28 +38,61 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         cx.typos.push(n.to_string());
         poisoned = true;
     }
-    if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
-        return super::universe::task(cx, name, &f, u).filter(|_| !poisoned);
-    }
-    if let Some(e) = f.expr("input").filter(|e| super::chomsky::is_builtin(cx, e)) {
-        return super::chomsky::task(cx, name, &f, e).filter(|_| !poisoned);
-    }
-    if let Some(e) = f.expr("format") {
-        if let Some(arith) = super::arith::name_of(cx, e) {
+    let task = match written(cx, &f) {
+        Written::Universe(u) => super::universe::task(cx, name, &f, u),
+        Written::Chomsky(e) => super::chomsky::task(cx, name, &f, e),
+        Written::Arith(e, arith) => {
             let format = super::arith::format(cx, e, arith);
-            return super::arith::task(cx, name, &f, format).filter(|_| !poisoned);
+            super::arith::task(cx, name, &f, format)
         }
-        if super::arith::misspelt(cx, e, FORMATS) {
+        Written::MisspeltArith(e) => {
             cx.word(e, "format", FORMATS, "algen::check::unknown_value");
             return None;
         }
+        Written::Machine(t) => super::turing_task::task(cx, name, &f, t),
+        Written::Rasp(t) => rasp_task(cx, name, &f, t),
+        Written::Expr => expr_task(cx, name, &f, poisoned),
+    };
+    task.filter(|_| !poisoned)
+}
+
+/// How a task is written, decided once from its fields (the first that applies): a universe
+/// input, a builtin `chomsky(NAME)` input, an arithmetic format (or a misspelling of one), a
+/// `run(M)` target, a `rasp P.sop` target, else a target expression over strings.
+enum Written<'f> {
+    Universe(&'f crate::syntax::ast::Universe),
+    Chomsky(&'f Expr),
+    Arith(&'f Expr, &'static str),
+    MisspeltArith(&'f Expr),
+    Machine(&'f Expr),
+    Rasp(&'f Expr),
+    Expr,
+}
+
+fn written<'f>(cx: &Cx, f: &'f super::cx::Fields) -> Written<'f> {
+    if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
+        return Written::Universe(u);
     }
-    if let Some(t) = f.expr("target").filter(|t| super::turing_task::is_run(t)) {
-        return super::turing_task::task(cx, name, &f, t).filter(|_| !poisoned);
+    if let Some(e) = f.expr("input").filter(|e| super::chomsky::is_builtin(cx, e)) {
+        return Written::Chomsky(e);
     }
-    if let Some(t) = f.expr("target").filter(|t| super::rasp::is_rasp_target(cx, t)) {
-        return rasp_task(cx, name, &f, t).filter(|_| !poisoned);
+    if let Some(e) = f.expr("format") {
+        if let Some(arith) = super::arith::name_of(cx, e) {
+            return Written::Arith(e, arith);
+        }
+        if super::arith::misspelt(cx, e, FORMATS) {
+            return Written::MisspeltArith(e);
+        }
     }
+    match f.expr("target") {
+        Some(t) if super::turing_task::is_run(t) => Written::Machine(t),
+        Some(t) if super::rasp::is_rasp_target(cx, t) => Written::Rasp(t),
+        _ => Written::Expr,
+    }
+}
+
+/// A task with a target expression over uniform strings (formats transduce, tag, classify, lm).
+fn expr_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, poisoned: bool) -> Option<ir::Task> {
     if let Some(b) = f.expr("bos") {
         cx.push(
             Diag::error("algen::check::unknown_field", "`bos` applies to RASP targets only")
