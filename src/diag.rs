@@ -1,8 +1,15 @@
 //! Diagnostics: one error or warning with a code, labelled spans and a help line.
 //!
-//! Every code the tool can emit is listed in [`CODES`] (a test asserts they
-//! are unique). A [`Diag`] is rendered through miette after its source file is
-//! attached with [`Diag::with_source`].
+//! Every code the tool can emit is listed in [`CODES`]: a test asserts they
+//! are unique, and another scans every file under `src/` for `"algen::…"` code
+//! literals and fails on one that is not listed. A [`Diag`] is rendered through
+//! miette after its source file is attached with [`Diag::with_source`].
+//!
+//! This is the one error type users see: check errors, and the run-time errors
+//! (`LabelError::to_diag`, `TrainError::to_diag`, `RunError::to_diag`, a diverged
+//! run, a failed `expect`) convert to it with the span the IR kept, and `main`
+//! renders them all through [`render`]. The JSON-lines protocols answer a
+//! failing line with [`Diag::code_and_message`] instead.
 
 use crate::source::{SourceMap, Span};
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity};

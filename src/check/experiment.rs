@@ -141,15 +141,13 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     let every = f.expr("every").map_or(Some(defaults::EVAL_EVERY as i64), |e| cx.int_in(e, 0, i64::MAX));
     let count = f.expr("count").map_or(Some(defaults::PERIODIC_COUNT as i64), |e| cx.int_in(e, 1, 1 << 30));
     let batch = f.expr("batch").map_or(Some(defaults::EVAL_BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
-    let names: Vec<&str> = ir::Metric::ALL.iter().map(|(n, _)| *n).collect();
     let metrics = match f.expr("metrics") {
         None => Some(ir::Metric::ALL.iter().map(|(_, m)| *m).collect()),
         Some(e) => match &e.kind {
-            ExprKind::List(items) => items
-                .iter()
-                .map(|i| cx.word(i, "metric", &names, "algen::check::unknown_metric").map(|w| metric(&w)))
-                .collect(),
-            _ => cx.word(e, "metric", &names, "algen::check::unknown_metric").map(|w| vec![metric(&w)]),
+            ExprKind::List(items) => {
+                items.iter().map(|i| cx.choice(i, "metric", ir::Metric::ALL, "algen::check::unknown_metric")).collect()
+            }
+            _ => cx.choice(e, "metric", ir::Metric::ALL, "algen::check::unknown_metric").map(|m| vec![m]),
         },
     };
     let reduce = match f.expr("reduce") {
@@ -172,15 +170,22 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     })
 }
 
-fn metric(name: &str) -> ir::Metric {
-    ir::Metric::ALL.iter().find(|(n, _)| *n == name).map(|(_, m)| *m).unwrap_or(ir::Metric::SequenceAccuracy)
-}
-
 fn expect(cx: &mut Cx, x: &ast::Expect) -> Option<ir::Expect> {
-    let reducer = match x.reducer.as_ref().map(|r| r.name.as_str()) {
-        None | Some("all") => ir::Reducer::All,
-        Some("any") => ir::Reducer::Any,
-        _ => ir::Reducer::Mean,
+    const REDUCERS: &[(&str, ir::Reducer)] =
+        &[("all", ir::Reducer::All), ("any", ir::Reducer::Any), ("mean", ir::Reducer::Mean)];
+    let reducer = match &x.reducer {
+        None => ir::Reducer::All,
+        Some(r) => match REDUCERS.iter().find(|(n, _)| *n == r.name) {
+            Some((_, red)) => *red,
+            None => {
+                cx.push(
+                    Diag::error("algen::check::unknown_value", format!("unknown reducer `{}`", r.name))
+                        .at(r.span, "not a reducer")
+                        .help(suggest(&r.name, &["all", "any", "mean"])),
+                );
+                return None;
+            }
+        },
     };
     let bad = |cx: &mut Cx, id: &Ident, what: &str, choices: &[&str]| {
         cx.push(
