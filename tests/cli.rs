@@ -367,3 +367,21 @@ fn report_on_missing_dir_is_a_usage_error() {
     let o = algen(&["report", path_str(&dir.join("nothing"))]);
     assert_exit(&o, 2, "report on a missing dir");
 }
+
+/// A target that fails on one input length: `sample` reports it as a coded diagnostic at the
+/// target's span, rendered like a check error (not a hand-written `error[...]` line).
+#[test]
+fn sample_renders_a_failing_target_at_its_span() {
+    let dir = temp_dir("sample-fail");
+    let _cleanup = Cleanup(dir.clone());
+    let spec = dir.join("fail7.alg");
+    let text = "task t { alphabet = \"01\", input = string(alphabet), target = [len(input) / (len(input) - 7) * 0], format = classify, outputs = \"01\" }\n";
+    std::fs::write(&spec, text).expect("write spec");
+    assert_exit(&algen(&["sample", path_str(&spec), "-t", "t", "--len", "3", "-n", "2"]), 0, "defined below length 7");
+    let o = algen(&["sample", path_str(&spec), "-t", "t", "--len", "7", "-n", "2"]);
+    assert_exit(&o, 1, "division by zero at length 7");
+    let err = stderr(&o);
+    assert!(err.contains("algen::task::eval") && err.contains("division by zero"), "{err}");
+    assert!(err.contains("fail7.alg:1:63") && err.contains("fails here"), "the target's span: {err}");
+    assert!(!err.contains("error["), "{err}");
+}
