@@ -124,31 +124,47 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
                 return Err(Failure::Spec);
             }
             Err(e) => {
-                eprintln!("error: experiment `{}` failed: {e}", exp.name);
+                print_diags(&loaded.sources, vec![e.to_diag(exp.span)]);
                 return Err(Failure::Spec);
             }
         };
         println!("{}", report::summary_table(&res));
         println!("results: {}", dir.join("results.json").display());
-        for r in &res.runs {
-            if let report::results::RunStatus::Diverged { message, .. } = &r.status {
-                eprintln!(
-                    "error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept",
-                    r.variant, r.seed
-                );
-                failed = true;
-            }
-        }
-        for x in res.expects.iter().filter(|x| !x.holds) {
-            eprintln!("error[algen::run::expect]: expectation `{}` does not hold (value {:.4})", x.text, x.value);
-            failed = true;
-        }
+        let diags = run_diags(exp, &res);
+        failed |= !diags.is_empty();
+        print_diags(&loaded.sources, diags);
     }
     if failed {
         Err(Failure::Spec)
     } else {
         Ok(())
     }
+}
+
+/// The errors of a finished experiment: diverged runs (their results are kept) and
+/// expectations that do not hold, at the experiment's and the `expect` line's spans.
+fn run_diags(exp: &ir::Experiment, res: &report::results::ExperimentResults) -> Vec<Diag> {
+    let mut diags = vec![];
+    for r in &res.runs {
+        if let report::results::RunStatus::Diverged { message, .. } = &r.status {
+            diags.push(
+                Diag::error("algen::run::diverged", format!("run `{}` seed {} diverged: {message}", r.variant, r.seed))
+                    .at(exp.span, "this experiment")
+                    .help("results so far are kept; lower the learning rate or add `clip` to the train block"),
+            );
+        }
+    }
+    for (x, outcome) in exp.expects.iter().zip(&res.expects).filter(|(_, o)| !o.holds) {
+        diags.push(
+            Diag::error(
+                "algen::run::expect",
+                format!("expectation `{}` does not hold (value {:.4})", outcome.text, outcome.value),
+            )
+            .at(x.span, format!("the value is {:.4}", outcome.value))
+            .help("the results are written; see report.md for the runs behind the value"),
+        );
+    }
+    diags
 }
 
 /// Tokens joined for display: concatenated when all are one character.
@@ -179,7 +195,7 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
         let ex = match stream.next_example() {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("error[algen::run::label]: {e}");
+                print_diags(&loaded.sources, vec![e.to_diag()]);
                 return Err(Failure::Spec);
             }
         };
@@ -194,7 +210,7 @@ fn sample(file: &Path, name: &str, len: usize, n: usize, seed: u64, as_json: boo
 fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool, seed: u64) -> Result<(), Failure> {
     let loaded = load(file)?;
     let t = find_task(&loaded.spec, name)?;
-    if !matches!(&t.input, ir::Input::Grammar(g) if g.finite) && !matches!(t.input, ir::Input::Universe(_)) {
+    if !t.is_finite() {
         return Err(Failure::Usage(format!(
             "`--all` lists finite tasks (a grammar without recursion, a universe input); task `{name}` is not one"
         )));
@@ -216,7 +232,7 @@ fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool
         }
     };
     let examples = listed.map_err(|e| {
-        eprintln!("error[algen::run::label]: {e}");
+        print_diags(&loaded.sources, vec![e.to_diag()]);
         Failure::Spec
     })?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -301,10 +317,7 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
     };
     match result {
         Ok(o) => json!({"input": input, "output": o}).to_string(),
-        Err(e) => {
-            let code = miette::Diagnostic::code(&e).map_or_else(|| "algen::run::label".to_string(), |c| c.to_string());
-            error_line(&input, &code, &e.to_string())
-        }
+        Err(e) => error_line(&input, e.code(), &e.to_string()),
     }
 }
 

@@ -1,8 +1,15 @@
 //! Diagnostics: one error or warning with a code, labelled spans and a help line.
 //!
-//! Every code the tool can emit is listed in [`CODES`] (a test asserts they
-//! are unique). A [`Diag`] is rendered through miette after its source file is
-//! attached with [`Diag::with_source`].
+//! Every code the tool can emit is listed in [`CODES`]: a test asserts they
+//! are unique, and another scans every file under `src/` for `"algen::…"` code
+//! literals and fails on one that is not listed. A [`Diag`] is rendered through
+//! miette after its source file is attached with [`Diag::with_source`].
+//!
+//! This is the one error type users see: check errors, and the run-time errors
+//! (`LabelError::to_diag`, `TrainError::to_diag`, `RunError::to_diag`, a diverged
+//! run, a failed `expect`) convert to it with the span the IR kept, and `main`
+//! renders them all through [`render`]. The JSON-lines protocols answer a
+//! failing line with [`Diag::code_and_message`] instead.
 
 use crate::source::{SourceMap, Span};
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity};
@@ -59,6 +66,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a training setting only tasks over a finite universe support (full batch, checkpoints)",
     ),
     ("algen::check::split_task", "a split over a finite universe used with a task that has none"),
+    ("algen::check::empty_universe", "a universe variable ranges over nothing"),
+    ("algen::check::universe_size", "a universe with too many tuples to list"),
+    ("algen::check::universe_format", "a universe layout that misses or repeats a variable, or a stray token"),
+    ("algen::check::universe_split", "fractions of a universe that do not fit (over 1, corrupting the test part)"),
     ("algen::check::unknown_rule", "a grammar production names a nonterminal that has no rule"),
     ("algen::check::unproductive_rule", "a grammar rule that derives no finite sentence"),
     ("algen::check::template_child", "an interpretation template names a child the production lacks"),
@@ -84,6 +95,18 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::run::resume_steps", "`--resume` finds a checkpoint past the run's step count"),
     ("algen::run::checkpoint_corrupt", "a checkpoint that cannot be read"),
     ("algen::run::resume_results", "`--resume` cannot read the experiment's results.json"),
+    ("algen::run::io", "a run cannot read or write one of its files (results, metrics, checkpoint)"),
+    ("algen::run::checkpoint", "a checkpoint file cannot be loaded (corrupt, or from another model)"),
+    ("algen::run::model", "the model failed while training or evaluating (a tensor error)"),
+    ("algen::task::eval", "the target fails on an input"),
+    ("algen::task::unknown_output", "the target produced a token that is not an output token"),
+    ("algen::task::target_shape", "the target's value does not have the shape the format needs"),
+    ("algen::task::tag_length", "a `tag` target whose length differs from the input's"),
+    ("algen::task::unknown_input", "an input token that is not in the alphabet"),
+    ("algen::task::input_id", "an input id outside the alphabet"),
+    ("algen::task::grammar", "an input the task's grammar does not derive, or a grammar that cannot be listed"),
+    ("algen::task::invalid_input", "an input that the builtin task does not accept"),
+    ("algen::task::empty_alphabet", "no input of the requested length exists (empty alphabet or universe)"),
 ];
 
 /// One diagnostic.
@@ -131,6 +154,11 @@ impl Diag {
             }
         }
         self
+    }
+    /// The code and the message, for the JSON-lines protocols (`label`, `rasp`), which answer an
+    /// error as an object instead of a rendered report.
+    pub fn code_and_message(&self) -> (&'static str, &str) {
+        (self.code, &self.message)
     }
     /// The primary span, for sorting diagnostics by position.
     pub fn sort_key(&self) -> (usize, usize) {

@@ -4,13 +4,13 @@
 
 use crate::check::{self, Checked};
 use crate::diag::Diag;
-use crate::eval::{self, EvalError};
+use crate::eval;
 use crate::ir::{self, Spec};
 use crate::report::{self, results::*};
 use crate::runs::{self, ExperimentLock, Resume};
-use crate::source::SourceMap;
+use crate::source::{SourceMap, Span};
 use crate::syntax;
-use crate::train::{self, Observer, RunSpec};
+use crate::train::{self, Observer, RunSpec, TrainError};
 use std::path::{Path, PathBuf};
 
 /// A checked spec with its sources (for rendering diagnostics) and warnings.
@@ -122,9 +122,9 @@ impl RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Eval(#[from] EvalError),
-    #[error("cannot write results: {0}")]
-    Io(#[from] std::io::Error),
+    Train(#[from] TrainError),
+    #[error("cannot write `{}`: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     /// The output folder is locked by another run, or `--resume` cannot continue a run.
     #[error("{0}")]
     Diag(Box<Diag>),
@@ -139,6 +139,23 @@ impl From<Diag> for RunError {
 impl From<Box<Diag>> for RunError {
     fn from(d: Box<Diag>) -> Self {
         RunError::Diag(d)
+    }
+}
+
+impl RunError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+        move |err| RunError::Io { path: path.to_path_buf(), err }
+    }
+
+    /// The coded diagnostic, at `at` (the experiment) where the error has no span of its own.
+    pub fn to_diag(&self, at: Span) -> Diag {
+        match self {
+            RunError::Train(e) => e.to_diag(at),
+            RunError::Io { .. } => Diag::error("algen::run::io", self.to_string())
+                .at(at, "while running this experiment")
+                .help("check that the output folder (`--out`) is writable and the disk is not full"),
+            RunError::Diag(d) => (**d).clone(),
+        }
     }
 }
 
@@ -184,7 +201,7 @@ pub fn run_experiment(
         for &seed in &variant.train.seeds {
             let index = res.runs.len();
             let rdir = run_dir(&dir, index, &variant.label, seed);
-            std::fs::create_dir_all(&rdir)?;
+            std::fs::create_dir_all(&rdir).map_err(RunError::io(&rdir))?;
             let metrics = rdir.join("metrics.jsonl");
             let checkpoint = rdir.join(train::checkpoint::FILE);
             let config = runs::config_json(task, split, &variant, &exp.eval, seed);
@@ -211,15 +228,15 @@ pub fn run_experiment(
             }
             let inner = observer(&variant, seed, index, total);
             let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
-            let mut obs = MetricsFile { path: metrics, inner, error: None };
+            let mut obs = MetricsFile { path: metrics.clone(), inner, error: None };
             let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed, kernels: Default::default() };
             let result = train::run_with(&rs, &mut obs, Some(&ck))?;
             if let Some(e) = obs.error {
-                return Err(e.into());
+                return Err(RunError::io(&metrics)(e));
             }
             res.runs.push(result);
             res.expects = eval::expect::check(&exp.expects, &res.runs);
-            report::write_experiment(&dir, &res)?;
+            report::write_experiment(&dir, &res).map_err(RunError::io(&dir))?;
         }
     }
     Ok((res, dir))
@@ -252,10 +269,10 @@ fn restart_or_fail(d: Diag, opts: &RunOptions) -> Result<(), RunError> {
 
 /// The sizes of a universe task's split (with seed 0), or `None`.
 fn universe_info(task: &ir::Task, split: &ir::Split) -> Result<Option<UniverseInfo>, RunError> {
-    if !matches!(task.input, ir::Input::Universe(_)) {
+    if task.universe().is_none() {
         return Ok(None);
     }
-    let s = crate::task::split_universe(task, split, 0).map_err(EvalError::from)?;
+    let s = crate::task::split_universe(task, split, 0).map_err(TrainError::from)?;
     let corrupted = s.corrupted.iter().filter(|&&c| c).count();
     Ok(Some(UniverseInfo { total: s.total, train: s.train.len(), test: s.test.len(), corrupted }))
 }

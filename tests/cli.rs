@@ -313,6 +313,10 @@ fn run_writes_results_even_when_expect_fails() {
     let o = algen(&["run", path_str(&spec), "--steps", "2", "--out", path_str(&out)]);
     assert_exit(&o, 1, "the expectation cannot hold after 2 steps");
     assert!(stderr(&o).contains("algen::run::expect"), "{}", stderr(&o));
+    // Rendered like a check error: the `expect` line of the spec, labelled with the value.
+    assert!(stderr(&o).contains("expect all test.sequence_accuracy >= 0.99"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the value is "), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error["), "no hand-written error lines: {}", stderr(&o));
     let exp = out.join("tiny");
     for f in ["results.json", "report.md", "accuracy_by_length.svg"] {
         assert!(exp.join(f).is_file(), "{f} written");
@@ -362,4 +366,22 @@ fn report_on_missing_dir_is_a_usage_error() {
     let _cleanup = Cleanup(dir.clone());
     let o = algen(&["report", path_str(&dir.join("nothing"))]);
     assert_exit(&o, 2, "report on a missing dir");
+}
+
+/// A target that fails on one input length: `sample` reports it as a coded diagnostic at the
+/// target's span, rendered like a check error (not a hand-written `error[...]` line).
+#[test]
+fn sample_renders_a_failing_target_at_its_span() {
+    let dir = temp_dir("sample-fail");
+    let _cleanup = Cleanup(dir.clone());
+    let spec = dir.join("fail7.alg");
+    let text = "task t { alphabet = \"01\", input = string(alphabet), target = [len(input) / (len(input) - 7) * 0], format = classify, outputs = \"01\" }\n";
+    std::fs::write(&spec, text).expect("write spec");
+    assert_exit(&algen(&["sample", path_str(&spec), "-t", "t", "--len", "3", "-n", "2"]), 0, "defined below length 7");
+    let o = algen(&["sample", path_str(&spec), "-t", "t", "--len", "7", "-n", "2"]);
+    assert_exit(&o, 1, "division by zero at length 7");
+    let err = stderr(&o);
+    assert!(err.contains("algen::task::eval") && err.contains("division by zero"), "{err}");
+    assert!(err.contains("fail7.alg:1:63") && err.contains("fails here"), "the target's span: {err}");
+    assert!(!err.contains("error["), "{err}");
 }

@@ -100,6 +100,59 @@ fn check_ok_stages() {
     }
 }
 
+/// Every `algen::AREA::NAME` code written in the sources (a string literal, a `code(...)`
+/// attribute, an `error[...]` line) is listed in `diag::CODES`: the registry is complete, so
+/// `Diag::error`'s debug assertion cannot fire on a code that some path emits.
+#[test]
+fn every_emitted_code_is_listed() {
+    let mut files = vec![std::path::PathBuf::from("src")];
+    let mut missing = vec![];
+    let mut found = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).expect("read src").map(|e| e.expect("entry").path()));
+            continue;
+        }
+        if p.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).expect("read source");
+        for code in emitted_codes(&text) {
+            found += 1;
+            if !diag::CODES.iter().any(|(c, _)| *c == code) {
+                missing.push(format!("{}: {code}", p.display()));
+            }
+        }
+    }
+    assert!(found > 50, "the scan found only {found} codes");
+    assert!(missing.is_empty(), "codes missing from diag::CODES:\n{}", missing.join("\n"));
+}
+
+/// The `algen::AREA::NAME` codes in `text` that follow `"`, `code(` or `[`.
+fn emitted_codes(text: &str) -> Vec<String> {
+    let mut out = vec![];
+    for (i, _) in text.match_indices("algen::") {
+        let before = &text[..i];
+        if !(before.ends_with('"') || before.ends_with("code(") || before.ends_with('[')) {
+            continue;
+        }
+        let code: String = text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == ':')
+            .collect();
+        if code.matches("::").count() == 2 && !code.ends_with(':') {
+            out.push(code);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_code_scan_sees_each_spelling() {
+    let text = r#"Diag::error("algen::check::a", ..) #[diagnostic(code(algen::task::b))] "error[algen::run::c]: " algen::diag::Diag"#;
+    assert_eq!(emitted_codes(text), ["algen::check::a", "algen::task::b", "algen::run::c"]);
+}
+
 #[test]
 fn diagnostic_codes_are_unique() {
     let mut seen = std::collections::BTreeSet::new();

@@ -269,3 +269,23 @@ fn universe_report_has_grokking_section_and_plot() {
     assert!(svg.contains("log scale"));
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// A corrupt checkpoint stops `--resume` with a coded diagnostic that names the file (not an
+/// uncoded "model error").
+#[test]
+fn a_corrupt_checkpoint_names_its_file() {
+    let s = spec(RESUME);
+    let exp = s.experiment("r").unwrap();
+    let out = out_dir("corrupt");
+    let run = pipeline::run_dir(&out.join("r"), 0, &exp.variants[0].label, 0);
+    std::fs::create_dir_all(&run).unwrap();
+    let file = run.join(train::checkpoint::FILE);
+    std::fs::write(&file, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot a checkpoint").unwrap();
+    let opts = RunOptions { resume: true, ..RunOptions::new(out.clone()) };
+    let err = pipeline::run_experiment(&s, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).unwrap_err();
+    let d = err.to_diag(exp.span);
+    assert_eq!(d.code, "algen::run::checkpoint_corrupt", "{d}");
+    assert!(d.message.contains(&file.display().to_string()), "{d}");
+    assert!(d.help.as_deref().unwrap_or("").contains("--resume"), "{d:?}");
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -2,7 +2,7 @@
 //! vocabularies and model layouts. Every expected value is a hand
 //! computation or Python 3's result for the same expression (cited inline).
 
-use algen::ir::{BinOp, Builtin, Expr, ExprKind, Format, Input, Task, UnOp};
+use algen::ir::{BinOp, Builtin, Expr, ExprKind, Format, Task, TaskKind, UnOp};
 use algen::source::Span;
 use algen::task::eval::py_slice;
 use algen::task::format::Batch;
@@ -56,12 +56,10 @@ fn task(name: &str, alphabet: &str, target: Expr, format: Format, outputs: &str)
     Task {
         name: name.into(),
         alphabet: chars(alphabet),
-        input: Input::String,
-        target: Some(target),
+        kind: TaskKind::Expr { target },
         format,
         outputs: chars(outputs),
         score_until: None,
-        machine: None,
         span: Span::default(),
     }
 }
@@ -397,6 +395,10 @@ fn label_errors() {
     assert!(matches!(&err, LabelError::UnknownOutput { token, .. } if token == "2"), "{err}");
     assert_eq!(err.span(), Span::new(0, 10, 20));
     assert!(err.to_string().contains("`2`"), "{err}");
+    // As a diagnostic: coded, at the target, with a help line.
+    let d = err.to_diag();
+    assert_eq!((d.code, d.span.as_ref().map(|s| s.0)), ("algen::task::unknown_output", Some(Span::new(0, 10, 20))));
+    assert!(d.help.is_some() && d.message == err.to_string(), "{d:?}");
     // Unknown input token: the message lists the alphabet.
     let err = label_tokens(&t, &["0", "x"]).unwrap_err();
     assert_eq!(err.to_string(), "task `sum`: `x` is not in the alphabet (`0`, `1`)");

@@ -192,7 +192,7 @@ fn apply(m: &Machine, c: &(u32, Vec<u32>, usize)) -> (u32, Vec<u32>, usize) {
 /// and replaying the machine's rules from each to the next (one rule for every step, or up to
 /// the next state in `at`), and the answer after the last `<sep>` against the label.
 fn replay(t: &Task, input: &[u32]) {
-    let mt = t.machine.as_deref().expect("machine task");
+    let mt = t.machine().expect("machine task");
     let (m, sp) = (&mt.machine, mt.scratchpad.as_ref().expect("scratchpad"));
     let toks = task::machine::scratchpad(t, input).expect("scratchpad");
     let label = task::label(t, input).expect("label");
@@ -232,7 +232,9 @@ fn turing_program_scratchpads_replay_the_machine() {
     for name in ["increment_tp", "copy_tp", "addition_tp", "addition_tp_full", "multiply_tp", "random_tp"] {
         let t = task(&s, name);
         for len in 0..=5 {
-            let lens = if matches!(t.input, algen::ir::Input::Numbers { .. }) { len.max(1) } else { len };
+            let numbers =
+                matches!(t.kind, algen::ir::TaskKind::Machine { input: algen::ir::MachineInput::Numbers { .. }, .. });
+            let lens = if numbers { len.max(1) } else { len };
             for ex in task::generate(t, "replay", lens, 3, 6).unwrap_or_else(|e| panic!("{name}: {e}")) {
                 replay(t, &ex.input);
             }
@@ -246,7 +248,7 @@ fn turing_program_scratchpads_replay_the_machine() {
 fn tail_steps_state_the_operands_and_the_rule() {
     let s = lib();
     let t = task(&s, "addition_tail");
-    let m = &t.machine.as_deref().expect("machine").machine;
+    let m = &t.machine().expect("machine").machine;
     for ex in task::generate(t, "tail", 3, 0, 4).expect("examples") {
         let toks = task::machine::scratchpad(t, &ex.input).expect("scratchpad");
         let body = steps(&toks);

@@ -124,12 +124,10 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, format: Option<ir::Format>) -
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::Operands,
-        target: None,
+        kind: ir::TaskKind::Arith,
         format,
         outputs: digits,
         score_until: None,
-        machine: None,
         span: name.span,
     })
 }

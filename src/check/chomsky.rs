@@ -96,12 +96,10 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, input: &Expr) -> Option<ir::T
     ok.then(|| ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::Chomsky(kind),
-        target: None,
+        kind: ir::TaskKind::Chomsky(kind),
         format,
         outputs,
         score_until,
-        machine: None,
         span: name.span,
     })
 }

@@ -283,6 +283,14 @@ impl Cx {
         None
     }
 
+    /// A word among `choices` (name, value), read to its value once: an unknown word is reported
+    /// like [`Cx::word`] does, so no caller needs a fallback arm on names.
+    pub fn choice<T: Copy>(&mut self, e: &Expr, what: &str, choices: &[(&str, T)], code: &'static str) -> Option<T> {
+        let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
+        let w = self.word(e, what, &names, code)?;
+        choices.iter().find(|c| c.0 == w).map(|c| c.1)
+    }
+
     /// Reports a sweep where none is allowed; true when `e` is a sweep.
     pub fn no_sweep(&mut self, e: &Expr, field: &str) -> bool {
         if let ExprKind::Sweep(_) = e.kind {

@@ -141,22 +141,25 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     let every = f.expr("every").map_or(Some(defaults::EVAL_EVERY as i64), |e| cx.int_in(e, 0, i64::MAX));
     let count = f.expr("count").map_or(Some(defaults::PERIODIC_COUNT as i64), |e| cx.int_in(e, 1, 1 << 30));
     let batch = f.expr("batch").map_or(Some(defaults::EVAL_BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
-    let names: Vec<&str> = ir::Metric::ALL.iter().map(|(n, _)| *n).collect();
     let metrics = match f.expr("metrics") {
         None => Some(ir::Metric::ALL.iter().map(|(_, m)| *m).collect()),
         Some(e) => match &e.kind {
-            ExprKind::List(items) => items
-                .iter()
-                .map(|i| cx.word(i, "metric", &names, "algen::check::unknown_metric").map(|w| metric(&w)))
-                .collect(),
-            _ => cx.word(e, "metric", &names, "algen::check::unknown_metric").map(|w| vec![metric(&w)]),
+            ExprKind::List(items) => {
+                items.iter().map(|i| cx.choice(i, "metric", ir::Metric::ALL, "algen::check::unknown_metric")).collect()
+            }
+            _ => cx.choice(e, "metric", ir::Metric::ALL, "algen::check::unknown_metric").map(|m| vec![m]),
         },
     };
     let reduce = match f.expr("reduce") {
         None => Some(None),
         Some(e) => cx
-            .word(e, "reducer", &["max", "mean"], "algen::check::unknown_value")
-            .map(|w| Some(if w == "max" { ir::ScoreReduce::Max } else { ir::ScoreReduce::Mean })),
+            .choice(
+                e,
+                "reducer",
+                &[("max", ir::ScoreReduce::Max), ("mean", ir::ScoreReduce::Mean)],
+                "algen::check::unknown_value",
+            )
+            .map(Some),
     };
     Some(ir::EvalCfg {
         reduce: reduce?,
@@ -167,15 +170,22 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
     })
 }
 
-fn metric(name: &str) -> ir::Metric {
-    ir::Metric::ALL.iter().find(|(n, _)| *n == name).map(|(_, m)| *m).unwrap_or(ir::Metric::SequenceAccuracy)
-}
-
 fn expect(cx: &mut Cx, x: &ast::Expect) -> Option<ir::Expect> {
-    let reducer = match x.reducer.as_ref().map(|r| r.name.as_str()) {
-        None | Some("all") => ir::Reducer::All,
-        Some("any") => ir::Reducer::Any,
-        _ => ir::Reducer::Mean,
+    const REDUCERS: &[(&str, ir::Reducer)] =
+        &[("all", ir::Reducer::All), ("any", ir::Reducer::Any), ("mean", ir::Reducer::Mean)];
+    let reducer = match &x.reducer {
+        None => ir::Reducer::All,
+        Some(r) => match REDUCERS.iter().find(|(n, _)| *n == r.name) {
+            Some((_, red)) => *red,
+            None => {
+                cx.push(
+                    Diag::error("algen::check::unknown_value", format!("unknown reducer `{}`", r.name))
+                        .at(r.span, "not a reducer")
+                        .help(suggest(&r.name, &["all", "any", "mean"])),
+                );
+                return None;
+            }
+        },
     };
     let bad = |cx: &mut Cx, id: &Ident, what: &str, choices: &[&str]| {
         cx.push(
@@ -323,15 +333,26 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
 }
 
 fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
-    let kinds = ["constant", "warmup_constant", "warmup_cosine"];
-    let name = cx.word(e, "schedule", &kinds, "algen::check::unknown_value")?;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Constant,
+        WarmupConstant,
+        WarmupCosine,
+    }
+    let kinds = [
+        ("constant", Kind::Constant),
+        ("warmup_constant", Kind::WarmupConstant),
+        ("warmup_cosine", Kind::WarmupCosine),
+    ];
+    let kind = cx.choice(e, "schedule", &kinds, "algen::check::unknown_value")?;
+    let name = kinds.iter().find(|k| k.1 == kind).map_or("", |k| k.0);
     let r = cx.resolve(e).into_owned();
     let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
     let (mut warmup, mut min) = (0usize, 0.0f64);
-    let params: &[&str] = match name.as_str() {
-        "constant" => &[],
-        "warmup_constant" => &["warmup"],
-        _ => &["warmup", "min"],
+    let params: &[&str] = match kind {
+        Kind::Constant => &[],
+        Kind::WarmupConstant => &["warmup"],
+        Kind::WarmupCosine => &["warmup", "min"],
     };
     for (i, a) in args.iter().enumerate() {
         let pname =
@@ -354,10 +375,10 @@ fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
             }
         }
     }
-    Some(match name.as_str() {
-        "constant" => ir::Schedule::Constant,
-        "warmup_constant" => ir::Schedule::WarmupConstant { warmup },
-        _ => ir::Schedule::WarmupCosine { warmup, min },
+    Some(match kind {
+        Kind::Constant => ir::Schedule::Constant,
+        Kind::WarmupConstant => ir::Schedule::WarmupConstant { warmup },
+        Kind::WarmupCosine => ir::Schedule::WarmupCosine { warmup, min },
     })
 }
 
@@ -367,8 +388,9 @@ fn default_opt(kind: ir::OptimizerKind) -> ir::Optimizer {
 }
 
 fn optimizer(cx: &mut Cx, e: &Expr) -> Option<ir::Optimizer> {
-    let name = cx.word(e, "optimizer", &["adam", "adamw"], "algen::check::unknown_value")?;
-    let kind = if name == "adam" { ir::OptimizerKind::Adam } else { ir::OptimizerKind::AdamW };
+    let kinds = [("adam", ir::OptimizerKind::Adam), ("adamw", ir::OptimizerKind::AdamW)];
+    let kind = cx.choice(e, "optimizer", &kinds, "algen::check::unknown_value")?;
+    let name = kinds.iter().find(|k| k.1 == kind).map_or("", |k| k.0);
     let mut o = default_opt(kind);
     let r = cx.resolve(e).into_owned();
     let ExprKind::Call { args, .. } = &r.kind else { return Some(o) };

@@ -31,11 +31,16 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
     if matches!(&cx.resolve(e).kind, ExprKind::Ident(n) if n == "none") {
         return None;
     }
-    let name = cx.word(e, "gradient filter", &["grokfast_ema", "grokfast_ma"], "algen::check::unknown_value")?;
+    let ema = cx.choice(
+        e,
+        "gradient filter",
+        &[("grokfast_ema", true), ("grokfast_ma", false)],
+        "algen::check::unknown_value",
+    )?;
+    let name = if ema { "grokfast_ema" } else { "grokfast_ma" };
     let r = cx.resolve(e).into_owned();
     let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
-    let params: &[&str] = if name == "grokfast_ema" { &["alpha", "lamb"] } else { &["window", "lamb"] };
-    let ema = name == "grokfast_ema";
+    let params: &[&str] = if ema { &["alpha", "lamb"] } else { &["window", "lamb"] };
     let (mut alpha, mut window) = (defaults::GROKFAST_ALPHA, defaults::GROKFAST_WINDOW);
     let mut lamb = if ema { defaults::GROKFAST_EMA_LAMB } else { defaults::GROKFAST_MA_LAMB };
     for (i, a) in args.iter().enumerate() {
@@ -64,7 +69,7 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
 /// checkpoint (one sampler; generated tasks draw from many). Elsewhere they are an error, not
 /// silently ignored. (`grad_filter` applies to every task.)
 pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
-    if matches!(task.input, ir::Input::Universe(_)) {
+    if matches!(task.kind, ir::TaskKind::Universe { .. }) {
         return;
     }
     let used = [

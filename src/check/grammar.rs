@@ -75,12 +75,10 @@ pub fn grammar(cx: &mut Cx, gr: &Grammar) -> Option<ir::Task> {
     Some(ir::Task {
         name: gr.name.name.clone(),
         alphabet: words.0,
-        input: ir::Input::Grammar(g::Grammar { rules, max_depth, finite }),
-        target: None,
+        kind: ir::TaskKind::Grammar(g::Grammar { rules, max_depth, finite }),
         format: ir::Format::Lm,
         outputs: outs.0,
         score_until: None,
-        machine: None,
         span: gr.name.span,
     })
 }

@@ -26,7 +26,31 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
-const ARCHS: &[&str] = &["transformer", "lstm", "rnn", "stack_rnn", "tape_rnn"];
+
+/// The model constructors, read from their name once ([`ARCHS`]) and dispatched exhaustively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchKind {
+    Transformer,
+    Lstm,
+    Rnn,
+    StackRnn,
+    TapeRnn,
+}
+
+const ARCHS: &[(&str, ArchKind)] = &[
+    ("transformer", ArchKind::Transformer),
+    ("lstm", ArchKind::Lstm),
+    ("rnn", ArchKind::Rnn),
+    ("stack_rnn", ArchKind::StackRnn),
+    ("tape_rnn", ArchKind::TapeRnn),
+];
+
+impl ArchKind {
+    /// The constructor called `name`, if any.
+    pub fn from_name(name: &str) -> Option<ArchKind> {
+        ARCHS.iter().find(|a| a.0 == name).map(|a| a.1)
+    }
+}
 
 /// A model as written: its constructor and its fields after overrides
 /// (field name -> value expression, possibly a `sweep`).
@@ -34,7 +58,7 @@ const ARCHS: &[&str] = &["transformer", "lstm", "rnn", "stack_rnn", "tape_rnn"];
 pub struct ModelDef {
     /// The named model this one extends (or the constructor, e.g. `transformer`).
     pub base: String,
-    pub arch: String,
+    pub arch: ArchKind,
     pub fields: BTreeMap<String, Expr>,
     pub span: Span,
 }
@@ -69,8 +93,8 @@ pub fn def(
             return None;
         }
     };
-    let mut base = if ARCHS.contains(&name.name.as_str()) {
-        ModelDef { base: name.name.clone(), arch: name.name.clone(), fields: BTreeMap::new(), span: e.span }
+    let mut base = if let Some(arch) = ArchKind::from_name(&name.name) {
+        ModelDef { base: name.name.clone(), arch, fields: BTreeMap::new(), span: e.span }
     } else {
         let mut b = named(cx, &name.name, name.span, models, broken)?.clone();
         b.span = e.span;
@@ -93,7 +117,7 @@ fn named<'m>(
     let m = models.get(n);
     if m.is_none() && !broken.iter().any(|b| b == n) {
         let mut names: Vec<&str> = models.keys().map(String::as_str).collect();
-        names.extend_from_slice(ARCHS);
+        names.extend(ARCHS.iter().map(|a| a.0));
         cx.push(
             Diag::error("algen::check::unknown_name", format!("unknown model `{n}`"))
                 .at(span, "no model of this name")
@@ -104,12 +128,12 @@ fn named<'m>(
 }
 
 fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
-    let (what, allowed) = match m.arch.as_str() {
-        "lstm" => ("an lstm", LSTM_FIELDS),
-        "rnn" => ("an rnn", recurrent::RNN_FIELDS),
-        "stack_rnn" => ("a stack_rnn", recurrent::STACK_RNN_FIELDS),
-        "tape_rnn" => ("a tape_rnn", recurrent::TAPE_RNN_FIELDS),
-        _ => ("a transformer", TRANSFORMER_FIELDS),
+    let (what, allowed) = match m.arch {
+        ArchKind::Lstm => ("an lstm", LSTM_FIELDS),
+        ArchKind::Rnn => ("an rnn", recurrent::RNN_FIELDS),
+        ArchKind::StackRnn => ("a stack_rnn", recurrent::STACK_RNN_FIELDS),
+        ArchKind::TapeRnn => ("a tape_rnn", recurrent::TAPE_RNN_FIELDS),
+        ArchKind::Transformer => ("a transformer", TRANSFORMER_FIELDS),
     };
     let f = cx.fields(what, body, allowed, &[], false);
     for (name, (_, v)) in f.map {
@@ -135,12 +159,12 @@ fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
 
 /// One fully resolved configuration (no sweeps left in `fields`) of the model's architecture.
 pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
-    match m.arch.as_str() {
-        "lstm" => lstm(cx, m).map(ir::Arch::Lstm),
-        "rnn" => recurrent::rnn(cx, m).map(ir::Arch::Rnn),
-        "stack_rnn" => recurrent::stack_rnn(cx, m).map(ir::Arch::StackRnn),
-        "tape_rnn" => recurrent::tape_rnn(cx, m).map(ir::Arch::TapeRnn),
-        _ => transformer(cx, m).map(ir::Arch::Transformer),
+    match m.arch {
+        ArchKind::Lstm => lstm(cx, m).map(ir::Arch::Lstm),
+        ArchKind::Rnn => recurrent::rnn(cx, m).map(ir::Arch::Rnn),
+        ArchKind::StackRnn => recurrent::stack_rnn(cx, m).map(ir::Arch::StackRnn),
+        ArchKind::TapeRnn => recurrent::tape_rnn(cx, m).map(ir::Arch::TapeRnn),
+        ArchKind::Transformer => transformer(cx, m).map(ir::Arch::Transformer),
     }
 }
 
@@ -161,17 +185,16 @@ fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
 
 /// One fully resolved transformer configuration (no sweeps left in `fields`).
 fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
-    debug_assert_eq!(m.arch, "transformer");
+    debug_assert_eq!(m.arch, ArchKind::Transformer);
     let f = &m.fields;
     let mut ok = true;
     let kind = match f.get("kind") {
-        Some(e) => cx.word(e, "model kind", &["encoder", "decoder"], "algen::check::unknown_value").map(|k| {
-            if k == "encoder" {
-                ir::ModelKind::Encoder
-            } else {
-                ir::ModelKind::Decoder
-            }
-        }),
+        Some(e) => cx.choice(
+            e,
+            "model kind",
+            &[("encoder", ir::ModelKind::Encoder), ("decoder", ir::ModelKind::Decoder)],
+            "algen::check::unknown_value",
+        ),
         None => Some(ir::ModelKind::Encoder),
     };
     let int = |cx: &mut Cx, n: &str, d: usize| {
@@ -185,23 +208,21 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         None => d_model.map(|d| d * defaults::FFN_FACTOR),
     };
     let norm = match f.get("norm") {
-        Some(e) => cx.word(e, "norm placement", &["pre", "post"], "algen::check::unknown_value").map(|n| {
-            if n == "pre" {
-                ir::Norm::Pre
-            } else {
-                ir::Norm::Post
-            }
-        }),
+        Some(e) => cx.choice(
+            e,
+            "norm placement",
+            &[("pre", ir::Norm::Pre), ("post", ir::Norm::Post)],
+            "algen::check::unknown_value",
+        ),
         None => Some(ir::Norm::Post),
     };
     let norm_type = match f.get("norm_type") {
-        Some(e) => cx.word(e, "norm type", &["layer_norm", "rms_norm"], "algen::check::unknown_value").map(|n| {
-            if n == "rms_norm" {
-                ir::NormType::RmsNorm
-            } else {
-                ir::NormType::LayerNorm
-            }
-        }),
+        Some(e) => cx.choice(
+            e,
+            "norm type",
+            &[("layer_norm", ir::NormType::LayerNorm), ("rms_norm", ir::NormType::RmsNorm)],
+            "algen::check::unknown_value",
+        ),
         None => Some(ir::NormType::LayerNorm),
     };
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));

@@ -213,7 +213,7 @@ fn rewrite(e: &mut Expr) {
 /// grammar without recursion), and a universe task needs such a split.
 pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
     if !split.is_finite() {
-        if matches!(task.input, ir::Input::Universe(_)) {
+        if matches!(task.kind, ir::TaskKind::Universe { .. }) {
             cx.push(
                 Diag::error(
                     "algen::check::split_task",
@@ -225,11 +225,15 @@ pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
         }
         return;
     }
-    let why = match &task.input {
-        ir::Input::Universe(_) => return,
-        ir::Input::Grammar(g) if g.finite => return,
-        ir::Input::Grammar(_) => "its grammar is recursive (infinitely many sentences)",
-        _ => "it draws its inputs at random",
+    let why = match &task.kind {
+        ir::TaskKind::Universe { .. } => return,
+        ir::TaskKind::Grammar(g) if g.finite => return,
+        ir::TaskKind::Grammar(_) => "its grammar is recursive (infinitely many sentences)",
+        ir::TaskKind::Expr { .. }
+        | ir::TaskKind::Rasp { .. }
+        | ir::TaskKind::Arith
+        | ir::TaskKind::Chomsky(_)
+        | ir::TaskKind::Machine { .. } => "it draws its inputs at random",
     };
     cx.push(
         Diag::error(

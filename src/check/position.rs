@@ -10,18 +10,33 @@ use crate::source::Span;
 use crate::syntax::ast::{Arg, Expr, ExprKind};
 use std::collections::BTreeMap;
 
+/// The encodings by name; the name is read once ([`ENCODINGS`]) and dispatched exhaustively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Enc {
+    None,
+    Sinusoidal,
+    Learned,
+    Rope,
+    Alibi,
+    Relative,
+    T5,
+    Randomized,
+    HardAlibi,
+    Coupled,
+}
+
 /// Each encoding, its parameters, and whether its first parameter may be given unnamed.
-const ENCODINGS: &[(&str, &[&str], bool)] = &[
-    ("none", &[], false),
-    ("sinusoidal", &["reversed"], false),
-    ("learned", &["max_len"], true),
-    ("rope", &["base"], true),
-    ("alibi", &[], false),
-    ("relative", &[], false),
-    ("t5", &["buckets", "max_distance"], false),
-    ("randomized", &["base", "max_len", "eval"], true),
-    ("hard_alibi", &["masked"], true),
-    ("coupled", &["max_position", "random_start"], false),
+const ENCODINGS: &[(&str, Enc, &[&str], bool)] = &[
+    ("none", Enc::None, &[], false),
+    ("sinusoidal", Enc::Sinusoidal, &["reversed"], false),
+    ("learned", Enc::Learned, &["max_len"], true),
+    ("rope", Enc::Rope, &["base"], true),
+    ("alibi", Enc::Alibi, &[], false),
+    ("relative", Enc::Relative, &[], false),
+    ("t5", Enc::T5, &["buckets", "max_distance"], false),
+    ("randomized", Enc::Randomized, &["base", "max_len", "eval"], true),
+    ("hard_alibi", Enc::HardAlibi, &["masked"], true),
+    ("coupled", Enc::Coupled, &["max_position", "random_start"], false),
 ];
 /// Encodings `randomized(base)` accepts (Ruoss et al. 2023 randomize these five).
 const RANDOMIZABLE: &[&str] = &["sinusoidal", "learned", "rope", "alibi", "relative"];
@@ -56,7 +71,7 @@ fn parse(cx: &mut Cx, e: &Expr, fit: &Fit, inner: bool) -> Option<Position> {
             return None;
         }
     };
-    let Some(&(name, params, unnamed)) = ENCODINGS.iter().find(|x| x.0 == name) else {
+    let Some(&(name, enc, params, unnamed)) = ENCODINGS.iter().find(|x| x.0 == name) else {
         cx.push(
             Diag::error("algen::check::unknown_position", format!("unknown positional encoding `{name}`"))
                 .at(e.span, "not a positional encoding")
@@ -72,29 +87,29 @@ fn parse(cx: &mut Cx, e: &Expr, fit: &Fit, inner: bool) -> Option<Position> {
         a.get(key).map_or(Some(default as i64), |v| cx.int_in(v, lo, 1 << 24)).map(|v| v as usize)
     };
     let flag = |cx: &mut Cx, key: &str, default: bool| a.get(key).map_or(Some(default), |v| cx.boolean(v));
-    let pos = match name {
-        "none" => Position::None,
-        "alibi" => Position::Alibi,
-        "sinusoidal" => match flag(cx, "reversed", false)? {
+    let pos = match enc {
+        Enc::None => Position::None,
+        Enc::Alibi => Position::Alibi,
+        Enc::Sinusoidal => match flag(cx, "reversed", false)? {
             true if inner => return not_randomizable(cx, e, "sinusoidal(reversed = true)"),
             true => Position::SinusoidalReversed,
             false => Position::Sinusoidal,
         },
-        "learned" => Position::Learned { max_len: int(cx, "max_len", defaults::LEARNED_MAX_LEN, 1)? },
-        "rope" => Position::Rope { base: rope_base(cx, a.get("base").copied())? },
-        "relative" => Position::Relative,
-        "t5" => t5(cx, &a, fit, e.span)?,
-        "randomized" if inner => return not_randomizable(cx, e, "randomized"),
-        "randomized" => randomized(cx, &a, fit, e.span)?,
-        "hard_alibi" => hard_alibi(cx, &a, fit, e.span)?,
-        _ => {
+        Enc::Learned => Position::Learned { max_len: int(cx, "max_len", defaults::LEARNED_MAX_LEN, 1)? },
+        Enc::Rope => Position::Rope { base: rope_base(cx, a.get("base").copied())? },
+        Enc::Relative => Position::Relative,
+        Enc::T5 => t5(cx, &a, fit, e.span)?,
+        Enc::Randomized if inner => return not_randomizable(cx, e, "randomized"),
+        Enc::Randomized => randomized(cx, &a, fit, e.span)?,
+        Enc::HardAlibi => hard_alibi(cx, &a, fit, e.span)?,
+        Enc::Coupled => {
             let max_position = int(cx, "max_position", defaults::COUPLED_MAX_POSITION, 1)?;
             let random_start = flag(cx, "random_start", defaults::COUPLED_RANDOM_START)?;
             Position::Coupled { max_position, random_start }
         }
     };
     // A randomized encoding was checked as its base.
-    (name == "randomized" || fits(cx, name, &pos, fit, e.span)).then_some(pos)
+    (enc == Enc::Randomized || fits(cx, name, &pos, fit, e.span)).then_some(pos)
 }
 
 /// Binds the arguments to `params` (an unnamed first argument to the first parameter when

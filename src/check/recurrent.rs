@@ -24,13 +24,12 @@ fn int(cx: &mut Cx, m: &ModelDef, name: &str, default: usize, hi: i64) -> Option
 
 fn activation(cx: &mut Cx, m: &ModelDef) -> Option<ir::Activation> {
     match m.fields.get("activation") {
-        Some(e) => cx.word(e, "activation", &["relu", "tanh"], "algen::check::unknown_value").map(|w| {
-            if w == "tanh" {
-                ir::Activation::Tanh
-            } else {
-                ir::Activation::Relu
-            }
-        }),
+        Some(e) => cx.choice(
+            e,
+            "activation",
+            &[("relu", ir::Activation::Relu), ("tanh", ir::Activation::Tanh)],
+            "algen::check::unknown_value",
+        ),
         None => Some(defaults::RNN_ACTIVATION),
     }
 }

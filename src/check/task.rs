@@ -10,6 +10,13 @@ use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
 const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
+/// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
+const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
+    ("transduce", ir::Format::Transduce),
+    ("tag", ir::Format::Tag),
+    ("classify", ir::Format::Classify),
+    ("lm", ir::Format::Lm),
+];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     let mut f = cx.fields("a task", body, FIELDS, &[], false);
@@ -31,28 +38,61 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         cx.typos.push(n.to_string());
         poisoned = true;
     }
-    if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
-        return super::universe::task(cx, name, &f, u).filter(|_| !poisoned);
-    }
-    if let Some(e) = f.expr("input").filter(|e| super::chomsky::is_builtin(cx, e)) {
-        return super::chomsky::task(cx, name, &f, e).filter(|_| !poisoned);
-    }
-    if let Some(e) = f.expr("format") {
-        if let Some(arith) = super::arith::name_of(cx, e) {
+    let task = match written(cx, &f) {
+        Written::Universe(u) => super::universe::task(cx, name, &f, u),
+        Written::Chomsky(e) => super::chomsky::task(cx, name, &f, e),
+        Written::Arith(e, arith) => {
             let format = super::arith::format(cx, e, arith);
-            return super::arith::task(cx, name, &f, format).filter(|_| !poisoned);
+            super::arith::task(cx, name, &f, format)
         }
-        if super::arith::misspelt(cx, e, FORMATS) {
+        Written::MisspeltArith(e) => {
             cx.word(e, "format", FORMATS, "algen::check::unknown_value");
             return None;
         }
+        Written::Machine(t) => super::turing_task::task(cx, name, &f, t),
+        Written::Rasp(t) => rasp_task(cx, name, &f, t),
+        Written::Expr => expr_task(cx, name, &f, poisoned),
+    };
+    task.filter(|_| !poisoned)
+}
+
+/// How a task is written, decided once from its fields (the first that applies): a universe
+/// input, a builtin `chomsky(NAME)` input, an arithmetic format (or a misspelling of one), a
+/// `run(M)` target, a `rasp P.sop` target, else a target expression over strings.
+enum Written<'f> {
+    Universe(&'f crate::syntax::ast::Universe),
+    Chomsky(&'f Expr),
+    Arith(&'f Expr, &'static str),
+    MisspeltArith(&'f Expr),
+    Machine(&'f Expr),
+    Rasp(&'f Expr),
+    Expr,
+}
+
+fn written<'f>(cx: &Cx, f: &'f super::cx::Fields) -> Written<'f> {
+    if let Some((_, crate::syntax::ast::FieldValue::Universe(u))) = f.map.get("input") {
+        return Written::Universe(u);
     }
-    if let Some(t) = f.expr("target").filter(|t| super::turing_task::is_run(t)) {
-        return super::turing_task::task(cx, name, &f, t).filter(|_| !poisoned);
+    if let Some(e) = f.expr("input").filter(|e| super::chomsky::is_builtin(cx, e)) {
+        return Written::Chomsky(e);
     }
-    if let Some(t) = f.expr("target").filter(|t| super::rasp::is_rasp_target(cx, t)) {
-        return rasp_task(cx, name, &f, t).filter(|_| !poisoned);
+    if let Some(e) = f.expr("format") {
+        if let Some(arith) = super::arith::name_of(cx, e) {
+            return Written::Arith(e, arith);
+        }
+        if super::arith::misspelt(cx, e, FORMATS) {
+            return Written::MisspeltArith(e);
+        }
     }
+    match f.expr("target") {
+        Some(t) if super::turing_task::is_run(t) => Written::Machine(t),
+        Some(t) if super::rasp::is_rasp_target(cx, t) => Written::Rasp(t),
+        _ => Written::Expr,
+    }
+}
+
+/// A task with a target expression over uniform strings (formats transduce, tag, classify, lm).
+fn expr_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, poisoned: bool) -> Option<ir::Task> {
     if let Some(b) = f.expr("bos") {
         cx.push(
             Diag::error("algen::check::unknown_field", "`bos` applies to RASP targets only")
@@ -99,12 +139,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
         return None;
     }
     let (alphabet, format, target) = (alphabet?, format?, target?);
-    let format = match format.as_str() {
-        "transduce" => ir::Format::Transduce,
-        "tag" => ir::Format::Tag,
-        "classify" => ir::Format::Classify,
-        _ => ir::Format::Lm, // the arithmetic formats returned above
-    };
+    let format = plain_format(cx, &format, f.expr("format"))?;
     let ty = infer::infer(cx, &target, &alphabet)?;
     let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
     if let Some(tok) = &score_until {
@@ -123,14 +158,29 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::String,
-        target: Some(target),
+        kind: ir::TaskKind::Expr { target },
         format,
         outputs,
         score_until,
-        machine: None,
         span: name.span,
     })
+}
+
+/// The format named `word` (one of [`FORMATS`]) for a task with a target expression; an
+/// arithmetic format here (which [`super::arith`] reads first) is reported, never defaulted.
+fn plain_format(cx: &mut Cx, word: &str, e: Option<&Expr>) -> Option<ir::Format> {
+    let found = PLAIN_FORMATS.iter().find(|p| p.0 == word).map(|p| p.1);
+    if let (None, Some(e)) = (found, e) {
+        cx.push(
+            Diag::error("algen::check::unknown_value", format!("`format = {word}` does not take a target expression"))
+                .at(e.span, "not a format for a target expression")
+                .help(format!(
+                    "use one of {}",
+                    list(&PLAIN_FORMATS.iter().map(|p| p.0.to_string()).collect::<Vec<_>>())
+                )),
+        );
+    }
+    found
 }
 
 /// A task whose target is `rasp NAME.sop`: an encoder `tag` task with declared outputs.
@@ -168,12 +218,10 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::String,
-        target: Some(target),
+        kind: ir::TaskKind::Rasp { target },
         format: ir::Format::Tag,
         outputs,
         score_until: f.expr("score_until").and_then(|e| cx.string(e)),
-        machine: None,
         span: name.span,
     })
 }

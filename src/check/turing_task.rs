@@ -11,7 +11,8 @@ use crate::diag::{suggest, Diag};
 use crate::ir::{self, Scratchpad, Style};
 use crate::syntax::ast::{Expr, ExprKind, Ident};
 
-const STYLES: &[&str] = &["turing_program", "trace", "tail"];
+const STYLES: &[(&str, Style)] =
+    &[("turing_program", Style::TuringProgram), ("trace", Style::Trace), ("tail", Style::Tail)];
 
 /// Whether `e` is `run(...)`.
 pub fn is_run(e: &Expr) -> bool {
@@ -60,11 +61,16 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
     let m = machine(cx, target, "run")?.clone();
     let (input, alphabet) = input(cx, name, f, &m)?;
     let format = match f.expr("format") {
-        Some(e) => cx.word(e, "format", &["lm", "transduce"], "algen::check::unknown_value")?,
-        None => "lm".to_string(),
+        Some(e) => cx.choice(
+            e,
+            "format",
+            &[("lm", ir::Format::Lm), ("transduce", ir::Format::Transduce)],
+            "algen::check::unknown_value",
+        )?,
+        None => ir::Format::Lm,
     };
     let scratchpad = match f.expr("scratchpad") {
-        Some(e) => Some(scratchpad(cx, e, &m, &format)?),
+        Some(e) => Some(scratchpad(cx, e, &m, format)?),
         None => None,
     };
     let outputs = match f.expr("outputs") {
@@ -74,18 +80,16 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input,
-        target: None,
-        format: if format == "lm" { ir::Format::Lm } else { ir::Format::Transduce },
+        kind: ir::TaskKind::Machine { input, machine: Box::new(ir::MachineTask { machine: m, scratchpad }) },
+        format,
         outputs,
         score_until: None,
-        machine: Some(Box::new(ir::MachineTask { machine: m, scratchpad })),
         span: name.span,
     })
 }
 
 /// The input generator and the alphabet.
-fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::Input, Vec<String>)> {
+fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::MachineInput, Vec<String>)> {
     let Some(e) = f.expr("input") else {
         cx.missing("a task", "input", name.span, "input = string(alphabet)");
         return None;
@@ -121,7 +125,7 @@ fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::
             let mut alphabet: Vec<String> = (0..10).map(|d| d.to_string()).collect();
             alphabet.push(op.clone());
             symbols_known(cx, e, &alphabet, m)?;
-            return Some((ir::Input::Numbers { op, second }, alphabet));
+            return Some((ir::MachineInput::Numbers { op, second }, alphabet));
         }
     }
     super::task::input_of(cx, e);
@@ -131,7 +135,7 @@ fn input(cx: &mut Cx, name: &Ident, f: &Fields, m: &ir::Machine) -> Option<(ir::
     };
     let alphabet = super::task::tokens(cx, a, "alphabet")?;
     symbols_known(cx, a, &alphabet, m)?;
-    Some((ir::Input::String, alphabet))
+    Some((ir::MachineInput::String, alphabet))
 }
 
 /// Every input token must be a tape symbol.
@@ -152,7 +156,7 @@ fn symbols_known(cx: &mut Cx, at: &Expr, alphabet: &[String], m: &ir::Machine) -
     Some(())
 }
 
-fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Scratchpad> {
+fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: ir::Format) -> Option<Scratchpad> {
     let ExprKind::Call { func, args } = &e.kind else {
         cx.wrong_type(e, "a scratchpad like `trace(M, style = turing_program)`");
         return None;
@@ -178,7 +182,7 @@ fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Sc
         );
         return None;
     }
-    if format != "lm" {
+    if format != ir::Format::Lm {
         cx.push(
             Diag::error("algen::check::scratchpad", "a scratchpad needs `format = lm`")
                 .at(e.span, "scratchpad in a non-lm task")
@@ -190,11 +194,7 @@ fn scratchpad(cx: &mut Cx, e: &Expr, m: &ir::Machine, format: &str) -> Option<Sc
     for a in &args[1..] {
         match a.name.as_ref().map(|n| n.name.as_str()) {
             Some("style") => {
-                sp.style = match cx.word(&a.value, "style", STYLES, "algen::check::unknown_value")?.as_str() {
-                    "trace" => Style::Trace,
-                    "tail" => Style::Tail,
-                    _ => Style::TuringProgram,
-                }
+                sp.style = cx.choice(&a.value, "style", STYLES, "algen::check::unknown_value")?;
             }
             Some("every") => sp.every = cx.int_in(&a.value, 1, 1 << 20)? as usize,
             Some("at") => {

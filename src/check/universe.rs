@@ -68,12 +68,10 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, u: &Universe) -> Option<ir::T
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::Universe(ir::Universe { vars, filter, layout }),
-        target: Some(target),
+        kind: ir::TaskKind::Universe { universe: ir::Universe { vars, filter, layout }, target },
         format: ir::Format::Universe,
         outputs,
         score_until: None,
-        machine: None,
         span: name.span,
     })
 }

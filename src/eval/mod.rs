@@ -167,7 +167,7 @@ pub fn padding(b: &task::Batch) -> candle_core::Result<Option<Tensor>> {
 /// `(sep, eos)` for a task whose targets carry a machine scratchpad (its answer follows the
 /// last `sep`), else `None`.
 fn scratch_marks(task: &Task, vocab: &Vocab) -> Option<(u32, u32)> {
-    let scratch = task.machine.as_ref().is_some_and(|m| m.scratchpad.is_some());
+    let scratch = task.machine().is_some_and(|m| m.scratchpad.is_some());
     scratch.then(|| (vocab.sep.unwrap_or(0), vocab.eos.unwrap_or(0)))
 }
 

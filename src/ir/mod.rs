@@ -24,7 +24,7 @@ pub use model::{
     Activation, Arch, LstmCfg, ModelKind, Norm, NormType, Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
 };
 pub use split::{Part, Selector, Split};
-pub use task::{Format, Input, Slot, Task, Universe, UniverseVar};
+pub use task::{Format, MachineInput, Slot, Task, TaskKind, Universe, UniverseVar};
 pub use train::{
     CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, ScoreReduce,
     TrainCfg,

@@ -9,11 +9,8 @@ pub struct Task {
     pub name: String,
     /// Input tokens; input id `i` is `alphabet[i]`.
     pub alphabet: Vec<String>,
-    pub input: Input,
-    /// The target expression; `None` for machine targets, the arithmetic formats
-    /// ([`Format::Addition`], [`Format::Multiplication`]) and the builtin tasks
-    /// ([`Input::Chomsky`]), which compute their answer themselves.
-    pub target: Option<Expr>,
+    /// Where inputs come from and what labels them: one payload per kind of task.
+    pub kind: TaskKind,
     pub format: Format,
     /// Output vocabulary; output id `i` is `outputs[i]`. Declared with
     /// `outputs = ...` or inferred by the checker from the target.
@@ -21,12 +18,47 @@ pub struct Task {
     /// Evaluation scores positions up to and including the first occurrence
     /// of this output token (`score_until = "2"`); `None` scores all.
     pub score_until: Option<String>,
-    /// `target = run(M)`: the machine whose run labels the input (`target` is then `None`), and
-    /// the scratchpad (`lm` only) written between the separator and the answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine: Option<Box<super::machine::MachineTask>>,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// The kinds of task, decided once by the checker; everything downstream matches on this
+/// exhaustively instead of re-deriving the kind from optional fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// `input = string(alphabet)`, `target = EXPR`: i.i.d. uniform tokens (the length comes from
+    /// the split) labelled by the expression (formats `transduce`, `tag`, `classify`, `lm`).
+    Expr { target: Expr },
+    /// `target = rasp NAME.sop` (the expression's kind is [`super::expr::ExprKind::Rasp`]): the
+    /// program's output s-op labels uniform strings, format `tag`.
+    Rasp { target: Expr },
+    /// A finite universe (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by
+    /// [`Format::Universe`] and labelled by the expression over its variables.
+    Universe { universe: Universe, target: Expr },
+    /// The arithmetic formats ([`Format::Addition`], [`Format::Multiplication`]): two decimal
+    /// operands drawn and answered by the format ([`crate::task::arith`]).
+    Arith,
+    /// A builtin task of the Chomsky-hierarchy benchmark (`input = chomsky(NAME)`): it draws its
+    /// inputs and labels them itself ([`crate::task::chomsky`]); the length comes from the split.
+    Chomsky(super::chomsky::Chomsky),
+    /// The sentences of a grammar, labelled by their interpretation.
+    Grammar(super::grammar::Grammar),
+    /// `target = run(M)`: the machine whose run labels the input, and the scratchpad (`lm` only)
+    /// written between the separator and the answer.
+    Machine { input: MachineInput, machine: Box<super::machine::MachineTask> },
+}
+
+/// The inputs of a machine task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineInput {
+    /// `string(alphabet)`: i.i.d. uniform tokens; the length comes from the split.
+    String,
+    /// `numbers("+")`, `numbers("*", second = 1)`: `a op b` with the operands drawn as the
+    /// arithmetic formats draw them ([`crate::task::arith`]): `a` and `b` with the split's
+    /// length in digits, or `b` with exactly `second` digits. The alphabet is `0`–`9`, `op`.
+    Numbers { op: String, second: Option<usize> },
 }
 
 impl Task {
@@ -34,32 +66,56 @@ impl Task {
     /// the encoder formats, the model's input too (Weiss et al. 2021's programs count by
     /// attending to it), with nothing read at its position.
     pub fn bos(&self) -> Option<&str> {
-        match &self.target.as_ref()?.kind {
+        match &self.target()?.kind {
             super::expr::ExprKind::Rasp(r) => r.bos.as_deref(),
             _ => None,
         }
     }
-}
 
-/// How inputs are drawn.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Input {
-    /// `string(alphabet)`: i.i.d. uniform tokens; the length comes from the split.
-    String,
-    /// Two decimal operands, drawn by an arithmetic format (see [`Format::Addition`]).
-    Operands,
-    /// The sentences of a grammar; the target is their interpretation (`target` is `None`).
-    Grammar(super::grammar::Grammar),
-    /// A finite universe: every tuple of the ranged variables that passes the filter
-    /// (`input = (a: 0..p, b: 0..p) where b != 0`), laid out by [`Format::Universe`].
-    Universe(Universe),
-    /// `numbers("+")`, `numbers("*", second = 1)`: `a op b` with the operands drawn as the
-    /// arithmetic formats draw them ([`crate::task::arith`]): `a` and `b` with the split's
-    /// length in digits, or `b` with exactly `second` digits. The alphabet is `0`–`9`, `op`.
-    Numbers { op: String, second: Option<usize> },
-    /// A builtin task of the Chomsky-hierarchy benchmark (`input = chomsky(NAME)`): it draws its
-    /// inputs and labels them itself ([`crate::task::chomsky`]); the length comes from the split.
-    Chomsky(super::chomsky::Chomsky),
+    /// The target expression of the kinds that have one (expression, RASP, universe).
+    pub fn target(&self) -> Option<&Expr> {
+        match &self.kind {
+            TaskKind::Expr { target } | TaskKind::Rasp { target } | TaskKind::Universe { target, .. } => Some(target),
+            TaskKind::Arith | TaskKind::Chomsky(_) | TaskKind::Grammar(_) | TaskKind::Machine { .. } => None,
+        }
+    }
+
+    /// The universe of a universe task.
+    pub fn universe(&self) -> Option<&Universe> {
+        match &self.kind {
+            TaskKind::Universe { universe, .. } => Some(universe),
+            _ => None,
+        }
+    }
+
+    /// The grammar of a grammar task.
+    pub fn grammar(&self) -> Option<&super::grammar::Grammar> {
+        match &self.kind {
+            TaskKind::Grammar(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The machine of a machine task.
+    pub fn machine(&self) -> Option<&super::machine::MachineTask> {
+        match &self.kind {
+            TaskKind::Machine { machine, .. } => Some(machine),
+            _ => None,
+        }
+    }
+
+    /// Whether the task's examples can be listed (a universe, a grammar without recursion).
+    pub fn is_finite(&self) -> bool {
+        match &self.kind {
+            TaskKind::Universe { .. } => true,
+            TaskKind::Grammar(g) => g.finite,
+            TaskKind::Expr { .. }
+            | TaskKind::Rasp { .. }
+            | TaskKind::Arith
+            | TaskKind::Chomsky(_)
+            | TaskKind::Machine { .. } => false,
+        }
+    }
 }
 
 /// `(a: 0..p, b: 0..p) where filter`, with the layout `format = [a, "+", b, "="]`.

@@ -7,7 +7,7 @@
 //! on the rand 0.8 / rand_chacha 0.3 versions pinned in Cargo.lock.
 
 use super::label::{LabelError, Labeler};
-use crate::ir::{Input, Task};
+use crate::ir::{MachineInput, Task, TaskKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -97,8 +97,8 @@ impl<'t> Stream<'t> {
     /// Draws the next input and labels it.
     pub fn next_example(&mut self) -> Result<Example, LabelError> {
         let task = self.labeler.task();
-        let input = match task.input {
-            Input::String => {
+        let input = match &task.kind {
+            TaskKind::Expr { .. } | TaskKind::Rasp { .. } | TaskKind::Machine { input: MachineInput::String, .. } => {
                 let len = self.next_len();
                 let k = task.alphabet.len() as u32;
                 if k == 0 && len > 0 {
@@ -106,22 +106,22 @@ impl<'t> Stream<'t> {
                 }
                 (0..len).map(|_| self.rng.gen_range(0..k)).collect::<Vec<u32>>()
             }
-            Input::Operands => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
-            Input::Universe(_) => return super::universe::draw(task, &mut self.rng),
-            Input::Grammar(_) => {
+            TaskKind::Arith => return Ok(super::arith::draw(task.format, &self.lengths, &mut self.rng)),
+            TaskKind::Universe { .. } => return super::universe::draw(task, &mut self.rng),
+            TaskKind::Grammar(_) => {
                 let len = self.input_len();
                 return super::grammar::draw(task, len, &mut self.rng, &mut self.sentences);
             }
-            Input::Numbers { second, .. } => {
-                let format = match second {
+            TaskKind::Machine { input: MachineInput::Numbers { second, .. }, .. } => {
+                let format = match *second {
                     Some(second) => crate::ir::Format::Multiplication { second },
                     None => crate::ir::Format::Addition { index_hints: None },
                 };
                 super::arith::draw(format, &self.lengths, &mut self.rng).input
             }
-            Input::Chomsky(kind) => {
+            TaskKind::Chomsky(kind) => {
                 let len = self.next_len();
-                super::chomsky::sample(kind, len, &mut self.rng)
+                super::chomsky::sample(*kind, len, &mut self.rng)
             }
         };
         let target = self.labeler.label(&input)?;

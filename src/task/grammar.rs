@@ -1,4 +1,4 @@
-//! Grammar tasks ([`crate::ir::Input::Grammar`]): enumeration, sampling and parsing.
+//! Grammar tasks ([`crate::ir::TaskKind::Grammar`]): enumeration, sampling and parsing.
 //!
 //! A sentence's interpretation is its production's template over the children's
 //! interpretations ([`Term`]). [`enumerate`] lists a finite grammar's language once per
@@ -10,7 +10,7 @@
 use super::generate::Example;
 use super::label::LabelError;
 use crate::ir::grammar::{Grammar, Prod, Sym, Term};
-use crate::ir::{Input, Task};
+use crate::ir::Task;
 use rand::Rng;
 
 /// The most sentences [`enumerate`] lists (a guard against languages too large to hold).
@@ -20,10 +20,7 @@ pub const MAX_OUTPUT: usize = 1 << 16;
 
 /// The task's grammar, or an error naming the task.
 pub fn grammar_of(task: &Task) -> Result<&Grammar, LabelError> {
-    match &task.input {
-        Input::Grammar(g) => Ok(g),
-        _ => Err(error(task, "is not defined by a grammar")),
-    }
+    task.grammar().ok_or_else(|| error(task, "is not defined by a grammar"))
 }
 
 pub(super) fn error(task: &Task, message: impl Into<String>) -> LabelError {

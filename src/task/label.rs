@@ -2,60 +2,85 @@
 
 use super::eval::eval;
 use super::value::Value;
-use crate::ir::{Format, Input, Slot, Task, Universe};
+use crate::diag::Diag;
+use crate::ir::{Expr, Format, Slot, Task, TaskKind, Universe};
 use crate::source::Span;
 use std::collections::HashMap;
 
 /// Why an input could not be labelled. Every variant names the task and
 /// carries the span to point at ([`LabelError::span`]): the target
 /// expression (or the failing part of it), or the task.
-#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LabelError {
     #[error("task `{task}`: the target fails on input `{input}`: {message}")]
-    #[diagnostic(code(algen::task::eval))]
     Eval { task: String, input: String, message: String, span: Span },
 
     #[error("task `{task}`: the target produced `{token}`, which is not an output token ({outputs})")]
-    #[diagnostic(code(algen::task::unknown_output), help("add it to `outputs`, or fix the target"))]
     UnknownOutput { task: String, token: String, outputs: String, span: Span },
 
     #[error("task `{task}`: {format} needs {expected}, but the target gave {found}")]
-    #[diagnostic(code(algen::task::target_shape))]
     Shape { task: String, format: &'static str, expected: &'static str, found: String, span: Span },
 
     #[error("task `{task}`: tag needs one output per input token, but the target has length {target_len} for an input of length {input_len}")]
-    #[diagnostic(code(algen::task::tag_length))]
     TagLength { task: String, input_len: usize, target_len: usize, span: Span },
 
     #[error("task `{task}`: `{token}` is not in the alphabet ({alphabet})")]
-    #[diagnostic(code(algen::task::unknown_input))]
     UnknownInput { task: String, token: String, alphabet: String, span: Span },
 
     #[error("task `{task}`: input id {id} is out of range for an alphabet of {alphabet_len} tokens")]
-    #[diagnostic(code(algen::task::input_id))]
     InputId { task: String, id: u32, alphabet_len: usize, span: Span },
 
     #[error("task `{task}` {message}")]
-    #[diagnostic(code(algen::task::grammar))]
     Grammar { task: String, message: String, span: Span },
 
     #[error("task `{task}`: `{input}` is not an input of the builtin task: {message}")]
-    #[diagnostic(code(algen::task::invalid_input))]
     Invalid { task: String, input: String, message: String, span: Span },
 
     #[error("task `{task}`: `{input}` is not in the task's universe: {message}")]
-    #[diagnostic(
-        code(algen::task::not_in_universe),
-        help("an input is the format's layout of a tuple that the variables' ranges and the `where` filter keep")
-    )]
     NotInUniverse { task: String, input: String, message: String, span: Span },
 
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
-    #[diagnostic(code(algen::task::empty_alphabet))]
     EmptyAlphabet { task: String, len: usize, span: Span },
 }
 
 impl LabelError {
+    /// Its diagnostic code (listed in [`crate::diag::CODES`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LabelError::Eval { .. } => "algen::task::eval",
+            LabelError::UnknownOutput { .. } => "algen::task::unknown_output",
+            LabelError::Shape { .. } => "algen::task::target_shape",
+            LabelError::TagLength { .. } => "algen::task::tag_length",
+            LabelError::UnknownInput { .. } => "algen::task::unknown_input",
+            LabelError::InputId { .. } => "algen::task::input_id",
+            LabelError::Grammar { .. } => "algen::task::grammar",
+            LabelError::Invalid { .. } => "algen::task::invalid_input",
+            LabelError::EmptyAlphabet { .. } => "algen::task::empty_alphabet",
+            LabelError::NotInUniverse { .. } => "algen::task::not_in_universe",
+        }
+    }
+
+    /// The coded diagnostic at [`LabelError::span`], rendered like the checker's.
+    pub fn to_diag(&self) -> Diag {
+        let (label, help) = match self {
+            LabelError::Eval { .. } => ("fails here", "the target must be defined on every input the task draws"),
+            LabelError::UnknownOutput { .. } => ("emits it", "add it to `outputs`, or fix the target"),
+            LabelError::Shape { .. } | LabelError::TagLength { .. } => {
+                ("this target", "make the target's value fit the task's format")
+            }
+            LabelError::UnknownInput { .. } | LabelError::InputId { .. } => {
+                ("this task", "give inputs made of the task's alphabet")
+            }
+            LabelError::Grammar { .. } | LabelError::Invalid { .. } => ("this task", "give an input the task can draw"),
+            LabelError::EmptyAlphabet { .. } => ("this task", "give the task a non-empty alphabet or universe"),
+            LabelError::NotInUniverse { .. } => (
+                "this task",
+                "an input is the format's layout of a tuple that the variables' ranges and the `where` filter keep",
+            ),
+        };
+        Diag::error(self.code(), self.to_string()).at(self.span(), label).help(help)
+    }
+
     /// Where in the spec the problem is.
     pub fn span(&self) -> Span {
         match self {
@@ -70,6 +95,12 @@ impl LabelError {
             | LabelError::Invalid { span, .. }
             | LabelError::NotInUniverse { span, .. } => *span,
         }
+    }
+}
+
+impl From<LabelError> for Diag {
+    fn from(e: LabelError) -> Diag {
+        e.to_diag()
     }
 }
 
@@ -100,8 +131,10 @@ impl<'t> Labeler<'t> {
         for (i, o) in task.outputs.iter().enumerate() {
             outputs.entry(o.as_str()).or_insert(i as u32);
         }
-        let rasp = match task.target.as_ref().map(|t| &t.kind) {
-            Some(crate::ir::ExprKind::Rasp(r)) => Some(std::cell::RefCell::new(crate::rasp::target_evaluator(r))),
+        let rasp = match &task.kind {
+            TaskKind::Rasp { target: Expr { kind: crate::ir::ExprKind::Rasp(r), .. } } => {
+                Some(std::cell::RefCell::new(crate::rasp::target_evaluator(r)))
+            }
             _ => None,
         };
         Labeler { task, alphabet, outputs, rasp }
@@ -128,29 +161,28 @@ impl<'t> Labeler<'t> {
                 }
             }
         }
-        if let Some(mt) = task.machine.as_deref() {
-            return super::machine::label(task, mt, input);
-        }
-        if let Input::Chomsky(kind) = task.input {
-            return super::chomsky::label(kind, input).map_err(|message| LabelError::Invalid {
-                task: task.name.clone(),
-                input: render_input(&values),
-                message,
-                span: task.span,
-            });
-        }
-        let Some(target) = &task.target else {
-            if let crate::ir::Input::Grammar(_) = task.input {
-                return super::grammar::parse(task, input);
+        let target = match &task.kind {
+            TaskKind::Machine { machine, .. } => return super::machine::label(task, machine, input),
+            TaskKind::Chomsky(kind) => {
+                return super::chomsky::label(*kind, input).map_err(|message| LabelError::Invalid {
+                    task: task.name.clone(),
+                    input: render_input(&values),
+                    message,
+                    span: task.span,
+                })
             }
-            return super::arith::label(task, input);
+            TaskKind::Grammar(_) => return super::grammar::parse(task, input),
+            TaskKind::Arith => return super::arith::label(task, input),
+            TaskKind::Rasp { target } => match (&self.rasp, &target.kind) {
+                (Some(cell), crate::ir::ExprKind::Rasp(r)) => return self.label_rasp(cell, r, input, target.span),
+                _ => target, // not built by the checker: evaluated as an expression (which fails clearly)
+            },
+            TaskKind::Universe { universe: u, target } => {
+                values = self.universe_values(u, values)?;
+                target
+            }
+            TaskKind::Expr { target } => target,
         };
-        if let (Some(cell), crate::ir::ExprKind::Rasp(r)) = (&self.rasp, &target.kind) {
-            return self.label_rasp(cell, r, input, target.span);
-        }
-        if let Input::Universe(u) = &task.input {
-            values = self.universe_values(u, values)?;
-        }
         let result = eval(target, &values).map_err(|e| LabelError::Eval {
             task: task.name.clone(),
             input: render_input(&values),
@@ -311,7 +343,7 @@ impl<'t> Labeler<'t> {
 
 /// The target expression's span, or the task's for the arithmetic formats.
 fn target_span(task: &Task) -> Span {
-    task.target.as_ref().map_or(task.span, |t| t.span)
+    task.target().map_or(task.span, |t| t.span)
 }
 
 fn render_input(values: &[Value]) -> String {

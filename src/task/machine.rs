@@ -57,7 +57,7 @@ pub fn label(task: &Task, mt: &MachineTask, input: &[u32]) -> Result<Vec<u32>, L
 /// The scratchpad tokens of `task` on `input` (each step ending with `<sep>`); empty when the
 /// task has none.
 pub fn scratchpad(task: &Task, input: &[u32]) -> Result<Vec<String>, LabelError> {
-    let Some(mt) = task.machine.as_deref() else { return Ok(vec![]) };
+    let Some(mt) = task.machine() else { return Ok(vec![]) };
     let Some(sp) = &mt.scratchpad else { return Ok(vec![]) };
     let syms = symbols(task, mt, input)?;
     let (toks, _) = turing::scratch::write(&mt.machine, sp, &syms, SEP).map_err(|e| run_error(task, input, e))?;
@@ -66,7 +66,7 @@ pub fn scratchpad(task: &Task, input: &[u32]) -> Result<Vec<String>, LabelError>
 
 /// The scratchpad's vocabulary (without `<sep>`), in a fixed order; empty without one.
 pub fn scratch_tokens(task: &Task) -> Vec<String> {
-    match task.machine.as_deref() {
+    match task.machine() {
         Some(MachineTask { machine, scratchpad: Some(sp) }) => turing::scratch::tokens(machine, sp.style),
         _ => vec![],
     }

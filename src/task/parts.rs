@@ -19,7 +19,7 @@ use super::generate::{stream_seed, Example};
 use super::label::LabelError;
 use super::universe::permutation;
 use super::value::Value;
-use crate::ir::{Expr, ExprKind, Input, Part, Selector, Split, Task};
+use crate::ir::{Expr, ExprKind, Part, Selector, Split, Task, TaskKind};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -41,10 +41,14 @@ pub struct UniverseSplit {
 /// Every example of `task`'s finite universe, in its canonical order (tuples
 /// lexicographically; a grammar's sentences as enumerated). Empty for other tasks.
 pub fn enumerate(task: &Task) -> Result<Vec<Example>, LabelError> {
-    match &task.input {
-        Input::Universe(_) => super::universe::enumerate(task),
-        Input::Grammar(_) => super::grammar::enumerate(task),
-        _ => Ok(vec![]),
+    match &task.kind {
+        TaskKind::Universe { .. } => super::universe::enumerate(task),
+        TaskKind::Grammar(_) => super::grammar::enumerate(task),
+        TaskKind::Expr { .. }
+        | TaskKind::Rasp { .. }
+        | TaskKind::Arith
+        | TaskKind::Chomsky(_)
+        | TaskKind::Machine { .. } => Ok(vec![]),
     }
 }
 

@@ -17,10 +17,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 fn universe(task: &Task) -> Option<&Universe> {
-    match &task.input {
-        crate::ir::Input::Universe(u) => Some(u),
-        _ => None,
-    }
+    task.universe()
 }
 
 /// Every example of `task`'s universe, in lexicographic order of the variables (the first

@@ -13,12 +13,14 @@
 
 pub mod batches;
 pub mod checkpoint;
+mod error;
 pub mod filter;
 pub mod optim;
 pub mod schedule;
 pub mod universe;
 
 pub use batches::Batches;
+pub use error::TrainError;
 pub use universe::Checkpointing;
 
 use crate::eval::{self, EvalError, EvalSet};
@@ -58,7 +60,7 @@ pub struct RunSpec<'a> {
 }
 
 /// Trains and evaluates one variant × seed.
-pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, EvalError> {
+pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, TrainError> {
     run_with(spec, obs, None)
 }
 
@@ -86,7 +88,7 @@ struct Step {
 }
 
 impl Source<'_> {
-    fn next(&mut self, n: usize, coupled: bool) -> Result<Step, EvalError> {
+    fn next(&mut self, n: usize, coupled: bool) -> Result<Step, TrainError> {
         match self {
             Source::Drawn(data) => {
                 let b = data.next(n)?;
@@ -125,7 +127,7 @@ impl Source<'_> {
 /// clipping → host gradients → optional gradient filter ([`filter`]) → Adam/AdamW. Every
 /// task trains here; a universe task draws from its fixed training set and is evaluated on
 /// the whole of both parts ([`universe::Fixed`]).
-pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, EvalError> {
+pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, TrainError> {
     let started = Instant::now();
     let vocab = task::vocab(spec.task);
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
@@ -170,12 +172,8 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let mut meta = checkpoint::Meta { step: 0, loss_sum: 0.0, loss_n: 0, rng_word_pos: 0 };
     let ck = ck.filter(|_| fixed.is_some());
     if let (Some(ck), Source::Fixed(_, sampler)) = (ck.filter(|c| c.resume && c.checkpoint.exists()), &mut source) {
-        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut()).map_err(|e| {
-            candle_core::Error::Msg(format!(
-                "the checkpoint `{}` does not fit this run ({e}); delete it to train the run again from step 0",
-                ck.checkpoint.display()
-            ))
-        })?;
+        meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut())
+            .map_err(|err| TrainError::Checkpoint { path: ck.checkpoint.clone(), err })?;
         sampler.set_word_pos(meta.rng_word_pos);
         result.periodic = universe::earlier_evaluations(&ck.metrics, meta.step)?;
     }
@@ -238,7 +236,8 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         }
         if let Some(ck) = ck.filter(|_| cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
             (meta.step, meta.rng_word_pos) = (step, source.word_pos());
-            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta, &ck.config)?;
+            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta, &ck.config)
+                .map_err(|err| TrainError::Checkpoint { path: ck.checkpoint.clone(), err })?;
         }
     }
     if timed_steps > 0 {
@@ -257,7 +256,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
 
 /// The parts of a split over a finite universe ([`task::split_universe`]); `None` for length
 /// splits.
-fn listed_parts(spec: &RunSpec) -> Result<Option<task::UniverseSplit>, EvalError> {
+fn listed_parts(spec: &RunSpec) -> Result<Option<task::UniverseSplit>, TrainError> {
     if !spec.split.is_finite() {
         return Ok(None);
     }

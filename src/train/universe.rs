@@ -82,7 +82,7 @@ pub struct Fixed {
 impl Fixed {
     /// The split of `spec`'s universe, or `None` when the task has no universe input.
     pub fn new(spec: &RunSpec, vocab: &Vocab) -> Result<Option<Fixed>, EvalError> {
-        if !matches!(spec.task.input, crate::ir::Input::Universe(_)) {
+        if spec.task.universe().is_none() {
             return Ok(None);
         }
         let cfg = &spec.variant.train;
@@ -127,7 +127,7 @@ impl Fixed {
 
 /// The evaluations a killed run had logged up to its checkpoint's step (later lines are
 /// dropped from `metrics.jsonl`, which the resumed run then appends to).
-pub fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec<Evaluation>, EvalError> {
+pub fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec<Evaluation>, super::TrainError> {
     let text = std::fs::read_to_string(metrics).unwrap_or_default();
     let kept: Vec<Evaluation> =
         text.lines().filter_map(|l| serde_json::from_str::<Evaluation>(l).ok()).filter(|e| e.step <= step).collect();
@@ -136,7 +136,8 @@ pub fn earlier_evaluations(metrics: &std::path::Path, step: usize) -> Result<Vec
         out.push_str(&serde_json::to_string(e).unwrap_or_default());
         out.push('\n');
     }
-    crate::report::write_atomic(metrics, out.as_bytes()).map_err(candle_core::Error::from)?;
+    crate::report::write_atomic(metrics, out.as_bytes())
+        .map_err(|err| super::TrainError::Io { path: metrics.to_path_buf(), err })?;
     Ok(kept)
 }
 
