@@ -14,8 +14,17 @@ use std::path::Path;
 pub enum Kind {
     Spec,
     Rasp,
-    Label { spec: String, task: String },
-    RaspLines { program: String, eval: String },
+    Label {
+        spec: String,
+        task: String,
+    },
+    RaspLines {
+        program: String,
+        eval: String,
+    },
+    /// `NAME.selftest`: a deliberate failure (`panic`, `stack-overflow`, `alloc`, `hang`,
+    /// `property`) that tests the harness itself.
+    SelfTest,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +46,7 @@ impl Case {
             Kind::Rasp => "rasp",
             Kind::Label { .. } => "label",
             Kind::RaspLines { .. } => "rasp-lines",
+            Kind::SelfTest => "selftest",
         }
     }
 
@@ -47,13 +57,14 @@ impl Case {
             Kind::Rasp => "rasp",
             Kind::Label { .. } => "label.jsonl",
             Kind::RaspLines { .. } => "rasp.jsonl",
+            Kind::SelfTest => "selftest",
         }
     }
 
     /// The file form.
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = match &self.kind {
-            Kind::Spec | Kind::Rasp => return self.bytes.clone(),
+            Kind::Spec | Kind::Rasp | Kind::SelfTest => return self.bytes.clone(),
             Kind::Label { spec, task } => json!({"fuzz": "label", "spec": spec, "task": task}),
             Kind::RaspLines { program, eval } => json!({"fuzz": "rasp", "program": program, "eval": eval}),
         };
@@ -86,7 +97,13 @@ impl Case {
             };
             return Ok(Case { kind, name, bytes: vec![], lines, cli: true });
         }
-        let kind = if name.ends_with(".rasp") { Kind::Rasp } else { Kind::Spec };
+        let kind = if name.ends_with(".rasp") {
+            Kind::Rasp
+        } else if name.ends_with(".selftest") {
+            Kind::SelfTest
+        } else {
+            Kind::Spec
+        };
         Ok(Case { kind, name, bytes, lines: vec![], cli: false })
     }
 }

@@ -39,6 +39,7 @@ pub fn run(ctx: &mut Ctx, case: &Case) -> Result<(), Fail> {
     match &case.kind {
         Kind::Spec => spec(ctx, &case.name, &case.bytes),
         Kind::Rasp => rasp_program(&case.name, &case.bytes),
+        Kind::SelfTest => self_test(&case.bytes),
         Kind::Label { spec, task } => {
             label_lines(ctx, spec, task, &case.lines)?;
             if case.cli {
@@ -235,6 +236,34 @@ fn rasp_lines(ctx: &mut Ctx, program: &str, eval: &str, lines: &[Vec<u8>]) -> Re
     for l in lines {
         let line = String::from_utf8_lossy(l);
         answer_ok(&line, &algen::rasp::jsonl::answer(&mut ev, &line))?;
+    }
+    Ok(())
+}
+
+/// Deliberate failures, to test the harness.
+fn self_test(what: &[u8]) -> Result<(), Fail> {
+    fn deep(n: u64) -> u64 {
+        let pad = std::hint::black_box([n; 64]);
+        if n == 0 {
+            0
+        } else {
+            deep(n - 1) + pad[7]
+        }
+    }
+    match String::from_utf8_lossy(what).trim() {
+        "panic" => panic!("self-test panic"),
+        "stack-overflow" => {
+            std::hint::black_box(deep(u64::MAX));
+        }
+        "alloc" => {
+            let v: Vec<u8> = Vec::with_capacity(std::hint::black_box(1 << 42));
+            std::hint::black_box(v);
+        }
+        "hang" => loop {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        },
+        "property" => return fail("self-test property violation", ""),
+        _ => {}
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ mod cli;
 mod driver;
 mod exec;
 mod gen;
+mod minimize;
 mod worker;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+#[derive(Clone)]
 pub struct Opts {
     cases: u64,
     seed: u64,
@@ -39,6 +41,7 @@ pub struct Opts {
     save_cases: bool,
     allow: Vec<String>,
     replay: Vec<PathBuf>,
+    minimize: Option<PathBuf>,
     extra_seeds: Vec<PathBuf>,
     worker: bool,
     from: u64,
@@ -63,7 +66,8 @@ impl Opts {
 
 const USAGE: &str = "usage: fuzz [--cases N] [--seed S] [--jobs J] [--batch B] [--timeout-ms T] [--mem-mb M]
             [--algen PATH] [--cli-every K] [--save DIR] [--allow TEXT]… [--extra-seeds DIR]…
-       fuzz --replay FILE_OR_DIR…";
+       fuzz --replay FILE_OR_DIR…   (run saved cases)
+       fuzz --minimize FILE         (shrink a failing case file to FILE.min.EXT)";
 
 fn parse_args() -> Result<Opts, String> {
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
@@ -82,6 +86,7 @@ fn parse_args() -> Result<Opts, String> {
         save_cases: true,
         allow: vec![],
         replay: vec![],
+        minimize: None,
         extra_seeds: vec![],
         worker: false,
         from: 0,
@@ -103,6 +108,7 @@ fn parse_args() -> Result<Opts, String> {
             "--no-cli" => o.algen = None,
             "--save" => o.save = PathBuf::from(val()?),
             "--allow" => o.allow.push(val()?),
+            "--minimize" => o.minimize = Some(PathBuf::from(val()?)),
             "--extra-seeds" => o.extra_seeds.push(PathBuf::from(val()?)),
             "--worker" => o.worker = true,
             "--from" => o.from = num(val()?)?,
@@ -145,7 +151,7 @@ fn replay_files(paths: &[PathBuf]) -> Vec<PathBuf> {
             let mut v: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
                 .unwrap_or_default();
-            v.retain(|f| ["alg", "rasp", "jsonl"].iter().any(|x| f.extension().is_some_and(|e| e == *x)));
+            v.retain(|f| ["alg", "rasp", "jsonl", "selftest"].iter().any(|x| f.extension().is_some_and(|e| e == *x)));
             v.sort();
             out.extend(v);
         } else {
@@ -164,6 +170,15 @@ fn main() -> ExitCode {
         }
     };
     let root = PathBuf::from(".");
+    if let Some(f) = &opts.minimize {
+        return match minimize::minimize(&Opts { save_cases: false, ..opts.clone() }, f) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if !opts.replay.is_empty() {
         let files = replay_files(&opts.replay);
         let cases: Vec<case::Case> = match files.iter().map(|f| case::Case::read(f)).collect() {
