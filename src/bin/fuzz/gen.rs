@@ -395,7 +395,7 @@ pub fn json_line(rng: &mut ChaCha8Rng, alphabet: &[String], samples: &[String]) 
             s.truncate(k);
             s
         }
-        13 => format!("{{\"input\": \"{}\"}}", "a".repeat(if rng.gen_bool(0.5) { len } else { 70_000 })),
+        13 => format!("{{\"input\": \"{}\"}}", "a".repeat(len)),
         _ => {
             let mut b = serde_json::json!({ "input": (0..len.min(8)).map(|_| tok(rng)).collect::<Vec<_>>() })
                 .to_string()
@@ -426,15 +426,19 @@ pub fn case(seeds: &Seeds, t: &crate::case::Targets, seed: u64, index: u64, cli_
         let n = rng.gen_range(1..12);
         (0..n).map(|_| json_line(rng, alphabet, &seeds.lines)).collect()
     };
+    // A huge line goes through the CLI, where the per-line size limit lives.
+    let cli = |lines: &[Vec<u8>]| cli || lines.iter().any(|l| l.len() > crate::exec::HUGE_LINE);
     if roll < 15 && !t.tasks.is_empty() {
         let (path, task, alphabet) = pick(&mut rng, &t.tasks).clone();
         let lines = lines(&mut rng, &alphabet);
+        let cli = cli(&lines);
         return Case { kind: Kind::Label { spec: path, task }, lines, cli, bytes: vec![], name: String::new() };
     }
     if roll < 30 && !t.sops.is_empty() {
         let (path, sop) = pick(&mut rng, &t.sops).clone();
         let alphabet: Vec<String> = "abcdefghij0123456789()[]<>+ ".chars().map(String::from).collect();
         let lines = lines(&mut rng, &alphabet);
+        let cli = cli(&lines);
         return Case {
             kind: Kind::RaspLines { program: path, eval: sop },
             lines,
