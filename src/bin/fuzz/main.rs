@@ -19,6 +19,7 @@ mod cli;
 mod driver;
 mod exec;
 mod gen;
+mod lines;
 mod minimize;
 mod worker;
 
