@@ -407,5 +407,5 @@ fn source_files_bom_utf8_and_size() {
     let rasp_bom = write("bom.rasp", b"\xEF\xBB\xBFx = tokens;\n");
     let o = algen_with_stdin(&["rasp", path_str(&rasp_bom), "--eval", "x"], "{\"input\": \"ab\"}\n");
     assert_exit(&o, 0, "a RASP file with a BOM");
-    assert!(stdout(&o).contains("\"output\":[\"a\",\"b\"]"), "{}", stdout(&o));
+    assert_eq!(json_lines(&stdout(&o))[0]["output"], serde_json::json!(["a", "b"]));
 }

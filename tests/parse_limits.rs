@@ -144,12 +144,18 @@ fn parsing_is_linear_in_the_nesting_depth() {
         nest("(1, ", "1", ")", n),
         nest("[1][", "0", "]", n),
         nest("[1][", "0", ":]", n),
+        nest("[1][:", "0", "]", n),
         nest("min(", "1", ", 2)", n),
+        nest("min(a = ", "1", ")", n),
+        nest("[", "1", "]", n),
+        nest("r { a = ", "1", " }", n),
+        nest("if true then ", "1", " else 0", n),
+        nest("r { a = (", "1", ") }", n / 2),
     ];
     for v in spec {
         let text = format!("let x = {v};");
         let t = Instant::now();
-        small_stack(move || parse_code(&text)).expect("parses");
+        assert_eq!(small_stack(move || parse_code(&text)), Ok(()), "{v:.40}");
         assert!(t.elapsed() < Duration::from_secs(1), "{v:.40}: {:?}", t.elapsed());
         // An error at the innermost point must not be slow either.
         let text = format!("let x = {};", v.replacen('1', "1 1", 1));
@@ -163,16 +169,32 @@ fn parsing_is_linear_in_the_nesting_depth() {
         nest("(", "1", ")", n - 4),
         nest("len(", "tokens", ")", n - 4),
         nest("[", "1 for y in [1]", "]", n - 4),
+        nest("{0: ", "1 for y in [1]", "}", n - 4),
+        nest("select(", "1", ", 1, ==)", n - 4),
+        nest("aggregate(", "1", ", 1)", n - 4),
+        nest("round(", "1", ")", n - 4),
+        nest("f(", "1", ")", n - 4),
+        nest("[1][", "1", "]", n - 4),
+        nest("(", "1", " if 1 else 0)", n - 4),
     ];
     for v in rasp_texts {
         let text = format!("x = {v};");
         let t = Instant::now();
-        small_stack(move || rasp_code(&text)).expect("parses");
+        assert_eq!(small_stack(move || rasp_code(&text)), Ok(()), "{v:.40}");
         assert!(t.elapsed() < Duration::from_secs(1), "{v:.40}: {:?}", t.elapsed());
         let text = format!("x = {};", v.replacen("1", "1 1", 1).replacen("tokens", "tokens tokens", 1));
         let t = Instant::now();
         assert_eq!(small_stack(move || rasp_code(&text)), Err("algen::parse::syntax"));
         assert!(t.elapsed() < Duration::from_secs(1), "error in {v:.40}: {:?}", t.elapsed());
+    }
+    let statements = [
+        format!("{}x = 1;{}", "def f() { ".repeat(n / 2 - 2), " return 1; }".repeat(n / 2 - 2)),
+        format!("{}x = 1;{}", "for y in [1] { ".repeat(n / 2 - 2), " }".repeat(n / 2 - 2)),
+    ];
+    for text in statements {
+        let t = Instant::now();
+        small_stack(move || rasp_code(&text)).expect("parses");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }
 }
 
