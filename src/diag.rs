@@ -150,7 +150,10 @@ impl Diagnostic for Diag {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let src = self.source.as_ref()?;
         let primary = self.span.iter().map(|(s, l)| LabeledSpan::new_primary_with_span(Some(l.clone()), src.clamp(*s)));
-        let rest = self.labels.iter().map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), src.clamp(*s)));
+        // Where a long line is shown as a window, labels far from the primary one cannot be.
+        let shown = |s: &Span| self.span.as_ref().is_none_or(|(p, _)| src.shows_with(*p, *s));
+        let rest = self.labels.iter().filter(move |(s, _)| shown(s));
+        let rest = rest.map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), src.clamp(*s)));
         Some(Box::new(primary.chain(rest)))
     }
 }

@@ -125,6 +125,18 @@ impl DiagSource {
     }
 }
 
+impl DiagSource {
+    /// Whether a label at `other` can be shown with the primary label at `primary`: always,
+    /// unless one of them is on a long line and they are farther apart than a window.
+    pub fn shows_with(&self, primary: Span, other: Span) -> bool {
+        let long = |s: Span| {
+            let (ls, le) = line_bounds(&self.text, s.start.min(self.text.len()));
+            le - ls > LONG_LINE
+        };
+        !(long(primary) || long(other)) || primary.start.abs_diff(other.start) <= WINDOW
+    }
+}
+
 /// The line containing byte `at`: its start and end (before the `\n`).
 fn line_bounds(text: &str, at: usize) -> (usize, usize) {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);

@@ -237,6 +237,24 @@ fn a_line_longer_than_65535_chars_renders() {
     let diags: Vec<diag::Diag> = l.diags.into_iter().map(|d| d.with_source(&l.sources)).collect();
     let out = diag::render(&diags, 80, false);
     assert!(out.contains(&format!("long.alg:1:{}", 100_010)), "{out}");
+    // Multi-byte characters, a label longer than the window, and a second label far away
+    // on the same line (a duplicate name).
+    let wide = "é".repeat(60_000);
+    let pad = " ".repeat(100_000);
+    for text in [format!("let a = \"{wide}"), format!("let a = 1; {pad}let a = 2; // {wide}")] {
+        let l = syntax::load::load_str("long.alg", &text);
+        let mut diags = l.diags;
+        diags.extend(check::check(&l.files).diags);
+        assert!(!diags.is_empty());
+        let diags: Vec<diag::Diag> = diags.into_iter().map(|d| d.with_source(&l.sources)).collect();
+        let out = diag::render(&diags, 80, false);
+        assert!(out.contains("long.alg:1:"), "{out:.300}");
+        assert!(out.len() < 5_000, "{} bytes", out.len());
+        if text.contains("let a = 2") {
+            // The window is around the primary label (the second definition).
+            assert!(out.contains("long.alg:1:100016") && out.contains("let a = 2"), "{out}");
+        }
+    }
 }
 
 #[test]
