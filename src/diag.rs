@@ -18,6 +18,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::import::not_utf8", "a spec, imported or RASP file is not valid UTF-8"),
     ("algen::check::duplicate_name", "two items share a name"),
     ("algen::check::unknown_name", "a name that no item or let defines"),
+    ("algen::check::let_cycle", "a `let` constant defined in terms of itself"),
     ("algen::check::unknown_field", "a field the item does not have"),
     ("algen::check::duplicate_field", "a field given twice"),
     ("algen::check::missing_field", "a required field is absent"),

@@ -296,3 +296,49 @@ fn split_is_a_function_in_values() {
     // The item `split NAME { ... }` still parses.
     assert_eq!(parse_code("split s { train = len 1..=4, test = len 5..=8 }"), Ok(()));
 }
+
+/// `let` constants are substituted where they are used: a chain of them is as deep as it is
+/// long, and a cycle infinitely deep. Too deep is `algen::parse::too_deep` (reported once, at
+/// the first constant past the limit), a cycle `algen::check::let_cycle`; the checker never
+/// expands either (it once overflowed its stack on both).
+#[test]
+fn let_chains_and_cycles_are_bounded() {
+    let task = |target: &str| {
+        format!("task t {{ alphabet = \"01\", input = string(alphabet), target = {target}, format = classify }}\n")
+    };
+    let chain = |n: usize, step: &str| {
+        let mut s = "let a0 = 1;\n".to_string();
+        for i in 1..n {
+            s += &format!("let a{i} = a{}{step};\n", i - 1);
+        }
+        s
+    };
+    let codes = |text: String| {
+        small_stack(move || {
+            let l = syntax::load::load_str("t.alg", &text);
+            let mut diags = l.diags;
+            diags.extend(check::check(&l.files).diags);
+            diags.iter().filter(|d| !d.warning).map(|d| d.code).collect::<Vec<_>>()
+        })
+    };
+    let last = |n: usize| format!("(len(input) + a{}) % 2", n - 1);
+    for step in [" + 1", ""] {
+        let text = chain(5_000, step) + &task(&last(5_000));
+        assert_eq!(codes(text), ["algen::parse::too_deep"], "chain with `{step}`");
+    }
+    // Under the limit: checks, and the target evaluates on a small stack.
+    let text = chain(49, " + 1") + &task(&last(49));
+    small_stack(move || {
+        let l = syntax::load::load_str("t.alg", &text);
+        assert!(l.diags.is_empty());
+        let c = check::check(&l.files);
+        assert!(c.diags.iter().all(|d| d.warning));
+        let spec = c.spec.expect("checked");
+        // a48 = 49, so the target is (len + 49) % 2.
+        assert_eq!(task::label_tokens(&spec.tasks[0], &["0", "1"]).expect("labels"), ["1"]);
+    });
+    let cycle = "let a = b + 1;\nlet b = a + 1;\nlet c = a;\n".to_string() + &task("(len(input) + c) % 2");
+    assert_eq!(codes(cycle), ["algen::check::let_cycle", "algen::check::let_cycle"]);
+    let alias = "let a = b;\nlet b = a;\n".to_string() + &task("(len(input) + a) % 2");
+    assert_eq!(codes(alias), ["algen::check::let_cycle", "algen::check::let_cycle"]);
+}

@@ -31,6 +31,8 @@ pub fn load(path: &Path) -> Result<Loaded, std::io::Error> {
         Err(ReadError::Io(e)) => return Err(e),
         Err(e) => l.loaded.diags.extend(e.diag(path)),
     }
+    let lets = super::lets::check_lets(&mut l.loaded.files);
+    l.loaded.diags.extend(lets);
     Ok(l.loaded)
 }
 
@@ -42,6 +44,8 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
         stack: vec![],
     };
     l.file(PathBuf::from(name), text.to_string());
+    let lets = super::lets::check_lets(&mut l.loaded.files);
+    l.loaded.diags.extend(lets);
     l.loaded
 }
 

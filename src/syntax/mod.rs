@@ -8,6 +8,7 @@ pub mod ast;
 mod build;
 mod build_grammar;
 pub mod depth;
+mod lets;
 pub mod load;
 
 pub use build::build;
