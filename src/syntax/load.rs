@@ -18,8 +18,10 @@ pub struct Loaded {
 /// Reads `path` and every file it imports (paths relative to the importing
 /// file). Each file is parsed once even when imported twice; a cycle or a
 /// missing file is a diagnostic at the `import` line.
+///
 /// A file that exists but cannot be used (larger than 16 MiB, not UTF-8) is a
-/// coded diagnostic; only an unreadable top-level file is an I/O error.
+/// coded diagnostic; only an unreadable top-level file is an I/O error. `let`
+/// constants too deep once substituted, or cyclic, are diagnostics (see `lets.rs`).
 pub fn load(path: &Path) -> Result<Loaded, std::io::Error> {
     let mut l = Loader {
         loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] },
