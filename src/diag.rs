@@ -11,18 +11,21 @@
 //! renders them all through [`render`]. The JSON-lines protocols answer a
 //! failing line with [`Diag::code_and_message`] instead.
 
-use crate::source::{SourceMap, Span};
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity};
+use crate::source::{DiagSource, SourceMap, Span};
+use miette::{Diagnostic, LabeledSpan, Severity};
 use std::fmt;
-use std::sync::Arc;
 
 /// Every diagnostic code, with what it means.
 pub const CODES: &[(&str, &str)] = &[
     ("algen::parse::syntax", "the text does not follow the grammar"),
+    ("algen::parse::too_deep", "brackets, `if`s or operators nest deeper than the parser's limit"),
     ("algen::import::missing_file", "an imported file cannot be read"),
     ("algen::import::cycle", "files import each other in a cycle"),
+    ("algen::import::too_large", "a spec, imported or RASP file is larger than the size limit"),
+    ("algen::import::not_utf8", "a spec, imported or RASP file is not valid UTF-8"),
     ("algen::check::duplicate_name", "two items share a name"),
     ("algen::check::unknown_name", "a name that no item or let defines"),
+    ("algen::check::let_cycle", "a `let` constant defined in terms of itself"),
     ("algen::check::unknown_field", "a field the item does not have"),
     ("algen::check::duplicate_field", "a field given twice"),
     ("algen::check::missing_field", "a required field is absent"),
@@ -120,7 +123,7 @@ pub struct Diag {
     pub labels: Vec<(Span, String)>,
     pub help: Option<String>,
     pub warning: bool,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<DiagSource>,
 }
 
 impl Diag {
@@ -150,7 +153,7 @@ impl Diag {
             if span.file < sources.len() {
                 let file = span.file;
                 self.labels.retain(|(s, _)| s.file == file);
-                self.source = Some(sources.named(file));
+                self.source = Some(sources.diag_source(file));
             }
         }
         self
@@ -188,30 +191,46 @@ impl Diagnostic for Diag {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.source.as_ref()?;
-        let primary = self.span.iter().map(|(s, l)| LabeledSpan::new_primary_with_span(Some(l.clone()), *s));
-        let rest = self.labels.iter().map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
+        let src = self.source.as_ref()?;
+        let primary = self.span.iter().map(|(s, l)| LabeledSpan::new_primary_with_span(Some(l.clone()), src.clamp(*s)));
+        // Where a long line is shown as a window, labels far from the primary one cannot be.
+        let shown = |s: &Span| self.span.as_ref().is_none_or(|(p, _)| src.shows_with(*p, *s));
+        let rest = self.labels.iter().filter(move |(s, _)| shown(s));
+        let rest = rest.map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), src.clamp(*s)));
         Some(Box::new(primary.chain(rest)))
     }
 }
+
+/// Names longer than this get no did-you-mean (a typo of a name that long is not guessed).
+const MAX_SUGGEST_LEN: usize = 64;
 
 /// The candidate closest to `word`, if it is a plausible typo: an
 /// abbreviation (the word's letters in order, same first letter: `seq_acc`
 /// for `sequence_accuracy`), or within an edit distance of a third of the
 /// word's length (min 1), counting a swap of neighbours as one edit.
+/// The one did-you-mean of the tool: its cost is bounded whatever the input
+/// (words and candidates longer than [`MAX_SUGGEST_LEN`] chars are skipped, and so are
+/// candidates whose length alone puts them past the distance limit).
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != word).collect();
+    let n = word.chars().take(MAX_SUGGEST_LEN + 1).count();
+    if n > MAX_SUGGEST_LEN {
+        return None;
+    }
+    let limit = (n / 3).max(1);
+    let candidates: Vec<(&str, usize)> = candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (c, c.chars().take(MAX_SUGGEST_LEN + 1).count()))
+        .filter(|(_, len)| *len <= MAX_SUGGEST_LEN)
+        .collect();
     let close = candidates
         .iter()
-        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(_, len)| len.abs_diff(n) <= limit)
+        .map(|(c, _)| (edit_distance(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c));
-    let abbrev = candidates
-        .iter()
-        .copied()
-        .filter(|c| word.chars().count() >= 2 && abbreviates(word, c))
-        .min_by_key(|c| (c.len(), *c));
+    let abbrev =
+        candidates.iter().map(|(c, _)| *c).filter(|c| n >= 2 && abbreviates(word, c)).min_by_key(|c| (c.len(), *c));
     match (close, abbrev) {
         (Some((1, c)), _) | (Some((_, c)), None) => Some(c),
         (_, a) => a,
@@ -239,27 +258,26 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> String {
 }
 
 /// Edit distance over chars with adjacent transpositions (optimal string alignment).
+/// Three rows of memory; callers bound the lengths ([`did_you_mean`] does).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for j in 0..=b.len() {
-        d[j] = j;
-    }
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
     for i in 1..=a.len() {
+        cur[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
+                v = v.min(prev2[j - 2] + 1);
             }
-            d[i * w + j] = v;
+            cur[j] = v;
         }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[a.len() * w + b.len()]
+    prev[b.len()]
 }
 /// Renders diagnostics as text (no colour, `width` columns): what `algen check` prints when not on a terminal.
 pub fn render(diags: &[Diag], width: usize, color: bool) -> String {

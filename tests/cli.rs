@@ -385,3 +385,49 @@ fn sample_renders_a_failing_target_at_its_span() {
     assert!(err.contains("fail7.alg:1:63") && err.contains("fails here"), "the target's span: {err}");
     assert!(!err.contains("error["), "{err}");
 }
+
+// ------------------------------------------------------------------ source files (issue 16, item 19)
+
+/// A byte-order mark is skipped; a non-UTF-8 spec, import or RASP file is a coded diagnostic
+/// naming the file and the byte; `/dev/zero` is refused at the size cap, not read to the end.
+#[test]
+fn source_files_bom_utf8_and_size() {
+    let dir = temp_dir("sources");
+    let _c = Cleanup(dir.clone());
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    let spec = std::fs::read(REVERSE).expect("reverse spec");
+    let bom = write("bom.alg", &[b"\xEF\xBB\xBF".as_slice(), &spec].concat());
+    assert_exit(&algen(&["check", path_str(&bom)]), 0, "a spec with a BOM");
+
+    let bad = write("bad.alg", b"let x = 1;\nlet y = \"\xff\";\n");
+    let o = algen(&["check", path_str(&bad)]);
+    assert_exit(&o, 1, "a non-UTF-8 spec");
+    let err = stderr(&o);
+    assert!(err.contains("algen::import::not_utf8") && err.contains("bad.alg") && err.contains("byte 20"), "{err}");
+
+    let imp = write("imp.alg", b"import \"bad.alg\";\n");
+    let err = stderr(&algen(&["check", path_str(&imp)]));
+    assert!(err.contains("algen::import::not_utf8") && err.contains("imported here"), "{err}");
+
+    let zero = write("zero.alg", b"import \"/dev/zero\";\n");
+    let t = std::time::Instant::now();
+    let o = algen(&["check", path_str(&zero)]);
+    assert_exit(&o, 1, "import of /dev/zero");
+    assert!(stderr(&o).contains("algen::import::too_large") && stderr(&o).contains("16 MiB"), "{}", stderr(&o));
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+    let err = stderr(&algen(&["check", "/dev/zero"]));
+    assert!(err.contains("algen::import::too_large") && err.contains("/dev/zero"), "{err}");
+
+    let rasp_bad = write("bad.rasp", b"x = tokens;\n# \xc3\n");
+    let o = algen(&["rasp", path_str(&rasp_bad), "--eval", "x"]);
+    assert_exit(&o, 1, "a non-UTF-8 RASP file");
+    assert!(stderr(&o).contains("algen::import::not_utf8") && stderr(&o).contains("line 2"), "{}", stderr(&o));
+    let rasp_bom = write("bom.rasp", b"\xEF\xBB\xBFx = tokens;\n");
+    let o = algen_with_stdin(&["rasp", path_str(&rasp_bom), "--eval", "x"], "{\"input\": \"ab\"}\n");
+    assert_exit(&o, 0, "a RASP file with a BOM");
+    assert_eq!(json_lines(&stdout(&o))[0]["output"], serde_json::json!(["a", "b"]));
+}

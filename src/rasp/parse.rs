@@ -14,6 +14,7 @@ pub struct RaspParser;
 /// (the program's start inside that file, for `rasp NAME { ... }` blocks).
 #[allow(clippy::result_large_err)] // a Diag, as `syntax::parse` returns
 pub fn parse(file: FileId, text: &str, offset: usize) -> Result<Program, Diag> {
+    crate::syntax::depth::check_depth(file, text, offset, crate::syntax::depth::Lang::Rasp)?;
     let mut pairs = RaspParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, offset, e))?;
     let b = Builder { file, offset };
     let program = pairs.next().expect("program");
@@ -265,33 +266,49 @@ impl Builder {
             Rule::range => ExprKind::Range(self.exprs(it.next().unwrap())),
             Rule::zip => ExprKind::Zip(self.exprs(it.next().unwrap())),
             Rule::len => ExprKind::Len(Box::new(next())),
-            Rule::list => ExprKind::List(it.next().map(|e| self.exprs(e)).unwrap_or_default()),
-            Rule::dict => ExprKind::Dict(
-                it.map(|entry| {
+            Rule::list => {
+                let (items, comp) = split_comp(it);
+                match comp {
+                    Some((names, iter)) => {
+                        let val = Box::new(self.expr(items.into_iter().next().unwrap()));
+                        ExprKind::ListComp { val, names: self.ids(names), iter: Box::new(self.expr(iter)) }
+                    }
+                    None => ExprKind::List(items.into_iter().map(|e| self.expr(e)).collect()),
+                }
+            }
+            Rule::dict => {
+                let (entries, comp) = split_comp(it);
+                let mut kvs = entries.into_iter().map(|entry| {
                     let mut kv = entry.into_inner();
                     (self.expr(kv.next().unwrap()), self.expr(kv.next().unwrap()))
-                })
-                .collect(),
-            ),
-            Rule::list_comp => {
-                let mut it = it.filter(|q| !matches!(q.as_rule(), Rule::kw_for | Rule::kw_in));
-                let val = Box::new(self.expr(it.next().unwrap()));
-                let names = self.ids(it.next().unwrap());
-                let iter = Box::new(self.expr(it.next().unwrap()));
-                ExprKind::ListComp { val, names, iter }
-            }
-            Rule::dict_comp => {
-                let mut it = it.filter(|q| !matches!(q.as_rule(), Rule::kw_for | Rule::kw_in));
-                let key = Box::new(self.expr(it.next().unwrap()));
-                let val = Box::new(self.expr(it.next().unwrap()));
-                let names = self.ids(it.next().unwrap());
-                let iter = Box::new(self.expr(it.next().unwrap()));
-                ExprKind::DictComp { key, val, names, iter }
+                });
+                match comp {
+                    Some((names, iter)) => {
+                        let (key, val) = kvs.next().unwrap();
+                        let (names, iter) = (self.ids(names), Box::new(self.expr(iter)));
+                        ExprKind::DictComp { key: Box::new(key), val: Box::new(val), names, iter }
+                    }
+                    None => ExprKind::Dict(kvs.collect()),
+                }
             }
             r => unreachable!("expression rule {r:?}"),
         };
         self.mk(kind, span)
     }
+}
+
+/// A list's or dict's children: its items, and the `for NAMES in ITER` of a comprehension.
+fn split_comp(it: pest::iterators::Pairs<'_, Rule>) -> (Vec<P<'_>>, Option<(P<'_>, P<'_>)>) {
+    let (mut items, mut comp) = (vec![], None);
+    for q in it {
+        if q.as_rule() == Rule::comp_tail {
+            let mut t = q.into_inner().filter(|q| !matches!(q.as_rule(), Rule::kw_for | Rule::kw_in));
+            comp = Some((t.next().unwrap(), t.next().unwrap()));
+        } else {
+            items.push(q);
+        }
+    }
+    (items, comp)
 }
 
 fn bin_op(s: &str) -> BinOp {

@@ -222,7 +222,15 @@ impl Builder {
         let span = self.span(&p);
         let rule = p.as_rule();
         let kind = match rule {
-            Rule::expr | Rule::paren => return self.expr(p.into_inner().next().expect("inner expr")),
+            Rule::expr => return self.expr(p.into_inner().next().expect("inner expr")),
+            Rule::paren => {
+                // `(e)` is `e`; `(a, b, ...)` a tuple.
+                let mut items: Vec<Expr> = p.into_inner().map(|q| self.expr(q)).collect();
+                if items.len() == 1 {
+                    return items.pop().expect("one item");
+                }
+                ExprKind::Tuple(items)
+            }
             Rule::if_expr => {
                 let mut e = p.into_inner().filter(|q| !is_keyword(q.as_rule())).map(|q| Box::new(self.expr(q)));
                 let (cond, then, els) = (e.next().expect("cond"), e.next().expect("then"), e.next().expect("else"));
@@ -254,7 +262,6 @@ impl Builder {
             Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
             Rule::ident => ExprKind::Ident(p.as_str().to_string()),
             Rule::list => ExprKind::List(p.into_inner().map(|q| self.expr(q)).collect()),
-            Rule::tuple => ExprKind::Tuple(p.into_inner().map(|q| self.expr(q)).collect()),
             Rule::sweep => {
                 let list = p.into_inner().find(|q| q.as_rule() == Rule::list).expect("sweep list");
                 ExprKind::Sweep(list.into_inner().map(|q| self.expr(q)).collect())
@@ -316,14 +323,23 @@ impl Builder {
             let seq = Box::new(e);
             let kind = match s.as_rule() {
                 Rule::index => {
-                    ExprKind::Index { seq, index: Box::new(self.expr(s.into_inner().next().expect("index"))) }
-                }
-                Rule::slice => {
-                    let mut b = s.into_inner().map(|bound| bound.into_inner().next().map(|x| Box::new(self.expr(x))));
-                    let start = b.next().flatten();
-                    let stop = b.next().flatten();
-                    let step = b.next().flatten();
-                    ExprKind::Slice { seq, start, stop, step }
+                    let (mut start, mut tail) = (None, None);
+                    for q in s.into_inner() {
+                        match q.as_rule() {
+                            Rule::slice_tail => tail = Some(q),
+                            _ => start = Some(Box::new(self.expr(q))),
+                        }
+                    }
+                    match tail {
+                        None => ExprKind::Index { seq, index: start.expect("index") },
+                        Some(t) => {
+                            let mut b =
+                                t.into_inner().map(|bound| bound.into_inner().next().map(|x| Box::new(self.expr(x))));
+                            let stop = b.next().flatten();
+                            let step = b.next().flatten();
+                            ExprKind::Slice { seq, start, stop, step }
+                        }
+                    }
                 }
                 r => unreachable!("suffix rule {r:?}"),
             };

@@ -3,7 +3,7 @@
 use super::ast::{File, Item, RaspSource};
 use super::parse_file;
 use crate::diag::Diag;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{read_source, FileId, ReadError, SourceMap, Span};
 use std::path::{Path, PathBuf};
 
 /// A spec and its imports, parsed.
@@ -18,14 +18,23 @@ pub struct Loaded {
 /// Reads `path` and every file it imports (paths relative to the importing
 /// file). Each file is parsed once even when imported twice; a cycle or a
 /// missing file is a diagnostic at the `import` line.
+///
+/// A file that exists but cannot be used (larger than 16 MiB, not UTF-8) is a
+/// coded diagnostic; only an unreadable top-level file is an I/O error. `let`
+/// constants too deep once substituted, or cyclic, are diagnostics (see `lets.rs`).
 pub fn load(path: &Path) -> Result<Loaded, std::io::Error> {
-    let text = std::fs::read_to_string(path)?;
     let mut l = Loader {
         loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] },
         paths: vec![],
         stack: vec![],
     };
-    l.file(path.to_path_buf(), text);
+    match read_source(path) {
+        Ok(text) => l.file(path.to_path_buf(), text),
+        Err(ReadError::Io(e)) => return Err(e),
+        Err(e) => l.loaded.diags.extend(e.diag(path)),
+    }
+    let lets = super::lets::check_lets(&mut l.loaded.files);
+    l.loaded.diags.extend(lets);
     Ok(l.loaded)
 }
 
@@ -37,6 +46,8 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
         stack: vec![],
     };
     l.file(PathBuf::from(name), text.to_string());
+    let lets = super::lets::check_lets(&mut l.loaded.files);
+    l.loaded.diags.extend(lets);
     l.loaded
 }
 
@@ -78,8 +89,12 @@ impl Loader {
 
     /// Reads a `rasp NAME = "file.rasp";` program into the source map.
     fn rasp_file(&mut self, path: &Path, at: Span) -> Option<(FileId, String)> {
-        match std::fs::read_to_string(path) {
+        match read_source(path) {
             Ok(text) => Some((self.loaded.sources.add(path.display().to_string(), text.clone()), text)),
+            Err(e @ (ReadError::TooLarge | ReadError::NotUtf8 { .. })) => {
+                self.loaded.diags.extend(e.diag(path).map(|d| d.at(at, "RASP program named here")));
+                None
+            }
             Err(e) => {
                 self.loaded.diags.push(
                     Diag::error("algen::import::missing_file", format!("cannot read `{}`: {e}", path.display()))
@@ -105,8 +120,11 @@ impl Loader {
         if self.paths.contains(&canon) {
             return; // already loaded
         }
-        match std::fs::read_to_string(path) {
+        match read_source(path) {
             Ok(text) => self.file(path.to_path_buf(), text),
+            Err(e @ (ReadError::TooLarge | ReadError::NotUtf8 { .. })) => {
+                self.loaded.diags.extend(e.diag(path).map(|d| d.at(at, "imported here")))
+            }
             Err(e) => self.loaded.diags.push(
                 Diag::error("algen::import::missing_file", format!("cannot read `{}`: {e}", path.display()))
                     .at(at, "imported here")

@@ -7,6 +7,8 @@
 pub mod ast;
 mod build;
 mod build_grammar;
+pub mod depth;
+mod lets;
 pub mod load;
 
 pub use build::build;
@@ -23,6 +25,7 @@ pub struct AlgenParser;
 
 /// Spec text -> pest pairs, or one parse diagnostic.
 pub fn parse(file: FileId, text: &str) -> Result<Pairs<'_, Rule>, Diag> {
+    depth::check_depth(file, text, 0, depth::Lang::Spec)?;
     pest::set_error_detail(true);
     AlgenParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))
 }
@@ -200,7 +203,7 @@ fn parse_help(expected: &[&str], found: &str) -> String {
 pub fn rule_words(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "the end of the file",
-        Rule::ident | Rule::field_name => "a name",
+        Rule::ident | Rule::field_name | Rule::callee => "a name",
         Rule::number => "a number",
         Rule::string | Rule::string_inner => "a string like \"01\"",
         Rule::boolean => "`true` or `false`",
@@ -242,14 +245,14 @@ pub fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::cmp_op => "a comparison (`>=`, `<=`, `==`, `<`, `>`)",
         Rule::expr | Rule::if_expr | Rule::or_expr | Rule::and_expr | Rule::cmp_expr => "a value",
         Rule::concat_expr | Rule::sum | Rule::product | Rule::unary | Rule::postfix => "a value",
-        Rule::paren | Rule::list | Rule::tuple | Rule::sweep | Rule::call | Rule::record => "a value",
+        Rule::paren | Rule::list | Rule::sweep | Rule::call | Rule::record => "a value",
         Rule::kw_sweep | Rule::kw_if => "a value",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",
         Rule::arg => "an argument",
         Rule::or_op | Rule::and_op | Rule::concat_op | Rule::add_op | Rule::mul_op => "an operator",
         Rule::unary_op => "a value",
-        Rule::index | Rule::slice | Rule::slice_bound => "an index like `[0]` or a slice like `[1:3]`",
+        Rule::index | Rule::slice_tail | Rule::slice_bound => "an index like `[0]` or a slice like `[1:3]`",
         Rule::machine_item | Rule::kw_machine => {
             "an item (`import`, `let`, `task`, `model`, `split`, `grammar`, `rasp`, `machine`, `experiment`)"
         }
