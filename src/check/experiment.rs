@@ -44,17 +44,13 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let eval = eval(cx, eval_body);
     let expects: Vec<ir::Expect> =
         body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
-    let (task, split, mdefs, seeds, eval) = (task?, split?, mdefs?, seeds?, eval?);
-    let mut variants = vec![];
-    for (label, mdef) in &mdefs {
-        let mut vs = self::variants(cx, mdef, &train_fields, &seeds)?;
-        if let Some(m) = label {
-            for v in &mut vs {
-                v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
-            }
-        }
-        variants.extend(vs);
-    }
+    // The model's overrides and the training settings are checked even when the task or
+    // the split is unknown (a typo there must not hide one here).
+    let variants = match (&mdefs, &seeds) {
+        (Some(mdefs), Some(seeds)) => all_variants(cx, mdefs, &train_fields, seeds),
+        _ => None,
+    };
+    let (task, split, variants, eval) = (task?, split?, variants?, eval?);
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
@@ -70,6 +66,26 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         expects,
         span: name.span,
     })
+}
+
+/// Every variant of every model of the experiment, labelled.
+fn all_variants(
+    cx: &mut Cx,
+    mdefs: &[(Option<String>, ModelDef)],
+    train_fields: &BTreeMap<String, Expr>,
+    seeds: &[u64],
+) -> Option<Vec<ir::Variant>> {
+    let mut variants = vec![];
+    for (label, mdef) in mdefs {
+        let mut vs = self::variants(cx, mdef, train_fields, seeds)?;
+        if let Some(m) = label {
+            for v in &mut vs {
+                v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
+            }
+        }
+        variants.extend(vs);
+    }
+    Some(variants)
 }
 
 /// The experiment's model, or each model of `model = sweep [a, b { overrides }, ...]` with its
@@ -126,7 +142,23 @@ fn seeds(cx: &mut Cx, e: Option<&Expr>) -> Option<Vec<u64>> {
         return None;
     }
     match &cx.resolve(e).kind {
-        ExprKind::List(items) => items.iter().map(|i| cx.int_in(i, 0, i64::MAX).map(|v| v as u64)).collect(),
+        ExprKind::List(items) => {
+            let items = items.clone();
+            let seeds: Vec<u64> =
+                items.iter().map(|i| cx.int_in(i, 0, i64::MAX).map(|v| v as u64)).collect::<Option<_>>()?;
+            for (k, s) in seeds.iter().enumerate() {
+                if let Some(first) = seeds[..k].iter().position(|x| x == s) {
+                    cx.push(
+                        Diag::error("algen::check::duplicate_seed", format!("seed {s} is listed twice"))
+                            .at(items[k].span, "listed again here")
+                            .label(items[first].span, "first listed here")
+                            .help("each seed runs once: remove the repeat or use another seed"),
+                    );
+                    return None;
+                }
+            }
+            Some(seeds)
+        }
         _ => cx.int_in(e, 1, 10_000).map(|n| (0..n as u64).collect()),
     }
 }
@@ -273,7 +305,7 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
             };
         }
         label.reverse();
-        let arch = model::arch(cx, &md);
+        let arch = model::arch(cx, &md).and_then(|a| super::bounds::model_fits(cx, a, m.span));
         let t = train_cfg(cx, &tf, seeds);
         match (arch, t) {
             (Some(arch), Some(t)) => {
