@@ -22,6 +22,7 @@ mod position;
 mod rasp;
 mod recurrent;
 mod split;
+mod split_data;
 mod task;
 mod turing_task;
 mod universe;

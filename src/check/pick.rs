@@ -226,8 +226,8 @@ pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
         return;
     }
     let why = match &task.input {
-        ir::Input::Universe(_) => return,
-        ir::Input::Grammar(g) if g.finite => return,
+        ir::Input::Universe(_) => return super::split_data::fits(cx, task, split, at),
+        ir::Input::Grammar(g) if g.finite => return super::split_data::fits(cx, task, split, at),
         ir::Input::Grammar(_) => "its grammar is recursive (infinitely many sentences)",
         _ => "it draws its inputs at random",
     };
