@@ -31,6 +31,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::arity", "a call with the wrong number of arguments"),
     ("algen::check::heads_divide", "d_model is not a multiple of heads"),
     ("algen::check::target_vocab", "the target can emit a token the output vocabulary lacks"),
+    ("algen::check::target_fails", "the target fails on every input tried at check time (every tuple, for a universe)"),
     ("algen::check::unbounded_output", "the target can emit infinitely many tokens"),
     ("algen::check::target_type", "the target expression is ill-typed"),
     ("algen::check::unsweepable", "a sweep over a field that cannot be swept"),

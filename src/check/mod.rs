@@ -19,6 +19,7 @@ mod machine_lib;
 mod model;
 mod pick;
 mod position;
+mod probe;
 mod rasp;
 mod recurrent;
 mod split;

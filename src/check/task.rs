@@ -107,6 +107,7 @@ pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
     };
     let ty = infer::infer(cx, &target, &alphabet)?;
     let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
+    super::probe::string_target(cx, &target, &alphabet)?;
     if let Some(tok) = &score_until {
         if !outputs.contains(tok) {
             let e = f.expr("score_until").expect("present");

@@ -65,10 +65,12 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, u: &Universe) -> Option<ir::T
     let ty = infer::infer_vars(cx, &target, lo, hi)?;
     let declared = f.expr("outputs").and_then(|e| super::task::tokens(cx, e, "outputs").map(|t| (t, e.span)));
     let outputs = outputs(cx, &target, &ty, ir::Format::Universe, &alphabet, declared)?;
+    let universe = ir::Universe { vars, filter, layout };
+    super::probe::universe_target(cx, &target, &universe)?;
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        input: ir::Input::Universe(ir::Universe { vars, filter, layout }),
+        input: ir::Input::Universe(universe),
         target: Some(target),
         format: ir::Format::Universe,
         outputs,
