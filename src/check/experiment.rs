@@ -40,7 +40,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let tf = cx.fields("`train`", train_body, TRAIN_FIELDS, &[], false);
     let train_fields: BTreeMap<String, Expr> =
         tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
-    let seeds = seeds(cx, train_fields.get("seeds"));
+    let seeds = super::seeds::seeds(cx, train_fields.get("seeds"));
     let eval = eval(cx, eval_body);
     let expects: Vec<ir::Expect> =
         body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
@@ -134,33 +134,6 @@ fn reference<'s, T>(
         );
     }
     found
-}
-
-fn seeds(cx: &mut Cx, e: Option<&Expr>) -> Option<Vec<u64>> {
-    let Some(e) = e else { return Some((0..defaults::SEEDS as u64).collect()) };
-    if cx.no_sweep(e, "seeds") {
-        return None;
-    }
-    match &cx.resolve(e).kind {
-        ExprKind::List(items) => {
-            let items = items.clone();
-            let seeds: Vec<u64> =
-                items.iter().map(|i| cx.int_in(i, 0, i64::MAX).map(|v| v as u64)).collect::<Option<_>>()?;
-            for (k, s) in seeds.iter().enumerate() {
-                if let Some(first) = seeds[..k].iter().position(|x| x == s) {
-                    cx.push(
-                        Diag::error("algen::check::duplicate_seed", format!("seed {s} is listed twice"))
-                            .at(items[k].span, "listed again here")
-                            .label(items[first].span, "first listed here")
-                            .help("each seed runs once: remove the repeat or use another seed"),
-                    );
-                    return None;
-                }
-            }
-            Some(seeds)
-        }
-        _ => cx.int_in(e, 1, 10_000).map(|n| (0..n as u64).collect()),
-    }
 }
 
 fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {

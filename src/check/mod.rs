@@ -22,6 +22,7 @@ mod position;
 mod probe;
 mod rasp;
 mod recurrent;
+mod seeds;
 mod split;
 mod split_data;
 mod task;
