@@ -326,3 +326,19 @@ fn timings_redacted_zeroes_timings_only() {
 fn summary_table_snapshot() {
     insta::assert_snapshot!(report::summary_table(&report::timings_redacted(&fixture())));
 }
+
+/// Issue 16, item 15: an accuracy over no examples is undefined — NaN in memory, `null` in
+/// results.json (and read back as NaN), `n/a` in tables — never 0.
+#[test]
+fn accuracy_over_no_examples_is_not_zero() {
+    let s = algen::eval::Tally::default().scores();
+    assert_eq!(s.n, 0);
+    assert!(s.sequence_accuracy.is_nan() && s.token_accuracy.is_nan(), "{s:?}");
+    assert!(algen::eval::mean_over(&[]).sequence_accuracy.is_nan());
+    let json = serde_json::to_string(&s).expect("json");
+    assert_eq!(json, r#"{"token_accuracy":null,"sequence_accuracy":null,"n":0}"#);
+    let back: algen::report::results::Scores = serde_json::from_str(&json).expect("reads null back");
+    assert!(back.sequence_accuracy.is_nan());
+    assert_eq!(algen::report::stats::fmt3(s.sequence_accuracy), "n/a");
+    assert_eq!(algen::report::stats::fmt3(0.0), "0.000");
+}

@@ -79,6 +79,37 @@ fn addprim_jump_split_is_the_benchmark_s() {
     assert_file(t, &p.test, TEST_JUMP);
 }
 
+/// The template splits (Loula et al. 2018) and the add-primitive "turn left" split, written
+/// with `contains(input, [w1, w2, ...])` in specs/lib/scan.alg. Oracle: the number of lines
+/// of `shared/data/scan/tasks.txt` whose command holds the phrase (a Python scan of the
+/// file's words, e.g. 1,208 commands hold "turn left" besides the bare "turn left"), and
+/// every command with the phrase in test, every other one in train.
+#[test]
+fn template_splits_count_the_phrases() {
+    let spec = spec();
+    let t = spec.task("scan").expect("task");
+    let has = |e: &Example, p: &[&str]| {
+        let w: Vec<&str> = e.input.iter().map(|&x| t.alphabet[x as usize].as_str()).collect();
+        w.windows(p.len()).any(|x| x == p)
+    };
+    let prim = ["walk", "look", "run", "jump"];
+    let cases: [(&str, usize, usize, Vec<Vec<&str>>); 5] = [
+        ("scan_jump_around_right", 19701, 1209, vec![vec!["jump", "around", "right"]]),
+        ("scan_around_right", 16290, 4620, prim.iter().map(|u| vec![*u, "around", "right"]).collect()),
+        ("scan_opposite_right", 16290, 4620, prim.iter().map(|u| vec![*u, "opposite", "right"]).collect()),
+        ("scan_right", 16290, 4620, prim.iter().map(|u| vec![*u, "right"]).collect()),
+        ("scan_addprim_turn_left", 19702, 1208, vec![vec!["turn", "left"]]),
+    ];
+    for (name, train, test, phrases) in cases {
+        let p = task::split_universe(t, spec.split(name).expect("split"), 0).expect("parts");
+        assert_eq!((p.train.len(), p.test.len()), (train, test), "{name}: train / test");
+        let held = |e: &Example| phrases.iter().any(|ph| has(e, ph));
+        assert!(p.test.iter().all(held), "{name}: every test command holds the phrase");
+        let bare_turn_left = |e: &Example| e.input.len() == 2 && has(e, &["turn", "left"]);
+        assert!(p.train.iter().all(|e| !held(e) || bare_turn_left(e)), "{name}: no training command holds it");
+    }
+}
+
 #[test]
 fn simple_split_is_a_disjoint_80_20_partition() {
     let spec = spec();

@@ -21,6 +21,9 @@ pub struct Cx {
     pub machines: BTreeMap<String, crate::ir::Machine>,
     /// `machine` items that failed their checks (references to them get no second error).
     pub broken_machines: Vec<String>,
+    /// Constants whose folding overflowed or is not a finite number ([`Cx::num`] reads
+    /// through `&self`): each span's diagnostic, drained into `diags` by [`Cx::finish`].
+    pub folds: std::cell::RefCell<Vec<Diag>>,
 }
 
 /// The fields of one body, after unknown and duplicate fields were reported.
@@ -48,7 +51,21 @@ impl Cx {
             vars: vec![],
             machines: BTreeMap::new(),
             broken_machines: vec![],
+            folds: std::cell::RefCell::new(vec![]),
         }
+    }
+
+    /// Every diagnostic, the folding ones included.
+    pub fn finish(self) -> Vec<Diag> {
+        let mut diags = self.diags;
+        diags.extend(self.folds.into_inner());
+        diags
+    }
+
+    /// Whether a folding diagnostic lies inside `span` (its expression was already reported).
+    fn fold_failed(&self, span: Span) -> bool {
+        let inside = |s: &Span| s.file == span.file && s.start >= span.start && s.end <= span.end;
+        self.folds.borrow().iter().any(|d| d.span.as_ref().is_some_and(|(s, _)| inside(s)))
     }
 
     pub fn push(&mut self, d: Diag) {
@@ -140,6 +157,9 @@ impl Cx {
     }
 
     pub fn wrong_type(&mut self, e: &Expr, expected: &str) {
+        if self.fold_failed(e.span) {
+            return;
+        }
         self.push(
             Diag::error("algen::check::wrong_type", format!("expected {expected}, found {}", e.kind.describe()))
                 .at(e.span, format!("expected {expected}"))
@@ -165,25 +185,43 @@ impl Cx {
         std::borrow::Cow::Borrowed(e)
     }
 
-    /// Folds a constant numeric expression (`n + 1`, `2 * k`, `-3`, lets).
+    /// Folds a constant numeric expression (`n + 1`, `2 * k`, `-3`, lets) with checked
+    /// arithmetic: an integer overflow, a division by zero or a number that is not finite
+    /// (`1e309`) gives `None` and an `algen::check::overflow` diagnostic at its span.
     pub fn num(&self, e: &Expr) -> Option<Num> {
-        let e = self.resolve(e);
-        match &e.kind {
-            ExprKind::Num(n) => Some(*n),
+        let r = self.resolve(e);
+        let n = match &r.kind {
+            ExprKind::Num(n) => *n,
             ExprKind::Unary { op, operand } if op == "-" => {
-                self.num(operand).map(|n| Num { value: -n.value, int: n.int.map(|i| -i) })
+                let n = self.num(operand)?;
+                let int = match n.int {
+                    Some(i) => Some(i.checked_neg().or_else(|| self.overflow(e, format!("-({i})")))?),
+                    None => None,
+                };
+                Num { value: -n.value, int }
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.num(lhs)?, self.num(rhs)?);
+                if matches!(op.as_str(), "/" | "%") && b.value == 0.0 {
+                    return self.overflow_msg(
+                        e,
+                        "division by zero in a constant".into(),
+                        "divide by a non-zero number",
+                    );
+                }
                 let int = match (a.int, b.int) {
-                    (Some(x), Some(y)) => match op.as_str() {
-                        "+" => x.checked_add(y),
-                        "-" => x.checked_sub(y),
-                        "*" => x.checked_mul(y),
-                        "/" if y != 0 => Some(x.div_euclid(y)),
-                        "%" if y != 0 => Some(x.rem_euclid(y)),
-                        _ => None,
-                    },
+                    (Some(x), Some(y)) => {
+                        let r = match op.as_str() {
+                            "+" => x.checked_add(y),
+                            "-" => x.checked_sub(y),
+                            "*" => x.checked_mul(y),
+                            "/" => x.checked_div_euclid(y),
+                            "%" if y == -1 => Some(0), // as at run time (task/eval.rs)
+                            "%" => x.checked_rem_euclid(y),
+                            _ => return None,
+                        };
+                        Some(r.or_else(|| self.overflow(e, format!("{x} {op} {y}")))?)
+                    }
                     _ => None,
                 };
                 let value = match op.as_str() {
@@ -194,10 +232,34 @@ impl Cx {
                     "%" => a.value % b.value,
                     _ => return None,
                 };
-                Some(Num { value, int })
+                Num { value, int }
             }
-            _ => None,
+            _ => return None,
+        };
+        if !n.value.is_finite() {
+            return self.overflow_msg(
+                e,
+                "this number is too large: it is not a finite 64-bit float".into(),
+                "numbers must be finite (at most about 1.8e308 in magnitude)",
+            );
         }
+        Some(n)
+    }
+
+    fn overflow<T>(&self, e: &Expr, what: String) -> Option<T> {
+        self.overflow_msg(
+            e,
+            format!("integer overflow in the constant `{what}`"),
+            "integers are 64-bit: keep constants within -9223372036854775808..=9223372036854775807",
+        )
+    }
+
+    fn overflow_msg<T>(&self, e: &Expr, msg: String, help: &str) -> Option<T> {
+        if !self.fold_failed(e.span) {
+            let d = Diag::error("algen::check::overflow", msg).at(e.span, "cannot be computed").help(help.to_string());
+            self.folds.borrow_mut().push(d);
+        }
+        None
     }
 
     /// An integer in `lo..=hi`.

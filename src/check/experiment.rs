@@ -40,21 +40,17 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
     let tf = cx.fields("`train`", train_body, TRAIN_FIELDS, &[], false);
     let train_fields: BTreeMap<String, Expr> =
         tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
-    let seeds = seeds(cx, train_fields.get("seeds"));
+    let seeds = super::seeds::seeds(cx, train_fields.get("seeds"));
     let eval = eval(cx, eval_body);
     let expects: Vec<ir::Expect> =
         body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
-    let (task, split, mdefs, seeds, eval) = (task?, split?, mdefs?, seeds?, eval?);
-    let mut variants = vec![];
-    for (label, mdef) in &mdefs {
-        let mut vs = self::variants(cx, mdef, &train_fields, &seeds)?;
-        if let Some(m) = label {
-            for v in &mut vs {
-                v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
-            }
-        }
-        variants.extend(vs);
-    }
+    // The model's overrides and the training settings are checked even when the task or
+    // the split is unknown (a typo there must not hide one here).
+    let variants = match (&mdefs, &seeds) {
+        (Some(mdefs), Some(seeds)) => all_variants(cx, mdefs, &train_fields, seeds),
+        _ => None,
+    };
+    let (task, split, variants, eval) = (task?, split?, variants?, eval?);
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
@@ -70,6 +66,26 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         expects,
         span: name.span,
     })
+}
+
+/// Every variant of every model of the experiment, labelled.
+fn all_variants(
+    cx: &mut Cx,
+    mdefs: &[(Option<String>, ModelDef)],
+    train_fields: &BTreeMap<String, Expr>,
+    seeds: &[u64],
+) -> Option<Vec<ir::Variant>> {
+    let mut variants = vec![];
+    for (label, mdef) in mdefs {
+        let mut vs = self::variants(cx, mdef, train_fields, seeds)?;
+        if let Some(m) = label {
+            for v in &mut vs {
+                v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
+            }
+        }
+        variants.extend(vs);
+    }
+    Some(variants)
 }
 
 /// The experiment's model, or each model of `model = sweep [a, b { overrides }, ...]` with its
@@ -118,17 +134,6 @@ fn reference<'s, T>(
         );
     }
     found
-}
-
-fn seeds(cx: &mut Cx, e: Option<&Expr>) -> Option<Vec<u64>> {
-    let Some(e) = e else { return Some((0..defaults::SEEDS as u64).collect()) };
-    if cx.no_sweep(e, "seeds") {
-        return None;
-    }
-    match &cx.resolve(e).kind {
-        ExprKind::List(items) => items.iter().map(|i| cx.int_in(i, 0, i64::MAX).map(|v| v as u64)).collect(),
-        _ => cx.int_in(e, 1, 10_000).map(|n| (0..n as u64).collect()),
-    }
 }
 
 fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
@@ -283,7 +288,7 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
             };
         }
         label.reverse();
-        let arch = model::arch(cx, &md);
+        let arch = model::arch(cx, &md).and_then(|a| super::bounds::model_fits(cx, a, m.span));
         let t = train_cfg(cx, &tf, seeds);
         match (arch, t) {
             (Some(arch), Some(t)) => {

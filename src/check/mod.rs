@@ -6,6 +6,7 @@
 //! second error for it.
 
 mod arith;
+mod bounds;
 mod chomsky;
 mod cx;
 mod experiment;
@@ -18,9 +19,12 @@ mod machine_lib;
 mod model;
 mod pick;
 mod position;
+mod probe;
 mod rasp;
 mod recurrent;
+mod seeds;
 mod split;
+mod split_data;
 mod task;
 mod turing_task;
 mod universe;
@@ -100,7 +104,7 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
             }
         }
     }
-    let mut diags = cx.diags;
+    let mut diags = cx.finish();
     diags.sort_by_key(|d| d.sort_key());
     diags.dedup_by(|a, b| a.code == b.code && a.message == b.message && a.sort_key() == b.sort_key());
     let failed = diags.iter().any(|d| !d.warning);
@@ -150,7 +154,7 @@ fn models(cx: &mut Cx, items: &[&Item], broken: &mut Vec<String>, spec: &mut ir:
                 return true;
             }
             match model::def(cx, e, &done, broken, false) {
-                Some(d) => match model::arch(cx, &d) {
+                Some(d) => match model::arch(cx, &d).and_then(|a| bounds::model_fits(cx, a, e.span)) {
                     Some(arch) => {
                         spec.models.push(ir::Model { name: name.name.clone(), arch, span: name.span });
                         done.entry(name.name.clone()).or_insert(d);

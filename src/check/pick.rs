@@ -226,8 +226,8 @@ pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
         return;
     }
     let why = match &task.kind {
-        ir::TaskKind::Universe { .. } => return,
-        ir::TaskKind::Grammar(g) if g.finite => return,
+        ir::TaskKind::Universe { .. } => return super::split_data::fits(cx, task, split, at),
+        ir::TaskKind::Grammar(g) if g.finite => return super::split_data::fits(cx, task, split, at),
         ir::TaskKind::Grammar(_) => "its grammar is recursive (infinitely many sentences)",
         ir::TaskKind::Expr { .. }
         | ir::TaskKind::Rasp { .. }

@@ -7,6 +7,17 @@ use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue, Ident, Part};
 
 const FIELDS: &[&str] = &["train", "test", "count"];
 
+/// The longest input a length range may ask for (tokens). Every example is built in memory,
+/// and the longest length studied by the shipped specs is 500 (Delétang et al. 2023).
+pub const MAX_LEN: i64 = 100_000;
+/// The most lengths one part may list (`len 1..=100000` needs `step 10` or more).
+pub const MAX_LENGTHS: usize = 10_000;
+/// The most examples per length (`count`).
+pub const MAX_COUNT: i64 = 1 << 20;
+/// The most input tokens one length of one part may hold (`count` × the longest length):
+/// an evaluation builds that many at once.
+pub const MAX_PART_TOKENS: i64 = 1 << 28;
+
 pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
     let f = cx.fields("a split", body, FIELDS, &[], false);
     let count = match f.expr("count") {
@@ -14,7 +25,7 @@ pub fn split(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Split> {
             if cx.no_sweep(e, "count") {
                 None
             } else {
-                cx.int_in(e, 1, 1 << 30).map(|c| c as usize)
+                cx.int_in(e, 1, MAX_COUNT).map(|c| c as usize)
             }
         }
         None => Some(defaults::COUNT),
@@ -72,7 +83,8 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         }
         return None;
     };
-    let hi = if range.inclusive { hi } else { hi - 1 };
+    let end = hi;
+    let hi = if range.inclusive { hi } else { hi.saturating_sub(1) };
     let bad = |cx: &mut Cx, msg: String, help: &str| {
         cx.push(Diag::error("algen::check::bad_range", msg).at(range.span, "bad range").help(help.to_string()));
     };
@@ -90,20 +102,62 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         } else {
             bad(
                 cx,
-                format!("the range {lo}..{} is empty", hi + 1),
-                &format!("`..` excludes its end; write `{lo}..={}` to include it", hi + 1),
+                format!("the range {lo}..{end} is empty"),
+                &format!("`..` excludes its end; write `{lo}..={end}` to include it"),
             );
         }
         return None;
     }
+    if hi > MAX_LEN {
+        cx.push(
+            Diag::error(
+                "algen::check::too_large",
+                format!("length {hi} is longer than the longest input algen builds ({MAX_LEN} tokens)"),
+            )
+            .at(range.span, format!("at most {MAX_LEN}"))
+            .help(format!("inputs are at most {MAX_LEN} tokens long: lower the range's end")),
+        );
+        return None;
+    }
     let step = match &p.step {
-        Some(e) => cx.int_in(e, 1, 1 << 30)? as usize,
+        Some(e) => cx.int_in(e, 1, MAX_LEN)? as usize,
         None => 1,
     };
     let count = match &p.count {
-        Some(e) => cx.int_in(e, 1, 1 << 30)? as usize,
+        Some(e) => cx.int_in(e, 1, MAX_COUNT)? as usize,
         None => default_count,
     };
-    let lengths = (lo as usize..=hi as usize).step_by(step).collect();
+    let (lo, hi) = (lo as usize, hi as usize);
+    let listed = (hi - lo) / step + 1;
+    if listed > MAX_LENGTHS {
+        cx.push(
+            Diag::error(
+                "algen::check::too_large",
+                format!("this part lists {listed} lengths, more than {MAX_LENGTHS}"),
+            )
+            .at(range.span, format!("at most {MAX_LENGTHS} lengths"))
+            .help(format!(
+                "a part may list at most {MAX_LENGTHS} lengths: add a `step` (e.g. `step {}`) or narrow the range",
+                listed.div_ceil(MAX_LENGTHS)
+            )),
+        );
+        return None;
+    }
+    if (count as i64).saturating_mul(hi as i64) > MAX_PART_TOKENS {
+        let at = p.count.as_ref().map_or(range.span, |e| e.span);
+        cx.push(
+            Diag::error(
+                "algen::check::too_large",
+                format!(
+                    "{count} examples of length {hi} are {} tokens, more than {MAX_PART_TOKENS}",
+                    count as u128 * hi as u128
+                ),
+            )
+            .at(at, "too many tokens for one length")
+            .help(format!("`count` × the longest length may be at most {MAX_PART_TOKENS} tokens: lower `count`")),
+        );
+        return None;
+    }
+    let lengths = (lo..=hi).step_by(step).collect();
     Some(ir::Part { select: ir::Selector::Len { lengths }, count })
 }

@@ -142,6 +142,7 @@ fn expr_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, poisoned: bool) -
     let format = plain_format(cx, &format, f.expr("format"))?;
     let ty = infer::infer(cx, &target, &alphabet)?;
     let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
+    super::probe::string_target(cx, &target, &alphabet)?;
     if let Some(tok) = &score_until {
         if !outputs.contains(tok) {
             let e = f.expr("score_until").expect("present");

@@ -65,10 +65,12 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, u: &Universe) -> Option<ir::T
     let ty = infer::infer_vars(cx, &target, lo, hi)?;
     let declared = f.expr("outputs").and_then(|e| super::task::tokens(cx, e, "outputs").map(|t| (t, e.span)));
     let outputs = outputs(cx, &target, &ty, ir::Format::Universe, &alphabet, declared)?;
+    let universe = ir::Universe { vars, filter, layout };
+    super::probe::universe_target(cx, &target, &universe)?;
     Some(ir::Task {
         name: name.name.clone(),
         alphabet,
-        kind: ir::TaskKind::Universe { universe: ir::Universe { vars, filter, layout }, target },
+        kind: ir::TaskKind::Universe { universe, target },
         format: ir::Format::Universe,
         outputs,
         score_until: None,
@@ -111,9 +113,10 @@ fn variables(cx: &mut Cx, u: &Universe) -> Option<Vec<ir::UniverseVar>> {
             ok = false;
             continue;
         };
-        let hi = if r.inclusive { hi } else { hi - 1 };
+        let end = hi;
+        let hi = if r.inclusive { hi } else { hi.saturating_sub(1) };
         if hi < lo {
-            let shown = if r.inclusive { format!("{lo}..={hi}") } else { format!("{lo}..{}", hi + 1) };
+            let shown = if r.inclusive { format!("{lo}..={hi}") } else { format!("{lo}..{end}") };
             cx.push(
                 Diag::error("algen::check::empty_universe", format!("variable `{}` ranges over nothing", v.name.name))
                     .at(r.span, format!("`{shown}` is empty"))
@@ -124,15 +127,14 @@ fn variables(cx: &mut Cx, u: &Universe) -> Option<Vec<ir::UniverseVar>> {
         }
         out.push(ir::UniverseVar { name: v.name.name.clone(), lo, hi });
     }
-    let universe = ir::Universe { vars: out.clone(), filter: None, layout: vec![] };
-    if ok && universe.size_unfiltered() > MAX_UNIVERSE {
+    // Exact in u128 (each width is below 2^64, and a product past 2^64 stops growing).
+    let size = out.iter().fold(1u128, |n, v| n.saturating_mul((v.hi as i128 - v.lo as i128 + 1) as u128).min(1 << 64));
+    if ok && size > MAX_UNIVERSE as u128 {
+        let shown = if size >= 1 << 64 { "more than 2^64".to_string() } else { size.to_string() };
         cx.push(
-            Diag::error(
-                "algen::check::universe_size",
-                format!("the universe holds {} tuples", universe.size_unfiltered()),
-            )
-            .at(u.span, "too large to enumerate")
-            .help(format!("a universe may hold at most {MAX_UNIVERSE} tuples; narrow the ranges")),
+            Diag::error("algen::check::universe_size", format!("the universe holds {shown} tuples"))
+                .at(u.span, "too large to enumerate")
+                .help(format!("a universe may hold at most {MAX_UNIVERSE} tuples; narrow the ranges")),
         );
         ok = false;
     }

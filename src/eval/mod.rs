@@ -95,7 +95,7 @@ pub fn evaluate_with(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet, ids: 
 
 /// The unweighted mean over lengths.
 pub fn mean_over(by_length: &[LengthScores]) -> Scores {
-    let k = by_length.len().max(1) as f64;
+    let k = if by_length.is_empty() { f64::NAN } else { by_length.len() as f64 }; // no lengths: n/a
     Scores {
         token_accuracy: by_length.iter().map(|l| l.scores.token_accuracy).sum::<f64>() / k,
         sequence_accuracy: by_length.iter().map(|l| l.scores.sequence_accuracy).sum::<f64>() / k,
@@ -126,7 +126,8 @@ impl Tally {
         self.right_seqs += usize::from(ok == n);
     }
     pub fn scores(&self) -> Scores {
-        let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        // Over no examples an accuracy is undefined: NaN (`n/a`, JSON `null`), never 0.
+        let div = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
         Scores {
             token_accuracy: div(self.right_tokens, self.tokens),
             sequence_accuracy: div(self.right_seqs, self.seqs),

@@ -118,7 +118,9 @@ pub enum Builtin {
     /// `perm_compose(a, b, n)`: the permutations of `0..n` numbered in lexicographic order;
     /// the number of `a∘b`, `(a∘b)(i) = a(b(i))` (the group Sₙ of Power et al. 2022 for n = 5).
     PermCompose,
-    /// `contains(s, x)`: whether some element of `s` equals `x`.
+    /// `contains(s, x)`: whether some element of `s` equals `x`; when `x` is a list,
+    /// whether `x` occurs in `s` as a contiguous run (`contains(input, ["around", "right"])`;
+    /// `[]` occurs in every sequence).
     Contains,
 }
 

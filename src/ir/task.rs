@@ -149,7 +149,8 @@ pub enum Slot {
 impl Universe {
     /// How many tuples the variables span before filtering (saturating).
     pub fn size_unfiltered(&self) -> u64 {
-        self.vars.iter().fold(1u64, |n, v| n.saturating_mul((v.hi - v.lo + 1).max(0) as u64))
+        let width = |v: &UniverseVar| (v.hi as i128 - v.lo as i128 + 1).clamp(0, u64::MAX as i128) as u64;
+        self.vars.iter().fold(1u64, |n, v| n.saturating_mul(width(v)))
     }
 }
 

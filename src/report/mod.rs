@@ -18,7 +18,7 @@ pub mod grokking;
 pub mod markdown;
 pub mod results;
 pub mod score;
-mod stats;
+pub mod stats;
 pub mod svg;
 pub mod table;
 pub mod write;

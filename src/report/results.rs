@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 /// Accuracy of one group of examples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    /// NaN when no example was scored (`n == 0`): written `null` in JSON, printed `n/a`.
+    #[serde(deserialize_with = "nan_if_null")]
     pub token_accuracy: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub sequence_accuracy: f64,
     /// Examples scored.
     pub n: usize,
@@ -135,4 +138,9 @@ pub struct UniverseInfo {
     pub test: usize,
     /// Training examples with a corrupted label.
     pub corrupted: usize,
+}
+
+/// `null` (an accuracy over no examples, which serde_json writes for NaN) reads back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }

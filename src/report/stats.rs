@@ -85,8 +85,12 @@ impl Agg {
     }
 }
 
-/// Fixed three decimals (`-0.000` printed as `0.000`).
+/// Fixed three decimals (`-0.000` printed as `0.000`); `n/a` for an accuracy over no
+/// examples (NaN), never `0.000`.
 pub fn fmt3(x: f64) -> String {
+    if x.is_nan() {
+        return "n/a".into();
+    }
     let s = format!("{x:.3}");
     if s == "-0.000" {
         "0.000".into()

@@ -280,7 +280,9 @@ impl Chart {
     /// One series; always emitted (with no points when there is no data) so
     /// that each series has exactly one polyline.
     fn polyline(&mut self, pts: &[(f64, f64)], color: &str, dashed: bool, name: &str) {
-        let points: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
+        // An accuracy over no examples is NaN ("n/a"): no point.
+        let pts = pts.iter().filter(|(x, y)| x.is_finite() && y.is_finite());
+        let points: Vec<String> = pts.map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
         let dash = if dashed { r#" stroke-dasharray="6 4""# } else { "" };
         let _ = writeln!(
             self.body,

@@ -28,7 +28,10 @@ pub(super) fn call<'a>(e: &Expr, b: Builtin, args: &[Expr], input: &'a [Value]) 
         }
         Builtin::Contains => {
             let s = seq(&args[0], &vals[0], "`contains`")?;
-            Value::Bool(s.iter().any(|v| equal_value(v, &vals[1])))
+            Value::Bool(match vals[1].seq() {
+                Some(run) => run.is_empty() || s.windows(run.len()).any(|w| w == run),
+                None => s.iter().any(|v| equal_value(v, &vals[1])),
+            })
         }
         Builtin::Sum => sum(e, &args[0], &vals[0])?,
         Builtin::Min | Builtin::Max => min_max(e, b, args, &vals)?,

@@ -1,0 +1,45 @@
+//! Bounds on the numbers that size an allocation, checked before anything is built
+//! (issue 16, item 4). The bounds on lengths and counts live with the splits
+//! ([`super::split::MAX_LEN`] and its neighbours), the universe's size with the universe
+//! ([`super::universe::MAX_UNIVERSE`]); this file bounds a model's size.
+
+use super::cx::Cx;
+use crate::diag::Diag;
+use crate::ir;
+use crate::source::Span;
+
+/// The most weights a model may hold: 2^28 f32 weights are 1 GiB, and Adam keeps two more
+/// copies (the shipped specs' models hold at most a few million).
+pub const MAX_PARAMS: u128 = 1 << 28;
+
+/// About how many weights `arch` holds, ignoring embeddings and biases (u128: no overflow for
+/// any field within its own range).
+pub fn weights(arch: &ir::Arch) -> u128 {
+    let sq = |a: usize, b: usize| a as u128 * b as u128;
+    match arch {
+        ir::Arch::Transformer(t) => t.layers as u128 * (4 * sq(t.d_model, t.d_model) + 2 * sq(t.d_model, t.ffn)),
+        ir::Arch::Lstm(l) => {
+            let first = 4 * sq(l.hidden, l.hidden + l.embed);
+            first + (l.layers as u128 - 1) * 8 * sq(l.hidden, l.hidden)
+        }
+        ir::Arch::Rnn(r) => sq(r.hidden, r.hidden),
+        ir::Arch::StackRnn(s) => sq(s.hidden, s.hidden) + sq(s.depth, s.depth) * s.cell as u128,
+        ir::Arch::TapeRnn(t) => sq(t.hidden, t.hidden) + sq(t.size, t.size) * t.cell as u128,
+    }
+}
+
+/// `arch`, or an error at `at` when it holds more than [`MAX_PARAMS`] weights.
+pub fn model_fits(cx: &mut Cx, arch: ir::Arch, at: Span) -> Option<ir::Arch> {
+    let n = weights(&arch);
+    if n <= MAX_PARAMS {
+        return Some(arch);
+    }
+    cx.push(
+        Diag::error("algen::check::too_large", format!("this model holds about {n} weights, more than {MAX_PARAMS}"))
+            .at(at, "too large to build")
+            .help(format!(
+                "a model may hold at most {MAX_PARAMS} weights (1 GiB of f32): lower d_model, ffn, hidden or layers"
+            )),
+    );
+    None
+}
