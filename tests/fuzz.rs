@@ -69,7 +69,6 @@ fn minimizer_keeps_the_signature() {
 // Enabled by the lead after merging: fails on the fuzzer's own branch, where the crashes of
 // issue 16 items 1–20 are not fixed yet.
 #[test]
-#[ignore = "enabled by the lead after merging the fixes of issue 16"]
 fn corpus_replays_clean() {
     let (ok, out) = fuzz(&["--replay", "tests/fuzz_corpus"]);
     assert!(ok, "a regression input of tests/fuzz_corpus fails again:\n{out}");
@@ -77,7 +76,6 @@ fn corpus_replays_clean() {
 
 // Enabled by the lead after merging (see `corpus_replays_clean`).
 #[test]
-#[ignore = "enabled by the lead after merging the fixes of issue 16"]
 fn seeded_budget_finds_nothing() {
     let save = scratch("fuzz-ci").display().to_string();
     let (ok, out) = fuzz(&["--cases", CASES, "--seed", "20261207", "--save", &save]);
