@@ -1,0 +1,195 @@
+//! Sweeps beyond one process (issue 17 items 1, 2, 3, 8): `algen plan`, `run --shard/--only`,
+//! run folders, `algen report OUT` merging them, `algen status OUT`.
+
+mod common;
+
+use common::cli::algen_with_stdin;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn algen(args: &[&str]) -> Output {
+    algen_with_stdin(args, "")
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{what}: {err}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("algen-sweep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `algen plan FILE --json` as a list of runs.
+fn plan(file: &Path) -> Vec<Json> {
+    let out = ok(&algen(&["plan", s(file), "--json"]), "plan");
+    serde_json::from_str::<Json>(&out).unwrap().as_array().unwrap().clone()
+}
+
+/// Acceptance: `algen plan specs/chomsky.alg` lists 675 runs with distinct, stable ids;
+/// editing one learning rate in a copy changes only the ids of the 15 runs that use it.
+#[test]
+fn chomsky_plan_has_675_stable_ids() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let a = plan(&root.join("specs/chomsky.alg"));
+    assert_eq!(a.len(), 675);
+    let ids: std::collections::HashSet<&str> = a.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 675, "ids are distinct");
+    assert_eq!(plan(&root.join("specs/chomsky.alg")), a, "the plan is the same every time");
+    for k in ["experiment", "variant", "seed", "params", "flops_per_step", "steps"] {
+        assert!(!a[0][k].is_null(), "{k} in {}", a[0]);
+    }
+    assert!(a[0]["params"].as_u64().unwrap() > 0 && a[0]["flops_per_step"].as_u64().unwrap() > 0);
+    let dir = temp("chomsky");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    for f in ["lib/chomsky.alg", "lib/chomsky_models.alg"] {
+        std::fs::copy(root.join("specs").join(f), dir.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(root.join("specs/chomsky.alg")).unwrap();
+    let edited = text.replacen("adam(lr = 5e-4)", "adam(lr = 6e-4)", 1); // in ch_even_pairs
+    std::fs::write(dir.join("chomsky.alg"), edited).unwrap();
+    let b = plan(&dir.join("chomsky.alg"));
+    assert_eq!(b.len(), 675);
+    let changed: Vec<(&Json, &Json)> = a.iter().zip(&b).filter(|(x, y)| x["id"] != y["id"]).collect();
+    assert_eq!(changed.len(), 15, "5 models × 3 seeds use the edited rate");
+    for (x, y) in &changed {
+        assert_eq!(x["experiment"], "ch_even_pairs");
+        assert!(
+            x["variant"].as_str().unwrap().contains("5e-4") || x["variant"].as_str().unwrap().contains("0.0005"),
+            "{x}"
+        );
+        assert_eq!((&x["seed"], &x["experiment"]), (&y["seed"], &y["experiment"]));
+    }
+    let table = ok(&algen(&["plan", s(&root.join("specs/chomsky.alg")), "-e", "ch_parity_check"]), "plan table");
+    assert!(table.contains("45 run(s)") && table.contains(a[45]["id"].as_str().unwrap()), "{table}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// 2 variants × 3 seeds over a universe task, plus a second experiment of 1 run.
+const GRID: &str = r#"
+let p = 5;
+task add { input = (a: 0..p, b: 0..p), target = (a + b) % p, format = [a, "+", b, "="] }
+split half { train = fraction 0.5, test = rest }
+model m = transformer { kind = decoder, layers = 1, d_model = 8, heads = 2, ffn = 16, position = learned(max_len = 4) }
+experiment g {
+  task = add, model = m, split = half
+  train { steps = 3, batch = 4, seeds = 3, optimizer = sweep [adamw(lr = 1e-3), adamw(lr = 3e-3)] }
+  eval { every = 2 }
+}
+experiment h {
+  task = add, model = m, split = half
+  train { steps = 2, batch = 4 }
+}
+"#;
+
+/// `results.json` of `exp` with every `timing` removed.
+fn results(out: &Path, exp: &str) -> Json {
+    let mut j: Json =
+        serde_json::from_str(&std::fs::read_to_string(out.join(exp).join("results.json")).unwrap()).unwrap();
+    for r in j["runs"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("timing");
+    }
+    j
+}
+
+/// Acceptance: `--shard 1/2` + `--shard 2/2` + `algen report OUT` gives the same
+/// `results.json` (timings aside) as one `algen run`; `status` and `report` see the
+/// missing runs in between; `report` is idempotent.
+#[test]
+fn shards_then_report_equal_one_run() {
+    let dir = temp("shards");
+    let file = dir.join("grid.alg");
+    std::fs::write(&file, GRID).unwrap();
+    let (one, sh) = (dir.join("one"), dir.join("sharded"));
+    ok(&algen(&["run", s(&file), "--out", s(&one)]), "one run");
+    ok(&algen(&["run", s(&file), "--out", s(&sh), "--shard", "1/2"]), "shard 1/2");
+    let status = ok(&algen(&["status", s(&sh)]), "status");
+    let line = |exp: &str| {
+        status.lines().find(|l| l.starts_with(exp)).unwrap().split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    };
+    // Plan order: g's runs 0..6, then h's run 6; shard 1/2 takes 0, 2, 4, 6.
+    assert_eq!(line("g "), "3 0 0 3 6", "{status}");
+    assert_eq!(line("h "), "1 0 0 0 1", "{status}");
+    let report = ok(&algen(&["report", s(&sh)]), "report after one shard");
+    assert_eq!(report.matches("missing").count(), 3, "{report}");
+    assert_eq!(results(&sh, "g")["runs"].as_array().unwrap().len(), 3);
+    ok(&algen(&["run", s(&file), "--out", s(&sh), "--shard", "2/2"]), "shard 2/2");
+    ok(&algen(&["report", s(&sh)]), "report");
+    let first = std::fs::read(sh.join("g/results.json")).unwrap();
+    ok(&algen(&["report", s(&sh)]), "report again");
+    assert_eq!(std::fs::read(sh.join("g/results.json")).unwrap(), first, "report is idempotent");
+    for exp in ["g", "h"] {
+        assert_eq!(results(&sh, exp), results(&one, exp), "experiment {exp}");
+    }
+    assert!(sh.join("g/report.md").is_file() && sh.join("g/accuracy_by_length.svg").is_file());
+    let status = ok(&algen(&["status", s(&sh)]), "status");
+    assert!(
+        status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["all", "7", "0", "0", "0", "7"]),
+        "{status}"
+    );
+    // Each run owns its folder, named by its id, with its result and metrics.
+    let p = plan(&file);
+    for r in &p {
+        let rdir = sh.join(r["experiment"].as_str().unwrap()).join("runs").join(r["id"].as_str().unwrap());
+        assert!(rdir.join("result.json").is_file() && rdir.join("metrics.jsonl").is_file(), "{}", rdir.display());
+    }
+    // Losing the derived files loses nothing: report rebuilds them from the run folders.
+    std::fs::remove_file(sh.join("g/results.json")).unwrap();
+    ok(&algen(&["report", s(&sh.join("g"))]), "report of one experiment folder");
+    assert_eq!(results(&sh, "g"), results(&one, "g"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--only` trains exactly the runs named; bad `--shard` values and unknown ids are usage
+/// errors (exit 2) that write nothing; `--resume` keeps finished runs by id.
+#[test]
+fn only_and_bad_selections() {
+    let dir = temp("only");
+    let file = dir.join("grid.alg");
+    std::fs::write(&file, GRID).unwrap();
+    let out = dir.join("out");
+    for bad in ["0/2", "3/2", "1/0", "x", "1/", "2"] {
+        let o = algen(&["run", s(&file), "--out", s(&out), "--shard", bad]);
+        assert_eq!(o.status.code(), Some(2), "--shard {bad}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = algen(&["run", s(&file), "--out", s(&out), "--only", "abcdef123456"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`abcdef123456`"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists(), "nothing written");
+    let p = plan(&file);
+    let (a, b) = (p[1]["id"].as_str().unwrap(), p[5]["id"].as_str().unwrap());
+    ok(&algen(&["run", s(&file), "--out", s(&out), "--only", &format!("{a},{b}")]), "--only");
+    let got: Vec<String> =
+        results(&out, "g")["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, [a, b]);
+    assert!(results(&out, "h")["runs"].as_array().unwrap().is_empty(), "h planned, none of its runs trained");
+    let stamp =
+        |id: &str| std::fs::metadata(out.join("g/runs").join(id).join("result.json")).unwrap().modified().unwrap();
+    let before = stamp(a);
+    ok(&algen(&["run", s(&file), "--out", s(&out), "--resume"]), "resume");
+    assert_eq!(stamp(a), before, "a finished run is kept by id");
+    assert_eq!(results(&out, "g")["runs"].as_array().unwrap().len(), 6);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `status` and `report` on a folder without experiments are usage errors.
+#[test]
+fn status_and_report_need_experiments() {
+    let dir = temp("empty");
+    for cmd in ["status", "report"] {
+        let o = algen(&[cmd, s(&dir)]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no experiment"), "{cmd}");
+        assert_eq!(algen(&[cmd, s(&dir.join("nothing"))]).status.code(), Some(2), "{cmd} on a missing folder");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
