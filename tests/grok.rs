@@ -240,7 +240,7 @@ fn resume_after_a_kill_is_bit_identical() {
     let (b, dir) = pipeline::run_experiment(&s, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).unwrap();
     assert_eq!(records(&a), records(&b));
     let metrics = |root: &PathBuf| {
-        let run = pipeline::run_dir(&root.join("r"), 1, &b.runs[1].variant, 0);
+        let run = pipeline::run_dir(&root.join("r"), &b.runs[1].id);
         std::fs::read_to_string(run.join("metrics.jsonl")).unwrap()
     };
     assert_eq!(metrics(&whole), metrics(&broken), "metrics.jsonl continues without gaps or repeats");
