@@ -47,6 +47,9 @@ pub enum Command {
         /// Train shard K of N: the runs at plan positions i (from 0) with i mod N = K-1.
         #[arg(long, value_name = "K/N", value_parser = clap::value_parser!(algen::plan::Shard))]
         shard: Option<algen::plan::Shard>,
+        /// Train N runs at once, splitting the cores between them (same numbers as -j 1).
+        #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: u64,
     },
     /// List every run of a spec in plan order: experiment, variant, seed, run id, params,
     /// FLOPs per step, steps.

@@ -22,9 +22,9 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard } => {
+        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs } => {
             let steps = steps.map(|s| s as usize);
-            let opts = RunOptions { out, steps, resume, restart_changed, select: None };
+            let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize };
             run(&file, experiment.as_deref(), opts, shard, only.as_deref())
         }
         Command::Plan { file, experiment, steps, json } => {
@@ -118,7 +118,7 @@ fn run(
     opts.select = crate::sweep::selection(&loaded.spec, &exps, opts.steps, shard, ids)?;
     let mut failed = false;
     for exp in exps {
-        let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer> {
+        let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer + Send> {
             let steps = opts.steps.unwrap_or(v.train.steps);
             Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
         };

@@ -14,6 +14,7 @@ use crate::syntax;
 use crate::train::{self, Observer, RunSpec};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// A checked spec with its sources (for rendering diagnostics) and warnings.
 pub struct Loaded {
@@ -113,12 +114,14 @@ pub struct RunOptions {
     pub restart_changed: bool,
     /// Train only the runs with these ids (`--only`, `--shard`); all when `None`.
     pub select: Option<HashSet<String>>,
+    /// Runs trained at once (`-j`), each on its share of the cores; 1 by default.
+    pub jobs: usize,
 }
 
 impl RunOptions {
     /// A fresh run into `out` with the spec's step counts.
     pub fn new(out: impl Into<PathBuf>) -> RunOptions {
-        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false, select: None }
+        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false, select: None, jobs: 1 }
     }
 }
 
@@ -152,7 +155,7 @@ pub fn run_dir(exp_dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Makes one observer per run: (variant, seed, index in the experiment's plan, runs planned).
-pub type MakeObserver<'a> = dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer> + 'a;
+pub type MakeObserver<'a> = dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer + Send> + Send + 'a;
 
 /// Trains the runs of `exp` that `opts.select` picks (all by default), each into its own
 /// folder `opts.out/<experiment>/runs/<id>/` under a lock on that folder ([`RunLock`]), and
@@ -183,39 +186,96 @@ pub fn run_experiment(
     };
     merge::write_plan(&dir, &header)?;
     let done = if opts.resume { finished(&dir)? } else { vec![] };
-    let mut cache = merge::Cache::new();
     let variants = exp.variants.iter().map(|v| plan::with_steps(v, opts.steps));
     let runs = variants.flat_map(|v| v.train.seeds.clone().into_iter().map(move |s| (v.clone(), s)));
-    for (index, (variant, seed)) in runs.enumerate() {
-        let id = &planned[index].id;
-        if opts.select.as_ref().is_some_and(|s| !s.contains(id)) || done.iter().any(|r| &r.id == id) {
-            continue;
+    let todo: Vec<(usize, ir::Variant, u64)> = runs
+        .enumerate()
+        .filter(|(i, _)| {
+            let id = &planned[*i].id;
+            opts.select.as_ref().is_none_or(|s| s.contains(id)) && !done.iter().any(|r| &r.id == id)
+        })
+        .map(|(i, (v, s))| (i, v, s))
+        .collect();
+    let ctx = Ctx { spec, exp, total: planned.len(), dir: &dir, opts, done: &done };
+    let mut cache = merge::Cache::new();
+    if opts.jobs <= 1 {
+        for (index, variant, seed) in todo {
+            let result = ctx.train(&variant, seed, index, observer)?;
+            cache.insert(result.id.clone(), result);
+            merge::merge_cached(&dir, &mut cache)?;
         }
-        let one = OneRun { spec, exp, variant: &variant, seed, index, total: planned.len(), dir: &dir };
-        let result = one.train(opts, &done, observer)?;
-        cache.insert(result.id.clone(), result);
-        merge::merge_cached(&dir, &mut cache)?;
+    } else {
+        parallel(&ctx, todo, observer, &mut cache)?;
     }
     let merged = merge::merge_cached(&dir, &mut cache)?;
     Ok((merged.results, dir))
 }
 
-/// One run of an experiment to train.
-struct OneRun<'a> {
-    spec: &'a Spec,
-    exp: &'a ir::Experiment,
-    variant: &'a ir::Variant,
-    seed: u64,
-    index: usize,
-    total: usize,
-    dir: &'a Path,
+/// Trains `todo` with `opts.jobs` runs at once, each in a rayon pool of its share of the
+/// cores (the kernels split work into independent rows, so the numbers are those of `-j 1`);
+/// merges after each run. The first error stops the workers from taking further runs.
+fn parallel(
+    ctx: &Ctx,
+    todo: Vec<(usize, ir::Variant, u64)>,
+    observer: &mut MakeObserver,
+    cache: &mut merge::Cache,
+) -> Result<(), RunError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = (cores / ctx.opts.jobs).max(1);
+    let workers = ctx.opts.jobs.min(todo.len());
+    let queue = Mutex::new(todo.into_iter());
+    let shared = Mutex::new((observer, cache, None::<RunError>));
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(|| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(per).build();
+                let Ok(pool) = pool else { return };
+                let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((index, variant, seed)) = next else { break };
+                    if lock().2.is_some() {
+                        break;
+                    }
+                    let mut make = |v: &ir::Variant, s: u64, i: usize, n: usize| (lock().0)(v, s, i, n);
+                    let r = pool.install(|| ctx.train(&variant, seed, index, &mut make));
+                    let mut g = lock();
+                    let r = r.and_then(|result| {
+                        g.1.insert(result.id.clone(), result);
+                        merge::merge_cached(ctx.dir, g.1).map(|_| ()).map_err(RunError::from)
+                    });
+                    if let Err(e) = r {
+                        g.2.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    let (_, _, err) = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    err.map_or(Ok(()), Err)
 }
 
-impl OneRun<'_> {
+/// What every run of one `run_experiment` call shares.
+struct Ctx<'a> {
+    spec: &'a Spec,
+    exp: &'a ir::Experiment,
+    total: usize,
+    dir: &'a Path,
+    opts: &'a RunOptions,
+    done: &'a [RunResult],
+}
+
+impl Ctx<'_> {
     /// Locks the run's folder, decides whether to continue its checkpoint, trains it and
     /// writes its `result.json`.
-    fn train(&self, opts: &RunOptions, done: &[RunResult], observer: &mut MakeObserver) -> Result<RunResult, RunError> {
-        let (exp, variant, seed) = (self.exp, self.variant, self.seed);
+    fn train(
+        &self,
+        variant: &ir::Variant,
+        seed: u64,
+        index: usize,
+        observer: &mut MakeObserver,
+    ) -> Result<RunResult, RunError> {
+        let (exp, opts, done) = (self.exp, self.opts, self.done);
         let task = self.spec.task(&exp.task).expect("checked: task exists");
         let split = self.spec.split(&exp.split).expect("checked: split exists");
         let config = runs::config_json(task, split, variant, &exp.eval, seed);
@@ -249,7 +309,7 @@ impl OneRun<'_> {
         }
         let info = merge::RunInfo { id: id.clone(), variant: variant.label.clone(), seed, config: config.clone() };
         merge::write_run_info(&rdir, &info)?;
-        let inner = observer(variant, seed, self.index, self.total);
+        let inner = observer(variant, seed, index, self.total);
         let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
         let mut obs = MetricsFile { path: metrics, inner, error: None };
         let rs = RunSpec { task, split, variant, eval: &exp.eval, seed, kernels: Default::default() };
@@ -319,7 +379,7 @@ fn part_lengths(task: &ir::Task, split: &ir::Split, train: bool) -> Vec<usize> {
 /// Appends every evaluation to the run's metrics.jsonl, then forwards events.
 struct MetricsFile {
     path: PathBuf,
-    inner: Box<dyn Observer>,
+    inner: Box<dyn Observer + Send>,
     error: Option<std::io::Error>,
 }
 

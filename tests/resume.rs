@@ -71,7 +71,7 @@ fn run(s: &Spec, opts: &RunOptions) -> Result<(ExperimentResults, PathBuf), RunE
 fn run_killed(s: &Spec, out: &Path, index: usize) {
     let opts = RunOptions::new(out);
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pipeline::run_experiment(s, s.experiment("r").unwrap(), &opts, &mut |_, _, i, _| -> Box<dyn Observer> {
+        pipeline::run_experiment(s, s.experiment("r").unwrap(), &opts, &mut |_, _, i, _| -> Box<dyn Observer + Send> {
             if i == index {
                 Box::new(KillAt(6))
             } else {
@@ -172,7 +172,7 @@ fn two_simultaneous_runs_one_is_refused() {
         let hs: Vec<_> = (0..2)
             .map(|_| {
                 sc.spawn(|| {
-                    let slow = &mut |_: &algen::ir::Variant, _, _, _| -> Box<dyn Observer> {
+                    let slow = &mut |_: &algen::ir::Variant, _, _, _| -> Box<dyn Observer + Send> {
                         std::thread::sleep(std::time::Duration::from_millis(300));
                         Box::new(train::Quiet)
                     };

@@ -91,6 +91,17 @@ experiment h {
 }
 "#;
 
+/// A length-generalization experiment of 3 variants × 2 seeds (added to `GRID` for `-j`).
+const LENGTHS: &str = r#"
+task rev { alphabet = "0123", input = string(alphabet), target = reverse(input), format = transduce }
+split s { train = len 1..=4, test = len 5..=6, count = 4 }
+experiment l {
+  task = rev, split = s
+  model = transformer { layers = 1, d_model = 8, heads = 2, ffn = 16, position = sweep [none, sinusoidal, learned(max_len = 32)] }
+  train { steps = 3, batch = 4, seeds = 2 }
+}
+"#;
+
 /// `results.json` of `exp` with every `timing` removed.
 fn results(out: &Path, exp: &str) -> Json {
     let mut j: Json =
@@ -146,6 +157,24 @@ fn shards_then_report_equal_one_run() {
     std::fs::remove_file(sh.join("g/results.json")).unwrap();
     ok(&algen(&["report", s(&sh.join("g"))]), "report of one experiment folder");
     assert_eq!(results(&sh, "g"), results(&one, "g"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Item 7: `-j 3` trains three runs at once and writes the same `results.json` (timings
+/// aside) as `-j 1`; `-j 0` is a usage error.
+#[test]
+fn jobs_give_the_same_results() {
+    let dir = temp("jobs");
+    let file = dir.join("grid.alg");
+    std::fs::write(&file, format!("{GRID}{LENGTHS}")).unwrap();
+    let (one, three) = (dir.join("one"), dir.join("three"));
+    ok(&algen(&["run", s(&file), "--out", s(&one), "-j", "1"]), "-j 1");
+    ok(&algen(&["run", s(&file), "--out", s(&three), "-j", "3"]), "-j 3");
+    for exp in ["g", "h", "l"] {
+        assert_eq!(results(&three, exp), results(&one, exp), "experiment {exp}");
+    }
+    assert_eq!(results(&three, "l")["runs"].as_array().unwrap().len(), 6);
+    assert_eq!(algen(&["run", s(&file), "--out", s(&three), "-j", "0"]).status.code(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
 }
 
