@@ -160,6 +160,42 @@ fn shards_then_report_equal_one_run() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Shards running at the same time into one folder, with `report` and `status` merging
+/// while they write: every merge succeeds, and the final one equals one `algen run`.
+#[test]
+fn concurrent_shards_and_reports() {
+    let dir = temp("concurrent");
+    let file = dir.join("grid.alg");
+    std::fs::write(&file, GRID).unwrap();
+    let (one, sh) = (dir.join("one"), dir.join("sharded"));
+    ok(&algen(&["run", s(&file), "--out", s(&one)]), "one run");
+    let spawn = |k: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_algen"))
+            .args(["run", s(&file), "--out", s(&sh), "--shard", k])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut shards = [spawn("1/3"), spawn("2/3"), spawn("3/3")];
+    let mut merges = 0;
+    while shards.iter_mut().any(|c| c.try_wait().unwrap().is_none()) {
+        if sh.join("g/plan.json").is_file() && sh.join("h/plan.json").is_file() {
+            ok(&algen(&["report", s(&sh)]), "report while shards write");
+            ok(&algen(&["status", s(&sh)]), "status while shards write");
+            merges += 1;
+        }
+    }
+    for c in &mut shards {
+        assert!(c.wait().unwrap().success(), "a shard failed");
+    }
+    ok(&algen(&["report", s(&sh)]), "final report");
+    for exp in ["g", "h"] {
+        assert_eq!(results(&sh, exp), results(&one, exp), "experiment {exp} ({merges} merges during the run)");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Item 7: `-j 3` trains three runs at once and writes the same `results.json` (timings
 /// aside) as `-j 1`; `-j 0` is a usage error.
 #[test]
