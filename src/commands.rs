@@ -122,9 +122,9 @@ fn run(
             let steps = opts.steps.unwrap_or(v.train.steps);
             Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
         };
+        let planned = algen::plan::experiment_runs(&loaded.spec, exp, opts.steps);
+        let picked = planned.iter().filter(|r| opts.select.as_ref().is_none_or(|s| s.contains(&r.id))).count();
         if !progress::enabled() {
-            let planned = algen::plan::experiment_runs(&loaded.spec, exp, opts.steps);
-            let picked = planned.iter().filter(|r| opts.select.as_ref().is_none_or(|s| s.contains(&r.id))).count();
             eprintln!("running experiment `{}` ({picked} of {} run(s))", exp.name, planned.len());
         }
         let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {
@@ -138,27 +138,51 @@ fn run(
                 return Err(Failure::Spec);
             }
         };
-        println!("{}", report::summary_table(&res));
+        if picked > 0 {
+            println!("{}", report::summary_table(&res));
+        }
         println!("results: {}", dir.join("results.json").display());
-        for r in &res.runs {
-            if let report::results::RunStatus::Diverged { message, .. } = &r.status {
-                eprintln!(
-                    "error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept",
-                    r.variant, r.seed
-                );
-                failed = true;
-            }
-        }
-        for x in res.expects.iter().filter(|x| !x.holds) {
-            eprintln!("error[algen::run::expect]: expectation `{}` does not hold (value {:.4})", x.text, x.value);
-            failed = true;
-        }
+        failed |= !outcome_ok(&res, planned.len(), opts.select.as_ref());
     }
     if failed {
         Err(Failure::Spec)
     } else {
         Ok(())
     }
+}
+
+/// Reports the diverged runs this process trained (or all, without a selection) and, once
+/// every planned run finished, the expectations that do not hold; false when there is one.
+fn outcome_ok(
+    res: &report::ExperimentResults,
+    planned: usize,
+    select: Option<&std::collections::HashSet<String>>,
+) -> bool {
+    let mut ok = true;
+    for r in res.runs.iter().filter(|r| select.is_none_or(|s| s.contains(&r.id))) {
+        if let report::results::RunStatus::Diverged { message, .. } = &r.status {
+            eprintln!(
+                "error[algen::run::diverged]: run `{}` seed {} diverged: {message}; results so far are kept",
+                r.variant, r.seed
+            );
+            ok = false;
+        }
+    }
+    if res.runs.len() < planned {
+        if !res.expects.is_empty() {
+            eprintln!(
+                "note: the expectations of `{}` are checked once all {planned} runs have finished ({} so far; `algen report` lists them)",
+                res.experiment,
+                res.runs.len()
+            );
+        }
+        return ok;
+    }
+    for x in res.expects.iter().filter(|x| !x.holds) {
+        eprintln!("error[algen::run::expect]: expectation `{}` does not hold (value {:.4})", x.text, x.value);
+        ok = false;
+    }
+    ok
 }
 
 /// Tokens joined for display: concatenated when all are one character.

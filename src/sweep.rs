@@ -107,6 +107,9 @@ pub fn report_cmd(dir: &Path) -> Result<(), Failure> {
                 merge::RunState::Missing => line("missing"),
             }
         }
+        for x in m.results.expects.iter().filter(|x| !x.holds) {
+            println!("  expectation `{}` does not hold (value {:.4}, over {done} run(s))", x.text, x.value);
+        }
     }
     Ok(())
 }

@@ -196,6 +196,28 @@ fn concurrent_shards_and_reports() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A shard checks no expectation over a partial experiment (exit 0 with a note); the shard
+/// that completes it does (exit 1 when one fails), and `report` lists it.
+#[test]
+fn expectations_wait_for_every_run() {
+    let dir = temp("expect");
+    let file = dir.join("l.alg");
+    std::fs::write(&file, LENGTHS.replace("seeds = 2 }", "seeds = 2 }\n  expect all test.sequence_accuracy >= 0.99"))
+        .unwrap();
+    let out = dir.join("out");
+    let first = algen(&["run", s(&file), "--out", s(&out), "--shard", "1/2"]);
+    let err = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert_eq!(first.status.code(), Some(0), "{err}");
+    assert!(err.contains("checked once all 6 runs have finished (3 so far"), "{err}");
+    let last = algen(&["run", s(&file), "--out", s(&out), "--shard", "2/2"]);
+    let err = String::from_utf8_lossy(&last.stderr).into_owned();
+    assert_eq!(last.status.code(), Some(1), "{err}");
+    assert!(err.contains("algen::run::expect"), "{err}");
+    let report = ok(&algen(&["report", s(&out)]), "report");
+    assert!(report.contains("does not hold"), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Item 7: `-j 3` trains three runs at once and writes the same `results.json` (timings
 /// aside) as `-j 1`; `-j 0` is a usage error.
 #[test]
