@@ -307,7 +307,9 @@ impl Ctx<'_> {
             let _ = std::fs::remove_file(&metrics);
             let _ = std::fs::remove_file(&checkpoint);
         }
-        let info = merge::RunInfo { id: id.clone(), variant: variant.label.clone(), seed, config: config.clone() };
+        let (host, pid) = (merge::host_name(), std::process::id());
+        let info =
+            merge::RunInfo { id: id.clone(), variant: variant.label.clone(), seed, config: config.clone(), host, pid };
         merge::write_run_info(&rdir, &info)?;
         let inner = observer(variant, seed, index, self.total);
         let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };

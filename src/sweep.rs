@@ -104,6 +104,7 @@ pub fn report_cmd(dir: &Path) -> Result<(), Failure> {
                 merge::RunState::Done => {}
                 merge::RunState::Failed(why) => line(&format!("failed   ({why})")),
                 merge::RunState::Running => line("running"),
+                merge::RunState::Interrupted => line("interrupted"),
                 merge::RunState::Missing => line("missing"),
             }
         }
@@ -124,20 +125,27 @@ pub fn status_cmd(out: &Path) -> Result<(), Failure> {
         .max()
         .unwrap_or(0)
         .max(10);
-    println!("{:<we$} {:>6} {:>8} {:>7} {:>8} {:>6}", "experiment", "done", "running", "failed", "missing", "total");
-    let mut all = [0usize; 5];
+    let row = |name: &str, n: &[usize; 6]| {
+        println!("{name:<we$} {:>6} {:>8} {:>12} {:>7} {:>8} {:>6}", n[0], n[1], n[2], n[3], n[4], n[5])
+    };
+    println!(
+        "{:<we$} {:>6} {:>8} {:>12} {:>7} {:>8} {:>6}",
+        "experiment", "done", "running", "interrupted", "failed", "missing", "total"
+    );
+    let mut all = [0usize; 6];
     for exp in dirs {
         let m = merge::collect(&exp).map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", exp.display())))?;
         let n = [
             m.count(|s| *s == merge::RunState::Done),
             m.count(|s| *s == merge::RunState::Running),
+            m.count(|s| *s == merge::RunState::Interrupted),
             m.count(|s| matches!(s, merge::RunState::Failed(_))),
             m.count(|s| *s == merge::RunState::Missing),
             m.states.len(),
         ];
-        println!("{:<we$} {:>6} {:>8} {:>7} {:>8} {:>6}", m.results.experiment, n[0], n[1], n[2], n[3], n[4]);
+        row(&m.results.experiment, &n);
         all.iter_mut().zip(n).for_each(|(a, x)| *a += x);
     }
-    println!("{:<we$} {:>6} {:>8} {:>7} {:>8} {:>6}", "all", all[0], all[1], all[2], all[3], all[4]);
+    row("all", &all);
     Ok(())
 }

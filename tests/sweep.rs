@@ -128,10 +128,30 @@ fn shards_then_report_equal_one_run() {
         status.lines().find(|l| l.starts_with(exp)).unwrap().split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
     };
     // Plan order: g's runs 0..6, then h's run 6; shard 1/2 takes 0, 2, 4, 6.
-    assert_eq!(line("g "), "3 0 0 3 6", "{status}");
-    assert_eq!(line("h "), "1 0 0 0 1", "{status}");
+    assert_eq!(line("g "), "3 0 0 0 3 6", "{status}");
+    assert_eq!(line("h "), "1 0 0 0 0 1", "{status}");
     let report = ok(&algen(&["report", s(&sh)]), "report after one shard");
     assert_eq!(report.matches("missing").count(), 3, "{report}");
+    // A run started here by a process that is gone (killed) is interrupted, not running; one
+    // started on another machine counts as running.
+    let p = plan(&file);
+    let fake = |i: usize, host: &str| {
+        let rdir = sh.join("g/runs").join(p[i]["id"].as_str().unwrap());
+        std::fs::create_dir_all(&rdir).unwrap();
+        let info = serde_json::json!({"id": p[i]["id"], "variant": p[i]["variant"], "seed": p[i]["seed"], "config": "", "host": host, "pid": 999_999_999u32});
+        std::fs::write(rdir.join("run.json"), info.to_string()).unwrap();
+        rdir
+    };
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let (killed, elsewhere) = (fake(1, &here), fake(3, "some-other-node"));
+    let status = ok(&algen(&["status", s(&sh)]), "status with a killed run");
+    let line = |exp: &str| {
+        status.lines().find(|l| l.starts_with(exp)).unwrap().split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(line("g "), "3 1 1 0 1 6", "{status}");
+    assert!(ok(&algen(&["report", s(&sh)]), "report").contains("interrupted"));
+    std::fs::remove_dir_all(killed).unwrap();
+    std::fs::remove_dir_all(elsewhere).unwrap();
     assert_eq!(results(&sh, "g")["runs"].as_array().unwrap().len(), 3);
     ok(&algen(&["run", s(&file), "--out", s(&sh), "--shard", "2/2"]), "shard 2/2");
     ok(&algen(&["report", s(&sh)]), "report");
@@ -144,7 +164,7 @@ fn shards_then_report_equal_one_run() {
     assert!(sh.join("g/report.md").is_file() && sh.join("g/accuracy_by_length.svg").is_file());
     let status = ok(&algen(&["status", s(&sh)]), "status");
     assert!(
-        status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["all", "7", "0", "0", "0", "7"]),
+        status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["all", "7", "0", "0", "0", "0", "7"]),
         "{status}"
     );
     // Each run owns its folder, named by its id, with its result and metrics.

@@ -34,6 +34,45 @@ pub struct RunInfo {
     pub seed: u64,
     /// The canonical resolved configuration ([`crate::runs::config_json`]).
     pub config: String,
+    /// The machine and process training it (absent in folders of an older algen).
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub pid: u32,
+}
+
+/// This machine's host name (empty when unknown).
+#[cfg(not(unix))]
+pub fn host_name() -> String {
+    String::new()
+}
+
+/// Whether process `pid` exists (unknown off Unix: never called, the host is empty).
+#[cfg(not(unix))]
+fn alive(_pid: u32) -> bool {
+    true
+}
+
+/// This machine's host name (empty when unknown).
+#[cfg(unix)]
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Whether process `pid` exists on this machine.
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> io::Result<()> {
@@ -92,9 +131,12 @@ pub enum RunState {
     Done,
     /// Finished with a diverged loss, or its `result.json` is unreadable: the message.
     Failed(String),
-    /// Started (its folder has `run.json` or metrics) but has no result: training now, or
-    /// interrupted (`algen run --resume` continues it).
+    /// Started (its folder has `run.json` or metrics) but has no result, and not known to be
+    /// dead: training now (or on another machine).
     Running,
+    /// Started on this machine by a process that no longer exists, without a result: killed
+    /// (`algen run --resume` continues it).
+    Interrupted,
     Missing,
 }
 
@@ -112,7 +154,10 @@ pub fn run_state(exp_dir: &Path, id: &str) -> (RunState, Option<RunResult>) {
     match read_result(&rdir) {
         Ok(r) => (finished_state(&r), Some(r)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if rdir.join(RUN_JSON).exists() || rdir.join(METRICS_JSONL).exists() {
+            if let Ok(info) = read_run_info(&rdir) {
+                let dead = info.pid != 0 && !info.host.is_empty() && info.host == host_name() && !alive(info.pid);
+                (if dead { RunState::Interrupted } else { RunState::Running }, None)
+            } else if rdir.join(METRICS_JSONL).exists() {
                 (RunState::Running, None)
             } else {
                 (RunState::Missing, None)
