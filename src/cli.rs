@@ -41,6 +41,33 @@ pub enum Command {
         /// With --resume: train runs whose configuration changed afresh, with a warning.
         #[arg(long, requires = "resume")]
         restart_changed: bool,
+        /// Train only these runs (ids from `algen plan`, comma-separated).
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        only: Option<Vec<String>>,
+        /// Train shard K of N: the runs at plan positions i (from 0) with i mod N = K-1.
+        #[arg(long, value_name = "K/N", value_parser = clap::value_parser!(algen::plan::Shard))]
+        shard: Option<algen::plan::Shard>,
+        /// Train N runs at once, splitting the cores between them (same numbers as -j 1).
+        #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: u64,
+    },
+    /// List every run of a spec in plan order: experiment, variant, seed, run id, params,
+    /// FLOPs per step, steps.
+    Plan {
+        file: PathBuf,
+        #[arg(short = 'e', long = "experiment")]
+        experiment: Option<String>,
+        /// Override every experiment's step count (as `run --steps` does; it changes the ids).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        steps: Option<u64>,
+        /// One JSON array of run objects.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Done, running, failed and missing runs per experiment of an output folder.
+    Status {
+        /// The `--out` folder of `algen run` (or one experiment folder in it).
+        out: PathBuf,
     },
     /// Print sampled examples of a task.
     Sample {
@@ -88,6 +115,10 @@ pub enum Command {
         #[arg(short = 'e', long = "experiment")]
         experiment: Option<String>,
     },
-    /// Re-render report.md and the plots of a finished experiment directory.
-    Report { dir: PathBuf },
+    /// Rebuild results.json, report.md and the plots of each experiment from its finished runs,
+    /// and list the runs that are missing or failed.
+    Report {
+        /// The `--out` folder of `algen run`, or one experiment folder in it.
+        dir: PathBuf,
+    },
 }

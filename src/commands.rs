@@ -4,7 +4,7 @@ use crate::cli::Command;
 use crate::progress::{self, Bar};
 use algen::diag::{self, Diag};
 use algen::ir::{self, Spec};
-use algen::model::{self, ModelIo};
+use algen::model::ModelIo;
 use algen::pipeline::{self, LoadError, Loaded, RunOptions};
 use algen::report;
 use algen::task;
@@ -22,10 +22,15 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume, restart_changed } => {
+        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs } => {
             let steps = steps.map(|s| s as usize);
-            run(&file, experiment.as_deref(), RunOptions { out, steps, resume, restart_changed })
+            let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize };
+            run(&file, experiment.as_deref(), opts, shard, only.as_deref())
         }
+        Command::Plan { file, experiment, steps, json } => {
+            crate::sweep::plan_cmd(&file, experiment.as_deref(), steps.map(|s| s as usize), json)
+        }
+        Command::Status { out } => crate::sweep::status_cmd(&out),
         Command::Sample { file, task, all: true, split, part, json, seed, .. } => {
             sample_all(&file, &task, split.as_deref().zip(part.as_deref()), json, seed)
         }
@@ -33,7 +38,7 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Label { file, task } => label(&file, &task),
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
         Command::Rasp { file, eval } => rasp(&file, &eval),
-        Command::Report { dir } => report_cmd(&dir),
+        Command::Report { dir } => crate::sweep::report_cmd(&dir),
     }
 }
 
@@ -49,7 +54,7 @@ fn print_diags(sources: &algen::source::SourceMap, diags: Vec<Diag>) {
 }
 
 /// Loads and checks a spec; prints diagnostics. A missing file is a usage error.
-fn load(path: &Path) -> Result<Loaded, Failure> {
+pub(crate) fn load(path: &Path) -> Result<Loaded, Failure> {
     match pipeline::load(path) {
         Ok(l) => {
             if !l.warnings.is_empty() {
@@ -85,7 +90,7 @@ fn find_task<'s>(spec: &'s Spec, name: &str) -> Result<&'s ir::Task, Failure> {
     })
 }
 
-fn experiments<'s>(spec: &'s Spec, only: Option<&str>) -> Result<Vec<&'s ir::Experiment>, Failure> {
+pub(crate) fn experiments<'s>(spec: &'s Spec, only: Option<&str>) -> Result<Vec<&'s ir::Experiment>, Failure> {
     match only {
         None => Ok(spec.experiments.iter().collect()),
         Some(n) => match spec.experiment(n) {
@@ -98,24 +103,29 @@ fn experiments<'s>(spec: &'s Spec, only: Option<&str>) -> Result<Vec<&'s ir::Exp
     }
 }
 
-fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure> {
+fn run(
+    file: &Path,
+    only: Option<&str>,
+    mut opts: RunOptions,
+    shard: Option<algen::plan::Shard>,
+    ids: Option<&[String]>,
+) -> Result<(), Failure> {
     let loaded = load(file)?;
     let exps = experiments(&loaded.spec, only)?;
     if exps.is_empty() {
         return Err(Failure::Usage(format!("`{}` defines no experiment", file.display())));
     }
+    opts.select = crate::sweep::selection(&loaded.spec, &exps, opts.steps, shard, ids)?;
     let mut failed = false;
     for exp in exps {
-        let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer> {
+        let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer + Send> {
             let steps = opts.steps.unwrap_or(v.train.steps);
             Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
         };
+        let planned = algen::plan::experiment_runs(&loaded.spec, exp, opts.steps);
+        let picked = planned.iter().filter(|r| opts.select.as_ref().is_none_or(|s| s.contains(&r.id))).count();
         if !progress::enabled() {
-            eprintln!(
-                "running experiment `{}` ({} run(s))",
-                exp.name,
-                exp.variants.iter().map(|v| v.train.seeds.len()).sum::<usize>()
-            );
+            eprintln!("running experiment `{}` ({picked} of {} run(s))", exp.name, planned.len());
         }
         let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {
             Ok(r) => r,
@@ -128,9 +138,11 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
                 return Err(Failure::Spec);
             }
         };
-        println!("{}", report::summary_table(&res));
+        if picked > 0 {
+            println!("{}", report::summary_table(&res));
+        }
         println!("results: {}", dir.join("results.json").display());
-        let diags = run_diags(exp, &res);
+        let diags = run_diags(exp, &res, planned.len(), opts.select.as_ref());
         failed |= !diags.is_empty();
         print_diags(&loaded.sources, diags);
     }
@@ -141,11 +153,17 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
     }
 }
 
-/// The errors of a finished experiment: diverged runs (their results are kept) and
+/// The errors of a finished experiment: the diverged runs this process trained (or all,
+/// without a selection; their results are kept) and, once every planned run finished, the
 /// expectations that do not hold, at the experiment's and the `expect` line's spans.
-fn run_diags(exp: &ir::Experiment, res: &report::results::ExperimentResults) -> Vec<Diag> {
+fn run_diags(
+    exp: &ir::Experiment,
+    res: &report::ExperimentResults,
+    planned: usize,
+    select: Option<&std::collections::HashSet<String>>,
+) -> Vec<Diag> {
     let mut diags = vec![];
-    for r in &res.runs {
+    for r in res.runs.iter().filter(|r| select.is_none_or(|s| s.contains(&r.id))) {
         if let report::results::RunStatus::Diverged { message, .. } = &r.status {
             diags.push(
                 Diag::error("algen::run::diverged", format!("run `{}` seed {} diverged: {message}", r.variant, r.seed))
@@ -153,6 +171,16 @@ fn run_diags(exp: &ir::Experiment, res: &report::results::ExperimentResults) -> 
                     .help("results so far are kept; lower the learning rate or add `clip` to the train block"),
             );
         }
+    }
+    if res.runs.len() < planned {
+        if !res.expects.is_empty() {
+            eprintln!(
+                "note: the expectations of `{}` are checked once all {planned} runs have finished ({} so far; `algen report` lists them)",
+                res.experiment,
+                res.runs.len()
+            );
+        }
+        return diags;
     }
     for (x, outcome) in exp.expects.iter().zip(&res.expects).filter(|(_, o)| !o.holds) {
         diags.push(
@@ -331,13 +359,14 @@ pub fn compile_json(spec: &Spec, only: &[&ir::Experiment]) -> Json {
         let io = ModelIo { vocab_in: v.input.len(), vocab_out: v.output.len() };
         let longest = s.train.lengths().iter().max().copied().unwrap_or(1);
         for var in &exp.variants {
+            let (params, flops) = algen::plan::cost(t, s, var);
             models.push(json!({
                 "experiment": exp.name,
                 "variant": var.label,
                 "vocab_in": io.vocab_in,
                 "vocab_out": io.vocab_out,
-                "params": model::param_count(&var.model.arch, io),
-                "flops_per_step": model::flops_per_step(&var.model.arch, io, var.train.batch, algen::train::seq_len(t, &v, longest)),
+                "params": params,
+                "flops_per_step": flops,
                 "flops_at": {"batch": var.train.batch, "input_len": longest, "seq_len": algen::train::seq_len(t, &v, longest)},
             }));
         }
@@ -351,18 +380,6 @@ fn compile(file: &Path, only: Option<&str>) -> Result<(), Failure> {
     let j = compile_json(&loaded.spec, &exps);
     println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     Ok(())
-}
-
-fn report_cmd(dir: &Path) -> Result<(), Failure> {
-    match report::rerender(dir) {
-        Ok(paths) => {
-            for p in paths {
-                println!("{}", p.display());
-            }
-            Ok(())
-        }
-        Err(e) => Err(Failure::Usage(format!("cannot re-render `{}`: {e}", dir.display()))),
-    }
 }
 
 /// `algen rasp FILE --eval NAME`: one output line per input line, in order.

@@ -25,6 +25,7 @@ pub mod eval;
 pub mod ir;
 pub mod model;
 pub mod pipeline;
+pub mod plan;
 pub mod rasp;
 pub mod report;
 pub mod runs;

@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod lines;
 mod progress;
+mod sweep;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,14 +4,16 @@
 
 use crate::check::{self, Checked};
 use crate::diag::Diag;
-use crate::eval;
 use crate::ir::{self, Spec};
-use crate::report::{self, results::*};
-use crate::runs::{self, ExperimentLock, Resume};
+use crate::plan::{self, ExperimentPlan};
+use crate::report::{merge, results::*};
+use crate::runs::{self, Resume, RunLock};
 use crate::source::{SourceMap, Span};
 use crate::syntax;
 use crate::train::{self, Observer, RunSpec, TrainError};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// A checked spec with its sources (for rendering diagnostics) and warnings.
 pub struct Loaded {
@@ -102,19 +104,23 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Overrides every variant's step count.
     pub steps: Option<usize>,
-    /// Continue an interrupted experiment: runs already in `results.json` are kept, and a run
-    /// with a `checkpoint.safetensors` continues from it (universe tasks) — both only when the
-    /// spec still gives the run the same configuration ([`crate::runs`]).
+    /// Continue an interrupted experiment: finished runs (a `result.json` in their folder) are
+    /// kept, and a run with a checkpoint continues from it — both only when the spec still
+    /// gives the run the same configuration ([`crate::runs`]).
     pub resume: bool,
     /// With `resume`: train a run whose configuration changed afresh (with a warning) instead
     /// of refusing to continue it.
     pub restart_changed: bool,
+    /// Train only the runs with these ids (`--only`, `--shard`); all when `None`.
+    pub select: Option<HashSet<String>>,
+    /// Runs trained at once (`-j`), each on its share of the cores; 1 by default.
+    pub jobs: usize,
 }
 
 impl RunOptions {
     /// A fresh run into `out` with the spec's step counts.
     pub fn new(out: impl Into<PathBuf>) -> RunOptions {
-        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false }
+        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false, select: None, jobs: 1 }
     }
 }
 
@@ -125,7 +131,10 @@ pub enum RunError {
     Train(#[from] TrainError),
     #[error("cannot write `{}`: {err}", path.display())]
     Io { path: PathBuf, err: std::io::Error },
-    /// The output folder is locked by another run, or `--resume` cannot continue a run.
+    /// Reading or writing the experiment's run folders or derived files failed.
+    #[error("cannot read or write the results: {0}")]
+    Results(#[from] std::io::Error),
+    /// A run folder is locked by another process, or `--resume` cannot continue a run.
     #[error("{0}")]
     Diag(Box<Diag>),
 }
@@ -143,15 +152,11 @@ impl From<Box<Diag>> for RunError {
 }
 
 impl RunError {
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-        move |err| RunError::Io { path: path.to_path_buf(), err }
-    }
-
     /// The coded diagnostic, at `at` (the experiment) where the error has no span of its own.
     pub fn to_diag(&self, at: Span) -> Diag {
         match self {
             RunError::Train(e) => e.to_diag(at),
-            RunError::Io { .. } => Diag::error("algen::run::io", self.to_string())
+            RunError::Io { .. } | RunError::Results(_) => Diag::error("algen::run::io", self.to_string())
                 .at(at, "while running this experiment")
                 .help("check that the output folder (`--out`) is writable and the disk is not full"),
             RunError::Diag(d) => (**d).clone(),
@@ -159,101 +164,197 @@ impl RunError {
     }
 }
 
-/// The directory of one run's own files (metrics.jsonl).
-pub fn run_dir(exp_dir: &Path, index: usize, variant: &str, seed: u64) -> PathBuf {
-    let slug: String =
-        variant.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-    exp_dir.join("runs").join(format!("{index:02}-{slug}-seed{seed}"))
+/// The folder of run `id` of the experiment folder `exp_dir` ([`merge::run_dir`]).
+pub fn run_dir(exp_dir: &Path, id: &str) -> PathBuf {
+    merge::run_dir(exp_dir, id)
 }
 
-/// Runs every variant × seed of `exp`, writing results and the report into
-/// `opts.out/<experiment>/` after each run (so an interrupted experiment keeps
-/// what finished). The folder is locked for the whole call ([`ExperimentLock`]): a second
-/// run into it fails at once. `observer` makes one observer per run.
+/// Makes one observer per run: (variant, seed, index in the experiment's plan, runs planned).
+pub type MakeObserver<'a> = dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer + Send> + Send + 'a;
+
+/// Trains the runs of `exp` that `opts.select` picks (all by default), each into its own
+/// folder `opts.out/<experiment>/runs/<id>/` under a lock on that folder ([`RunLock`]), and
+/// after each one rebuilds the experiment's `results.json`, report and plots from the run
+/// folders ([`merge`]), so an interrupted experiment keeps what finished and shards writing
+/// the same experiment see each other's runs. Writes `plan.json` first. Returns the merged
+/// results (every finished planned run, also those of other processes).
 pub fn run_experiment(
     spec: &Spec,
     exp: &ir::Experiment,
     opts: &RunOptions,
-    observer: &mut dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer>,
+    observer: &mut MakeObserver,
 ) -> Result<(ExperimentResults, PathBuf), RunError> {
     let task = spec.task(&exp.task).expect("checked: task exists");
     let split = spec.split(&exp.split).expect("checked: split exists");
     let dir = opts.out.join(&exp.name);
-    let _lock = ExperimentLock::acquire(&dir)?;
-    let mut res = ExperimentResults {
+    let planned = plan::experiment_runs(spec, exp, opts.steps);
+    let header = ExperimentPlan {
         experiment: exp.name.clone(),
         task: task.name.clone(),
         split: split.name.clone(),
         train_lengths: part_lengths(task, split, true),
         test_lengths: part_lengths(task, split, false),
         universe: universe_info(task, split)?,
-        runs: vec![],
-        expects: vec![],
         reduce: exp.eval.reduce,
+        expects: exp.expects.clone(),
+        runs: planned.clone(),
     };
+    merge::write_plan(&dir, &header)?;
     let done = if opts.resume { finished(&dir)? } else { vec![] };
-    let total: usize = exp.variants.iter().map(|v| v.train.seeds.len()).sum();
-    for variant in &exp.variants {
-        let mut variant = variant.clone();
-        if let Some(s) = opts.steps {
-            variant.train.steps = s;
+    let variants = exp.variants.iter().map(|v| plan::with_steps(v, opts.steps));
+    let runs = variants.flat_map(|v| v.train.seeds.clone().into_iter().map(move |s| (v.clone(), s)));
+    let todo: Vec<(usize, ir::Variant, u64)> = runs
+        .enumerate()
+        .filter(|(i, _)| {
+            let id = &planned[*i].id;
+            opts.select.as_ref().is_none_or(|s| s.contains(id)) && !done.iter().any(|r| &r.id == id)
+        })
+        .map(|(i, (v, s))| (i, v, s))
+        .collect();
+    let ctx = Ctx { spec, exp, total: planned.len(), dir: &dir, opts, done: &done };
+    let mut cache = merge::Cache::new();
+    if opts.jobs <= 1 {
+        for (index, variant, seed) in todo {
+            let result = ctx.train(&variant, seed, index, observer)?;
+            cache.insert(result.id.clone(), result);
+            merge::merge_cached(&dir, &mut cache)?;
         }
-        for &seed in &variant.train.seeds {
-            let index = res.runs.len();
-            let rdir = run_dir(&dir, index, &variant.label, seed);
-            std::fs::create_dir_all(&rdir).map_err(RunError::io(&rdir))?;
-            let metrics = rdir.join("metrics.jsonl");
-            let checkpoint = rdir.join(train::checkpoint::FILE);
-            let config = runs::config_json(task, split, &variant, &exp.eval, seed);
-            let id = runs::id_of(&config);
-            if let Some(r) = done.iter().find(|r| r.id == id) {
-                res.runs.push(r.clone());
-                continue;
+    } else {
+        parallel(&ctx, todo, observer, &mut cache)?;
+    }
+    let merged = merge::merge_cached(&dir, &mut cache)?;
+    Ok((merged.results, dir))
+}
+
+/// Trains `todo` with `opts.jobs` runs at once, each in a rayon pool of its share of the
+/// cores (the kernels split work into independent rows, so the numbers are those of `-j 1`);
+/// merges after each run. The first error stops the workers from taking further runs.
+fn parallel(
+    ctx: &Ctx,
+    todo: Vec<(usize, ir::Variant, u64)>,
+    observer: &mut MakeObserver,
+    cache: &mut merge::Cache,
+) -> Result<(), RunError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = (cores / ctx.opts.jobs).max(1);
+    let workers = ctx.opts.jobs.min(todo.len());
+    let queue = Mutex::new(todo.into_iter());
+    let shared = Mutex::new((observer, cache, None::<RunError>));
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(|| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(per).build();
+                let Ok(pool) = pool else { return };
+                let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((index, variant, seed)) = next else { break };
+                    if lock().2.is_some() {
+                        break;
+                    }
+                    let mut make = |v: &ir::Variant, s: u64, i: usize, n: usize| (lock().0)(v, s, i, n);
+                    let r = pool.install(|| ctx.train(&variant, seed, index, &mut make));
+                    let mut g = lock();
+                    let r = r.and_then(|result| {
+                        g.1.insert(result.id.clone(), result);
+                        merge::merge_cached(ctx.dir, g.1).map(|_| ()).map_err(RunError::from)
+                    });
+                    if let Err(e) = r {
+                        g.2.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    let (_, _, err) = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    err.map_or(Ok(()), Err)
+}
+
+/// What every run of one `run_experiment` call shares.
+struct Ctx<'a> {
+    spec: &'a Spec,
+    exp: &'a ir::Experiment,
+    total: usize,
+    dir: &'a Path,
+    opts: &'a RunOptions,
+    done: &'a [RunResult],
+}
+
+impl Ctx<'_> {
+    /// Locks the run's folder, decides whether to continue its checkpoint, trains it and
+    /// writes its `result.json`.
+    fn train(
+        &self,
+        variant: &ir::Variant,
+        seed: u64,
+        index: usize,
+        observer: &mut MakeObserver,
+    ) -> Result<RunResult, RunError> {
+        let (exp, opts, done) = (self.exp, self.opts, self.done);
+        let task = self.spec.task(&exp.task).expect("checked: task exists");
+        let split = self.spec.split(&exp.split).expect("checked: split exists");
+        let config = runs::config_json(task, split, variant, &exp.eval, seed);
+        let id = runs::id_of(&config);
+        let rdir = run_dir(self.dir, &id);
+        let _lock = RunLock::acquire(&rdir)?;
+        let metrics = rdir.join(merge::METRICS_JSONL);
+        let checkpoint = rdir.join(train::checkpoint::FILE);
+        let why = Resume { exp, variant, seed, steps_flag: opts.steps };
+        let changed = done.iter().find(|r| r.variant == variant.label && r.seed == seed);
+        if let Some(old) = changed {
+            restart_or_fail(why.finished_changed(old, &id), opts)?;
+        }
+        let mut resume = opts.resume && changed.is_none() && checkpoint.exists();
+        if resume {
+            if let Err(d) = why.checkpoint(&checkpoint, &config) {
+                resume = false;
+                restart_or_fail(*d, opts)?;
             }
-            let why = Resume { exp, variant: &variant, seed, steps_flag: opts.steps };
-            let changed = done.iter().find(|r| r.variant == variant.label && r.seed == seed);
-            if let Some(old) = changed {
-                restart_or_fail(why.finished_changed(old, &id), opts)?;
-            }
-            let mut resume = opts.resume && changed.is_none() && checkpoint.exists();
-            if resume {
-                if let Err(d) = why.checkpoint(&checkpoint, &config) {
-                    resume = false;
+        } else if opts.resume && changed.is_none() {
+            if let Some(other) = stale_checkpoint(self.dir, &variant.label, seed, &id) {
+                if let Err(d) = why.checkpoint(&other, &config) {
                     restart_or_fail(*d, opts)?;
                 }
             }
-            if !resume {
-                let _ = std::fs::remove_file(&metrics);
-                let _ = std::fs::remove_file(&checkpoint);
-            }
-            let inner = observer(&variant, seed, index, total);
-            let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
-            let mut obs = MetricsFile { path: metrics.clone(), inner, error: None };
-            let rs = RunSpec { task, split, variant: &variant, eval: &exp.eval, seed, kernels: Default::default() };
-            let result = train::run_with(&rs, &mut obs, Some(&ck))?;
-            if let Some(e) = obs.error {
-                return Err(RunError::io(&metrics)(e));
-            }
-            res.runs.push(result);
-            res.expects = eval::expect::check(&exp.expects, &res.runs);
-            report::write_experiment(&dir, &res).map_err(RunError::io(&dir))?;
         }
+        let _ = std::fs::remove_file(rdir.join(merge::RESULT_JSON));
+        if !resume {
+            let _ = std::fs::remove_file(&metrics);
+            let _ = std::fs::remove_file(&checkpoint);
+        }
+        let (host, pid) = (merge::host_name(), std::process::id());
+        let info =
+            merge::RunInfo { id: id.clone(), variant: variant.label.clone(), seed, config: config.clone(), host, pid };
+        merge::write_run_info(&rdir, &info)?;
+        let inner = observer(variant, seed, index, self.total);
+        let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
+        let mut obs = MetricsFile { path: metrics, inner, error: None };
+        let rs = RunSpec { task, split, variant, eval: &exp.eval, seed, kernels: Default::default() };
+        let result = train::run_with(&rs, &mut obs, Some(&ck))?;
+        if let Some(e) = obs.error {
+            return Err(e.into());
+        }
+        merge::write_result(&rdir, &result)?;
+        Ok(result)
     }
-    Ok((res, dir))
 }
 
-/// The finished runs of an earlier run into `dir` (none when it has no `results.json`).
+/// The finished runs in the run folders of `dir` (a folder whose `result.json` is unreadable
+/// holds no finished run: it trains again).
 fn finished(dir: &Path) -> Result<Vec<RunResult>, RunError> {
-    match report::load(dir) {
-        Ok(r) => Ok(r.runs),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
-        Err(e) => Err(Diag::error("algen::run::resume_results", format!("cannot resume: {e}"))
-            .help(format!(
-                "`--resume` keeps the finished runs recorded in `{}`; repair or delete it, or run without `--resume`",
-                dir.join(report::RESULTS_JSON).display()
-            ))
-            .into()),
-    }
+    Ok(merge::run_dirs(dir)?.iter().filter_map(|d| merge::read_result(d).ok()).collect())
+}
+
+/// The checkpoint of an unfinished run folder of this variant and seed under another id than
+/// `id` (a run interrupted before its configuration changed).
+fn stale_checkpoint(dir: &Path, label: &str, seed: u64, id: &str) -> Option<PathBuf> {
+    let dirs = merge::run_dirs(dir).ok()?;
+    dirs.into_iter().find_map(|d| {
+        let info = merge::read_run_info(&d).ok()?;
+        let ck = d.join(train::checkpoint::FILE);
+        let stale = info.id != id && info.variant == label && info.seed == seed;
+        (stale && ck.exists() && !d.join(merge::RESULT_JSON).exists()).then_some(ck)
+    })
 }
 
 /// With `--restart-changed`, prints `d` as a warning (the run trains afresh); else fails with it.
@@ -295,7 +396,7 @@ fn part_lengths(task: &ir::Task, split: &ir::Split, train: bool) -> Vec<usize> {
 /// Appends every evaluation to the run's metrics.jsonl, then forwards events.
 struct MetricsFile {
     path: PathBuf,
-    inner: Box<dyn Observer>,
+    inner: Box<dyn Observer + Send>,
     error: Option<std::io::Error>,
 }
 
@@ -305,7 +406,7 @@ impl Observer for MetricsFile {
     }
     fn evaluated(&mut self, e: &Evaluation) {
         let line = serde_json::to_string(e).unwrap_or_default();
-        if let Err(err) = report::append_line(&self.path, &line) {
+        if let Err(err) = crate::report::append_line(&self.path, &line) {
             self.error.get_or_insert(err);
         }
         self.inner.evaluated(e);

@@ -10,10 +10,12 @@
 //! every Rust version (SHA-256, not `std`'s hasher). A checkpoint and a finished run record it;
 //! `--resume` continues a run only when the spec still gives the same id.
 //!
-//! **Lock.** [`ExperimentLock`] holds an exclusive `flock` on `OUT/<experiment>/.lock` for the
-//! whole run of an experiment, so a second `algen run` writing the same folder is refused
-//! instead of interleaving `metrics.jsonl` and overwriting `results.json`. The operating
-//! system releases the lock when the process dies, so a killed run never leaves a stale lock.
+//! **Lock.** [`RunLock`] holds an exclusive `flock` on `OUT/<experiment>/runs/<id>/.lock`
+//! while the run trains, so a second `algen run` training the same run is refused instead of
+//! interleaving its `metrics.jsonl` and checkpoint; shards training other runs of the same
+//! experiment write beside it (the experiment's `results.json` and report are derived from
+//! the run folders and written atomically, [`crate::report::merge`]). The operating system
+//! releases the lock when the process dies, so a killed run never leaves a stale lock.
 
 use crate::diag::Diag;
 use crate::ir::{EvalCfg, Model, Split, Task, TrainCfg, Variant};
@@ -136,23 +138,23 @@ fn short(v: &Value) -> String {
     }
 }
 
-/// An exclusive lock on an experiment folder, held until dropped (or the process ends).
+/// An exclusive lock on a run folder, held until dropped (or the process ends).
 #[derive(Debug)]
-pub struct ExperimentLock {
+pub struct RunLock {
     _file: File,
     pub path: PathBuf,
 }
 
-/// The lock file inside an experiment folder.
+/// The lock file inside a run folder.
 pub const LOCK_FILE: &str = ".lock";
 
-impl ExperimentLock {
-    /// Locks `dir` (created if needed) for this process, or explains who holds it.
-    pub fn acquire(dir: &Path) -> Result<ExperimentLock, Box<Diag>> {
+impl RunLock {
+    /// Locks the run folder `dir` (created if needed) for this process, or explains who holds it.
+    pub fn acquire(dir: &Path) -> Result<RunLock, Box<Diag>> {
         let path = dir.join(LOCK_FILE);
         let io = |e: std::io::Error| {
             Box::new(
-                Diag::error("algen::run::locked", format!("cannot lock the output folder `{}`: {e}", dir.display()))
+                Diag::error("algen::run::locked", format!("cannot lock the run folder `{}`: {e}", dir.display()))
                     .help("check that the folder is writable, or choose another with `--out`"),
             )
         };
@@ -167,16 +169,16 @@ impl ExperimentLock {
                 let who = if holder.is_empty() { "another process".to_string() } else { holder.to_string() };
                 return Err(Box::new(Diag::error(
                     "algen::run::locked",
-                    format!("the output folder `{}` is in use by another algen run ({who})", dir.display()),
+                    format!("the run folder `{}` is in use by another algen run ({who})", dir.display()),
                 )
-                .help("two runs writing one folder would mix their results: wait for the other run to end, or give this one another `--out`")));
+                .help("two processes training one run would mix its metrics and checkpoint: wait for the other to end, give this one another `--out`, or give the shards disjoint runs (`--shard K/N`, `--only`)")));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let note = format!("pid {}", std::process::id());
         let written = file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(note.as_bytes()));
         written.map_err(io)?;
-        Ok(ExperimentLock { _file: file, path })
+        Ok(RunLock { _file: file, path })
     }
 }
 

@@ -240,7 +240,7 @@ fn resume_after_a_kill_is_bit_identical() {
     let (b, dir) = pipeline::run_experiment(&s, exp, &opts, &mut |_, _, _, _| Box::new(train::Quiet)).unwrap();
     assert_eq!(records(&a), records(&b));
     let metrics = |root: &PathBuf| {
-        let run = pipeline::run_dir(&root.join("r"), 1, &b.runs[1].variant, 0);
+        let run = pipeline::run_dir(&root.join("r"), &b.runs[1].id);
         std::fs::read_to_string(run.join("metrics.jsonl")).unwrap()
     };
     assert_eq!(metrics(&whole), metrics(&broken), "metrics.jsonl continues without gaps or repeats");
@@ -277,7 +277,8 @@ fn a_corrupt_checkpoint_names_its_file() {
     let s = spec(RESUME);
     let exp = s.experiment("r").unwrap();
     let out = out_dir("corrupt");
-    let run = pipeline::run_dir(&out.join("r"), 0, &exp.variants[0].label, 0);
+    let id = algen::runs::run_id(s.task("add").unwrap(), s.split("half").unwrap(), &exp.variants[0], &exp.eval, 0);
+    let run = pipeline::run_dir(&out.join("r"), &id);
     std::fs::create_dir_all(&run).unwrap();
     let file = run.join(train::checkpoint::FILE);
     std::fs::write(&file, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot a checkpoint").unwrap();

@@ -7,7 +7,7 @@ mod common;
 use algen::ir::Spec;
 use algen::pipeline::{self, RunError, RunOptions};
 use algen::report::ExperimentResults;
-use algen::runs::{self, ExperimentLock};
+use algen::runs::{self, RunLock};
 use algen::train::{self, Observer};
 use algen::{check, syntax};
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ fn run(s: &Spec, opts: &RunOptions) -> Result<(ExperimentResults, PathBuf), RunE
 fn run_killed(s: &Spec, out: &Path, index: usize) {
     let opts = RunOptions::new(out);
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pipeline::run_experiment(s, s.experiment("r").unwrap(), &opts, &mut |_, _, i, _| -> Box<dyn Observer> {
+        pipeline::run_experiment(s, s.experiment("r").unwrap(), &opts, &mut |_, _, i, _| -> Box<dyn Observer + Send> {
             if i == index {
                 Box::new(KillAt(6))
             } else {
@@ -94,9 +94,15 @@ fn diag_of(r: Result<(ExperimentResults, PathBuf), RunError>) -> algen::diag::Di
     }
 }
 
-fn checkpoint_of(out: &Path, s: &Spec, index: usize) -> PathBuf {
+/// The folder of run `index` (variant `index`, seed 0) of experiment `r`.
+fn run_dir_of(out: &Path, s: &Spec, index: usize) -> PathBuf {
     let exp = s.experiment("r").unwrap();
-    pipeline::run_dir(&out.join("r"), index, &exp.variants[index].label, 0).join(train::checkpoint::FILE)
+    let id = runs::run_id(s.task("add").unwrap(), s.split("half").unwrap(), &exp.variants[index], &exp.eval, 0);
+    pipeline::run_dir(&out.join("r"), &id)
+}
+
+fn checkpoint_of(out: &Path, s: &Spec, index: usize) -> PathBuf {
+    run_dir_of(out, s, index).join(train::checkpoint::FILE)
 }
 
 /// The id hashes the resolved configuration and seed: stable under edits elsewhere (another
@@ -127,17 +133,20 @@ fn run_ids_are_stable_hashes_of_the_configuration() {
     let _ = std::fs::remove_dir_all(out);
 }
 
-/// Item 11: while one run holds an experiment folder, a second one is refused (exit 1 from
-/// the binary) with the folder and the holder's pid; a lock file left by a dead process
-/// blocks nothing.
+/// Item 11 (issue 17: the lock is per run): while one process holds a run's folder, a second
+/// one training that run is refused (exit 1 from the binary) with the folder and the holder's
+/// pid; a lock file left by a dead process blocks nothing.
 #[test]
 fn a_second_run_into_a_locked_folder_is_refused() {
     let s = spec();
     let out = out_dir("lock");
-    let held = ExperimentLock::acquire(&out.join("r")).unwrap();
+    let mut one_step = s.clone();
+    one_step.experiments[0].variants.iter_mut().for_each(|v| v.train.steps = 1);
+    let rdir = run_dir_of(&out, &one_step, 0);
+    let held = RunLock::acquire(&rdir).unwrap();
     let d = diag_of(run(&s, &RunOptions { steps: Some(1), ..RunOptions::new(&out) }));
     assert_eq!(d.code, "algen::run::locked");
-    assert!(d.message.contains(&out.join("r").display().to_string()), "{}", d.message);
+    assert!(d.message.contains(&rdir.display().to_string()), "{}", d.message);
     assert!(d.message.contains(&format!("pid {}", std::process::id())), "{}", d.message);
     let file = out.join("spec.alg");
     std::fs::write(&file, text("1e-3", "3e-3", "4")).unwrap();
@@ -148,7 +157,7 @@ fn a_second_run_into_a_locked_folder_is_refused() {
     assert!(err.contains("algen::run::locked") && err.contains(&format!("(pid {})", std::process::id())), "{err}");
     assert!(!out.join("r").join("results.json").exists(), "the refused run wrote nothing");
     drop(held);
-    std::fs::write(out.join("r").join(runs::LOCK_FILE), "pid 999999999").unwrap();
+    std::fs::write(rdir.join(runs::LOCK_FILE), "pid 999999999").unwrap();
     let r = common::cli::algen_with_stdin(&["run", &f, "--out", &o, "--steps", "1"], "");
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
     let _ = std::fs::remove_dir_all(out);
@@ -163,7 +172,7 @@ fn two_simultaneous_runs_one_is_refused() {
         let hs: Vec<_> = (0..2)
             .map(|_| {
                 sc.spawn(|| {
-                    let slow = &mut |_: &algen::ir::Variant, _, _, _| -> Box<dyn Observer> {
+                    let slow = &mut |_: &algen::ir::Variant, _, _, _| -> Box<dyn Observer + Send> {
                         std::thread::sleep(std::time::Duration::from_millis(300));
                         Box::new(train::Quiet)
                     };

@@ -16,6 +16,7 @@
 
 pub mod grokking;
 pub mod markdown;
+pub mod merge;
 pub mod results;
 pub mod score;
 pub mod stats;
