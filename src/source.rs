@@ -86,13 +86,17 @@ impl SourceMap {
     }
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {
-        &self.files[span.file].text[span.start..span.end]
+        let text = &self.files[span.file].text;
+        let end = ceil_char(text, span.end);
+        &text[floor_char(text, span.start.min(end))..end]
     }
     /// 1-based line and column of a span's start.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
-        let text = &self.files[span.file].text[..span.start];
+        let full = &self.files[span.file].text;
+        let start = floor_char(full, span.start.min(full.len()));
+        let text = &full[..start];
         let line = text.matches('\n').count() + 1;
-        let col = span.start - text.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+        let col = start - text.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
         (line, col)
     }
 }
@@ -115,7 +119,7 @@ pub struct DiagSource {
 impl DiagSource {
     /// A label's span as rendered: within a long line, at most [`WINDOW`] bytes long.
     pub fn clamp(&self, span: Span) -> SourceSpan {
-        let start = span.start.min(self.text.len());
+        let start = floor_char(&self.text, span.start.min(self.text.len()));
         let (ls, le) = line_bounds(&self.text, start);
         if le - ls <= LONG_LINE || span.len() <= WINDOW {
             return span.into();
@@ -139,6 +143,7 @@ impl DiagSource {
 
 /// The line containing byte `at`: its start and end (before the `\n`).
 fn line_bounds(text: &str, at: usize) -> (usize, usize) {
+    let at = floor_char(text, at.min(text.len()));
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
     (start, end)
@@ -173,7 +178,7 @@ impl SourceCode for DiagSource {
             let (s, line, col, n) = (*c.span(), c.line(), c.column(), c.line_count());
             return Ok(Box::new(MietteSpanContents::new_named(self.name.clone(), data, s, line, col, n)));
         }
-        let start = span.offset().min(text.len());
+        let start = floor_char(text, span.offset().min(text.len()));
         let (ls, le) = line_bounds(text, start);
         let ws = if before == 0 { start } else { floor_char(text, start.saturating_sub(WINDOW).max(ls)) };
         let end = (start + span.len().min(WINDOW) + WINDOW).min(le);

@@ -195,6 +195,8 @@ pub fn depth(rng: &mut ChaCha8Rng) -> usize {
 
 /// Wraps `x` in deep structure of a kind that suits `rasp` or spec syntax.
 fn nest(rng: &mut ChaCha8Rng, x: &str, rasp: bool) -> String {
+    // Nest a short token only: nesting a 100k-character name 6000 times makes gigabytes.
+    let x = if x.len() > 64 { "x" } else { x };
     let d = depth(rng);
     match rng.gen_range(0..6) {
         0 => format!("{}{x}{}", "(".repeat(d), ")".repeat(d)),
@@ -326,12 +328,18 @@ fn mutate_bytes(rng: &mut ChaCha8Rng, b: &mut Vec<u8>) {
     }
 }
 
+/// The size past which a program stops growing by mutation.
+const MAX_PROGRAM_BYTES: usize = 4 << 20;
+
 /// A mutated program text from `seeds` (specs or RASP programs).
 fn program(rng: &mut ChaCha8Rng, seeds: &[(String, String)], dict: &[String], rasp: bool) -> (String, Vec<u8>) {
     let (name, text) = pick(rng, seeds).clone();
     let mut toks = tokenize(&text);
     for _ in 0..rng.gen_range(1..=4) {
         mutate_tokens(rng, &mut toks, dict, rasp, seeds);
+        if toks.iter().map(String::len).sum::<usize>() > MAX_PROGRAM_BYTES {
+            break; // a case is bounded (the spec reader refuses files over 16 MiB anyway)
+        }
     }
     let mut bytes = toks.concat().into_bytes();
     if rng.gen_bool(0.08) {
