@@ -17,6 +17,9 @@ pub enum Failure {
     Spec,
     /// Bad usage: exit 2 with this message.
     Usage(String),
+    /// Stopped by SIGTERM/SIGUSR1 after writing a checkpoint: exit 3
+    /// ([`algen::train::preempt::EXIT_STATUS`]).
+    Preempted,
 }
 
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
@@ -24,6 +27,9 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Check { files } => check(&files),
         Command::Run { file, experiment, out, steps, resume, restart_changed } => {
             let steps = steps.map(|s| s as usize);
+            // Inside a Slurm job (a requeued one too) a run continues what it finds.
+            let resume = resume || std::env::var_os("SLURM_JOB_ID").is_some();
+            algen::train::preempt::install();
             run(&file, experiment.as_deref(), RunOptions { out, steps, resume, restart_changed })
         }
         Command::Sample { file, task, all: true, split, part, json, seed, .. } => {
@@ -122,6 +128,10 @@ fn run(file: &Path, only: Option<&str>, opts: RunOptions) -> Result<(), Failure>
             Err(pipeline::RunError::Diag(d)) => {
                 print_diags(&loaded.sources, vec![*d]);
                 return Err(Failure::Spec);
+            }
+            Err(pipeline::RunError::Eval(e @ algen::eval::EvalError::Preempted { .. })) => {
+                eprintln!("algen: experiment `{}` {e}; continue it with `algen run --resume`", exp.name);
+                return Err(Failure::Preempted);
             }
             Err(e) => {
                 eprintln!("error: experiment `{}` failed: {e}", exp.name);

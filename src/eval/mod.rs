@@ -27,6 +27,10 @@ pub enum EvalError {
     Label(#[from] LabelError),
     #[error("model error: {0}")]
     Model(#[from] candle_core::Error),
+    /// A stop was requested (SIGTERM/SIGUSR1, [`crate::train::preempt`]); the run's checkpoint
+    /// at `step` was written.
+    #[error("stopped by a signal after step {step}; its checkpoint is `{}`", checkpoint.display())]
+    Preempted { step: usize, checkpoint: std::path::PathBuf },
 }
 
 /// What to evaluate: `count` fresh examples of each length, drawn from the
