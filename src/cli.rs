@@ -35,7 +35,8 @@ pub enum Command {
         steps: Option<u64>,
         /// Continue an interrupted run: keep finished runs, continue from checkpoints
         /// (`checkpoint_every` in the spec's `train` block). A run whose configuration
-        /// changed since is an error (see --restart-changed).
+        /// changed since is an error (see --restart-changed). The default inside a Slurm job
+        /// (`SLURM_JOB_ID` set), so a requeued job continues.
         #[arg(long)]
         resume: bool,
         /// With --resume: train runs whose configuration changed afresh, with a warning.

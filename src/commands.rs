@@ -17,6 +17,9 @@ pub enum Failure {
     Spec,
     /// Bad usage: exit 2 with this message.
     Usage(String),
+    /// Stopped by SIGTERM/SIGUSR1 after writing a checkpoint: exit 3
+    /// ([`algen::train::preempt::EXIT_STATUS`]).
+    Preempted,
 }
 
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
@@ -24,6 +27,9 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Check { files } => check(&files),
         Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs } => {
             let steps = steps.map(|s| s as usize);
+            // Inside a Slurm job (a requeued one too) a run continues what it finds.
+            let resume = resume || std::env::var_os("SLURM_JOB_ID").is_some();
+            algen::train::preempt::install();
             let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize };
             run(&file, experiment.as_deref(), opts, shard, only.as_deref())
         }
@@ -132,6 +138,10 @@ fn run(
             Err(pipeline::RunError::Diag(d)) => {
                 print_diags(&loaded.sources, vec![*d]);
                 return Err(Failure::Spec);
+            }
+            Err(pipeline::RunError::Train(e @ algen::train::TrainError::Preempted { .. })) => {
+                eprintln!("algen: experiment `{}` {e}; continue it with `algen run --resume`", exp.name);
+                return Err(Failure::Preempted);
             }
             Err(e) => {
                 print_diags(&loaded.sources, vec![e.to_diag(exp.span)]);

@@ -107,6 +107,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::run::resume_results", "`--resume` cannot read the experiment's results.json"),
     ("algen::run::io", "a run cannot read or write one of its files (results, metrics, checkpoint)"),
     ("algen::run::checkpoint", "a checkpoint file cannot be loaded (corrupt, or from another model)"),
+    ("algen::run::preempted", "a run stopped by SIGTERM or SIGUSR1 after writing its checkpoint (exit status 3)"),
     ("algen::run::model", "the model failed while training or evaluating (a tensor error)"),
     ("algen::task::eval", "the target fails on an input"),
     ("algen::task::unknown_output", "the target produced a token that is not an output token"),

@@ -1,5 +1,6 @@
 //! The `algen` binary: parses arguments, calls the library, renders
-//! diagnostics and sets the exit code (0 ok, 1 spec or run failed, 2 usage).
+//! diagnostics and sets the exit code (0 ok, 1 spec or run failed, 2 usage, 3 a run stopped
+//! by SIGTERM/SIGUSR1 after writing its checkpoint: `algen run --resume` continues it).
 //!
 //! A closed output pipe (`algen compile … | head -1`) ends the process
 //! quietly the way it ends `cat`: SIGPIPE has its default action again (Rust
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(commands::Failure::Spec) => ExitCode::from(1),
+        Err(commands::Failure::Preempted) => ExitCode::from(algen::train::preempt::EXIT_STATUS),
         Err(commands::Failure::Usage(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)

@@ -1,4 +1,4 @@
-//! Training settings for long runs over finite universes: `batch = full`,
+//! Training settings for long runs: `batch = full` (finite universes only),
 //! `grad_filter = grokfast_ema(alpha, lamb) | grokfast_ma(window, lamb)` (Lee et al. 2024)
 //! and `checkpoint_every = N`.
 
@@ -64,18 +64,14 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
     Some(if ema { ir::GradFilter::GrokfastEma { alpha, lamb } } else { ir::GradFilter::GrokfastMa { window, lamb } })
 }
 
-/// `batch = full` and `checkpoint_every` need a task with a universe input: only it has a
-/// fixed training set to batch in full, and only its data stream can be restored from a
-/// checkpoint (one sampler; generated tasks draw from many). Elsewhere they are an error, not
-/// silently ignored. (`grad_filter` applies to every task.)
+/// `batch = full` needs a task with a universe input: only it has a fixed training set to
+/// batch in full. Elsewhere it is an error, not silently ignored. (`grad_filter` and
+/// `checkpoint_every` apply to every task.)
 pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
     if matches!(task.kind, ir::TaskKind::Universe { .. }) {
         return;
     }
-    let used = [
-        ("batch", variants.iter().any(|v| v.train.full_batch)),
-        ("checkpoint_every", variants.iter().any(|v| v.train.checkpoint_every > 0)),
-    ];
+    let used = [("batch", variants.iter().any(|v| v.train.full_batch))];
     for (key, on) in used {
         if on {
             let span = fields.get(key).map_or(at, |e| e.span);

@@ -81,6 +81,24 @@ impl Net {
         }
     }
 
+    /// The training stream of randomized positions: its position (words drawn), or `None`
+    /// when this network does not randomize (saved in checkpoints).
+    pub fn positions_word_pos(&self) -> Option<u128> {
+        match self {
+            Net::Transformer(t) => t.positions.randomizer().map(|r| r.word_pos()),
+            Net::Lstm(_) | Net::Recurrent(_) => None,
+        }
+    }
+
+    /// Moves the randomized-position stream to a saved position (no-op without one).
+    pub fn set_positions_word_pos(&self, pos: u128) {
+        if let Net::Transformer(t) = self {
+            if let Some(r) = t.positions.randomizer() {
+                r.set_word_pos(pos);
+            }
+        }
+    }
+
     /// T sorted distinct randomized positions for a sequence of `len` tokens, drawn now, or
     /// `None` when this network does not randomize. Decoding draws once for the whole sequence
     /// and passes prefixes of the draw as explicit ids, so every step sees the same positions.

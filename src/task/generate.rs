@@ -85,6 +85,16 @@ impl<'t> Stream<'t> {
         self.lengths.iter().copied().max().unwrap_or(0)
     }
 
+    /// The stream's RNG position (words drawn), saved in checkpoints.
+    pub fn word_pos(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Moves the stream to a saved position ([`Stream::word_pos`]).
+    pub fn set_word_pos(&mut self, pos: u128) {
+        self.rng.set_word_pos(pos);
+    }
+
     /// The length of the next example: the stream's one length, or a uniform draw.
     fn next_len(&mut self) -> usize {
         match self.lengths.as_slice() {

@@ -16,6 +16,11 @@
 //!   example is drawn uniformly, with replacement, from the part's list (a repeated example is
 //!   drawn as often as it is listed), bucketed by length as above.
 //!
+//! A checkpoint records where the batches stand ([`Batches::state`], [`DataState`]): the RNG
+//! positions of the curriculum, the random starts and every example stream, and with a
+//! bucketing pool part-served, the positions before that pool was drawn and how many of its
+//! batches were served ([`Batches::restore`] draws the pool again and skips them).
+//!
 //! Examples are laid out by [`task::encode_train`]: index hints start at a random hint, and for a
 //! model with coupled positions ([`Batches::with_coupling`]) the position ids get a random start,
 //! both drawn from one more seeded stream (part `"positions"`).
@@ -25,10 +30,23 @@ use crate::task::{self, stream_seed, Coupling, Encoded, Example, LabelError, Str
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Batches per bucketing pool.
 pub const POOL: usize = 16;
+
+/// Where a [`Batches`] stands, for checkpoints: RNG positions (words drawn) and, while a
+/// bucketing pool is part-served, the batches served from it (the positions are then those
+/// before the pool was drawn).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataState {
+    pub curriculum: u128,
+    pub starts: u128,
+    /// `(key, position)` of every example stream drawn from so far (key: its input length).
+    pub streams: Vec<(usize, u128)>,
+    pub served: usize,
+}
 
 /// A seeded source of training batches (see the module docs).
 pub struct Batches<'a> {
@@ -46,6 +64,8 @@ pub struct Batches<'a> {
     starts: ChaCha8Rng,
     /// The listed examples to draw from ([`Batches::listed`]).
     listed: Option<&'a [Example]>,
+    /// While a bucketing pool is part-served: the state before it was drawn, and batches served.
+    pool_mark: Option<DataState>,
 }
 
 impl<'a> Batches<'a> {
@@ -66,6 +86,7 @@ impl<'a> Batches<'a> {
             coupling: None,
             starts,
             listed: None,
+            pool_mark: None,
         }
     }
 
@@ -95,10 +116,58 @@ impl<'a> Batches<'a> {
             return Ok(task::batch(&encs));
         }
         if self.ready.is_empty() {
+            let before = self.positions();
             self.refill(n)?;
+            self.pool_mark = Some(before);
         }
         let encs = self.ready.pop_front().unwrap_or_default();
+        if let Some(m) = self.pool_mark.as_mut() {
+            m.served += 1;
+        }
+        if self.ready.is_empty() {
+            self.pool_mark = None;
+        }
         Ok(task::batch(&encs))
+    }
+
+    /// Where the batches stand (see [`DataState`]).
+    pub fn state(&self) -> DataState {
+        self.pool_mark.clone().unwrap_or_else(|| self.positions())
+    }
+
+    /// Continues from a saved [`Batches::state`] of the same task, lengths and seed, whose
+    /// batches had `n` examples: the next batch is the one that followed the saved state.
+    pub fn restore(&mut self, s: &DataState, n: usize) -> Result<(), LabelError> {
+        self.rng.set_word_pos(s.curriculum);
+        self.starts.set_word_pos(s.starts);
+        self.streams.clear();
+        for &(key, pos) in &s.streams {
+            self.stream(key).set_word_pos(pos);
+        }
+        (self.ready, self.pool_mark) = (VecDeque::new(), None);
+        for _ in 0..s.served {
+            self.next(n)?;
+        }
+        Ok(())
+    }
+
+    /// The RNG positions now, with no pool part-served.
+    fn positions(&self) -> DataState {
+        DataState {
+            curriculum: self.rng.get_word_pos(),
+            starts: self.starts.get_word_pos(),
+            streams: self.streams.iter().map(|(&k, s)| (k, s.word_pos())).collect(),
+            served: 0,
+        }
+    }
+
+    /// The example stream of key `len` (created on first use).
+    fn stream(&mut self, len: usize) -> &mut Stream<'a> {
+        let (task, seed, lengths) = (self.task, self.seed, self.lengths);
+        self.streams.entry(len).or_insert_with(|| match task.format.is_arith() {
+            true => Stream::over(task, "train", lengths, seed),
+            false => Stream::new(task, "train", len, seed),
+        })
     }
 
     /// Draws a pool of `POOL·n` examples of random lengths and queues it as length buckets.
@@ -130,12 +199,7 @@ impl<'a> Batches<'a> {
             let ex = &list[self.rng.gen_range(0..list.len())];
             return Ok(task::encode_train(self.task, self.vocab, ex, self.coupling, &mut self.starts));
         }
-        let (task, seed, lengths) = (self.task, self.seed, self.lengths);
-        let stream = self.streams.entry(len).or_insert_with(|| match task.format.is_arith() {
-            true => Stream::over(task, "train", lengths, seed),
-            false => Stream::new(task, "train", len, seed),
-        });
-        let ex = stream.next_example()?;
-        Ok(task::encode_train(task, self.vocab, &ex, self.coupling, &mut self.starts))
+        let ex = self.stream(len).next_example()?;
+        Ok(task::encode_train(self.task, self.vocab, &ex, self.coupling, &mut self.starts))
     }
 }

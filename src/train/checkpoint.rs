@@ -9,27 +9,50 @@
 //! resolved configuration as canonical JSON, see [`crate::runs`]). Written to a temporary file
 //! in the same directory and renamed over the old checkpoint, so a kill leaves the previous
 //! checkpoint or the new one, never a partial file.
+//!
+//! `meta.streams` (u8: JSON of [`Streams`]) holds the positions of the run's other random
+//! streams: the training batches ([`super::batches::DataState`]), dropout and randomized
+//! positions. A checkpoint without it (an older universe-task checkpoint) continues those
+//! streams from their seeds, as before.
 
+use super::batches::DataState;
 use super::filter::Filter;
 use super::optim::Adam;
 use candle_core::{DType, Device, Result, Tensor, Var};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The file name inside a run's directory.
 pub const FILE: &str = "checkpoint.safetensors";
 
-/// The loop's own position: the last finished step, loss accumulators, sampler RNG word position.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The loop's own position: the last finished step, loss accumulators, the universe
+/// sampler's RNG word position, and the other streams' positions.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Meta {
     pub step: usize,
     pub loss_sum: f64,
     pub loss_n: usize,
     pub rng_word_pos: u128,
+    pub streams: Streams,
+}
+
+/// The positions (words drawn) of a run's random streams besides the universe sampler.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Streams {
+    /// The training batches of a generated or listed task.
+    pub data: Option<DataState>,
+    pub dropout: u128,
+    /// The randomized-position stream, for a model that randomizes.
+    pub positions: Option<u128>,
 }
 
 fn f64s(v: &[f64]) -> Result<Tensor> {
     Tensor::from_vec(v.to_vec(), v.len(), &Device::Cpu)
+}
+
+fn text(s: &str) -> Result<Tensor> {
+    Tensor::from_vec(s.as_bytes().to_vec(), s.len(), &Device::Cpu)
 }
 
 fn i64s(v: i64) -> Result<Tensor> {
@@ -43,13 +66,13 @@ pub fn save(
     params: &[(String, Var)],
     opt: &Adam,
     filter: Option<&Filter>,
-    meta: Meta,
+    meta: &Meta,
     config: &str,
 ) -> Result<()> {
     let mut t: HashMap<String, Tensor> = HashMap::new();
-    let bytes = config.as_bytes().to_vec();
-    let n = bytes.len();
-    t.insert("meta.config".into(), Tensor::from_vec(bytes, n, &Device::Cpu)?);
+    t.insert("meta.config".into(), text(config)?);
+    let streams = serde_json::to_string(&meta.streams).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    t.insert("meta.streams".into(), text(&streams)?);
     for (name, var) in params {
         t.insert(format!("param.{name}"), var.as_tensor().clone());
     }
@@ -163,10 +186,16 @@ pub fn load(path: &Path, params: &[(String, Var)], opt: &mut Adam, filter: Optio
         None => {}
     }
     let rng_word_pos = ((int("meta.rng_hi")? as u64 as u128) << 64) | int("meta.rng_lo")? as u64 as u128;
+    let streams = match t.get("meta.streams") {
+        Some(s) => serde_json::from_slice(&s.to_vec1::<u8>()?)
+            .map_err(|e| candle_core::Error::Msg(format!("its stream positions do not read: {e}")))?,
+        None => Streams::default(),
+    };
     Ok(Meta {
         step: int("meta.step")? as usize,
         loss_sum: vec("meta.loss_sum")?.first().copied().unwrap_or(0.0),
         loss_n: int("meta.loss_n")? as usize,
         rng_word_pos,
+        streams,
     })
 }

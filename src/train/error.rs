@@ -22,6 +22,10 @@ pub enum TrainError {
     /// A tensor operation of the model failed.
     #[error("model error: {0}")]
     Model(#[from] candle_core::Error),
+    /// A stop was requested (SIGTERM/SIGUSR1, [`super::preempt`]); the run's checkpoint at
+    /// `step` was written. Not a failure: `algen run` exits with [`super::preempt::EXIT_STATUS`].
+    #[error("stopped by a signal after step {step}; its checkpoint is `{}`", checkpoint.display())]
+    Preempted { step: usize, checkpoint: PathBuf },
 }
 
 impl From<EvalError> for TrainError {
@@ -48,6 +52,9 @@ impl TrainError {
             TrainError::Model(_) => Diag::error("algen::run::model", self.to_string())
                 .at(at, "while running this")
                 .help("this is a bug in algen or candle if the spec checked; please report it"),
+            TrainError::Preempted { .. } => Diag::warning("algen::run::preempted", self.to_string())
+                .at(at, "stopped while running this")
+                .help("continue it with `algen run --resume`"),
         }
     }
 }

@@ -14,8 +14,10 @@
 pub mod batches;
 pub mod checkpoint;
 mod error;
+mod evaluate;
 pub mod filter;
 pub mod optim;
+pub mod preempt;
 pub mod schedule;
 pub mod universe;
 
@@ -23,12 +25,13 @@ pub use batches::Batches;
 pub use error::TrainError;
 pub use universe::Checkpointing;
 
-use crate::eval::{self, EvalError, EvalSet};
+use crate::eval::{self, EvalError};
 use crate::ir::{Arch, EvalCfg, Position, Split, Task, Variant};
 use crate::model::{self, Kernels, ModelIo, Net};
 use crate::report::results::{Evaluation, RunResult, RunStatus, Timing};
 use crate::task::{self, stream_seed, Coupling, Vocab};
 use candle_core::{Device, Tensor};
+use evaluate::{batch_accuracy, evaluation};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -111,17 +114,29 @@ impl Source<'_> {
         }
     }
 
-    /// The sampler's position, saved in checkpoints.
-    fn word_pos(&self) -> u128 {
+    /// Records where the batches stand in `meta` (for a checkpoint).
+    fn save(&self, meta: &mut checkpoint::Meta) {
         match self {
-            Source::Drawn(_) => 0,
-            Source::Fixed(_, s) => s.get_word_pos(),
+            Source::Drawn(d) => meta.streams.data = Some(d.state()),
+            Source::Fixed(_, s) => meta.rng_word_pos = s.get_word_pos(),
         }
+    }
+
+    /// Continues from the batches' position in a checkpoint's `meta` (batches of `n`).
+    fn restore(&mut self, meta: &checkpoint::Meta, n: usize) -> Result<(), EvalError> {
+        match self {
+            Source::Drawn(d) => d.restore(&meta.streams.data.clone().unwrap_or_default(), n)?,
+            Source::Fixed(_, s) => s.set_word_pos(meta.rng_word_pos),
+        }
+        Ok(())
     }
 }
 
-/// [`run`] with checkpoints (and resuming from one); checkpoints apply to tasks over a
-/// finite universe (the checker allows `checkpoint_every` there alone), others ignore `ck`.
+/// [`run`] with checkpoints (and resuming from one), for every task: every
+/// `checkpoint_every` steps, every [`checkpoint_interval`] of wall-clock time, and when a stop
+/// is requested ([`preempt`]: the run then ends with [`EvalError::Preempted`]). A checkpoint
+/// holds everything that determines the rest of the run ([`checkpoint`]), so a resumed run
+/// reaches the same numbers bit for bit.
 ///
 /// One step: forward the batch → masked cross-entropy → backward → optional global-norm
 /// clipping → host gradients → optional gradient filter ([`filter`]) → Adam/AdamW. Every
@@ -169,14 +184,18 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         periodic: vec![],
         timing: Timing::default(),
     };
-    let mut meta = checkpoint::Meta { step: 0, loss_sum: 0.0, loss_n: 0, rng_word_pos: 0 };
-    let ck = ck.filter(|_| fixed.is_some());
-    if let (Some(ck), Source::Fixed(_, sampler)) = (ck.filter(|c| c.resume && c.checkpoint.exists()), &mut source) {
+    let mut meta = checkpoint::Meta::default();
+    if let Some(ck) = ck.filter(|c| c.resume && c.checkpoint.exists()) {
         meta = checkpoint::load(&ck.checkpoint, &params.vars, &mut opt, filter.as_mut())
             .map_err(|err| TrainError::Checkpoint { path: ck.checkpoint.clone(), err })?;
-        sampler.set_word_pos(meta.rng_word_pos);
+        source.restore(&meta, batch)?;
+        dropout.set_word_pos(meta.streams.dropout);
+        if let Some(p) = meta.streams.positions {
+            net.set_positions_word_pos(p);
+        }
         result.periodic = universe::earlier_evaluations(&ck.metrics, meta.step)?;
     }
+    let (interval, mut last_saved) = (checkpoint_interval(), Instant::now());
     let evaluate = |net: &Net, step: usize, loss: f64, last: bool| -> Result<(Evaluation, usize, f64), EvalError> {
         match &fixed {
             Some(f) => {
@@ -234,10 +253,19 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
             obs.evaluated(&e);
             result.periodic.push(e);
         }
-        if let Some(ck) = ck.filter(|_| cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
-            (meta.step, meta.rng_word_pos) = (step, source.word_pos());
-            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), meta, &ck.config)
+        let stop = preempt::requested();
+        let due = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
+        if let Some(ck) = ck.filter(|_| due || stop || interval.is_some_and(|i| last_saved.elapsed() >= i)) {
+            meta.step = step;
+            source.save(&mut meta);
+            meta.streams.dropout = dropout.get_word_pos();
+            meta.streams.positions = net.positions_word_pos();
+            checkpoint::save(&ck.checkpoint, &params.vars, &opt, filter.as_ref(), &meta, &ck.config)
                 .map_err(|err| TrainError::Checkpoint { path: ck.checkpoint.clone(), err })?;
+            last_saved = Instant::now();
+            if stop {
+                return Err(TrainError::Preempted { step, checkpoint: ck.checkpoint.clone() });
+            }
         }
     }
     if timed_steps > 0 {
@@ -252,6 +280,13 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     }
     result.timing.wall_s = started.elapsed().as_secs_f64();
     Ok(result)
+}
+
+/// The wall-clock interval between checkpoints (besides `checkpoint_every`): 10 minutes, or
+/// `ALGEN_CHECKPOINT_SECS` seconds (0 turns it off). A run shorter than that writes none.
+pub fn checkpoint_interval() -> Option<std::time::Duration> {
+    let secs = std::env::var("ALGEN_CHECKPOINT_SECS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(600);
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
 }
 
 /// The parts of a split over a finite universe ([`task::split_universe`]); `None` for length
@@ -322,77 +357,4 @@ fn has_dropout(v: &Variant) -> bool {
         | crate::ir::Arch::StackRnn(_)
         | crate::ir::Arch::TapeRnn(_) => false,
     }
-}
-
-/// Evaluates on fresh train-length samples and on the test lengths, with the model's
-/// evaluation copy ([`Net::evaluation`]: detached; randomized positions from a stream of their
-/// own, the same at every evaluation). Returns the evaluation, the test sequences evaluated and the seconds they
-/// took (the throughput figure is for the test lengths alone).
-#[allow(clippy::too_many_arguments)]
-fn evaluation(
-    net: &Net,
-    spec: &RunSpec,
-    listed: Option<&task::UniverseSplit>,
-    vocab: &Vocab,
-    step: usize,
-    loss: f64,
-    train_count: usize,
-    test_count: usize,
-) -> Result<(Evaluation, usize, f64), EvalError> {
-    let net = net.evaluation(stream_seed(&spec.task.name, "eval_positions", 0, spec.seed));
-    let train = EvalSet {
-        part: "train_eval",
-        lengths: spec.split.train.lengths(),
-        count: train_count,
-        seed: spec.seed,
-        batch: spec.eval.batch,
-    };
-    let test = EvalSet {
-        part: "test",
-        lengths: spec.split.test.lengths(),
-        count: test_count,
-        seed: spec.seed,
-        batch: spec.eval.batch,
-    };
-    let ids = coupling(&spec.variant.model.arch).is_some();
-    let (tr, te, secs) = match listed {
-        Some(p) => {
-            let (task, seed, batch) = (spec.task, spec.seed, spec.eval.batch);
-            let tr_ex = task::parts::at_most(task, &p.train, train_count, "train_eval", seed);
-            let te_ex = task::parts::at_most(task, &p.test, test_count, "test", seed);
-            let tr = eval::evaluate_listed(&net, task, vocab, &tr_ex, batch, ids)?;
-            let t0 = Instant::now();
-            let te = eval::evaluate_listed(&net, task, vocab, &te_ex, batch, ids)?;
-            (tr, te, t0.elapsed().as_secs_f64())
-        }
-        None => {
-            let tr = eval::evaluate_with(&net, spec.task, vocab, &train, ids)?;
-            let t0 = Instant::now();
-            let te = eval::evaluate_with(&net, spec.task, vocab, &test, ids)?;
-            (tr, te, t0.elapsed().as_secs_f64())
-        }
-    };
-    let e = Evaluation {
-        step,
-        train_loss: loss,
-        train: tr.mean,
-        test: te.mean,
-        train_by_length: tr.by_length,
-        test_by_length: te.by_length,
-        universe: None,
-    };
-    Ok((e, te.seqs, secs))
-}
-
-/// Token accuracy of a training batch at its loss positions.
-fn batch_accuracy(logits: &Tensor, b: &task::Batch) -> candle_core::Result<f64> {
-    let pred = eval::argmax(logits)?;
-    let (mut n, mut ok) = (0usize, 0usize);
-    for i in 0..pred.len() {
-        if b.loss_mask[i] > 0.0 {
-            n += 1;
-            ok += usize::from(pred[i] == b.targets[i]);
-        }
-    }
-    Ok(if n == 0 { 0.0 } else { ok as f64 / n as f64 })
 }

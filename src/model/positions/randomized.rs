@@ -35,6 +35,16 @@ impl Randomizer {
         *self.rng.lock().expect("position rng lock") = stream(seed);
     }
 
+    /// The stream's position (words drawn), saved in checkpoints.
+    pub fn word_pos(&self) -> u128 {
+        self.rng.lock().expect("position rng lock").get_word_pos()
+    }
+
+    /// Moves the stream to a saved position ([`Randomizer::word_pos`]).
+    pub fn set_word_pos(&self, pos: u128) {
+        self.rng.lock().expect("position rng lock").set_word_pos(pos);
+    }
+
     /// A randomizer with its own stream, seeded with `seed`.
     pub fn fork(&self, seed: u64) -> Self {
         Randomizer::new(self.max_len, self.eval, seed)
