@@ -257,3 +257,27 @@ impl std::fmt::Display for ReadError {
         }
     }
 }
+
+/// The stack of the thread that [`on_big_stack`] runs its work on: 256 MiB of address space,
+/// of which only the pages a deep parse touches are used.
+const BIG_STACK: usize = 256 << 20;
+
+/// Runs `f` on a thread with a large stack and returns its result (a panic in `f` is
+/// resumed here). The recursive-descent parsers (pest) use tens of KiB of stack per nesting
+/// level in a release build, so a spec at the nesting limit ([`crate::syntax::depth::MAX_DEPTH`])
+/// could overflow a 2 MiB thread (a test thread, a library user's worker); parsing here makes
+/// the limit hold on any caller's stack. If no thread can be started, `f` runs on this one.
+pub fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let mut f = Some(f);
+    let spawned = std::thread::scope(|s| {
+        let run = || f.take().map(|f| f());
+        match std::thread::Builder::new().stack_size(BIG_STACK).spawn_scoped(s, run) {
+            Ok(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            Err(_) => None,
+        }
+    });
+    match spawned.flatten() {
+        Some(t) => t,
+        None => (f.take().expect("not run: the thread did not start"))(),
+    }
+}

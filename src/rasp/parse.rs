@@ -14,6 +14,11 @@ pub struct RaspParser;
 /// (the program's start inside that file, for `rasp NAME { ... }` blocks).
 #[allow(clippy::result_large_err)] // a Diag, as `syntax::parse` returns
 pub fn parse(file: FileId, text: &str, offset: usize) -> Result<Program, Diag> {
+    crate::source::on_big_stack(|| parse_here(file, text, offset))
+}
+
+/// [`parse`] on the caller's stack.
+fn parse_here(file: FileId, text: &str, offset: usize) -> Result<Program, Diag> {
     crate::syntax::depth::check_depth(file, text, offset, crate::syntax::depth::Lang::Rasp)?;
     let mut pairs = RaspParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, offset, e))?;
     let b = Builder { file, offset };

@@ -31,9 +31,13 @@ pub fn parse(file: FileId, text: &str) -> Result<Pairs<'_, Rule>, Diag> {
 }
 
 /// Spec text -> AST: [`parse`] then [`build`].
+/// Runs on a thread with a large stack ([`crate::source::on_big_stack`]), so that nesting up
+/// to the limit parses whatever the caller's stack.
 pub fn parse_file(file: FileId, text: &str) -> Result<ast::File, Diag> {
-    let pairs = parse(file, text)?;
-    Ok(build(file, pairs))
+    crate::source::on_big_stack(|| {
+        let pairs = parse(file, text)?;
+        Ok(build(file, pairs))
+    })
 }
 
 fn parse_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diag {
