@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[command(
     name = "algen",
     version,
-    about = "Declarative algorithmic-generalization experiments: check, run, sample, label"
+    about = "Declarative algorithmic-generalization experiments: check, run, submit, sample, label"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -64,6 +64,50 @@ pub enum Command {
         /// One JSON array of run objects.
         #[arg(long)]
         json: bool,
+    },
+    /// Hand a spec's runs to a cluster scheduler: a Slurm job array (one task per group of
+    /// runs, requeued after a time-limit signal, resuming from checkpoints) and a job that
+    /// merges the report once the array ended. Scripts and logs: OUT/slurm-jobs/.
+    Submit {
+        file: PathBuf,
+        #[arg(short = 'e', long = "experiment")]
+        experiment: Option<String>,
+        /// Submit to Slurm with `sbatch` (the only scheduler so far).
+        #[arg(long, required = true)]
+        slurm: bool,
+        /// Output directory, as for `algen run` (on a file system the compute nodes share).
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// Override every experiment's step count (as `run --steps`; it changes the ids).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        steps: Option<u64>,
+        /// Slurm partition (default: the cluster's default partition).
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit of each array task, in Slurm's format (`90`, `4:00:00`, `1-12`). USR1
+        /// comes 5 minutes before it (a fifth of a shorter limit): the runs checkpoint and the
+        /// task is requeued.
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs per array task (its runs' threads).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus: u32,
+        /// GPUs per array task.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        gpus: Option<u32>,
+        /// At most K array tasks at once (`--array=…%K`).
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        max_parallel: Option<u32>,
+        /// Runs per array task, trained one after another (default 1).
+        #[arg(long, value_name = "M", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        runs_per_task: u64,
+        /// A site-specific #SBATCH option for both jobs, e.g. `--sbatch account=abc`
+        /// (repeatable; these come last, so they override algen's).
+        #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
+        sbatch: Vec<String>,
+        /// Print the two scripts instead of writing and submitting them.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Done, running, failed and missing runs per experiment of an output folder.
     Status {

@@ -29,6 +29,7 @@ pub mod plan;
 pub mod rasp;
 pub mod report;
 pub mod runs;
+pub mod slurm;
 pub mod source;
 pub mod syntax;
 pub mod task;

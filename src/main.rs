@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod lines;
 mod progress;
+mod submit;
 mod sweep;
 
 use clap::Parser;
@@ -40,6 +41,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(commands::Failure::Spec) => ExitCode::from(1),
         Err(commands::Failure::Preempted) => ExitCode::from(algen::train::preempt::EXIT_STATUS),
+        Err(commands::Failure::Failed(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
         Err(commands::Failure::Usage(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)

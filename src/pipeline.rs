@@ -169,6 +169,33 @@ pub fn run_dir(exp_dir: &Path, id: &str) -> PathBuf {
     merge::run_dir(exp_dir, id)
 }
 
+/// Writes `out/<experiment>/plan.json` ([`ExperimentPlan`]: what `algen report` and
+/// `algen status` need to know the experiment's runs without the spec); returns the
+/// experiment's folder. `algen run` calls it first, `algen submit` before it submits.
+pub fn write_experiment_plan(
+    spec: &Spec,
+    exp: &ir::Experiment,
+    out: &Path,
+    steps: Option<usize>,
+) -> Result<PathBuf, RunError> {
+    let task = spec.task(&exp.task).expect("checked: task exists");
+    let split = spec.split(&exp.split).expect("checked: split exists");
+    let dir = out.join(&exp.name);
+    let header = ExperimentPlan {
+        experiment: exp.name.clone(),
+        task: task.name.clone(),
+        split: split.name.clone(),
+        train_lengths: part_lengths(task, split, true),
+        test_lengths: part_lengths(task, split, false),
+        universe: universe_info(task, split)?,
+        reduce: exp.eval.reduce,
+        expects: exp.expects.clone(),
+        runs: plan::experiment_runs(spec, exp, steps),
+    };
+    merge::write_plan(&dir, &header)?;
+    Ok(dir)
+}
+
 /// Makes one observer per run: (variant, seed, index in the experiment's plan, runs planned).
 pub type MakeObserver<'a> = dyn FnMut(&ir::Variant, u64, usize, usize) -> Box<dyn Observer + Send> + Send + 'a;
 
@@ -184,22 +211,8 @@ pub fn run_experiment(
     opts: &RunOptions,
     observer: &mut MakeObserver,
 ) -> Result<(ExperimentResults, PathBuf), RunError> {
-    let task = spec.task(&exp.task).expect("checked: task exists");
-    let split = spec.split(&exp.split).expect("checked: split exists");
-    let dir = opts.out.join(&exp.name);
+    let dir = write_experiment_plan(spec, exp, &opts.out, opts.steps)?;
     let planned = plan::experiment_runs(spec, exp, opts.steps);
-    let header = ExperimentPlan {
-        experiment: exp.name.clone(),
-        task: task.name.clone(),
-        split: split.name.clone(),
-        train_lengths: part_lengths(task, split, true),
-        test_lengths: part_lengths(task, split, false),
-        universe: universe_info(task, split)?,
-        reduce: exp.eval.reduce,
-        expects: exp.expects.clone(),
-        runs: planned.clone(),
-    };
-    merge::write_plan(&dir, &header)?;
     let done = if opts.resume { finished(&dir)? } else { vec![] };
     let variants = exp.variants.iter().map(|v| plan::with_steps(v, opts.steps));
     let runs = variants.flat_map(|v| v.train.seeds.clone().into_iter().map(move |s| (v.clone(), s)));
@@ -410,5 +423,8 @@ impl Observer for MetricsFile {
             self.error.get_or_insert(err);
         }
         self.inner.evaluated(e);
+    }
+    fn resumed(&mut self, step: usize) {
+        self.inner.resumed(step);
     }
 }

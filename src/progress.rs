@@ -49,6 +49,20 @@ impl Observer for Bar {
             e.step, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
         ));
     }
+    fn resumed(&mut self, step: usize) {
+        self.say(format!("{}: continuing from its checkpoint at step {step}", self.bar.prefix()));
+    }
+}
+
+impl Bar {
+    /// A line above the bar, or on stderr when the bar is hidden (a log file, CI).
+    fn say(&self, line: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
 }
 
 impl Drop for Bar {

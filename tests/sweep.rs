@@ -300,3 +300,73 @@ fn status_and_report_need_experiments() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `algen submit --dry-run` prints the array and merge scripts without writing or submitting
+/// (no Slurm needed); bad options are usage errors (exit 2). `tests/slurm.rs` submits for real.
+#[test]
+fn submit_dry_run_and_usage_errors() {
+    let dir = temp("submit");
+    let file = dir.join("grid.alg");
+    std::fs::write(&file, GRID).unwrap();
+    let out = dir.join("o");
+    let base = ["submit", s(&file), "--slurm", "--out", s(&out)];
+    let with = |extra: &[&str]| algen(&[&base[..], extra].concat());
+    let text = ok(
+        &with(&[
+            "--dry-run",
+            "--runs-per-task",
+            "3",
+            "--time",
+            "20:00",
+            "--cpus",
+            "2",
+            "--gpus",
+            "1",
+            "--max-parallel",
+            "2",
+        ]),
+        "dry run",
+    );
+    let text = text.replace(s(&dir), "DIR");
+    for line in [
+        "#SBATCH --array=0-2%2\n",
+        "#SBATCH --requeue\n",
+        "#SBATCH --signal=B:USR1@240\n", // a fifth of 20 minutes
+        "#SBATCH --cpus-per-task=2\n",
+        "#SBATCH --gpus=1\n",
+        "#SBATCH --time=20:00\n",
+        "#SBATCH --output=DIR/o/slurm-jobs/task-%A_%a.out\n",
+        "#SBATCH --dependency=afterany:<array job id>\n",
+        "#SBATCH --output=DIR/o/slurm-jobs/merge-%j.out\n",
+        "run 'DIR/grid.alg' --out 'DIR/o' --resume --only \"$ids\"",
+        "report 'DIR/o'",
+    ] {
+        assert!(text.contains(line), "`{line}` in\n{text}");
+    }
+    // Plan order, 3 runs per task: 7 runs in 3 tasks.
+    let p = plan(&file);
+    let ids: Vec<&str> = p.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(text.contains(&format!("runs=(\n  {}\n  {}\n  {}\n)", ids[..3].join(","), ids[3..6].join(","), ids[6])));
+    assert!(!out.exists(), "--dry-run writes nothing");
+    let one = ok(&with(&["--dry-run", "-e", "h", "--sbatch", "account=lab", "--sbatch=--qos=low"]), "-e h");
+    assert!(one.contains("#SBATCH --array=0-0\n") && one.contains(" -e 'h'"), "{one}");
+    assert_eq!(one.matches("#SBATCH --account=lab\n").count(), 2, "in both scripts: {one}");
+    assert_eq!(one.matches("#SBATCH --qos=low\n").count(), 2, "{one}");
+    for (bad, says) in [
+        (vec!["--time", "2h"], "not a Slurm time"),
+        (vec!["--partition", "a b"], "one word"),
+        (vec!["--runs-per-task", "0"], "runs-per-task"),
+        (vec!["-e", "nope"], "no experiment `nope`"),
+    ] {
+        let o = with(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{bad:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let spaced = dir.join("with space");
+    let o = algen(&["submit", s(&file), "--slurm", "--out", s(&spaced), "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("#SBATCH line cannot carry"));
+    let o = algen(&["submit", s(&file), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2), "--slurm is required");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -45,6 +45,8 @@ pub trait Observer {
     fn step(&mut self, _step: usize, _loss: f64, _acc: Option<f64>) {}
     /// After every evaluation (periodic and final).
     fn evaluated(&mut self, _e: &Evaluation) {}
+    /// Once, before the first step, when the run continues from its checkpoint at `step`.
+    fn resumed(&mut self, _step: usize) {}
 }
 
 /// An observer that does nothing.
@@ -194,6 +196,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
             net.set_positions_word_pos(p);
         }
         result.periodic = universe::earlier_evaluations(&ck.metrics, meta.step)?;
+        obs.resumed(meta.step);
     }
     let (interval, mut last_saved) = (checkpoint_interval(), Instant::now());
     let evaluate = |net: &Net, step: usize, loss: f64, last: bool| -> Result<(Evaluation, usize, f64), EvalError> {
