@@ -51,6 +51,9 @@ pub enum Command {
         /// Train N runs at once, splitting the cores between them (same numbers as -j 1).
         #[arg(short = 'j', long = "jobs", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         jobs: u64,
+        /// No progress on stderr (on a terminal a progress bar, else one line per evaluation).
+        #[arg(short = 'q', long)]
+        quiet: bool,
     },
     /// List every run of a spec in plan order: experiment, variant, seed, run id, params,
     /// FLOPs per step, steps.

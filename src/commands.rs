@@ -27,13 +27,13 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs } => {
+        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs, quiet } => {
             let steps = steps.map(|s| s as usize);
             // Inside a Slurm job (a requeued one too) a run continues what it finds.
             let resume = resume || std::env::var_os("SLURM_JOB_ID").is_some();
             algen::train::preempt::install();
             let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize };
-            run(&file, experiment.as_deref(), opts, shard, only.as_deref())
+            run(&file, experiment.as_deref(), opts, shard, only.as_deref(), progress::mode(quiet))
         }
         Command::Plan { file, experiment, steps, json } => {
             crate::sweep::plan_cmd(&file, experiment.as_deref(), steps.map(|s| s as usize), json)
@@ -146,6 +146,7 @@ fn run(
     mut opts: RunOptions,
     shard: Option<algen::plan::Shard>,
     ids: Option<&[String]>,
+    mode: progress::Mode,
 ) -> Result<(), Failure> {
     let loaded = load(file)?;
     let exps = experiments(&loaded.spec, only)?;
@@ -157,11 +158,11 @@ fn run(
     for exp in exps {
         let mut make = |v: &ir::Variant, seed: u64, i: usize, n: usize| -> Box<dyn algen::train::Observer + Send> {
             let steps = opts.steps.unwrap_or(v.train.steps);
-            Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label)))
+            Box::new(Bar::new(steps, format!("{} [{}/{}] {} seed {seed}", exp.name, i + 1, n, v.label), mode))
         };
         let planned = algen::plan::experiment_runs(&loaded.spec, exp, opts.steps);
         let picked = planned.iter().filter(|r| opts.select.as_ref().is_none_or(|s| s.contains(&r.id))).count();
-        if !progress::enabled() {
+        if mode == progress::Mode::Lines {
             eprintln!("running experiment `{}` ({picked} of {} run(s))", exp.name, planned.len());
         }
         let (res, dir) = match pipeline::run_experiment(&loaded.spec, exp, &opts, &mut make) {

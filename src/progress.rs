@@ -1,4 +1,6 @@
-//! Progress bars for `algen run` (hidden when stderr is not a terminal or under CI).
+//! Progress of `algen run` on stderr: a progress bar on a terminal; one log line per
+//! evaluation when stderr is a file, a pipe or CI (step, loss, accuracies, steps/s, ETA);
+//! nothing with `--quiet`.
 
 use algen::report::results::Evaluation;
 use algen::train::Observer;
@@ -6,19 +8,41 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Instant;
 
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Bar,
+    Lines,
+    Quiet,
+}
+
+/// The mode for this process: `--quiet` wins; a terminal (outside CI) gets the bar.
+pub fn mode(quiet: bool) -> Mode {
+    if quiet {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        Mode::Bar
+    } else {
+        Mode::Lines
+    }
+}
+
 pub struct Bar {
     bar: ProgressBar,
+    mode: Mode,
+    title: String,
+    steps: usize,
     started: Instant,
+    /// The step this process started from (a resumed run starts past 0): rates and ETA
+    /// count only the steps trained here.
+    first_step: usize,
+    last_step: usize,
     acc: Option<f64>,
 }
 
-pub fn enabled() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
 impl Bar {
-    pub fn new(steps: usize, title: String) -> Bar {
-        let bar = if enabled() {
+    pub fn new(steps: usize, title: String, mode: Mode) -> Bar {
+        let bar = if mode == Mode::Bar {
             ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
@@ -26,47 +50,96 @@ impl Bar {
         let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style.progress_chars("=> "));
-        bar.set_prefix(title);
-        Bar { bar, started: Instant::now(), acc: None }
+        bar.set_prefix(title.clone());
+        Bar { bar, mode, title, steps, started: Instant::now(), first_step: 0, last_step: 0, acc: None }
     }
+
+    /// Steps per second trained by this process so far.
+    fn rate(&self) -> f64 {
+        self.last_step.saturating_sub(self.first_step) as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
+    }
+
+    /// A line above the bar, or on stderr in log mode; nothing when quiet.
+    fn say(&self, line: String) {
+        match self.mode {
+            Mode::Bar => self.bar.println(line),
+            Mode::Lines => eprintln!("{line}"),
+            Mode::Quiet => {}
+        }
+    }
+}
+
+/// `secs` as `1h02m`, `3m05s` or `42s`.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "?".into();
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The log line of one evaluation.
+pub fn eval_line(title: &str, e: &Evaluation, steps: usize, rate: f64) -> String {
+    let eta = if e.step >= steps || rate <= 0.0 { "0s".into() } else { duration((steps - e.step) as f64 / rate) };
+    format!(
+        "{title}: step {}/{steps} loss {:.4} train seq acc {:.3} test seq acc {:.3} test tok acc {:.3} \
+         {rate:.1} steps/s ETA {eta}",
+        e.step, e.train_loss, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
+    )
 }
 
 impl Observer for Bar {
     fn step(&mut self, step: usize, loss: f64, acc: Option<f64>) {
+        self.last_step = step;
+        if self.mode != Mode::Bar {
+            return;
+        }
         if acc.is_some() {
             self.acc = acc;
         }
         if step % 5 == 0 || acc.is_some() {
-            let rate = step as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
             let acc = self.acc.map(|a| format!(" acc {a:.3}")).unwrap_or_default();
-            self.bar.set_message(format!("loss {loss:.4}{acc} {rate:.1} steps/s"));
+            self.bar.set_message(format!("loss {loss:.4}{acc} {:.1} steps/s", self.rate()));
         }
         self.bar.set_position(step as u64);
     }
     fn evaluated(&mut self, e: &Evaluation) {
-        self.bar.println(format!(
-            "  step {}: train seq acc {:.3}, test seq acc {:.3}, test token acc {:.3}",
-            e.step, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
-        ));
+        let line = match self.mode {
+            Mode::Bar => format!(
+                "  step {}: train seq acc {:.3}, test seq acc {:.3}, test token acc {:.3}",
+                e.step, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
+            ),
+            _ => eval_line(&self.title, e, self.steps, self.rate()),
+        };
+        self.say(line);
     }
     fn resumed(&mut self, step: usize) {
-        self.say(format!("{}: continuing from its checkpoint at step {step}", self.bar.prefix()));
-    }
-}
-
-impl Bar {
-    /// A line above the bar, or on stderr when the bar is hidden (a log file, CI).
-    fn say(&self, line: String) {
-        if self.bar.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            self.bar.println(line);
-        }
+        self.first_step = step;
+        self.last_step = step;
+        self.bar.set_position(step as u64);
+        self.say(format!("{}: continuing from its checkpoint at step {step}", self.title));
     }
 }
 
 impl Drop for Bar {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(185.0), "3m05s");
+        assert_eq!(duration(3720.0), "1h02m");
+        assert_eq!(duration(f64::NAN), "?");
     }
 }
