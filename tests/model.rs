@@ -532,6 +532,10 @@ fn params_list_is_stable() {
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -668,6 +672,10 @@ fn bench_training_step() {
         embed_scale: true,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

@@ -27,6 +27,10 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     }
 }
 
