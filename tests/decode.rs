@@ -86,7 +86,7 @@ fn decoder(norm: Norm, position: Position) -> Arch {
 }
 
 fn randomized(base: Position) -> Position {
-    Position::Randomized { base: Box::new(base), max_len: 64, eval: true }
+    Position::Randomized { base: Box::new(base), max_len: 64, eval: true, per_layer: false }
 }
 
 /// Greedy decoding with the cache = re-running the prefix every step (the reference), for

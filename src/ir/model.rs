@@ -116,11 +116,15 @@ pub enum Position {
         max_distance: usize,
     },
     /// Randomized positions (Ruoss et al. 2023): `base` reads T sorted distinct positions drawn
-    /// from `[0, max_len)` per forward pass; `eval`: evaluation draws too.
+    /// from `[0, max_len)` per forward pass; `eval`: evaluation draws too; `per_layer` (rope,
+    /// alibi, relative in encoders): every attention layer draws its own, as the reference code
+    /// does (false, omitted from the IR's JSON, by default: see `defaults::RANDOMIZED_PER_LAYER`).
     Randomized {
         base: Box<Position>,
         max_len: usize,
         eval: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        per_layer: bool,
     },
     /// Hard-ALiBi (Jelassi et al. 2024): head h < `masked` sees only the last h + 1 tokens.
     HardAlibi {
@@ -145,8 +149,9 @@ impl Position {
             Position::Alibi => "alibi".into(),
             Position::Relative => "relative".into(),
             Position::T5 { buckets, max_distance } => format!("t5(buckets = {buckets}, max_distance = {max_distance})"),
-            Position::Randomized { base, max_len, eval } => {
-                format!("randomized({}, max_len = {max_len}, eval = {eval})", base.name())
+            Position::Randomized { base, max_len, eval, per_layer } => {
+                let layer = if *per_layer { ", per_layer = true" } else { "" };
+                format!("randomized({}, max_len = {max_len}, eval = {eval}{layer})", base.name())
             }
             Position::HardAlibi { masked } => format!("hard_alibi(masked = {masked})"),
             Position::Coupled { max_position, random_start } => {
@@ -213,6 +218,10 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Which normalization every norm layer of a transformer uses.

@@ -139,24 +139,33 @@ impl Transformer {
         let k = self.kernels;
         let x = self.embed(&ids, &pos)?; // (B, T, d)
         let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
-        let ctx = self.attn_ctx(key_mask, &pos)?;
-        for blk in &self.blocks {
+        let ctx = self.attn_ctx(key_mask.clone(), &pos)?;
+        let per_layer = positions.is_none() && self.positions.per_layer();
+        for (i, blk) in self.blocks.iter().enumerate() {
+            let fresh; // randomized(.., per_layer = true): layers after the first draw anew
+            let ctx = if per_layer && i > 0 {
+                let mask = key_mask.as_deref().map(Vec::as_slice);
+                fresh = self.attn_ctx(key_mask.clone(), &self.positions.ids(None, mask, b, t)?)?;
+                &fresh
+            } else {
+                &ctx
+            };
             x = match self.cfg.norm {
                 Norm::Pre => {
-                    let a = blk.attn.forward(&blk.ln1.forward(&x, k)?, &ctx)?;
+                    let a = blk.attn.forward(&blk.ln1.forward(&x, k)?, ctx)?;
                     let x = (x + ops::dropout(&a, p, rng.as_deref_mut())?)?;
                     let f = blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?;
                     (x + ops::dropout(&f, p, rng.as_deref_mut())?)?
                 }
                 Norm::Post => {
-                    let a = blk.attn.forward(&x, &ctx)?;
+                    let a = blk.attn.forward(&x, ctx)?;
                     let x = blk.ln1.forward(&(x + ops::dropout(&a, p, rng.as_deref_mut())?)?, k)?;
                     let f = blk.ffn.forward(&x, k)?;
                     blk.ln2.forward(&(x + ops::dropout(&f, p, rng.as_deref_mut())?)?, k)?
                 }
                 Norm::Lee => {
                     let x = blk.ln1.forward(&x, k)?; // the normed stream is the residual
-                    let a = blk.attn.forward(&x, &ctx)?;
+                    let a = blk.attn.forward(&x, ctx)?;
                     let x = (x + ops::dropout(&a, p, rng.as_deref_mut())?)?;
                     let f = blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?;
                     (x + ops::dropout(&f, p, rng.as_deref_mut())?)?
