@@ -40,6 +40,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::unknown_function", "a call to a function that does not exist"),
     ("algen::check::arity", "a call with the wrong number of arguments"),
     ("algen::check::heads_divide", "d_model is not a multiple of heads"),
+    ("algen::check::per_layer_draw", "per-layer randomized positions over an input encoding or in a decoder"),
+    ("algen::check::haiku_lstm_embed", "an `embed` width on a haiku-style lstm, which reads one-hot tokens"),
     ("algen::check::target_vocab", "the target can emit a token the output vocabulary lacks"),
     ("algen::check::target_fails", "the target fails on every input tried at check time (every tuple, for a universe)"),
     ("algen::check::unbounded_output", "the target can emit infinitely many tokens"),

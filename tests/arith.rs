@@ -312,6 +312,10 @@ fn decoder(position: Position) -> Arch {
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     })
 }
 

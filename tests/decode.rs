@@ -78,11 +78,15 @@ fn decoder(norm: Norm, position: Position) -> Arch {
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     })
 }
 
 fn randomized(base: Position) -> Position {
-    Position::Randomized { base: Box::new(base), max_len: 64, eval: true }
+    Position::Randomized { base: Box::new(base), max_len: 64, eval: true, per_layer: false }
 }
 
 /// Greedy decoding with the cache = re-running the prefix every step (the reference), for
@@ -106,7 +110,7 @@ fn cached_greedy_decoding_matches_recomputation() -> Result<()> {
         randomized(Position::Alibi),
         Position::Coupled { max_position: 64, random_start: true },
     ];
-    for norm in [Norm::Pre, Norm::Post] {
+    for norm in [Norm::Pre, Norm::Post, Norm::Lee] {
         for pos in &cached_schemes {
             for dtype in [DType::F64, DType::F32] {
                 let (net, _) = model::build_with(&decoder(norm, pos.clone()), io, 5, dtype)?;

@@ -105,7 +105,7 @@ fn bad_shapes_and_dtypes_are_errors() {
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 fn arch(layers: usize, hidden: usize, embed: usize) -> Arch {
-    Arch::Lstm(LstmCfg { layers, hidden, embed })
+    Arch::Lstm(LstmCfg { layers, hidden, embed, style: Default::default() })
 }
 
 fn tokens(rows: &[&[u32]]) -> Tensor {

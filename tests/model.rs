@@ -532,6 +532,10 @@ fn params_list_is_stable() {
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -578,9 +582,10 @@ fn param_count_matches_built_models_and_flops_formula() {
     // Relative attention adds per token and layer 2d² + 2H·T·d = 128 + 2·2·5·8 = 288
     // (W_rᵀ(q + v), then against the keys' sinusoid features): 2176 + 2·288 = 2752 per
     // token; step = 45 · 2752 = 123_840. Randomized relative costs the same.
-    for position in
-        [Position::Relative, Position::Randomized { base: Box::new(Position::Relative), max_len: 64, eval: true }]
-    {
+    for position in [
+        Position::Relative,
+        Position::Randomized { base: Box::new(Position::Relative), max_len: 64, eval: true, per_layer: false },
+    ] {
         let arch = Arch::Transformer(cfg(ModelKind::Encoder, Norm::Pre, position));
         assert_eq!(model::flops_per_step(&arch, IO, 3, 5), 123_840);
     }
@@ -668,6 +673,10 @@ fn bench_training_step() {
         embed_scale: true,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

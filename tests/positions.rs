@@ -27,6 +27,10 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         embed_scale: false,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     }
 }
 
@@ -318,7 +322,7 @@ fn randomized_models_draw_per_pass_shared_by_the_batch() -> Result<()> {
         Position::Relative,
     ];
     for base in bases {
-        let pos = Position::Randomized { base: Box::new(base.clone()), max_len: 64, eval: true };
+        let pos = Position::Randomized { base: Box::new(base.clone()), max_len: 64, eval: true, per_layer: false };
         let (net, _) = build(cfg(ModelKind::Encoder, pos, 8, 2));
         net.seed_positions(4);
         let (a, b) = (vals(&net.forward(&x, None, None)?), vals(&net.forward(&x, None, None)?));
@@ -331,7 +335,7 @@ fn randomized_models_draw_per_pass_shared_by_the_batch() -> Result<()> {
         assert_eq!(vals(&e1.forward(&x, None, None)?), vals(&e2.forward(&x, None, None)?), "seeded evaluation");
         net.seed_positions(4);
         assert_eq!(vals(&net.forward(&x, None, None)?), a, "evaluating left the training stream alone");
-        let pos = Position::Randomized { base: Box::new(base.clone()), max_len: 64, eval: false };
+        let pos = Position::Randomized { base: Box::new(base.clone()), max_len: 64, eval: false, per_layer: false };
         let (net, _) = build(cfg(ModelKind::Encoder, pos, 8, 2));
         let ids: Vec<u32> = [0, 1, 2, 3, 4].repeat(2);
         let plain = vals(&net.evaluation(9).forward_at(&x, None, Some(&ids), None)?);

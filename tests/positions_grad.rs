@@ -16,7 +16,7 @@ use std::sync::Arc;
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 fn randomized(base: Position) -> Position {
-    Position::Randomized { base: Box::new(base), max_len: 16, eval: true }
+    Position::Randomized { base: Box::new(base), max_len: 16, eval: true, per_layer: false }
 }
 
 /// Every new encoding, in encoders and decoders, pre- and post-norm.

@@ -23,9 +23,13 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "position",
     "embed_scale",
     "embed_init",
+    "activation",
+    "final_norm",
+    "head_bias",
+    "attn_bias_init",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
-pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed"];
+pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
 
 /// The model constructors, read from their name once ([`ARCHS`]) and dispatched exhaustively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +172,8 @@ pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
     }
 }
 
-/// `lstm { layers, hidden, embed }`; each a positive integer (defaults in `ir::defaults`).
+/// `lstm { layers, hidden, embed, style }`; the sizes positive integers (defaults in
+/// `ir::defaults`), `style = pytorch | haiku`, and no `embed` with `haiku`.
 fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
     let f = &m.fields;
     let int = |cx: &mut Cx, n: &str, d: usize| {
@@ -176,11 +181,28 @@ fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
     };
     let layers = int(cx, "layers", defaults::LSTM_LAYERS);
     let hidden = int(cx, "hidden", defaults::LSTM_HIDDEN);
+    let style = match f.get("style") {
+        Some(e) => cx.choice(
+            e,
+            "style",
+            &[("pytorch", ir::LstmStyle::Pytorch), ("haiku", ir::LstmStyle::Haiku)],
+            "algen::check::unknown_value",
+        ),
+        None => Some(ir::LstmStyle::Pytorch),
+    };
     let embed = match f.get("embed") {
+        Some(e) if style == Some(ir::LstmStyle::Haiku) => {
+            cx.push(
+                Diag::error("algen::check::haiku_lstm_embed", "a haiku-style lstm has no embedding")
+                    .at(e.span, "`embed` of a one-hot model")
+                    .help("`style = haiku` reads one-hot tokens (the benchmark's hk.LSTM); drop `embed`"),
+            );
+            None
+        }
         Some(e) => cx.int_in(e, 1, 1 << 20).map(|v| v as usize),
         None => hidden,
     };
-    Some(ir::LstmCfg { layers: layers?, hidden: hidden?, embed: embed? })
+    Some(ir::LstmCfg { layers: layers?, hidden: hidden?, embed: embed?, style: style? })
 }
 
 /// One fully resolved transformer configuration (no sweeps left in `fields`).
@@ -211,11 +233,34 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         Some(e) => cx.choice(
             e,
             "norm placement",
-            &[("pre", ir::Norm::Pre), ("post", ir::Norm::Post)],
+            &[("pre", ir::Norm::Pre), ("post", ir::Norm::Post), ("lee", ir::Norm::Lee)],
             "algen::check::unknown_value",
         ),
         None => Some(ir::Norm::Post),
     };
+    let activation = match f.get("activation") {
+        Some(e) => cx.choice(
+            e,
+            "feed-forward activation",
+            &[("relu", ir::FfnActivation::Relu), ("gelu", ir::FfnActivation::Gelu)],
+            "algen::check::unknown_value",
+        ),
+        None => Some(ir::FfnActivation::Relu),
+    };
+    let attn_bias_init = match f.get("attn_bias_init") {
+        Some(e) => cx.choice(
+            e,
+            "attention bias init",
+            &[("uniform", ir::AttnBiasInit::Uniform), ("zero", ir::AttnBiasInit::Zero)],
+            "algen::check::unknown_value",
+        ),
+        None => Some(ir::AttnBiasInit::Uniform),
+    };
+    let final_norm = match f.get("final_norm") {
+        Some(e) => cx.boolean(e).map(Some),
+        None => Some(None),
+    };
+    let head_bias = f.get("head_bias").map_or(Some(true), |e| cx.boolean(e));
     let norm_type = match f.get("norm_type") {
         Some(e) => cx.choice(
             e,
@@ -259,6 +304,10 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         embed_scale: embed_scale?,
         norm_type: norm_type?,
         embed_init: embed_init?,
+        activation: activation?,
+        final_norm: final_norm?,
+        head_bias: head_bias?,
+        attn_bias_init: attn_bias_init?,
     })
 }
 

@@ -34,7 +34,7 @@ const ENCODINGS: &[(&str, Enc, &[&str], bool)] = &[
     ("alibi", Enc::Alibi, &[], false),
     ("relative", Enc::Relative, &[], false),
     ("t5", Enc::T5, &["buckets", "max_distance"], false),
-    ("randomized", Enc::Randomized, &["base", "max_len", "eval"], true),
+    ("randomized", Enc::Randomized, &["base", "max_len", "eval", "per_layer"], true),
     ("hard_alibi", Enc::HardAlibi, &["masked"], true),
     ("coupled", Enc::Coupled, &["max_position", "random_start"], false),
 ];
@@ -217,7 +217,8 @@ fn t5(cx: &mut Cx, a: &Args, fit: &Fit, at: Span) -> Option<Position> {
     Some(Position::T5 { buckets, max_distance })
 }
 
-/// `randomized(base, max_len = 2048, eval = true)`.
+/// `randomized(base, max_len = 2048, eval = true, per_layer = false)`; `per_layer` only over
+/// an encoding that acts inside attention (rope, alibi, relative) and in encoders.
 fn randomized(cx: &mut Cx, a: &Args, fit: &Fit, at: Span) -> Option<Position> {
     let Some(b) = a.get("base") else {
         cx.push(
@@ -229,7 +230,11 @@ fn randomized(cx: &mut Cx, a: &Args, fit: &Fit, at: Span) -> Option<Position> {
     };
     let max_len = a.get("max_len").map_or(Some(defaults::RANDOMIZED_MAX_LEN as i64), |v| cx.int_in(v, 1, 1 << 24));
     let eval = a.get("eval").map_or(Some(defaults::RANDOMIZED_EVAL), |v| cx.boolean(v));
+    let per_layer = a.get("per_layer").map_or(Some(defaults::RANDOMIZED_PER_LAYER), |v| cx.boolean(v));
     let mut base = parse(cx, b, fit, true)?;
+    if per_layer? {
+        per_layer_fits(cx, &base, fit, a.get("per_layer").map_or(at, |v| v.span))?;
+    }
     let max_len = max_len? as usize;
     if let Position::Learned { max_len: rows } = &mut base {
         if !matches!(&cx.resolve(b).kind, ExprKind::Call { args, .. } if !args.is_empty()) {
@@ -246,7 +251,24 @@ fn randomized(cx: &mut Cx, a: &Args, fit: &Fit, at: Span) -> Option<Position> {
             return None;
         }
     }
-    Some(Position::Randomized { base: Box::new(base), max_len, eval: eval? })
+    Some(Position::Randomized { base: Box::new(base), max_len, eval: eval?, per_layer: per_layer? })
+}
+
+/// Per-layer draws need an encoding that acts in every attention layer, and an encoder (cached
+/// and uncached decoding fix one draw for the whole generated sequence).
+fn per_layer_fits(cx: &mut Cx, base: &Position, fit: &Fit, at: Span) -> Option<()> {
+    let inside = matches!(base, Position::Rope { .. } | Position::Alibi | Position::Relative);
+    let why = match (inside, fit.kind) {
+        (false, _) => format!("`{}` acts once, at the input: there is one draw per pass", base.name()),
+        (true, Some(ModelKind::Decoder)) => "decoders fix one draw for the whole decoded sequence".to_string(),
+        _ => return Some(()),
+    };
+    cx.push(
+        Diag::error("algen::check::per_layer_draw", "`per_layer = true` does not apply here")
+            .at(at, why)
+            .help("per-layer draws apply to randomized rope, alibi or relative in encoders"),
+    );
+    None
 }
 
 fn not_randomizable(cx: &mut Cx, e: &Expr, what: &str) -> Option<Position> {

@@ -21,7 +21,8 @@ pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{
-    Activation, Arch, LstmCfg, ModelKind, Norm, NormType, Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
+    Activation, Arch, AttnBiasInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType, Position, RnnCfg,
+    StackRnnCfg, TapeRnnCfg, TransformerCfg,
 };
 pub use split::{Part, Selector, Split};
 pub use task::{Format, MachineInput, Slot, Task, TaskKind, Universe, UniverseVar};

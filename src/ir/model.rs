@@ -35,6 +35,55 @@ pub enum Norm {
     Pre,
     /// LayerNorm after each residual sum (Vaswani et al. 2017).
     Post,
+    /// The first LayerNorm replaces the residual stream, the second is pre-norm:
+    /// `x = LN(x); x = x + Attn(x); x = x + FFN(LN(x))`, plus a final LayerNorm — the block of
+    /// Lee et al. 2024 (Grokfast, github ironjr/grokfast, `main.py` `Block.forward`).
+    Lee,
+}
+
+impl Norm {
+    /// Whether a final norm follows the last block when the spec does not say: after pre-norm
+    /// and Lee blocks (their residual streams are not normalized at the end), not after
+    /// post-norm ones (already normalized).
+    pub fn final_norm_default(self) -> bool {
+        self != Norm::Post
+    }
+}
+
+/// The feed-forward nonlinearity of a transformer (`activation = ...`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FfnActivation {
+    /// max(0, x) (Vaswani et al. 2017).
+    #[default]
+    Relu,
+    /// The exact GELU `x·Φ(x) = x/2·(1 + erf(x/√2))` (Hendrycks & Gimpel 2016), PyTorch's
+    /// `nn.GELU()` default (`approximate = 'none'`); Lee et al. 2024's MLP.
+    Gelu,
+}
+
+impl FfnActivation {
+    pub fn is_relu(&self) -> bool {
+        *self == FfnActivation::Relu
+    }
+}
+
+/// How the biases of the attention projections (`attn.qkv`, `attn.out`) start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttnBiasInit {
+    /// U(±1/√d), PyTorch's `nn.Linear` init, like every other linear layer here.
+    #[default]
+    Uniform,
+    /// Zero: PyTorch's `nn.MultiheadAttention._reset_parameters` (`in_proj_bias` and
+    /// `out_proj.bias` set to 0), which Lee et al. 2024's model uses.
+    Zero,
+}
+
+impl AttnBiasInit {
+    pub fn is_uniform(&self) -> bool {
+        *self == AttnBiasInit::Uniform
+    }
 }
 
 /// A transformer's positional encoding (`position = ...`). What each one computes, with its
@@ -67,11 +116,15 @@ pub enum Position {
         max_distance: usize,
     },
     /// Randomized positions (Ruoss et al. 2023): `base` reads T sorted distinct positions drawn
-    /// from `[0, max_len)` per forward pass; `eval`: evaluation draws too.
+    /// from `[0, max_len)` per forward pass; `eval`: evaluation draws too; `per_layer` (rope,
+    /// alibi, relative in encoders): every attention layer draws its own, as the reference code
+    /// does (false, omitted from the IR's JSON, by default: see `defaults::RANDOMIZED_PER_LAYER`).
     Randomized {
         base: Box<Position>,
         max_len: usize,
         eval: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        per_layer: bool,
     },
     /// Hard-ALiBi (Jelassi et al. 2024): head h < `masked` sees only the last h + 1 tokens.
     HardAlibi {
@@ -96,8 +149,9 @@ impl Position {
             Position::Alibi => "alibi".into(),
             Position::Relative => "relative".into(),
             Position::T5 { buckets, max_distance } => format!("t5(buckets = {buckets}, max_distance = {max_distance})"),
-            Position::Randomized { base, max_len, eval } => {
-                format!("randomized({}, max_len = {max_len}, eval = {eval})", base.name())
+            Position::Randomized { base, max_len, eval, per_layer } => {
+                let layer = if *per_layer { ", per_layer = true" } else { "" };
+                format!("randomized({}, max_len = {max_len}, eval = {eval}{layer})", base.name())
             }
             Position::HardAlibi { masked } => format!("hard_alibi(masked = {masked})"),
             Position::Coupled { max_position, random_start } => {
@@ -136,6 +190,38 @@ pub struct TransformerCfg {
     /// `nn.Embedding`. The Chomsky benchmark uses 0.02 (`emb_init_scale`) with `embed_scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed_init: Option<f64>,
+    /// The feed-forward nonlinearity (ReLU, the default, is omitted from the IR's JSON).
+    #[serde(default, skip_serializing_if = "FfnActivation::is_relu")]
+    pub activation: FfnActivation,
+    /// A final norm after the last block; `None` (omitted from the IR's JSON): the norm
+    /// placement's default, [`Norm::final_norm_default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_norm: Option<bool>,
+    /// Whether the output head has a bias (the default, omitted from the IR's JSON).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub head_bias: bool,
+    /// How the attention projections' biases start (uniform, the default, omitted).
+    #[serde(default, skip_serializing_if = "AttnBiasInit::is_uniform")]
+    pub attn_bias_init: AttnBiasInit,
+}
+
+impl TransformerCfg {
+    /// Whether the model ends with a norm layer (`final_norm`, else the placement's default).
+    pub fn has_final_norm(&self) -> bool {
+        self.final_norm.unwrap_or(self.norm.final_norm_default())
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Which normalization every norm layer of a transformer uses.
@@ -156,14 +242,51 @@ impl NormType {
 }
 
 /// A stacked LSTM: token embedding (`embed` wide) → `layers` LSTM layers of width `hidden`
-/// (PyTorch `nn.LSTM` equations and init) → a linear head at every position. Causal by
-/// construction, so it serves every task format; it has no dropout.
+/// (PyTorch `nn.LSTM` equations and init) → a linear head at every position; or, with
+/// `style = haiku`, the Chomsky-hierarchy benchmark's Haiku LSTM (see [`LstmStyle::Haiku`]).
+/// Causal by construction, so it serves every task format; it has no dropout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LstmCfg {
     pub layers: usize,
     pub hidden: usize,
-    /// Width of the token embedding (defaults to `hidden`).
+    /// Width of the token embedding (defaults to `hidden`; unused by `style = haiku`, which
+    /// reads one-hot tokens).
     pub embed: usize,
+    /// Wiring and init (PyTorch, the default, is omitted from the IR's JSON).
+    #[serde(default, skip_serializing_if = "LstmStyle::is_pytorch")]
+    pub style: LstmStyle,
+}
+
+impl LstmCfg {
+    /// Features the first LSTM layer reads: the embedding width, or the one-hot width
+    /// `vocab_in` for `style = haiku`.
+    pub fn input_width(&self, vocab_in: usize) -> usize {
+        match self.style {
+            LstmStyle::Pytorch => self.embed,
+            LstmStyle::Haiku => vocab_in,
+        }
+    }
+}
+
+/// Which reference LSTM `lstm { ... }` builds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LstmStyle {
+    /// PyTorch's `nn.LSTM` behind an `nn.Embedding` (N(0, 1)): gate order i, f, g, o, two
+    /// biases `b_ih + b_hh`, every weight and bias U(±1/√H), a linear head on `h`.
+    #[default]
+    Pytorch,
+    /// Haiku's `hk.LSTM` as the Chomsky-hierarchy benchmark wires it (Delétang et al. 2023,
+    /// `models/rnn.py` `make_rnn`): one-hot tokens (no embedding), one `hk.Linear(4H)` over
+    /// `[x; h]` (gate order i, g, f, o), forget gate `σ(z_f + 1)`, weights truncated N(0, 1/fan_in)
+    /// with fan_in = in + H, zero bias, and the readout `hk.Linear(relu(h))`.
+    Haiku,
+}
+
+impl LstmStyle {
+    pub fn is_pytorch(&self) -> bool {
+        *self == LstmStyle::Pytorch
+    }
 }
 
 /// The nonlinearity of a vanilla RNN cell, `h_t = act(W·[x_t; m_t] + b + U·h_{t-1} + c)`.

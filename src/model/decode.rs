@@ -126,6 +126,11 @@ fn step(
                 let x = blk.ln1.forward(&(&x + attend(&blk.attn, &x, cache, &ctx)?)?, k)?;
                 blk.ln2.forward(&(&x + blk.ffn.forward(&x, k)?)?, k)?
             }
+            Norm::Lee => {
+                let x = blk.ln1.forward(&x, k)?;
+                let x = (&x + attend(&blk.attn, &x, cache, &ctx)?)?;
+                (&x + blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?)?
+            }
         };
     }
     let mut last = x.narrow(1, n - 1, 1)?; // (B, 1, d)

@@ -5,7 +5,7 @@
 use super::ops::{self, AttnSpec, Kernels};
 use super::params::Params;
 use super::positions::relative::{Frame, RelAttn};
-use crate::ir::model::NormType;
+use crate::ir::model::{AttnBiasInit, FfnActivation, NormType};
 use candle_core::{bail, Result, Tensor};
 use std::sync::Arc;
 
@@ -24,6 +24,22 @@ impl Linear {
     /// `{name}.weight`, `{name}.bias` with PyTorch's default init.
     pub fn load(params: &mut Params, name: &str, out: usize, inp: usize) -> Result<Self> {
         let (weight, bias) = params.linear(name, out, inp)?;
+        Ok(Linear { weight, bias })
+    }
+
+    /// `{name}.weight` with PyTorch's default init and no bias parameter (`nn.Linear(...,
+    /// bias = False)`): the bias is a constant zero tensor outside the registry, which the
+    /// fused op gives no gradient.
+    pub fn load_no_bias(params: &mut Params, name: &str, out: usize, inp: usize) -> Result<Self> {
+        let weight = params.uniform(&format!("{name}.weight"), &[out, inp], 1.0 / (inp.max(1) as f64).sqrt())?;
+        let bias = Tensor::zeros(out, params.dtype(), weight.device())?;
+        Ok(Linear { weight, bias })
+    }
+
+    /// `{name}.weight` with PyTorch's default init and `{name}.bias` = 0.
+    pub fn load_zero_bias(params: &mut Params, name: &str, out: usize, inp: usize) -> Result<Self> {
+        let weight = params.uniform(&format!("{name}.weight"), &[out, inp], 1.0 / (inp.max(1) as f64).sqrt())?;
+        let bias = params.constant(&format!("{name}.bias"), &[out], 0.0)?;
         Ok(Linear { weight, bias })
     }
 
@@ -83,28 +99,39 @@ impl LayerNorm {
     }
 }
 
-/// Position-wise feed-forward: `down(relu(up(x)))`, `d → ffn → d` (Vaswani et al. 2017).
+/// Position-wise feed-forward: `down(act(up(x)))`, `d → ffn → d` (Vaswani et al. 2017), act
+/// ReLU (fused into `up`) or the exact GELU.
 #[derive(Clone, Debug)]
 pub struct FeedForward {
     pub up: Linear,
     pub down: Linear,
+    pub activation: FfnActivation,
 }
 
 impl FeedForward {
     pub fn load(params: &mut Params, name: &str, d: usize, ffn: usize) -> Result<Self> {
         let up = Linear::load(params, &format!("{name}.up"), ffn, d)?;
         let down = Linear::load(params, &format!("{name}.down"), d, ffn)?;
-        Ok(FeedForward { up, down })
+        Ok(FeedForward { up, down, activation: FfnActivation::Relu })
+    }
+
+    /// The same layer with nonlinearity `activation`.
+    pub fn with_activation(self, activation: FfnActivation) -> Self {
+        FeedForward { activation, ..self }
     }
 
     /// `(B, T, d)` → `(B, T, d)`.
     pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
-        let h = self.up.forward_relu(x, k)?; // (B, T, ffn)
+        let h = match (self.activation, k) {
+            (FfnActivation::Relu, _) => self.up.forward_relu(x, k)?, // (B, T, ffn)
+            (FfnActivation::Gelu, Kernels::Fused) => ops::gelu(&self.up.forward(x, k)?)?,
+            (FfnActivation::Gelu, Kernels::Reference) => ops::gelu_ref(&self.up.forward(x, k)?)?,
+        };
         self.down.forward(&h, k) // (B, T, d)
     }
 
     pub fn detached(&self) -> Self {
-        FeedForward { up: self.up.detached(), down: self.down.detached() }
+        FeedForward { up: self.up.detached(), down: self.down.detached(), activation: self.activation }
     }
 }
 
@@ -174,15 +201,27 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     pub fn load(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
-        let qkv = Linear::load(params, &format!("{name}.qkv"), 3 * d, d)?;
-        let out = Linear::load(params, &format!("{name}.out"), d, d)?;
-        Ok(SelfAttention { qkv, out, heads, rel: None })
+        Self::load_with(params, name, d, heads, AttnBiasInit::Uniform, false)
     }
 
-    /// [`SelfAttention::load`] plus relative attention `{name}.rel.{weight, u, v}`.
-    pub fn load_relative(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
-        let a = Self::load(params, name, d, heads)?;
-        Ok(SelfAttention { rel: Some(RelAttn::load(params, &format!("{name}.rel"), d, heads)?), ..a })
+    /// [`SelfAttention::load`] with the projections' biases initialized by `bias`, plus
+    /// relative attention `{name}.rel.{weight, u, v}` when `relative`.
+    pub fn load_with(
+        params: &mut Params,
+        name: &str,
+        d: usize,
+        heads: usize,
+        bias: AttnBiasInit,
+        relative: bool,
+    ) -> Result<Self> {
+        let linear = match bias {
+            AttnBiasInit::Uniform => Linear::load,
+            AttnBiasInit::Zero => Linear::load_zero_bias,
+        };
+        let qkv = linear(params, &format!("{name}.qkv"), 3 * d, d)?;
+        let out = linear(params, &format!("{name}.out"), d, d)?;
+        let rel = if relative { Some(RelAttn::load(params, &format!("{name}.rel"), d, heads)?) } else { None };
+        Ok(SelfAttention { qkv, out, heads, rel })
     }
 
     /// `(B, T, d)` → `(B, T, d)`.

@@ -6,6 +6,14 @@
 //! Each layer computes its input projection for all steps as one GEMM (`ops::linear`,
 //! `x·W_ihᵀ + b_ih + b_hh`) and runs the recurrence as one fused node (`ops::lstm`), h0 = c0 = 0.
 //!
+//! `style = haiku` (the Chomsky-hierarchy benchmark's `hk.LSTM` in `make_rnn`) keeps the
+//! same recurrence with its wiring: the first layer reads one-hot tokens (no embedding), each
+//! layer has one bias (zero) and the forget gate adds a constant 1 (`σ(z_f + 1)`), every
+//! weight is truncated N(0, 1/fan_in) with fan_in = in + H (one `hk.Linear(4H)` over
+//! `[x; h]`), and the head reads `relu(h)`. Haiku orders the gates i, g, f, o; algen stores
+//! them i, f, g, o (PyTorch's order, the fused op's), so a Haiku weight `(in + H, 4H)` maps to
+//! `[w_ih | w_hh]ᵀ` after swapping the g and f row blocks. The math is the same.
+//!
 //! Padding: an LSTM reads left to right, so padding at the end of a row (how `task::batch`
 //! pads) never influences a real position; the `pad` mask is checked to be right-padding and
 //! otherwise not used. There is no dropout and no positional encoding (order comes from the
@@ -15,7 +23,7 @@ use super::layers::Linear;
 use super::ops::{self, Kernels};
 use super::params::Params;
 use super::transformer::token_ids;
-use crate::ir::model::LstmCfg;
+use crate::ir::model::{LstmCfg, LstmStyle};
 use candle_core::{bail, DType, Result, Tensor};
 
 /// One LSTM layer's weights (PyTorch names and shapes).
@@ -26,12 +34,25 @@ pub struct LstmLayer {
     /// Recurrent weight `(4H, H)`.
     pub w_hh: Tensor,
     /// Input and recurrent biases `(4H)`; only their sum matters, both are kept so that the
-    /// parameter count and the init distribution match PyTorch.
+    /// parameter count and the init distribution match PyTorch. A haiku-style layer has one
+    /// bias (`b_ih`) and `b_hh` is the constant forget-gate offset (1 on the f rows), not a
+    /// parameter.
     pub b_ih: Tensor,
     pub b_hh: Tensor,
 }
 
 impl LstmLayer {
+    /// A haiku-style layer `lstm.{i}.{w_ih, w_hh, bias}` (see the module doc).
+    fn haiku(params: &mut Params, name: &str, hidden: usize, inp: usize) -> Result<Self> {
+        let (h4, fan_in) = (4 * hidden, inp + hidden);
+        let w_ih = params.haiku_weight(&format!("{name}.w_ih"), h4, inp, fan_in)?;
+        let w_hh = params.haiku_weight(&format!("{name}.w_hh"), h4, hidden, fan_in)?;
+        let b_ih = params.constant(&format!("{name}.bias"), &[h4], 0.0)?;
+        let forget: Vec<f64> = (0..h4).map(|r| if (hidden..2 * hidden).contains(&r) { 1.0 } else { 0.0 }).collect();
+        let b_hh = Tensor::from_vec(forget, h4, w_ih.device())?.to_dtype(params.dtype())?;
+        Ok(LstmLayer { w_ih, w_hh, b_ih, b_hh })
+    }
+
     /// `(B, T, in)` → `(B, T, H)`.
     pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
         let bias = (&self.b_ih + &self.b_hh)?; // (4H)
@@ -57,8 +78,8 @@ pub struct Lstm {
     pub cfg: LstmCfg,
     pub vocab_in: usize,
     pub vocab_out: usize,
-    /// Token embedding `(vocab_in, embed)`.
-    pub tok_embed: Tensor,
+    /// Token embedding `(vocab_in, embed)`; `None` for one-hot input (`style = haiku`).
+    pub tok_embed: Option<Tensor>,
     pub layers: Vec<LstmLayer>,
     pub head: Linear,
     pub kernels: Kernels,
@@ -75,19 +96,35 @@ fn validate(cfg: &LstmCfg, vocab_in: usize, vocab_out: usize) -> Result<()> {
 }
 
 impl Lstm {
-    /// Creates the parameters in `params`, in this order: `tok_embed.weight` N(0, 1);
-    /// `lstm.{i}.{w_ih, w_hh, b_ih, b_hh}` U(±1/√H) (PyTorch's `nn.LSTM` init); `head`
-    /// (PyTorch's `nn.Linear` init).
+    /// Creates the parameters in `params`, in this order. PyTorch style: `tok_embed.weight`
+    /// N(0, 1); `lstm.{i}.{w_ih, w_hh, b_ih, b_hh}` U(±1/√H) (PyTorch's `nn.LSTM` init); `head`
+    /// (PyTorch's `nn.Linear` init). Haiku style: `lstm.{i}.{w_ih, w_hh, bias}` and `head`,
+    /// initialized as `hk.Linear` (truncated N(0, 1/fan_in) weights, zero biases).
     pub fn load(params: &mut Params, cfg: &LstmCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
-        let tok_embed = params.embedding("tok_embed", vocab_in, cfg.embed)?;
+        let haiku = cfg.style == LstmStyle::Haiku;
+        let tok_embed = match haiku {
+            true => None,
+            false => Some(params.embedding("tok_embed", vocab_in, cfg.embed)?),
+        };
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
-            let inp = if i == 0 { cfg.embed } else { cfg.hidden };
-            let (w_ih, w_hh, b_ih, b_hh) = params.lstm(&format!("lstm.{i}"), cfg.hidden, inp)?;
-            layers.push(LstmLayer { w_ih, w_hh, b_ih, b_hh });
+            let (name, inp) = (format!("lstm.{i}"), if i == 0 { cfg.input_width(vocab_in) } else { cfg.hidden });
+            layers.push(match haiku {
+                true => LstmLayer::haiku(params, &name, cfg.hidden, inp)?,
+                false => {
+                    let (w_ih, w_hh, b_ih, b_hh) = params.lstm(&name, cfg.hidden, inp)?;
+                    LstmLayer { w_ih, w_hh, b_ih, b_hh }
+                }
+            });
         }
-        let head = Linear::load(params, "head", vocab_out, cfg.hidden)?;
+        let head = match haiku {
+            true => Linear::new(
+                params.haiku_weight("head.weight", vocab_out, cfg.hidden, cfg.hidden)?,
+                params.constant("head.bias", &[vocab_out], 0.0)?,
+            ),
+            false => Linear::load(params, "head", vocab_out, cfg.hidden)?,
+        };
         Ok(Lstm { cfg: cfg.clone(), vocab_in, vocab_out, tok_embed, layers, head, kernels: Kernels::Fused })
     }
 
@@ -109,12 +146,16 @@ impl Lstm {
             bail!("lstm: {} position ids for a ({b}, {t}) batch", p.len())
         }
         let k = self.kernels;
-        let mut x = match k {
-            Kernels::Fused => ops::embed(&self.tok_embed, &ids, (b, t), 1.0, None)?,
-            Kernels::Reference => ops::embed_ref(&self.tok_embed, &ids, (b, t), 1.0, None)?,
-        }; // (B, T, embed)
+        let mut x = match (&self.tok_embed, k) {
+            (Some(e), Kernels::Fused) => ops::embed(e, &ids, (b, t), 1.0, None)?,
+            (Some(e), Kernels::Reference) => ops::embed_ref(e, &ids, (b, t), 1.0, None)?,
+            (None, _) => one_hot(&ids, (b, t), self.vocab_in, self.head.weight.dtype())?,
+        }; // (B, T, embed or vocab_in)
         for layer in &self.layers {
             x = layer.forward(&x, k)?; // (B, T, H)
+        }
+        if self.cfg.style == LstmStyle::Haiku {
+            x = x.relu()?; // make_rnn's readout reads relu(h)
         }
         self.head.forward(&x, k) // (B, T, vocab_out)
     }
@@ -126,12 +167,24 @@ impl Lstm {
             cfg: self.cfg.clone(),
             vocab_in: self.vocab_in,
             vocab_out: self.vocab_out,
-            tok_embed: self.tok_embed.detach(),
+            tok_embed: self.tok_embed.as_ref().map(Tensor::detach),
             layers: self.layers.iter().map(LstmLayer::detached).collect(),
             head: self.head.detached(),
             kernels: self.kernels,
         }
     }
+}
+
+/// Row-major token ids → one-hot rows `(B, T, vocab)` of `dtype` (ids checked in range).
+fn one_hot(ids: &[u32], (b, t): (usize, usize), vocab: usize, dtype: DType) -> Result<Tensor> {
+    let mut v = vec![0f64; ids.len() * vocab];
+    for (i, &id) in ids.iter().enumerate() {
+        if id as usize >= vocab {
+            bail!("lstm: token id {id} is outside the input vocabulary of {vocab}")
+        }
+        v[i * vocab + id as usize] = 1.0;
+    }
+    Tensor::from_vec(v, (b, t, vocab), &candle_core::Device::Cpu)?.to_dtype(dtype)
 }
 
 /// Checks that `pad (B, T)` marks a prefix of each row as real (what makes ignoring it exact).

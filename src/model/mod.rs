@@ -25,7 +25,7 @@ pub use params::Params;
 pub use rnn::Recurrent;
 pub use transformer::Transformer;
 
-use crate::ir::model::{Arch, Norm, NormType, Position};
+use crate::ir::model::{Arch, LstmStyle, NormType, Position};
 use candle_core::{bail, DType, Result, Tensor};
 use rand_chacha::ChaCha8Rng;
 
@@ -173,13 +173,14 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 ///
 /// Transformer, with `n = 2` parameters per channel of a LayerNorm (gain, bias) or `n = 1` for
 /// RMSNorm (gain): `V_in·d` + positions + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
-/// + (pre-norm: `n·d`) + `V_out·d + V_out`.
+/// + (with a final norm: `n·d`) + `V_out·d` + (with a head bias: `V_out`).
 ///
 /// Positions: `max_len·d` (learned, also under `randomized`), `max_position·d` (coupled),
 /// `buckets·H` (t5), `L·(d² + 2d)` (relative: `W_r` and `u, v` per layer), else 0.
 ///
 /// LSTM (embedding width E, hidden H, L layers): `V_in·E` + `4H·(E + H) + 8H`
-/// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases).
+/// + `(L − 1)·(4H·2H + 8H)` + `V_out·H + V_out` (PyTorch's `nn.LSTM` count: two biases);
+/// `style = haiku`: no embedding, E = V_in (one-hot), one bias per layer (`4H`, not `8H`).
 ///
 /// Recurrent (width H, cell C, no cell for `rnn`): core `H·(V_in + C) + H·H + 2H`, head
 /// `V_out·H + V_out`, plus the memory's layers: stack `(C + 3)·(H + 1)`; tape
@@ -197,14 +198,19 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
             };
             let n = if c.norm_type == NormType::RmsNorm { 1 } else { 2 };
             let layer = 4 * d * d + 2 * d * f + 5 * d + 2 * n * d + f;
-            let final_ln = if c.norm == Norm::Pre { n * d } else { 0 };
-            io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + io.vocab_out
+            let final_ln = if c.has_final_norm() { n * d } else { 0 };
+            let head_bias = if c.head_bias { io.vocab_out } else { 0 };
+            io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + head_bias
         }
         Arch::Lstm(c) => {
-            let (e, h) = (c.embed, c.hidden);
-            let layer = |inp: usize| 4 * h * (inp + h) + 8 * h;
+            let (e, h) = (c.input_width(io.vocab_in), c.hidden);
+            let (embed, biases) = match c.style {
+                LstmStyle::Pytorch => (io.vocab_in * e, 8 * h),
+                LstmStyle::Haiku => (0, 4 * h),
+            };
+            let layer = |inp: usize| 4 * h * (inp + h) + biases;
             let rest = c.layers.saturating_sub(1) * layer(h);
-            io.vocab_in * e + layer(e) + rest + io.vocab_out * h + io.vocab_out
+            embed + layer(e) + rest + io.vocab_out * h + io.vocab_out
         }
         Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
             let r = recurrent_dims(arch);
@@ -234,7 +240,7 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// projection `W_rᵀ(q_i + v)` (2d² over all heads) and its product with every key's
 /// `d` sinusoid features, per head (see `positions::relative`).
 ///
-/// LSTM: forward per token `8H·(E + H) + (L − 1)·8H·2H + 2H·V_out` — per layer the input
+/// LSTM (E = V_in for `style = haiku`): forward per token `8H·(E + H) + (L − 1)·8H·2H + 2H·V_out` — per layer the input
 /// projection (2·4H·in) and the recurrent product (2·4H·H) — and the head; gate
 /// nonlinearities are ignored. A step ≈ 3× forward, as above.
 ///
@@ -250,7 +256,7 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
             3 * batch as u64 * t * per_token
         }
         Arch::Lstm(c) => {
-            let (e, h) = (c.embed as u64, c.hidden as u64);
+            let (e, h) = (c.input_width(io.vocab_in) as u64, c.hidden as u64);
             let rest = c.layers.saturating_sub(1) as u64 * 8 * h * 2 * h;
             let per_token = 8 * h * (e + h) + rest + 2 * h * io.vocab_out as u64;
             3 * batch as u64 * seq_len as u64 * per_token

@@ -1,8 +1,9 @@
 //! The transformer (Vaswani et al. 2017): token embedding (optionally ×√d) + positions,
 //! `layers` blocks of self-attention and feed-forward with residuals and LayerNorm
-//! (post-norm: `x = LN(x + f(x))`; pre-norm: `x = x + f(LN(x))` and a final LN), and a linear
-//! head to `vocab_out` logits at every position. Encoder = bidirectional attention,
-//! decoder = causal attention.
+//! (post-norm: `x = LN(x + f(x))`; pre-norm: `x = x + f(LN(x))`; Lee et al. 2024's block:
+//! `x = LN(x); x = x + Attn(x); x = x + FFN(LN(x))`), an optional final LN (by default after
+//! pre-norm and Lee blocks), and a linear head (with or without bias) to `vocab_out` logits at
+//! every position. Encoder = bidirectional attention, decoder = causal attention.
 //!
 //! Dropout (rate `cfg.dropout`, only when a dropout RNG is passed) is applied to the embedding
 //! sum and to each sublayer output before its residual add, as in Vaswani et al. §5.4;
@@ -62,7 +63,8 @@ impl Transformer {
     /// Creates the parameters in `params` (names in [`Params::list`] order:
     /// `tok_embed`, `pos_embed` (learned, coupled) or `rel_bias` (t5),
     /// `layers.{i}.{ln1, attn.qkv, attn.out, attn.rel (relative), ln2, ffn.up, ffn.down}`,
-    /// `final_ln` (pre-norm only), `head`).
+    /// `final_ln` (when [`TransformerCfg::has_final_norm`]), `head` (`head.bias` unless
+    /// `head_bias = false`)).
     pub fn load(params: &mut Params, cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
         let d = cfg.d_model;
@@ -71,22 +73,32 @@ impl Transformer {
             None => params.embedding("tok_embed", vocab_in, d)?,
         };
         let positions = Positions::load(params, cfg)?;
-        let attention = if positions.relative() { SelfAttention::load_relative } else { SelfAttention::load };
+        let relative = positions.relative();
         let mut blocks = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
             let p = format!("layers.{i}");
             blocks.push(Block {
                 ln1: LayerNorm::load(params, &format!("{p}.ln1"), d, cfg.norm_type)?,
-                attn: attention(params, &format!("{p}.attn"), d, cfg.heads)?,
+                attn: SelfAttention::load_with(
+                    params,
+                    &format!("{p}.attn"),
+                    d,
+                    cfg.heads,
+                    cfg.attn_bias_init,
+                    relative,
+                )?,
                 ln2: LayerNorm::load(params, &format!("{p}.ln2"), d, cfg.norm_type)?,
-                ffn: FeedForward::load(params, &format!("{p}.ffn"), d, cfg.ffn)?,
+                ffn: FeedForward::load(params, &format!("{p}.ffn"), d, cfg.ffn)?.with_activation(cfg.activation),
             });
         }
-        let final_ln = match cfg.norm {
-            Norm::Pre => Some(LayerNorm::load(params, "final_ln", d, cfg.norm_type)?),
-            Norm::Post => None,
+        let final_ln = match cfg.has_final_norm() {
+            true => Some(LayerNorm::load(params, "final_ln", d, cfg.norm_type)?),
+            false => None,
         };
-        let head = Linear::load(params, "head", vocab_out, d)?;
+        let head = match cfg.head_bias {
+            true => Linear::load(params, "head", vocab_out, d)?,
+            false => Linear::load_no_bias(params, "head", vocab_out, d)?,
+        };
         let cfg = cfg.clone();
         Ok(Transformer {
             cfg,
@@ -127,20 +139,36 @@ impl Transformer {
         let k = self.kernels;
         let x = self.embed(&ids, &pos)?; // (B, T, d)
         let mut x = ops::dropout(&x, p, rng.as_deref_mut())?;
-        let ctx = self.attn_ctx(key_mask, &pos)?;
-        for blk in &self.blocks {
+        let ctx = self.attn_ctx(key_mask.clone(), &pos)?;
+        let per_layer = positions.is_none() && self.positions.per_layer();
+        for (i, blk) in self.blocks.iter().enumerate() {
+            let fresh; // randomized(.., per_layer = true): layers after the first draw anew
+            let ctx = if per_layer && i > 0 {
+                let mask = key_mask.as_deref().map(Vec::as_slice);
+                fresh = self.attn_ctx(key_mask.clone(), &self.positions.ids(None, mask, b, t)?)?;
+                &fresh
+            } else {
+                &ctx
+            };
             x = match self.cfg.norm {
                 Norm::Pre => {
-                    let a = blk.attn.forward(&blk.ln1.forward(&x, k)?, &ctx)?;
+                    let a = blk.attn.forward(&blk.ln1.forward(&x, k)?, ctx)?;
                     let x = (x + ops::dropout(&a, p, rng.as_deref_mut())?)?;
                     let f = blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?;
                     (x + ops::dropout(&f, p, rng.as_deref_mut())?)?
                 }
                 Norm::Post => {
-                    let a = blk.attn.forward(&x, &ctx)?;
+                    let a = blk.attn.forward(&x, ctx)?;
                     let x = blk.ln1.forward(&(x + ops::dropout(&a, p, rng.as_deref_mut())?)?, k)?;
                     let f = blk.ffn.forward(&x, k)?;
                     blk.ln2.forward(&(x + ops::dropout(&f, p, rng.as_deref_mut())?)?, k)?
+                }
+                Norm::Lee => {
+                    let x = blk.ln1.forward(&x, k)?; // the normed stream is the residual
+                    let a = blk.attn.forward(&x, ctx)?;
+                    let x = (x + ops::dropout(&a, p, rng.as_deref_mut())?)?;
+                    let f = blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?;
+                    (x + ops::dropout(&f, p, rng.as_deref_mut())?)?
                 }
             }; // (B, T, d)
         }

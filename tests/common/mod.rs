@@ -113,5 +113,9 @@ pub fn cfg(
         embed_scale: true,
         norm_type: Default::default(),
         embed_init: None,
+        activation: Default::default(),
+        final_norm: None,
+        head_bias: true,
+        attn_bias_init: Default::default(),
     }
 }

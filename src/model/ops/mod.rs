@@ -13,6 +13,7 @@
 //! | LayerNorm | [`layer_norm`] | [`layer_norm_ref`] |
 //! | RMSNorm | [`rms_norm`] | [`rms_norm_ref`] |
 //! | linear (+ bias, + optional ReLU) | [`linear`] | [`linear_ref`] |
+//! | exact (erf) GELU | [`gelu`] | [`gelu_ref`] |
 //! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
 //! | attention of new tokens over a key/value cache (decoding, no autograd) | [`attention_cached`] | [`attention`] |
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
@@ -26,6 +27,7 @@ mod attention_cached;
 mod attention_kernels;
 mod dropout;
 mod embed;
+mod gelu;
 mod kernels;
 mod layer_norm;
 mod linear;
@@ -40,6 +42,7 @@ pub use attention::{attention, attention_ref, Alibi, AttnSpec};
 pub use attention_cached::{attention_cached, KvLayer};
 pub use dropout::{dropout, dropout_mask};
 pub use embed::{embed, embed_ref};
+pub use gelu::{gelu, gelu_f64, gelu_grad_f64, gelu_ref};
 pub use kernels::exp_f32;
 pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};

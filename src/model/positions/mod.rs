@@ -192,6 +192,12 @@ impl Positions {
         *self.scheme.base() == Position::Relative
     }
 
+    /// Whether every attention layer draws its own randomized ids in this copy
+    /// (`randomized(.., per_layer = true)`, and this copy randomizes).
+    pub fn per_layer(&self) -> bool {
+        self.randomizer.is_some() && matches!(self.scheme, Position::Randomized { per_layer: true, .. })
+    }
+
     /// The randomizer, for `randomized(...)` schemes that randomize in this copy.
     pub fn randomizer(&self) -> Option<&Randomizer> {
         self.randomizer.as_ref()

@@ -2,7 +2,9 @@
 //! Generalization of Transformers", §3): for a sequence of length T, draw T distinct integers
 //! uniformly from `[0, L)` without replacement, sort them, and use them as the position ids
 //! instead of `0..T`. One draw per forward pass, shared by every sequence of the batch (as
-//! their `noisy_fixed_positional_encodings`, which draws once per call). `L` (`max_len`) must be
+//! their `noisy_fixed_positional_encodings`, which draws once per call); with `per_layer = true`
+//! every attention layer after the first draws again (their RoPE, ALiBi and relative
+//! attention draw inside each layer's call, `models/transformer.py`). `L` (`max_len`) must be
 //! at least the longest sequence the model ever reads, so test lengths are covered in training.
 //!
 //! Determinism: the draws come from a ChaCha8 stream owned by the model (shared by its clones),
