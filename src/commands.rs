@@ -39,35 +39,7 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
             crate::sweep::plan_cmd(&file, experiment.as_deref(), steps.map(|s| s as usize), json)
         }
         Command::Status { out } => crate::sweep::status_cmd(&out),
-        Command::Submit {
-            file,
-            experiment,
-            slurm: _,
-            out,
-            steps,
-            partition,
-            time,
-            cpus,
-            gpus,
-            max_parallel,
-            runs_per_task,
-            sbatch,
-            dry_run,
-        } => {
-            let opts = crate::submit::Options {
-                out,
-                steps: steps.map(|s| s as usize),
-                partition,
-                time,
-                cpus,
-                gpus,
-                max_parallel,
-                runs_per_task: runs_per_task as usize,
-                sbatch,
-                dry_run,
-            };
-            crate::submit::submit_cmd(&file, experiment.as_deref(), opts)
-        }
+        cmd @ Command::Submit { .. } => crate::submit::dispatch(cmd),
         Command::Sample { file, task, all: true, split, part, json, seed, .. } => {
             sample_all(&file, &task, split.as_deref().zip(part.as_deref()), json, seed)
         }

@@ -71,6 +71,32 @@ fn submit_of(file: &Path, experiment: Option<&str>, o: &Options) -> Result<Submi
     })
 }
 
+/// `algen submit` from its arguments.
+pub fn dispatch(cmd: crate::cli::Command) -> Result<(), Failure> {
+    let crate::cli::Command::Submit {
+        file,
+        experiment,
+        slurm: _,
+        out,
+        steps,
+        partition,
+        time,
+        cpus,
+        gpus,
+        max_parallel,
+        runs_per_task,
+        sbatch,
+        dry_run,
+    } = cmd
+    else {
+        return Err(Failure::Usage("not a submit command".into()));
+    };
+    let steps = steps.map(|s| s as usize);
+    let runs_per_task = runs_per_task as usize;
+    let opts = Options { out, steps, partition, time, cpus, gpus, max_parallel, runs_per_task, sbatch, dry_run };
+    submit_cmd(&file, experiment.as_deref(), opts)
+}
+
 /// `algen submit FILE [-e NAME] --slurm …`.
 pub fn submit_cmd(file: &Path, experiment: Option<&str>, o: Options) -> Result<(), Failure> {
     let mut sub = submit_of(file, experiment, &o)?;
