@@ -113,7 +113,7 @@ fn label_inputs_have_a_token_limit() {
     assert_eq!(l.len(), 2);
     assert_error(&l[0], "algen::jsonl::invalid_input");
     assert!(l[0]["error"].as_str().unwrap_or("").contains("10000 tokens"), "{}", l[0]["error"]);
-    assert_eq!(l[1]["output"].as_array().map(Vec::len), Some(10_000));
+    assert_eq!(l[1]["output"].as_str().map(str::len), Some(10_000), "a string in, a string out");
 }
 
 /// Each answer is written and flushed before the next input line arrives.
