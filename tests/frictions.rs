@@ -63,3 +63,29 @@ fn the_suggested_learned_table_size_checks() {
     let smaller = diags(&spec(split, &format!("learned(max_len = {})", n / 2), ""));
     assert_eq!(smaller.len(), 1, "half the suggestion is too small (the help is not wasteful)");
 }
+
+/// A universe split whose train part is empty (the checker rejects one; here the IR is
+/// changed after checking, as a library user could) fails with an error naming the split and
+/// the part, not with a tensor-shape error inside the model.
+#[test]
+fn an_empty_universe_train_part_is_a_clear_run_error() {
+    let text = "task add { input = (a: 0..3, b: 0..3), target = (a + b) % 3, format = [a, \"+\", b, \"=\"] }\n\
+                split half { train = fraction 0.5, test = rest }\n\
+                model m = transformer { kind = decoder, layers = 1, d_model = 16, heads = 2, ffn = 32 }\n\
+                experiment e { task = add, model = m, split = half, train { steps = 2 } }\n";
+    let l = algen::syntax::load::load_str("t.alg", text);
+    let mut spec = algen::check::check(&l.files).spec.expect("checks");
+    spec.splits[0].train.select = algen::ir::Selector::Fraction { fraction: 0.0, corrupt: 0.0 };
+    let exp = &spec.experiments[0];
+    let run = algen::train::RunSpec {
+        task: &spec.tasks[0],
+        split: &spec.splits[0],
+        variant: &exp.variants[0],
+        eval: &exp.eval,
+        seed: 0,
+        kernels: Default::default(),
+    };
+    let err = algen::train::run(&run, &mut algen::train::Quiet).err().expect("an error").to_string();
+    assert!(err.contains("train part of split `half` is empty"), "{err}");
+    assert!(!err.contains("tensor"), "{err}");
+}
