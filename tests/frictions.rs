@@ -85,7 +85,8 @@ fn an_empty_universe_train_part_is_a_clear_run_error() {
         seed: 0,
         kernels: Default::default(),
     };
-    let err = algen::train::run(&run, &mut algen::train::Quiet).err().expect("an error").to_string();
+    let Err(e) = algen::train::run(&run, &mut algen::train::Quiet) else { panic!("an empty train part must fail") };
+    let err = e.to_string();
     assert!(err.contains("train part of split `half` is empty"), "{err}");
     assert!(!err.contains("tensor"), "{err}");
 }
