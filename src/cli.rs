@@ -163,6 +163,9 @@ pub enum Command {
         #[arg(short = 'e', long = "experiment")]
         experiment: Option<String>,
     },
+    /// Print the longer explanation of a diagnostic code, with an example
+    /// (`algen explain algen::check::step_end`; the `algen::` prefix may be left out).
+    Explain { code: String },
     /// Rebuild results.json, report.md and the plots of each experiment from its finished runs,
     /// and list the runs that are missing or failed.
     Report {

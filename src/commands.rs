@@ -48,6 +48,10 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
         Command::Rasp { file, eval } => rasp(&file, &eval),
         Command::Report { dir } => crate::sweep::report_cmd(&dir),
+        Command::Explain { code } => {
+            print!("{}", algen::explain::explain(&code).map_err(Failure::Usage)?);
+            Ok(())
+        }
     }
 }
 
@@ -349,8 +353,10 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
             labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
         }
         Json::String(s) => {
+            // A string in, a string out: the output tokens written one after another.
             let toks: Vec<String> = s.chars().map(String::from).collect();
-            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(words)
+            let joined = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.outputs[i as usize].as_str()).collect::<String>());
+            labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(joined)
         }
         _ => {
             let msg = "\"input\" must be a list of token ids, a list of token strings, or a string";

@@ -22,6 +22,7 @@ pub mod alloc;
 pub mod check;
 pub mod diag;
 pub mod eval;
+pub mod explain;
 pub mod ir;
 pub mod model;
 pub mod pipeline;

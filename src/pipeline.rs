@@ -51,22 +51,24 @@ pub fn validate(spec: &Spec) -> Vec<Diag> {
     let mut diags: Vec<Diag> = vec![];
     for exp in &spec.experiments {
         let (Some(t), Some(s)) = (spec.task(&exp.task), spec.split(&exp.split)) else { continue };
-        let vocab = crate::task::vocab(t);
-        let longest = s.train.lengths().iter().chain(s.test.lengths()).max().copied().unwrap_or(0);
-        let seq = train::seq_len(t, &vocab, longest);
         for v in &exp.variants {
             let ir::Arch::Transformer(cfg) = &v.model.arch else { continue }; // an LSTM has no table
-            let Some((d, label)) =
-                table_too_small(&cfg.position, seq, longest, || train::max_position_id(t, &vocab, longest))
-            else {
-                continue;
-            };
+            let Some((d, label)) = position_table(t, s, &cfg.position) else { continue };
             if !diags.iter().any(|x| x.sort_key() == (v.model.span.file, v.model.span.start)) {
                 diags.push(d.at(v.model.span, label));
             }
         }
     }
     diags
+}
+
+/// The diagnostic (without its span) and its label when `pos` cannot serve the sequences of
+/// task `t` at the longest length of split `s`; its help names a table size that passes.
+pub fn position_table(t: &ir::Task, s: &ir::Split, pos: &ir::Position) -> Option<(Diag, &'static str)> {
+    let vocab = crate::task::vocab(t);
+    let longest = s.train.lengths().iter().chain(s.test.lengths()).max().copied().unwrap_or(0);
+    let seq = train::seq_len(t, &vocab, longest);
+    table_too_small(pos, seq, longest, || train::max_position_id(t, &vocab, longest))
 }
 
 /// The diagnostic (without its span) and its label when `pos` cannot serve `seq`-token

@@ -69,11 +69,17 @@ pub fn selection(
 
 /// The experiment folders of `dir`, or a usage error.
 fn experiment_dirs(dir: &Path, what: &str) -> Result<Vec<std::path::PathBuf>, Failure> {
+    const SHOULD: &str = "give the `--out` folder of `algen run` (one folder per experiment, each with \
+                          plan.json, runs/ and results.json) or one experiment folder in it";
+    if !dir.is_dir() {
+        let why = if dir.exists() { "is not a folder" } else { "does not exist" };
+        return Err(Failure::Usage(format!("`{}` {why}: {SHOULD}", dir.display())));
+    }
     let dirs =
         merge::experiment_dirs(dir).map_err(|e| Failure::Usage(format!("cannot {what} `{}`: {e}", dir.display())))?;
     if dirs.is_empty() {
         return Err(Failure::Usage(format!(
-            "`{}` holds no experiment of `algen run` (no plan.json in it or its folders)",
+            "`{}` holds no experiment of `algen run` (no plan.json in it or its folders): {SHOULD}",
             dir.display()
         )));
     }

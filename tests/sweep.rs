@@ -296,7 +296,15 @@ fn status_and_report_need_experiments() {
         let o = algen(&[cmd, s(&dir)]);
         assert_eq!(o.status.code(), Some(2), "{cmd}");
         assert!(String::from_utf8_lossy(&o.stderr).contains("no experiment"), "{cmd}");
-        assert_eq!(algen(&[cmd, s(&dir.join("nothing"))]).status.code(), Some(2), "{cmd} on a missing folder");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("plan.json, runs/ and results.json"),
+            "{cmd}: says what DIR holds"
+        );
+        let o = algen(&[cmd, s(&dir.join("nothing"))]);
+        assert_eq!(o.status.code(), Some(2), "{cmd} on a missing folder");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("does not exist") && err.contains("--out` folder"), "{cmd}: {err}");
+        assert!(!err.contains("os error"), "{cmd}: no bare OS error: {err}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -76,8 +76,13 @@ fn all_variants(
     seeds: &[u64],
 ) -> Option<Vec<ir::Variant>> {
     let mut variants = vec![];
+    let mut ok = true;
     for (label, mdef) in mdefs {
-        let mut vs = self::variants(cx, mdef, train_fields, seeds)?;
+        // Every model of a sweep is checked, so a mistake in one does not hide the next's.
+        let Some(mut vs) = self::variants(cx, mdef, train_fields, seeds) else {
+            ok = false;
+            continue;
+        };
         if let Some(m) = label {
             for v in &mut vs {
                 v.label = if v.label == "base" { format!("model={m}") } else { format!("model={m}, {}", v.label) };
@@ -85,7 +90,7 @@ fn all_variants(
         }
         variants.extend(vs);
     }
-    Some(variants)
+    ok.then_some(variants)
 }
 
 /// The experiment's model, or each model of `model = sweep [a, b { overrides }, ...]` with its
@@ -144,6 +149,17 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
         }
     }
     let every = f.expr("every").map_or(Some(defaults::EVAL_EVERY as i64), |e| cx.int_in(e, 0, i64::MAX));
+    if let (Some(0), Some(e)) = (every, f.expr("every")) {
+        cx.push(
+            Diag::warning("algen::check::eval_off", "`every = 0` turns periodic evaluation off")
+                .at(e.span, "no evaluation during training")
+                .help(
+                    "`every = 0` does not mean every step: only the evaluation after the last step runs \
+                     (as when `every` is left out), so the curves have one point; write `every = N` to \
+                     evaluate every N steps, or leave `every` out",
+                ),
+        );
+    }
     let count = f.expr("count").map_or(Some(defaults::PERIODIC_COUNT as i64), |e| cx.int_in(e, 1, 1 << 30));
     let batch = f.expr("batch").map_or(Some(defaults::EVAL_BATCH as i64), |e| cx.int_in(e, 1, 1 << 20));
     let metrics = match f.expr("metrics") {
@@ -456,17 +472,11 @@ fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, 
             .help(format!("set `kind = {k}` on the model")),
         );
     }
-    if let ir::Position::Learned { max_len } = cfg.position {
-        let longest = split.test.lengths().iter().chain(split.train.lengths()).max().copied().unwrap_or(0);
-        if longest > max_len {
-            cx.push(
-                Diag::error(
-                    "algen::check::position_len",
-                    format!("learned positions cover {max_len} positions, but inputs reach length {longest}"),
-                )
-                .at(at, "position table too short")
-                .help(format!("use `learned(max_len = {})` or more", longest.next_power_of_two())),
-            );
+    // The same rule as `pipeline::validate` (sequence length, not input length), so the
+    // suggested table size passes; checked here too so it joins the other mistakes.
+    if matches!(cfg.position, ir::Position::Learned { .. }) {
+        if let Some((d, label)) = crate::pipeline::position_table(task, split, &cfg.position) {
+            cx.push(d.at(at, label));
         }
     }
 }

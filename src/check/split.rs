@@ -158,6 +158,31 @@ fn part(cx: &mut Cx, p: &Part, default_count: usize) -> Option<ir::Part> {
         );
         return None;
     }
-    let lengths = (lo..=hi).step_by(step).collect();
+    let lengths: Vec<usize> = (lo..=hi).step_by(step).collect();
+    if let (Some(e), Some(&last)) = (&p.step, lengths.last()) {
+        if last != hi {
+            cx.push(step_skips_end(&lengths, hi, step, range.span.to(e.span)));
+        }
+    }
     Some(ir::Part { select: ir::Selector::Len { lengths }, count })
+}
+
+/// The warning for a `step` that does not land on the range's last length.
+fn step_skips_end(lengths: &[usize], hi: usize, step: usize, at: crate::source::Span) -> Diag {
+    let (lo, last) = (lengths[0], lengths[lengths.len() - 1]);
+    let shown = if lengths.len() <= 8 {
+        lengths.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+    } else {
+        format!("{}, {}, {}, …, {last}", lengths[0], lengths[1], lengths[2])
+    };
+    Diag::warning(
+        "algen::check::step_end",
+        format!("`step {step}` from {lo} does not reach length {hi}: the lengths used are {shown}"),
+    )
+    .at(at, format!("ends at {last}"))
+    .help(format!(
+        "lengths go from the start in steps of {step} and stop at or before the end; write `{lo}..={last} step {step}` \
+         to say so, or `{lo}..={} step {step}` to go one step further",
+        last + step
+    ))
 }

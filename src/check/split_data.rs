@@ -33,7 +33,11 @@ pub fn fits(cx: &mut Cx, task: &ir::Task, split: &ir::Split, at: Span) {
                 )
                 .at(at, format!("train gets {}, test gets {} of {} examples", p.train.len(), p.test.len(), p.total))
                 .label(split.span, "split defined here")
-                .help(format!("change the predicates of `{}` so that both parts select examples", split.name)),
+                .help(format!(
+                    "change the predicates or fractions of `{}` so that both parts select examples \
+                     (a fraction keeps round(f × the universe's size) examples)",
+                    split.name
+                )),
             );
         }
         Ok(_) => {}

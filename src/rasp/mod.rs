@@ -63,19 +63,25 @@ impl std::fmt::Debug for Program {
 /// blocks inside specs; a stand-alone file has offset 0).
 pub fn compile(file: FileId, text: &str, offset: usize, file_text: Arc<str>) -> Result<Program, Vec<Diag>> {
     let program = parse::parse(file, text, offset).map_err(|d| vec![d])?;
+    // Name mistakes (check) and type/value mistakes (define) are reported together: the
+    // definitions run even after a name mistake, and a name define reports again is dropped.
     let mut diags = check::check(&program);
-    if !diags.is_empty() {
-        diags.sort_by_key(|d| d.sort_key());
-        return Err(diags);
-    }
     let (mut definer, base) = Definer::new(Span::new(PRELUDE_FILE, 0, 0));
     let prelude = parse::parse(PRELUDE_FILE, PRELUDE, 0).expect("the standard library parses");
     let lib = define::new_env(Some(base));
-    definer.run_top(&prelude.stmts, &lib, &mut diags);
-    assert!(diags.is_empty(), "the standard library defines cleanly");
+    let mut lib_diags = vec![];
+    definer.run_top(&prelude.stmts, &lib, &mut lib_diags);
+    assert!(lib_diags.is_empty(), "the standard library defines cleanly");
     let env = define::new_env(Some(lib));
-    definer.run_top(&program.stmts, &env, &mut diags);
+    let mut defined = vec![];
+    definer.run_top(&program.stmts, &env, &mut defined);
+    for d in defined {
+        if !diags.iter().any(|x| x.code == d.code && x.sort_key() == d.sort_key()) {
+            diags.push(d);
+        }
+    }
     if !diags.is_empty() {
+        diags.sort_by_key(|d| d.sort_key());
         return Err(diags);
     }
     let mut names = vec![];

@@ -2,6 +2,7 @@
 
 use super::ast::{File, Item, RaspSource};
 use super::parse_file;
+use super::std_lib;
 use crate::diag::Diag;
 use crate::source::{read_source, FileId, ReadError, SourceMap, Span};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,8 @@ pub struct Loaded {
 }
 
 /// Reads `path` and every file it imports (paths relative to the importing
-/// file). Each file is parsed once even when imported twice; a cycle or a
+/// file; `std/NAME.alg` names the shipped library when no such local file exists, see
+/// [`super::std_lib`]). Each file is parsed once even when imported twice; a cycle or a
 /// missing file is a diagnostic at the `import` line.
 ///
 /// A file that exists but cannot be used (larger than 16 MiB, not UTF-8) is a
@@ -75,7 +77,7 @@ impl Loader {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for item in &ast.items {
             if let Item::Import { path: rel, path_span, .. } = item {
-                self.import(&dir.join(rel), *path_span);
+                self.import(resolve(&dir, rel), *path_span);
             }
         }
         self.stack.pop();
@@ -106,8 +108,12 @@ impl Loader {
         }
     }
 
-    fn import(&mut self, path: &Path, at: Span) {
-        let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    fn import(&mut self, target: Target, at: Span) {
+        let path = match &target {
+            Target::Disk(p) => p.clone(),
+            Target::Std(name) => PathBuf::from(format!("{}{name}", std_lib::DISPLAY)),
+        };
+        let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
         if self.stack.contains(&canon) {
             let chain: Vec<String> = self.stack.iter().chain([&canon]).map(|p| short(p)).collect();
             self.loaded.diags.push(
@@ -120,18 +126,62 @@ impl Loader {
         if self.paths.contains(&canon) {
             return; // already loaded
         }
-        match read_source(path) {
-            Ok(text) => self.file(path.to_path_buf(), text),
+        if let Target::Std(name) = &target {
+            return match std_lib::get(name) {
+                Some(text) => self.file(path, text.to_string()),
+                None => self.loaded.diags.push(unknown_std(name, at)),
+            };
+        }
+        match read_source(&path) {
+            Ok(text) => self.file(path, text),
             Err(e @ (ReadError::TooLarge | ReadError::NotUtf8 { .. })) => {
-                self.loaded.diags.extend(e.diag(path).map(|d| d.at(at, "imported here")))
+                self.loaded.diags.extend(e.diag(&path).map(|d| d.at(at, "imported here")))
             }
             Err(e) => self.loaded.diags.push(
                 Diag::error("algen::import::missing_file", format!("cannot read `{}`: {e}", path.display()))
                     .at(at, "imported here")
-                    .help("import paths are relative to the file that imports them"),
+                    .help(
+                        "import paths are relative to the file that imports them; \
+                         `std/NAME.alg` names the shipped library when no such local file exists",
+                    ),
             ),
         }
     }
+}
+
+/// Where an import path leads.
+enum Target {
+    /// A file on disk.
+    Disk(PathBuf),
+    /// A file of the shipped library, by name (`grokking.alg`).
+    Std(String),
+}
+
+/// The import rule: relative to the importing file's folder `dir`; a path `std/NAME` that
+/// names no local file is the shipped `NAME`; inside a shipped file, every path is shipped.
+fn resolve(dir: &Path, rel: &str) -> Target {
+    let std_dir = std_lib::DISPLAY.trim_end_matches('/');
+    if dir == Path::new(std_dir) {
+        return Target::Std(rel.strip_prefix(std_lib::PREFIX).unwrap_or(rel).to_string());
+    }
+    let local = dir.join(rel);
+    match rel.strip_prefix(std_lib::PREFIX) {
+        Some(name) if !local.exists() => Target::Std(name.to_string()),
+        _ => Target::Disk(local),
+    }
+}
+
+fn unknown_std(name: &str, at: Span) -> Diag {
+    let names: Vec<&str> = std_lib::names().collect();
+    let help = match crate::diag::did_you_mean(name, names.iter().copied()) {
+        Some(c) => format!("did you mean `std/{c}`?"),
+        None => {
+            format!("the library has: {}", names.iter().map(|n| format!("`std/{n}`")).collect::<Vec<_>>().join(", "))
+        }
+    };
+    Diag::error("algen::import::unknown_std", format!("the shipped library has no file `{name}`"))
+        .at(at, "imported here")
+        .help(format!("{help} (a local file at this path would be read first)"))
 }
 
 fn short(p: &Path) -> String {

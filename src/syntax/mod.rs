@@ -10,6 +10,7 @@ mod build_grammar;
 pub mod depth;
 mod lets;
 pub mod load;
+pub mod std_lib;
 
 pub use build::build;
 pub use load::{load, Loaded};

@@ -87,6 +87,14 @@ impl Fixed {
         }
         let cfg = &spec.variant.train;
         let data = task::split_universe(spec.task, spec.split, spec.seed)?;
+        if data.train.is_empty() {
+            // The checker rejects such splits; a clear error, not a shape error in the model.
+            let message =
+                format!("selects no training example: the train part of split `{}` is empty", spec.split.name);
+            return Err(
+                task::LabelError::Grammar { task: spec.task.name.clone(), message, span: spec.split.span }.into()
+            );
+        }
         let train = Rows::new(spec.task, vocab, &data.train);
         let test = Rows::new(spec.task, vocab, &data.test);
         let true_train: Vec<u32> = data.train_true.iter().map(|&t| vocab.model_output(t).unwrap_or(0)).collect();

@@ -1,0 +1,347 @@
+//! Longer explanations of diagnostic codes, for `algen explain CODE` (as `rustc --explain`).
+//!
+//! Every code of [`crate::diag::CODES`] is either in [`EXPLAINED`] (a paragraph and an
+//! example) or in [`TODO`] (not written yet; `explain` says so and prints the one-line
+//! meaning). A test keeps the three lists consistent.
+
+/// A code's explanation: what it means, why, and an example spec with the fix.
+pub const EXPLAINED: &[(&str, &str)] = &[
+    (
+        "algen::parse::syntax",
+        "The text does not follow the grammar (grammar/algen.pest). The diagnostic points at the
+first character the parser could not use and lists what it expected there.
+
+Example:
+    task t { alphabet = \"01\" input = string(alphabet) }
+Fields of a block are separated by a comma or a line break:
+    task t { alphabet = \"01\", input = string(alphabet) }",
+    ),
+    (
+        "algen::import::missing_file",
+        "An `import` names a file that cannot be read. Import paths are relative to the folder
+of the file that imports them, not to the working directory. A path `std/NAME.alg` names
+the spec library shipped with algen (specs/lib/NAME.alg) when no such local file exists.
+
+Example:
+    import \"lib/chomsky.alg\";     // read next to this spec
+    import \"std/chomsky.alg\";     // the shipped copy, from any directory",
+    ),
+    (
+        "algen::import::unknown_std",
+        "`import \"std/NAME.alg\"` names the spec library shipped inside the binary, and the
+library has no file NAME.alg (and no local file has that path either: a local
+`std/NAME.alg` next to the importing spec is read first). The help lists the closest name.
+
+Example:
+    import \"std/grokking.alg\";    // the modular-arithmetic universes of Power et al. 2022
+    split s { train = fraction 0.5, test = rest }
+    experiment e { task = mod_add, model = m, split = s }",
+    ),
+    (
+        "algen::import::cycle",
+        "Files import each other in a cycle (a.alg imports b.alg, which imports a.alg). Each
+file is loaded once; a cycle has no first file to load.
+
+Fix: move the definitions both files need into a third file that both import.",
+    ),
+    (
+        "algen::check::duplicate_name",
+        "Two items (tasks, models, splits, experiments, lets ...) share a name, in one file or
+across imported files. Names are global to a spec and its imports.
+
+Example:
+    task rev { ... }
+    task rev { ... }        // error: rename one, e.g. `task rev_long`",
+    ),
+    (
+        "algen::check::unknown_name",
+        "A name that no item or `let` defines: a task, model or split named in an experiment, or
+a variable in an expression. The help suggests the closest defined name.
+
+Example:
+    experiment e { task = reverze, model = m, split = s }   // did you mean `reverse`?",
+    ),
+    (
+        "algen::check::unknown_field",
+        "A block has a field it does not know, often a typo. The help suggests the closest field
+or lists the allowed ones.
+
+Example:
+    train { stpes = 1000 }     // did you mean `steps`?",
+    ),
+    (
+        "algen::check::duplicate_field",
+        "A field is given twice in one block; algen does not pick one silently.
+
+Example:
+    train { steps = 1000, steps = 2000 }   // keep one",
+    ),
+    (
+        "algen::check::missing_field",
+        "A required field is absent, such as an experiment without `task`, `model` or `split`,
+or a task without `input`.
+
+Example:
+    experiment e { task = t, model = m }             // error: no split
+    experiment e { task = t, model = m, split = s }",
+    ),
+    (
+        "algen::check::wrong_type",
+        "A value of the wrong kind for its field: a string where a number is needed, a list
+where one value is expected, a block where a value is expected, and so on.
+
+Example:
+    train { steps = \"1000\" }     // a number: `steps = 1000`",
+    ),
+    (
+        "algen::check::bad_range",
+        "A range that is empty, reversed or starts below its minimum. `a..b` excludes b, `a..=b`
+includes it; lengths start at 1.
+
+Example:
+    split s { train = len 10..=1, test = len 11..=20 }   // reversed: `len 1..=10`",
+    ),
+    (
+        "algen::check::out_of_range",
+        "A number outside the interval its field allows (a learning rate of 0, a negative count,
+a fraction over 1). The label states the interval.
+
+Example:
+    train { batch = 0 }      // at least 1",
+    ),
+    (
+        "algen::check::step_end",
+        "A warning: `len A..=B step S` lists A, A+S, A+2S, ... and stops at the last one not
+past B, so B itself is left out when S does not divide B-A. The warning lists the lengths
+used.
+
+Example:
+    test = len 13..=30 step 3     // lengths 13, 16, 19, 22, 25, 28: 30 is not tested
+    test = len 13..=28 step 3     // says so
+    test = len 13..=31 step 3     // goes one step further, to 31",
+    ),
+    (
+        "algen::check::eval_off",
+        "A warning: `eval { every = 0 }` does not mean \"every step\": it turns periodic
+evaluation off, as leaving `every` out does. Only the evaluation after the last training
+step runs, so curves.svg has one point and grokking-style curves are lost. Give a step
+interval to see the curves, or leave `every` out to say \"at the end only\".
+
+Example:
+    eval { every = 500 }     // evaluate every 500 steps, and after the last",
+    ),
+    (
+        "algen::check::unknown_value",
+        "A value not among the ones the field allows (an optimizer, a schedule, a format ...).
+The help suggests the closest allowed value or lists them.
+
+Example:
+    train { optimizer = adma(lr = 1e-3) }     // did you mean `adam`?",
+    ),
+    (
+        "algen::check::unknown_position",
+        "An unknown positional encoding. The encodings are none, sinusoidal, learned, rope,
+alibi, relative, t5, randomized(..), hard_alibi and coupled(..).
+
+Example:
+    model m = transformer { position = rotary }    // did you mean `rope`?",
+    ),
+    (
+        "algen::check::unknown_function",
+        "A call to a function that does not exist in task expressions (see the README's list
+of builtins: reverse, sort, len, count, inv, ...). The help suggests the closest one.
+
+Example:
+    target = revers(input)     // did you mean `reverse`?",
+    ),
+    (
+        "algen::check::arity",
+        "A function or encoding called with the wrong number or names of arguments.
+
+Example:
+    target = reverse(input, input)     // `reverse` takes one argument",
+    ),
+    (
+        "algen::check::heads_divide",
+        "A transformer's `d_model` must be a multiple of `heads`: each head gets d_model/heads
+dimensions.
+
+Example:
+    model m = transformer { d_model = 64, heads = 3 }    // use heads = 2, 4 or 8",
+    ),
+    (
+        "algen::check::position_len",
+        "A learned position table (or a randomized range, or a coupled table) is shorter than
+the longest sequence the model reads. The model reads more tokens than the input: query
+slots or the target, depending on the format. The help names a size that passes.
+
+Example:
+    model m = transformer { position = learned(max_len = 16) }
+    split s { train = len 1..=8, test = len 9..=40 }     // needs a longer table",
+    ),
+    (
+        "algen::check::format_model",
+        "The task's format does not fit the model kind: a decoder format (`lm`, the arithmetic
+formats, a universe layout) needs `kind = decoder`; `transduce`, `tag` and `classify` need
+an encoder. An LSTM fits every format.
+
+Example:
+    task t { ..., format = lm }
+    model m = transformer { kind = decoder, ... }",
+    ),
+    (
+        "algen::check::unknown_metric",
+        "An unknown metric or scope in `eval { metrics }` or in an `expect` line. Metrics are
+token_accuracy and sequence_accuracy; scopes are train and test.
+
+Example:
+    expect all test.seq_accuracy >= 0.9     // did you mean `sequence_accuracy`?",
+    ),
+    (
+        "algen::check::split_empty",
+        "A split part over a finite universe that selects no example: its predicate or fraction
+keeps nothing, so that part could neither train nor test.
+
+Example:
+    split s { train = where a > 200, test = rest }    // a ranges over 0..97",
+    ),
+    (
+        "algen::run::expect",
+        "An `expect` line of the experiment does not hold for the trained runs. Results,
+report and plots are written anyway; the exit status is 1.
+
+Example:
+    expect all test.sequence_accuracy >= 0.99     // `all`: every variant and seed",
+    ),
+    (
+        "algen::run::diverged",
+        "The training loss became NaN or infinite. Lower the learning rate, add `clip`, or
+use a warmup schedule.
+
+Example:
+    train { optimizer = adam(lr = 3e-4), clip = 1.0, schedule = warmup_cosine(warmup = 200) }",
+    ),
+];
+
+/// Codes whose explanation is not written yet: `algen explain` prints their one-line meaning
+/// and says so.
+pub const TODO: &[&str] = &[
+    "algen::import::not_utf8",
+    "algen::jsonl::not_utf8",
+    "algen::parse::too_deep",
+    "algen::import::too_large",
+    "algen::check::let_cycle",
+    "algen::check::duplicate_seed",
+    "algen::check::too_large",
+    "algen::check::overflow",
+    "algen::check::target_vocab",
+    "algen::check::target_fails",
+    "algen::check::unbounded_output",
+    "algen::check::target_type",
+    "algen::check::unsweepable",
+    "algen::check::fixed_by_format",
+    "algen::check::unknown_builtin",
+    "algen::check::fixed_by_builtin",
+    "algen::check::format_split",
+    "algen::check::position_fit",
+    "algen::check::rasp_unknown_name",
+    "algen::check::rasp_reserved_name",
+    "algen::check::rasp_type",
+    "algen::check::rasp_value",
+    "algen::check::rasp_unsupported",
+    "algen::check::rasp_output",
+    "algen::rasp::eval",
+    "algen::jsonl::invalid_json",
+    "algen::jsonl::invalid_input",
+    "algen::jsonl::line_too_long",
+    "algen::check::split_kind",
+    "algen::check::universe_only",
+    "algen::check::unknown_token",
+    "algen::check::split_eval",
+    "algen::check::split_task",
+    "algen::check::empty_universe",
+    "algen::check::universe_size",
+    "algen::check::universe_format",
+    "algen::check::universe_split",
+    "algen::check::unknown_rule",
+    "algen::check::unproductive_rule",
+    "algen::check::template_child",
+    "algen::check::machine_unknown_symbol",
+    "algen::check::machine_unknown_state",
+    "algen::check::machine_nondeterministic",
+    "algen::check::machine_rule",
+    "algen::check::machine_missing_rule",
+    "algen::check::machine_unreachable",
+    "algen::check::scratchpad",
+    "algen::run::label",
+    "algen::task::not_in_universe",
+    "algen::run::locked",
+    "algen::run::config_changed",
+    "algen::run::resume_steps",
+    "algen::run::checkpoint_corrupt",
+    "algen::run::resume_results",
+    "algen::run::io",
+    "algen::run::checkpoint",
+    "algen::run::preempted",
+    "algen::run::model",
+    "algen::task::eval",
+    "algen::task::unknown_output",
+    "algen::task::target_shape",
+    "algen::task::tag_length",
+    "algen::task::unknown_input",
+    "algen::task::input_id",
+    "algen::task::grammar",
+    "algen::task::invalid_input",
+    "algen::task::empty_alphabet",
+];
+
+/// What `algen explain CODE` prints, or `Err` with a usage message (unknown code, with a
+/// did-you-mean). The `algen::` prefix may be left out.
+pub fn explain(code: &str) -> Result<String, String> {
+    let full = if code.starts_with("algen::") { code.to_string() } else { format!("algen::{code}") };
+    let Some((code, meaning)) = crate::diag::CODES.iter().find(|(c, _)| *c == full) else {
+        let codes = crate::diag::CODES.iter().map(|(c, _)| *c);
+        let hint = match crate::diag::did_you_mean(&full, codes) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => "codes look like `algen::check::unknown_name`; every diagnostic shows its code".into(),
+        };
+        return Err(format!("no diagnostic has the code `{code}`: {hint}"));
+    };
+    Ok(match EXPLAINED.iter().find(|(c, _)| c == code) {
+        Some((_, text)) => format!("{code}: {meaning}\n\n{text}\n"),
+        None => format!("{code}: {meaning}\n\n(No longer explanation has been written for this code yet.)\n"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::CODES;
+
+    #[test]
+    fn every_code_is_explained_or_listed_as_todo() {
+        for (c, _) in CODES {
+            let e = EXPLAINED.iter().any(|(x, _)| x == c);
+            let t = TODO.contains(c);
+            assert!(e ^ t, "{c}: explained {e}, todo {t}: exactly one");
+        }
+        for c in EXPLAINED.iter().map(|(c, _)| *c).chain(TODO.iter().copied()) {
+            assert!(CODES.iter().any(|(x, _)| *x == c), "{c} is not a registered code");
+        }
+        assert!(EXPLAINED.len() >= 20, "the most common codes are explained");
+        for (c, text) in EXPLAINED {
+            assert!(text.contains("Example") || text.contains("Fix"), "{c}: an example or a fix");
+        }
+    }
+
+    #[test]
+    fn explain_answers_known_codes_and_suggests_for_unknown_ones() {
+        let t = explain("algen::check::step_end").unwrap();
+        assert!(t.starts_with("algen::check::step_end: ") && t.contains("13..=28 step 3"), "{t}");
+        assert_eq!(explain("check::step_end").unwrap(), t, "the prefix may be left out");
+        let todo = explain(TODO[0]).unwrap();
+        assert!(todo.contains("not been written") || todo.contains("No longer explanation"), "{todo}");
+        let e = explain("check::unknown_nme").unwrap_err(); // (no literal code: the scan in tests/fixtures.rs)
+        assert!(e.contains("did you mean `algen::check::unknown_name`?"), "{e}");
+    }
+}
