@@ -231,6 +231,8 @@ pub const TODO: &[&str] = &[
     "algen::parse::too_deep",
     "algen::import::too_large",
     "algen::check::let_cycle",
+    "algen::check::per_layer_draw",
+    "algen::check::haiku_lstm_embed",
     "algen::check::duplicate_seed",
     "algen::check::too_large",
     "algen::check::overflow",
@@ -299,7 +301,14 @@ pub const TODO: &[&str] = &[
 /// did-you-mean). The `algen::` prefix may be left out.
 pub fn explain(code: &str) -> Result<String, String> {
     let full = if code.starts_with("algen::") { code.to_string() } else { format!("algen::{code}") };
-    let Some((code, meaning)) = crate::diag::CODES.iter().find(|(c, _)| *c == full) else {
+    // `split_empty` alone names the code when exactly one code ends so.
+    let tail = format!("::{}", code.trim_start_matches("algen::"));
+    let by_tail: Vec<_> = crate::diag::CODES.iter().filter(|(c, _)| c.ends_with(&tail)).collect();
+    let found = crate::diag::CODES.iter().find(|(c, _)| *c == full).or(match by_tail.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    });
+    let Some((code, meaning)) = found else {
         let codes = crate::diag::CODES.iter().map(|(c, _)| *c);
         let hint = match crate::diag::did_you_mean(&full, codes) {
             Some(c) => format!("did you mean `{c}`?"),
@@ -317,6 +326,14 @@ pub fn explain(code: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::diag::CODES;
+
+    #[test]
+    fn a_unique_last_segment_names_its_code() {
+        assert!(explain("split_empty").unwrap().starts_with("algen::check::split_empty: "));
+        assert!(explain("check::split_empty").unwrap().starts_with("algen::check::split_empty: "));
+        // `not_utf8` ends two codes (import, jsonl): no guess.
+        assert!(explain("not_utf8").is_err());
+    }
 
     #[test]
     fn every_code_is_explained_or_listed_as_todo() {
