@@ -469,3 +469,44 @@ fn universe_report_and_plots() {
     assert!(g.contains(">train accuracy, corrupted labels</text>"), "{g}");
     assert_eq!(g.matches("<polyline").count(), 6, "3 panels x 2 variants");
 }
+
+/// Issue 19: a realistic length-generalization result for looking at the plots (rendered to
+/// PNG by hand with `rsvg-convert`): four variants over test lengths 1..=40 after training on
+/// 1..=10, two of them identical (lying on each other at chance beyond the training lengths),
+/// evaluated every 100 steps and finally at step 1000.
+#[test]
+fn showcase_plots() {
+    let mut res = with_chance(fixture());
+    (res.train_lengths, res.test_lengths) = ((1..=10).collect(), (1..=40).collect());
+    let curve = |k: usize| -> Vec<(usize, f64, f64)> {
+        (1..=40)
+            .map(|l| {
+                let a = match k {
+                    0 => 1.0,
+                    1 => (1.0 - (l as f64 - 10.0).max(0.0) / 20.0).max(0.5),
+                    _ => {
+                        if l <= 10 {
+                            1.0
+                        } else {
+                            0.5
+                        }
+                    }
+                };
+                (l, a, a)
+            })
+            .collect()
+    };
+    res.runs = (0..4)
+        .map(|k| {
+            let label = ["lstm", "transformer (rope)", "transformer (nope)", "transformer (alibi)"][k];
+            let periodic = (0..10).map(|i| eval(100 * i, 0.5 + 0.05 * i as f64, &curve(k.min(2)))).collect();
+            run(label, 0, RunStatus::Ok, Some(eval(1000, 1.0, &curve(k.min(2)))), periodic)
+        })
+        .collect();
+    let d = tmp_dir("showcase");
+    report::write_experiment(&d, &res).unwrap();
+    let s = svg::accuracy_by_length(&res);
+    assert_eq!(s.matches("<polyline").count(), 8);
+    let c = svg::curves(&res, false);
+    assert!(c.contains("From step 0 through the final evaluation (step 1000)."), "{c}");
+}

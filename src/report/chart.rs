@@ -18,11 +18,11 @@ const MARKERS: [Marker; 5] = [Marker::Circle, Marker::Square, Marker::Triangle, 
 pub const TOP: f64 = 48.0;
 pub const LEFT: f64 = 64.0;
 /// Space between panels (room for the next panel's tick labels).
-const GAP: f64 = 56.0;
+const GAP: f64 = 80.0;
 /// Fraction of the x span added on each side.
 const MARGIN: f64 = 0.03;
 /// Most markers drawn along one series (every k-th point, and always the last).
-const MAX_MARKERS: usize = 24;
+const MAX_MARKERS: usize = 20;
 
 #[derive(Clone, Copy)]
 enum Marker {
@@ -58,10 +58,10 @@ impl Style {
             format!(r#" stroke-dasharray="{}""#, self.dash)
         }
     }
-    /// A hollow marker centred at `(x, y)`.
+    /// A hollow (unfilled, so that markers on each other all show) marker centred at `(x, y)`.
     fn marker(&self, x: f64, y: f64) -> String {
         let c = self.color;
-        let attrs = format!(r#"fill="white" fill-opacity="0.6" stroke="{c}" stroke-width="1.5""#);
+        let attrs = format!(r#"fill="none" stroke="{c}" stroke-width="1.5""#);
         match self.marker {
             Marker::Circle => format!(r#"<circle cx="{x:.2}" cy="{y:.2}" r="4" {attrs}/>"#),
             Marker::Square => format!(r#"<rect x="{:.2}" y="{:.2}" width="7" height="7" {attrs}/>"#, x - 3.5, y - 3.5),
@@ -210,6 +210,8 @@ pub struct Chart {
     subtitle: String,
     legend: String,
     pub body: String,
+    /// Labels drawn over the series when the panel is closed.
+    overlay: String,
     width: f64,
     height: f64,
     panel_w: f64,
@@ -245,6 +247,7 @@ impl Chart {
             subtitle: subtitle.to_string(),
             legend,
             body: String::new(),
+            overlay: String::new(),
             width: (lx + 54.0 + 7.0 * chars as f64).round(),
             height: (TOP + panel_h + 68.0).max(y + 10.0).round(),
             panel_w,
@@ -295,8 +298,9 @@ impl Chart {
         p
     }
 
-    /// Closes panel `p`: its border, drawn over the series.
+    /// Closes panel `p`: its border and labels, drawn over the series.
     pub fn border(&mut self, p: &Panel) {
+        self.body.push_str(&std::mem::take(&mut self.overlay));
         let _ = writeln!(
             self.body,
             r##"<rect x="{:.2}" y="{TOP:.2}" width="{:.2}" height="{:.2}" fill="none" stroke="#333"/>"##,
@@ -313,16 +317,17 @@ impl Chart {
             (b - a).max(2.0),
             p.height
         );
+        // At the bottom, over the series: inside the training range accuracy is usually high.
         let _ = writeln!(
-            self.body,
-            r##"<text x="{:.2}" y="{:.2}" fill="#555">{}</text>"##,
+            self.overlay,
+            r##"<text x="{:.2}" y="{:.2}" fill="#555" stroke="white" stroke-width="3" paint-order="stroke">{}</text>"##,
             a + 4.0,
-            TOP + 14.0,
+            TOP + p.height - 6.0,
             esc(label)
         );
     }
 
-    /// A dashed horizontal reference line at accuracy `y`, labelled at its right end.
+    /// A dashed horizontal reference line at accuracy `y`, labelled at its left end (over the series).
     pub fn hline(&mut self, p: &Panel, y: f64, label: &str) {
         let py = p.py(y);
         let _ = writeln!(
@@ -332,10 +337,11 @@ impl Chart {
             p.right()
         );
         let ly = if y > 0.9 { py + 14.0 } else { py - 5.0 };
+        // A white halo keeps the label readable where a series crosses it.
         let _ = writeln!(
-            self.body,
-            r##"<text x="{:.2}" y="{ly:.2}" fill="#555" text-anchor="end">{}</text>"##,
-            p.right() - 4.0,
+            self.overlay,
+            r##"<text x="{:.2}" y="{ly:.2}" fill="#555" stroke="white" stroke-width="3" paint-order="stroke">{}</text>"##,
+            p.left + 4.0,
             esc(label)
         );
     }
@@ -357,9 +363,11 @@ impl Chart {
             st.dash_attr(),
             esc(name)
         );
+        // Long series: every k-th point, staggered by series so that markers of series lying
+        // on each other alternate instead of hiding each other.
         let every = px.len().div_ceil(MAX_MARKERS).max(1);
         for (k, (x, y)) in px.iter().enumerate() {
-            if k % every == 0 || k + 1 == px.len() {
+            if (k + i) % every == 0 || k + 1 == px.len() {
                 self.body.push_str(&st.marker(*x, *y));
                 self.body.push('\n');
             }
