@@ -16,6 +16,7 @@
 //! All files are written atomically ([`write_atomic`]). `algen report DIR`
 //! calls [`rerender`].
 
+mod axis;
 pub mod chart;
 pub mod glance;
 pub mod grokking;
