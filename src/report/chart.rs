@@ -281,7 +281,7 @@ impl Chart {
         // on each other alternate instead of hiding each other.
         let every = px.len().div_ceil(MAX_MARKERS).max(1);
         for (k, (x, y)) in px.iter().enumerate() {
-            if (k + i) % every == 0 || k + 1 == px.len() {
+            if (k + i).is_multiple_of(every) || k + 1 == px.len() {
                 self.body.push_str(&st.marker(*x, *y));
                 self.body.push('\n');
             }

@@ -95,7 +95,7 @@ pub fn step_panels(res: &ExperimentResults, title: &str, log_x: bool, metrics: &
                 .iter()
                 .filter_map(|&s| {
                     let at = v.runs.iter().flat_map(|r| evaluations(r)).filter(|e| e.step == s);
-                    Some((s as f64, Agg::of(at.filter_map(|e| f(e)))?.mean))
+                    Some((s as f64, Agg::of(at.filter_map(f))?.mean))
                 })
                 .collect();
             c.series(&p, i, &pts, &format!("{} ({name})", v.label));
