@@ -466,7 +466,7 @@ fn universe_report_and_plots() {
     assert_eq!(names, ["results.json", "report.md", "curves.svg", "grokking.svg"]);
     let g = algen::report::grokking::plot(&res);
     assert!(g.contains(">train accuracy, clean labels</text>"), "{g}");
-    assert!(g.contains(">train accuracy, corrupted labels</text>"), "{g}");
+    assert!(g.contains(">train accuracy, corrupted labels (vs label)</text>"), "{g}");
     assert_eq!(g.matches("<polyline").count(), 6, "3 panels x 2 variants");
 }
 

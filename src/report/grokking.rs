@@ -139,7 +139,7 @@ pub fn plot(res: &ExperimentResults) -> String {
     let panels: Vec<Metric> = if corrupted {
         vec![
             ("train accuracy, clean labels", &|e: &Evaluation| e.universe.map(|u| u.clean_train)),
-            ("train accuracy, corrupted labels", &|e: &Evaluation| {
+            ("train accuracy, corrupted labels (vs label)", &|e: &Evaluation| {
                 e.universe.filter(|u| u.n_corrupted > 0).map(|u| u.corrupted_vs_label)
             }),
             test,
