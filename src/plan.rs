@@ -12,7 +12,7 @@
 
 use crate::ir::{self, Expect, ScoreReduce, Spec};
 use crate::model::{self, ModelIo};
-use crate::report::results::UniverseInfo;
+use crate::report::results::{Chance, UniverseInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -42,6 +42,9 @@ pub struct ExperimentPlan {
     pub universe: Option<UniverseInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reduce: Option<ScoreReduce>,
+    /// The chance level of the task's accuracies (absent in plans of an older algen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<Chance>,
     /// The experiment's `expect` lines, checked again at every merge.
     pub expects: Vec<Expect>,
     pub runs: Vec<PlannedRun>,
@@ -55,6 +58,12 @@ pub fn cost(task: &ir::Task, split: &ir::Split, variant: &ir::Variant) -> (usize
     let seq = crate::train::seq_len(task, &v, longest);
     let arch = &variant.model.arch;
     (model::param_count(arch, io), model::flops_per_step(arch, io, variant.train.batch, seq))
+}
+
+/// What uniform guessing over the task's outputs scores ([`Chance`]).
+pub fn chance(task: &ir::Task) -> Chance {
+    let one_output = matches!(task.format, ir::Format::Classify | ir::Format::Universe);
+    Chance { outputs: task.outputs.len(), one_output }
 }
 
 /// `variant` with `--steps` applied.

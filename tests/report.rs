@@ -5,7 +5,8 @@
 
 use algen::ir::{Arch, Model, ModelKind, Norm, Optimizer, OptimizerKind, Position, TrainCfg, TransformerCfg, Variant};
 use algen::report::results::{
-    Evaluation, ExpectOutcome, ExperimentResults, LengthScores, RunResult, RunStatus, Scores, Timing,
+    Chance, Evaluation, ExpectOutcome, ExperimentResults, LengthScores, RunResult, RunStatus, Scores, Timing,
+    UniverseInfo, UniverseScores,
 };
 use algen::report::{self, markdown, svg};
 use std::fs;
@@ -142,6 +143,7 @@ fn fixture() -> ExperimentResults {
             ExpectOutcome { text: "mean test.sequence_accuracy < 0.9".into(), value: 0.45, holds: true },
         ],
         reduce: None,
+        chance: None,
     }
 }
 
@@ -233,7 +235,7 @@ fn write_experiment_round_trips_and_rerenders() {
 fn no_curves_without_periodic_evaluations() {
     let d = tmp_dir("nocurves");
     let mut res = fixture();
-    res.runs[0].periodic.truncate(1);
+    res.runs[0].periodic.clear();
     let paths = report::write_experiment(&d, &res).unwrap();
     assert_eq!(paths.len(), 3);
     assert!(!d.join("curves.svg").exists());
@@ -244,15 +246,19 @@ fn report_md_has_hand_computed_means() {
     let md = markdown::render(&fixture());
     assert!(md.starts_with("# Experiment `parity_len`\n"), "{md}");
     assert!(md.contains("- train lengths: 1..=5\n- test lengths: 6..=10\n"), "{md}");
-    assert!(md.contains("| variant | 6 | 7 | 8 | 9 | 10 | mean |"), "{md}");
+    assert!(md.contains("| variant | 6 | 7 | 8 | 9 | 10 | min | mean | max |"), "{md}");
+    // min and max over lengths of the means over seeds: 0.250 and 1.000.
     assert!(
         md.contains(
-            "| `position=sinusoidal` | 1.000 ± 0.000 | 0.750 ± 0.250 | 0.750 ± 0.250 | 0.500 ± 0.000 | 0.250 ± 0.250 | 0.650 ± 0.050 |"
+            "| `position=sinusoidal` | 1.000 ± 0.000 | 0.750 ± 0.250 | 0.750 ± 0.250 | 0.500 ± 0.000 | 0.250 ± 0.250 | 0.250 | 0.650 ± 0.050 | 1.000 |"
         ),
         "{md}"
     );
     // One seed left (the other diverged without an evaluation): no ±.
-    assert!(md.contains("| `pos=<none> & co` | 0.250 | 0.000 | 0.000 | 0.000 | 0.000 | 0.050 |"), "{md}");
+    assert!(
+        md.contains("| `pos=<none> & co` | 0.250 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.050 | 0.250 |"),
+        "{md}"
+    );
     // Summary: train seq (1.0, 0.98), test token (0.8, 0.9), test seq (0.6, 0.7).
     assert!(
         md.contains(
@@ -283,11 +289,11 @@ fn report_md_limits_length_columns() {
     let md = markdown::render(&res);
     let header = md.lines().find(|l| l.starts_with("| variant | 1 |")).expect(&md);
     let cols: Vec<&str> = header.trim_matches('|').split('|').map(str::trim).collect();
-    assert_eq!(cols.len(), 1 + 12 + 1, "{header}");
+    assert_eq!(cols.len(), 1 + 8 + 3, "{header}");
     assert_eq!(cols[1], "1");
-    assert_eq!(cols[12], "50");
-    assert_eq!(cols[13], "mean");
-    assert!(md.contains("Showing 12 of 50 lengths."));
+    assert_eq!(cols[8], "50");
+    assert_eq!(&cols[9..], ["min", "mean", "max"]);
+    assert!(md.contains("Columns: 8 of the 50 test lengths"), "{md}");
 }
 
 #[test]
@@ -296,11 +302,12 @@ fn svg_is_well_formed_escaped_and_deterministic() {
     let s = svg::accuracy_by_length(&res);
     assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{s}");
     assert!(s.trim_end().ends_with("</svg>"));
-    assert_eq!(s.matches("<polyline").count(), 2, "one per variant");
-    assert_eq!(s.matches("</polyline>").count(), 2);
-    assert_eq!(s.matches("<circle").count(), 10, "5 lengths x 2 variants");
-    assert!(s.contains("stroke-dasharray"), "the max-train-length line");
-    assert!(s.contains("max train length 5"));
+    assert_eq!(s.matches("<polyline").count(), 4, "one per variant in each of 2 panels");
+    assert_eq!(s.matches("</polyline>").count(), 4);
+    assert_eq!(s.matches("<circle").count(), 11, "5 lengths x 2 panels for variant 0, 1 in the legend");
+    assert!(s.contains(">token accuracy</text>") && s.contains(">sequence accuracy</text>"));
+    assert!(s.contains("train lengths 1–5"), "the shaded training range");
+    assert!(!s.contains("chance"), "no chance level without a record of it");
     assert!(s.contains(">10</text>") && !s.contains(">5.5</text>"), "integer length ticks");
     assert!(s.contains("pos=&lt;none&gt; &amp; co"));
     assert!(!s.contains("<none>"));
@@ -345,4 +352,165 @@ fn accuracy_over_no_examples_is_not_zero() {
     assert!(back.sequence_accuracy.is_nan());
     assert_eq!(algen::report::stats::fmt3(s.sequence_accuracy), "n/a");
     assert_eq!(algen::report::stats::fmt3(0.0), "0.000");
+}
+
+/// Issue 19: the chance level of a task with two outputs and one output per example (parity
+/// classified): 1/2 for both accuracies.
+fn with_chance(mut res: ExperimentResults) -> ExperimentResults {
+    res.chance = Some(Chance { outputs: 2, one_output: true });
+    res
+}
+
+/// A polyline's points attribute, by its title.
+fn points<'a>(svg: &'a str, title: &str) -> Vec<&'a str> {
+    let line = svg.lines().find(|l| l.contains(&format!("<title>{title}</title>"))).expect(title);
+    let start = line.find("points=\"").unwrap() + 8;
+    let end = start + line[start..].find('"').unwrap();
+    line[start..end].split_whitespace().collect()
+}
+
+/// Issue 19: `curves.svg` runs through the final evaluation, which is not a periodic one
+/// (the trainer evaluates periodically only before the last step): seed 0 of A has periodic
+/// evaluations at 100 and 200; give it a final one at 300 instead.
+#[test]
+fn curves_include_the_final_evaluation() {
+    let mut res = fixture();
+    res.runs[0].periodic.truncate(1);
+    res.runs[0].final_eval.as_mut().unwrap().step = 300;
+    let c = svg::curves(&res, false);
+    // Steps 100, 200 (seed 1's final) and 300: three points for A.
+    let test = points(&c, "position=sinusoidal (test sequence accuracy)");
+    assert_eq!(test.len(), 3, "{c}");
+    assert!(c.contains("the last is the final evaluation (step 300)"), "{c}");
+    assert!(c.contains("first point is the first evaluation (step 100)"), "{c}");
+    assert!(c.contains(">300</text>"), "a tick at the final step: {c}");
+    // The last point is the rightmost, at seed 0's final accuracy (test mean 0.6).
+    let x = |p: &str| p.split(',').next().unwrap().parse::<f64>().unwrap();
+    assert!(x(test[2]) > x(test[1]) && x(test[1]) > x(test[0]));
+    // A run with one periodic and a final evaluation has a curve.
+    res.runs[0].periodic.truncate(1);
+    assert!(svg::has_curves(&res));
+}
+
+/// Issue 19: lines that overlap stay distinguishable: each variant has its own dash pattern,
+/// marker shape and colour, and earlier ones are drawn wider.
+#[test]
+fn overlapping_variants_stay_distinguishable() {
+    let mut res = with_chance(fixture());
+    // B identical to A: the two lines lie on each other.
+    res.runs[2].final_eval = res.runs[0].final_eval.clone();
+    let s = svg::accuracy_by_length(&res);
+    let line = |t: &str| s.lines().find(|l| l.contains(&format!("<title>{t}</title>"))).unwrap().to_string();
+    let (a, b) =
+        (line("position=sinusoidal (sequence accuracy)"), line("pos=&lt;none&gt; &amp; co (sequence accuracy)"));
+    assert_eq!(points(&s, "position=sinusoidal (sequence accuracy)").len(), 5);
+    let attr = |l: &str, k: &str| l.split(&format!(" {k}=\"")).nth(1).map(|r| r[..r.find('"').unwrap()].to_string());
+    assert_ne!(attr(&a, "stroke"), attr(&b, "stroke"), "colours");
+    assert_ne!(attr(&a, "stroke-dasharray"), attr(&b, "stroke-dasharray"), "dash patterns: {a}\n{b}");
+    let wa: f64 = attr(&a, "stroke-width").unwrap().parse().unwrap();
+    let wb: f64 = attr(&b, "stroke-width").unwrap().parse().unwrap();
+    assert!(wa > wb, "the earlier line is wider, so the later one shows inside it");
+    // Markers: circles for A, squares for B (5 lengths x 2 panels + 1 in the legend).
+    assert_eq!(s.matches("<circle").count(), 11);
+    assert_eq!(s.matches("<rect x=").count() - s.matches("fill=\"#d9d9d9\"").count() - 2, 11, "{s}");
+    // The chance level, drawn in both panels.
+    assert_eq!(s.matches(">chance 0.500</text>").count(), 2);
+}
+
+#[test]
+fn report_md_snapshot() {
+    insta::assert_snapshot!(markdown::render(&report::timings_redacted(&with_chance(fixture()))));
+}
+
+/// One variant, one seed, every expectation holding: singular nouns throughout.
+#[test]
+fn report_md_singular_snapshot() {
+    let mut res = fixture();
+    res.runs.truncate(1);
+    res.expects.truncate(1);
+    res.expects[0].holds = true;
+    res.chance = Some(Chance { outputs: 10, one_output: false });
+    let md = markdown::render(&report::timings_redacted(&res));
+    assert!(md.contains("- runs: 1 run (1 variant × 1 seed)"), "{md}");
+    assert!(md.contains("The expectation holds."), "{md}");
+    insta::assert_snapshot!(md);
+}
+
+/// A finite universe with corrupted labels: no lengths anywhere, the universe's sizes instead;
+/// no accuracy-by-length plot; the grokking plot splits clean and corrupted training accuracy.
+#[test]
+fn universe_report_and_plots() {
+    let mut res = with_chance(fixture());
+    res.chance = Some(Chance { outputs: 97, one_output: true });
+    res.universe = Some(UniverseInfo { total: 9409, train: 4704, test: 4705, corrupted: 470 });
+    (res.train_lengths, res.test_lengths) = (vec![4], vec![4]);
+    for r in &mut res.runs {
+        for e in r.periodic.iter_mut().chain(r.final_eval.as_mut()) {
+            let u = e.train.sequence_accuracy;
+            e.universe = Some(UniverseScores {
+                train_loss: 0.1,
+                test_loss: 0.2,
+                clean_train: u,
+                corrupted_vs_label: u / 2.0,
+                corrupted_vs_true: 0.1,
+                n_clean: 4234,
+                n_corrupted: 470,
+            });
+        }
+    }
+    let md = markdown::render(&report::timings_redacted(&res));
+    assert!(!md.contains("lengths"), "{md}");
+    insta::assert_snapshot!(md);
+    let d = tmp_dir("universe");
+    let names: Vec<String> = report::write_experiment(&d, &res)
+        .unwrap()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["results.json", "report.md", "curves.svg", "grokking.svg"]);
+    let g = algen::report::grokking::plot(&res);
+    assert!(g.contains(">train accuracy, clean labels</text>"), "{g}");
+    assert!(g.contains(">train accuracy, corrupted labels (vs label)</text>"), "{g}");
+    assert_eq!(g.matches("<polyline").count(), 6, "3 panels x 2 variants");
+}
+
+/// Issue 19: a realistic length-generalization result for looking at the plots (rendered to
+/// PNG by hand with `rsvg-convert`): four variants over test lengths 1..=40 after training on
+/// 1..=10, two of them identical (lying on each other at chance beyond the training lengths),
+/// evaluated every 100 steps and finally at step 1000.
+#[test]
+fn showcase_plots() {
+    let mut res = with_chance(fixture());
+    (res.train_lengths, res.test_lengths) = ((1..=10).collect(), (1..=40).collect());
+    let curve = |k: usize| -> Vec<(usize, f64, f64)> {
+        (1..=40)
+            .map(|l| {
+                let a = match k {
+                    0 => 1.0,
+                    1 => (1.0 - (l as f64 - 10.0).max(0.0) / 20.0).max(0.5),
+                    _ => {
+                        if l <= 10 {
+                            1.0
+                        } else {
+                            0.5
+                        }
+                    }
+                };
+                (l, a, a)
+            })
+            .collect()
+    };
+    res.runs = (0..4)
+        .map(|k| {
+            let label = ["lstm", "transformer (rope)", "transformer (nope)", "transformer (alibi)"][k];
+            let periodic = (0..10).map(|i| eval(100 * i, 0.5 + 0.05 * i as f64, &curve(k.min(2)))).collect();
+            run(label, 0, RunStatus::Ok, Some(eval(1000, 1.0, &curve(k.min(2)))), periodic)
+        })
+        .collect();
+    let d = tmp_dir("showcase");
+    report::write_experiment(&d, &res).unwrap();
+    let s = svg::accuracy_by_length(&res);
+    assert_eq!(s.matches("<polyline").count(), 8);
+    let c = svg::curves(&res, false);
+    assert!(c.contains("From step 0 through the final evaluation (step 1000)."), "{c}");
 }

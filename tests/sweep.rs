@@ -161,7 +161,9 @@ fn shards_then_report_equal_one_run() {
     for exp in ["g", "h"] {
         assert_eq!(results(&sh, exp), results(&one, exp), "experiment {exp}");
     }
-    assert!(sh.join("g/report.md").is_file() && sh.join("g/accuracy_by_length.svg").is_file());
+    // A universe experiment: the grokking plot, no (empty) accuracy-by-length plot.
+    assert!(sh.join("g/report.md").is_file() && sh.join("g/grokking.svg").is_file());
+    assert!(!sh.join("g/accuracy_by_length.svg").exists());
     let status = ok(&algen(&["status", s(&sh)]), "status");
     assert!(
         status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["all", "7", "0", "0", "0", "0", "7"]),

@@ -127,11 +127,25 @@ pub fn speedups(res: &ExperimentResults) -> Vec<String> {
     out
 }
 
-/// `grokking.svg`: train (dashed) and test (solid) accuracy vs step, log x, every evaluation.
+/// `grokking.svg`: accuracy vs step on a log axis over every evaluation, one panel each for
+/// the training accuracy and the test accuracy; with corrupted labels the training accuracy is
+/// split into its clean examples and its corrupted ones (against their training label:
+/// memorization).
 pub fn plot(res: &ExperimentResults) -> String {
-    let mut all = res.clone();
-    for r in &mut all.runs {
-        r.periodic = evaluations(r).into_iter().cloned().collect();
-    }
-    super::svg::curves(&all, true)
+    use super::svg::Metric;
+    let title = format!("{}: accuracy during training (log steps, mean over seeds)", res.experiment);
+    let test: Metric = ("test accuracy", &|e: &Evaluation| Some(e.test.sequence_accuracy));
+    let corrupted = res.universe.is_some_and(|u| u.corrupted > 0);
+    let panels: Vec<Metric> = if corrupted {
+        vec![
+            ("train accuracy, clean labels", &|e: &Evaluation| e.universe.map(|u| u.clean_train)),
+            ("train accuracy, corrupted labels (vs label)", &|e: &Evaluation| {
+                e.universe.filter(|u| u.n_corrupted > 0).map(|u| u.corrupted_vs_label)
+            }),
+            test,
+        ]
+    } else {
+        vec![("train accuracy", &|e: &Evaluation| Some(e.train.sequence_accuracy)), test]
+    };
+    super::svg::step_panels(res, &title, true, &panels)
 }

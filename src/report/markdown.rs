@@ -1,11 +1,11 @@
 //! `report.md`: the experiment's tables in Markdown.
 
 use super::results::{ExperimentResults, RunStatus};
-use super::stats::{evenly, fmt3, fmt_lengths, opt, variants, Agg};
+use super::stats::{count, evenly, fmt3, fmt_lengths, opt, variants, Agg, VariantRuns};
 use std::fmt::Write;
 
-/// Most test-length columns in the accuracy table (besides "mean").
-pub const MAX_LENGTH_COLUMNS: usize = 12;
+/// Most test-length columns in the accuracy tables (besides min, mean and max).
+pub const MAX_LENGTH_COLUMNS: usize = 8;
 
 /// Renders `report.md`. Numbers have three decimals so that the same
 /// results always give the same text.
@@ -13,34 +13,11 @@ pub fn render(res: &ExperimentResults) -> String {
     let mut s = String::new();
     let vs = variants(res);
     let _ = writeln!(s, "# Experiment `{}`\n", code(&res.experiment));
-    let _ = writeln!(s, "- task: `{}`", code(&res.task));
-    let _ = writeln!(s, "- split: `{}`", code(&res.split));
-    let _ = writeln!(s, "- train lengths: {}", fmt_lengths(&res.train_lengths));
-    let _ = writeln!(s, "- test lengths: {}", fmt_lengths(&res.test_lengths));
-    let seeds = res.runs.len();
-    let _ = writeln!(s, "- runs: {seeds} ({} variants)\n", vs.len());
-
-    // Accuracy by test length.
-    let cols = evenly(&res.test_lengths, MAX_LENGTH_COLUMNS);
-    let _ = writeln!(s, "## Test sequence accuracy by length\n");
-    let mut note = String::from(
-        "Mean over seeds; `± h` is half the range over seeds. \"mean\" is the mean over all test lengths.",
-    );
-    if cols.len() < res.test_lengths.len() {
-        let _ = write!(note, " Showing {} of {} lengths.", cols.len(), res.test_lengths.len());
+    header_lines(&mut s, res, &vs);
+    s.push_str(&super::glance::section(res));
+    if res.universe.is_none() && !res.test_lengths.is_empty() {
+        by_length(&mut s, res, &vs);
     }
-    let _ = writeln!(s, "{note}\n");
-    let mut header = vec!["variant".to_string()];
-    header.extend(cols.iter().map(|l| l.to_string()));
-    header.push("mean".into());
-    let mut rows = Vec::new();
-    for v in &vs {
-        let mut row = vec![cell(v.label)];
-        row.extend(cols.iter().map(|&l| opt(v.test_seq_at(l), Agg::fmt_pm)));
-        row.push(opt(v.final_agg(|e| e.test.sequence_accuracy), Agg::fmt_pm));
-        rows.push(row);
-    }
-    table(&mut s, &header, &rows, 1);
 
     // Per-variant summary.
     let _ = writeln!(s, "## Summary\n");
@@ -101,6 +78,84 @@ pub fn render(res: &ExperimentResults) -> String {
     s
 }
 
+/// The list under the title: task and chance level, split, lengths or universe, runs.
+fn header_lines(s: &mut String, res: &ExperimentResults, vs: &[VariantRuns]) {
+    let _ = writeln!(s, "- task: `{}`", code(&res.task));
+    if let Some(c) = res.chance.filter(|c| c.outputs > 0) {
+        let tok = c.token().map_or_else(String::new, fmt3);
+        let level = match c.sequence() {
+            Some(_) => format!("accuracy {tok} (one output per example: token and sequence accuracy alike)"),
+            None => format!("token accuracy {tok}, sequence accuracy (1/{})^n for n scored outputs", c.outputs),
+        };
+        let outs = count(c.outputs, "output", "outputs");
+        let _ = writeln!(s, "- chance level (uniform guessing over {outs}): {level}");
+    }
+    let _ = writeln!(s, "- split: `{}`", code(&res.split));
+    match res.universe {
+        Some(u) => {
+            let _ = writeln!(
+                s,
+                "- universe: {}: {} train ({} with corrupted labels), {} test",
+                count(u.total, "example", "examples"),
+                u.train,
+                u.corrupted,
+                u.test
+            );
+        }
+        None => {
+            let _ = writeln!(s, "- train lengths: {}", fmt_lengths(&res.train_lengths));
+            let _ = writeln!(s, "- test lengths: {}", fmt_lengths(&res.test_lengths));
+        }
+    }
+    let seeds: Vec<usize> = vs.iter().map(|v| v.runs.len()).collect();
+    let each = match seeds.as_slice() {
+        [k, rest @ ..] if rest.iter().all(|r| r == k) => format!(" × {}", count(*k, "seed", "seeds")),
+        _ => String::new(),
+    };
+    let runs = count(res.runs.len(), "run", "runs");
+    let _ = writeln!(s, "- runs: {runs} ({}{each})\n", count(vs.len(), "variant", "variants"));
+}
+
+/// "Test accuracy by length": per variant, the accuracy at a few evenly spaced test lengths
+/// and its min, mean and max over all of them; sequence accuracy, and token accuracy too when
+/// examples have several outputs (with one output the two are the same).
+fn by_length(s: &mut String, res: &ExperimentResults, vs: &[VariantRuns]) {
+    let cols = evenly(&res.test_lengths, MAX_LENGTH_COLUMNS);
+    let _ = writeln!(s, "## Test accuracy by length\n");
+    let mut note = String::from("Mean over seeds; `± h` is half the range over seeds. ");
+    if cols.len() < res.test_lengths.len() {
+        let _ = write!(note, "Columns: {} of the {} test lengths; min", cols.len(), res.test_lengths.len());
+    } else {
+        note.push_str("Min");
+    }
+    note.push_str(", mean and max are over every test length.");
+    let _ = writeln!(s, "{note}\n");
+    let one = res.chance.is_some_and(|c| c.one_output);
+    let metrics: &[(bool, &str)] = if one { &[(false, "sequence")] } else { &[(false, "sequence"), (true, "token")] };
+    for &(token, name) in metrics {
+        if metrics.len() > 1 {
+            let _ = writeln!(s, "{}{} accuracy:\n", name[..1].to_uppercase(), &name[1..]);
+        }
+        let mut header = vec!["variant".to_string()];
+        header.extend(cols.iter().map(|l| l.to_string()));
+        header.extend(["min", "mean", "max"].map(String::from));
+        let mut rows = Vec::new();
+        for v in vs {
+            let mut row = vec![cell(v.label)];
+            row.extend(cols.iter().map(|&l| opt(v.test_at(l, token), Agg::fmt_pm)));
+            let means = Agg::of(res.test_lengths.iter().filter_map(|&l| v.test_at(l, token)).map(|a| a.mean));
+            row.push(opt(means, |a| fmt3(a.min)));
+            row.push(opt(
+                v.final_agg(|e| if token { e.test.token_accuracy } else { e.test.sequence_accuracy }),
+                Agg::fmt_pm,
+            ));
+            row.push(opt(means, |a| fmt3(a.max)));
+            rows.push(row);
+        }
+        table(s, &header, &rows, 1);
+    }
+}
+
 /// Writes a Markdown table; columns from `first_num` on are right-aligned.
 pub(super) fn table(s: &mut String, header: &[String], rows: &[Vec<String>], first_num: usize) {
     let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
@@ -139,6 +194,6 @@ fn inline(t: &str) -> String {
 
 /// Text inside a backtick code span, on one line (backticks cannot be
 /// escaped there, so they become quotes).
-fn code(t: &str) -> String {
+pub(super) fn code(t: &str) -> String {
     t.replace(['\r', '\n'], " ").replace('`', "'")
 }

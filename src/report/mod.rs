@@ -5,15 +5,20 @@
 //!
 //! - `results.json`: [`ExperimentResults`], pretty JSON;
 //! - `report.md`: tables ([`markdown::render`]);
-//! - `accuracy_by_length.svg`: test sequence accuracy vs length ([`svg::accuracy_by_length`]);
-//! - `curves.svg`: accuracy vs step, when some run has at least two
-//!   periodic evaluations ([`svg::curves`]);
-//! - `grokking.svg` (finite universes): train and test accuracy vs step on a log axis, and a
-//!   "Grokking" section in `report.md` ([`grokking`]).
+//! - `accuracy_by_length.svg` (length splits): test token and sequence accuracy vs length,
+//!   training lengths shaded, chance level drawn ([`svg::accuracy_by_length`]);
+//! - `curves.svg`: train and test accuracy vs step through the final evaluation, when some run
+//!   has at least two evaluations ([`svg::curves`]);
+//! - `grokking.svg` (finite universes): train (clean and corrupted apart when labels are
+//!   corrupted) and test accuracy vs step on a log axis, and a "Grokking" section in
+//!   `report.md` ([`grokking`]).
 //!
 //! All files are written atomically ([`write_atomic`]). `algen report DIR`
 //! calls [`rerender`].
 
+mod axis;
+pub mod chart;
+pub mod glance;
 pub mod grokking;
 pub mod markdown;
 pub mod merge;
@@ -37,10 +42,9 @@ pub const ACCURACY_SVG: &str = "accuracy_by_length.svg";
 pub const CURVES_SVG: &str = "curves.svg";
 pub const GROKKING_SVG: &str = "grokking.svg";
 
-/// Writes `results.json`, `report.md`, `accuracy_by_length.svg` and (when
-/// some run has at least two periodic evaluations) `curves.svg` into `dir`
-/// (created if needed), each atomically. Returns the paths written, in that
-/// order.
+/// Writes `results.json`, `report.md`, `accuracy_by_length.svg` (length splits), `curves.svg`
+/// (when some run has at least two evaluations) and `grokking.svg` (finite universes) into
+/// `dir` (created if needed), each atomically. Returns the paths written, in that order.
 ///
 /// JSON has no NaN or infinity: serde_json writes a non-finite `f64` as
 /// `null`, which [`load`] then rejects, so the records should hold finite
@@ -85,7 +89,10 @@ pub fn timings_redacted(res: &ExperimentResults) -> ExperimentResults {
 
 /// Writes the rendered files (everything but `results.json`).
 fn render_files(dir: &Path, res: &ExperimentResults) -> io::Result<Vec<PathBuf>> {
-    let mut files = vec![(REPORT_MD, markdown::render(res)), (ACCURACY_SVG, svg::accuracy_by_length(res))];
+    let mut files = vec![(REPORT_MD, markdown::render(res))];
+    if res.universe.is_none() && !res.test_lengths.is_empty() {
+        files.push((ACCURACY_SVG, svg::accuracy_by_length(res)));
+    }
     if svg::has_curves(res) {
         files.push((CURVES_SVG, svg::curves(res, false)));
     }

@@ -128,6 +128,32 @@ pub struct ExperimentResults {
     /// `eval { reduce = ... }`: how the report's "Score" section reduces each model's runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reduce: Option<crate::ir::ScoreReduce>,
+    /// The accuracy of uniform guessing (absent in records of an older algen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<Chance>,
+}
+
+/// What uniform guessing scores: the report draws and states it as the chance level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Chance {
+    /// The task's output vocabulary size `k` (`task.outputs`): a uniform guess at one scored
+    /// position is right with probability `1/k`, the chance level of token accuracy.
+    pub outputs: usize,
+    /// Whether every example has exactly one scored output (`classify`, universe tasks): then
+    /// sequence accuracy has the same chance level `1/k`; otherwise it is `1/k^n` for `n`
+    /// scored positions, near 0 beyond a few positions, and the report does not draw it.
+    pub one_output: bool,
+}
+
+impl Chance {
+    /// `1/k`: the chance level of token accuracy (and of sequence accuracy with one output).
+    pub fn token(&self) -> Option<f64> {
+        (self.outputs > 0).then(|| 1.0 / self.outputs as f64)
+    }
+    /// The chance level of sequence accuracy when it does not depend on the length.
+    pub fn sequence(&self) -> Option<f64> {
+        self.token().filter(|_| self.one_output)
+    }
 }
 
 /// A finite universe's size and how the split divides it.

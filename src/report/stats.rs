@@ -23,10 +23,12 @@ impl<'a> VariantRuns<'a> {
     }
     /// Sequence accuracy at test length `len`, over seeds.
     pub fn test_seq_at(&self, len: usize) -> Option<Agg> {
-        Agg::of(
-            self.finals()
-                .filter_map(|e| e.test_by_length.iter().find(|l| l.len == len).map(|l| l.scores.sequence_accuracy)),
-        )
+        self.test_at(len, false)
+    }
+    /// Token (`token`) or sequence accuracy at test length `len`, over seeds.
+    pub fn test_at(&self, len: usize, token: bool) -> Option<Agg> {
+        let at = |e: &Evaluation| e.test_by_length.iter().find(|l| l.len == len).map(|l| l.scores);
+        Agg::of(self.finals().filter_map(at).map(|s| if token { s.token_accuracy } else { s.sequence_accuracy }))
     }
     /// A final-evaluation value, over seeds.
     pub fn final_agg(&self, f: impl Fn(&Evaluation) -> f64) -> Option<Agg> {
@@ -119,6 +121,11 @@ pub fn fmt_lengths(ls: &[usize]) -> String {
         }
         _ => ls.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", "),
     }
+}
+
+/// `1 run`, `2 runs`: a count with the noun in the right number.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 /// At most `k` (≥ 2) of `items`, evenly spaced, always the first and last.
