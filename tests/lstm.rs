@@ -6,7 +6,7 @@
 use algen::ir::model::{Arch, LstmCfg};
 use algen::model::ops::{self, Kernels};
 use algen::model::{self, ModelIo, Net};
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -137,11 +137,7 @@ fn model_gradients_match_finite_differences_and_reference() {
     // non-zero gradient equal to central differences and to the reference model's.
     for a in [arch(1, 3, 4), arch(2, 5, 3)] {
         let (net, params) = model::build_with(&a, IO, 17, DType::F64).unwrap();
-        let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
-        grad_check(&named, &|| loss_of(&net), 6);
-        let reference = net.clone().with_kernels(Kernels::Reference);
-        let vars: Vec<&Var> = params.named().iter().map(|(_, v)| v).collect();
-        same_grads(&vars, &|| loss_of(&net), &|| loss_of(&reference), &format!("{a:?}"));
+        model_grads_check(&net, &params, &loss_of, &format!("{a:?}"));
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use algen::ir::model::{Arch, LstmCfg, LstmStyle};
 use algen::model::{self, Kernels, ModelIo, Net};
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor};
 use common::*;
 
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
@@ -62,11 +62,7 @@ fn one_unit_matches_the_hk_lstm_equations() -> Result<()> {
 fn gradients_match_finite_differences_and_reference() {
     for a in [haiku(1, 3), haiku(2, 4)] {
         let (net, params) = model::build_with(&a, IO, 17, DType::F64).unwrap();
-        let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
-        grad_check(&named, &|| loss_of(&net), 6);
-        let reference = net.clone().with_kernels(Kernels::Reference);
-        let vars: Vec<&Var> = params.named().iter().map(|(_, v)| v).collect();
-        same_grads(&vars, &|| loss_of(&net), &|| loss_of(&reference), &format!("{a:?}"));
+        model_grads_check(&net, &params, &loss_of, &format!("{a:?}"));
     }
 }
 

@@ -9,7 +9,7 @@ use algen::model::memory;
 use algen::model::ops::Kernels;
 use algen::model::{self, ModelIo, Net, Params};
 use algen::{check, syntax};
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -240,11 +240,7 @@ fn gradients_match_finite_differences_and_reference() {
             let v: Vec<f64> = (0..var.elem_count()).map(|_| rng.gen_range(-0.5..0.5)).collect();
             var.set(&f64_t(&v, var.dims())).unwrap();
         }
-        let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
-        grad_check(&named, &|| loss_of(&net), 6);
-        let reference = net.clone().with_kernels(Kernels::Reference);
-        let vars: Vec<&Var> = params.named().iter().map(|(_, v)| v).collect();
-        same_grads(&vars, &|| loss_of(&net), &|| loss_of(&reference), &format!("{a:?}"));
+        model_grads_check(&net, &params, &loss_of, &format!("{a:?}"));
     }
 }
 

@@ -10,6 +10,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -67,12 +69,7 @@ fn ok(o: &Output, what: &str) -> String {
 
 /// `results.json` of `exp` with every `timing` removed.
 fn results(out: &Path, exp: &str) -> Json {
-    let text = std::fs::read_to_string(out.join(exp).join("results.json")).expect("results.json");
-    let mut j: Json = serde_json::from_str(&text).unwrap();
-    for r in j["runs"].as_array_mut().unwrap() {
-        r.as_object_mut().unwrap().remove("timing");
-    }
-    j
+    common::results_without_timing(out, exp)
 }
 
 /// The job ids `algen submit` printed: (array, merge).

@@ -104,12 +104,7 @@ experiment l {
 
 /// `results.json` of `exp` with every `timing` removed.
 fn results(out: &Path, exp: &str) -> Json {
-    let mut j: Json =
-        serde_json::from_str(&std::fs::read_to_string(out.join(exp).join("results.json")).unwrap()).unwrap();
-    for r in j["runs"].as_array_mut().unwrap() {
-        r.as_object_mut().unwrap().remove("timing");
-    }
-    j
+    common::results_without_timing(out, exp)
 }
 
 /// Acceptance: `--shard 1/2` + `--shard 2/2` + `algen report OUT` gives the same

@@ -119,3 +119,29 @@ pub fn cfg(
         attn_bias_init: Default::default(),
     }
 }
+
+/// Every parameter of `net` (built with `params`) gets a gradient of `loss` equal to central
+/// differences ([`grad_check`], up to 6 elements each) and to the reference kernels' model's.
+pub fn model_grads_check(
+    net: &algen::model::Net,
+    params: &algen::model::Params,
+    loss: &dyn Fn(&algen::model::Net) -> Result<Tensor>,
+    what: &str,
+) {
+    let named: Vec<(&str, &Var)> = params.named().iter().map(|(n, v)| (n.as_str(), v)).collect();
+    grad_check(&named, &|| loss(net), 6);
+    let reference = net.clone().with_kernels(algen::model::Kernels::Reference);
+    let vars: Vec<&Var> = params.named().iter().map(|(_, v)| v).collect();
+    same_grads(&vars, &|| loss(net), &|| loss(&reference), what);
+}
+
+/// `OUT/<exp>/results.json` with every run's `timing` removed (what must match between two
+/// ways of running the same runs).
+pub fn results_without_timing(out: &std::path::Path, exp: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join(exp).join("results.json")).expect("results.json");
+    let mut j: serde_json::Value = serde_json::from_str(&text).expect("results.json is JSON");
+    for r in j["runs"].as_array_mut().expect("runs") {
+        r.as_object_mut().expect("run").remove("timing");
+    }
+    j
+}
