@@ -316,6 +316,7 @@ fn decoder(position: Position) -> Arch {
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     })
 }
 

@@ -82,6 +82,7 @@ fn decoder(norm: Norm, position: Position) -> Arch {
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     })
 }
 

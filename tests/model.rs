@@ -536,6 +536,7 @@ fn params_list_is_stable() {
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -677,6 +678,7 @@ fn bench_training_step() {
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

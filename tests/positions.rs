@@ -31,6 +31,7 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     }
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use algen::ir::model::{Arch, AttnBiasInit, FfnActivation, ModelKind, Norm, Position, TransformerCfg};
+use algen::ir::model::{Arch, AttnBiasInit, AttnWeightInit, FfnActivation, ModelKind, Norm, Position, TransformerCfg};
 use algen::model::ops;
 use algen::model::{self, Kernels, ModelIo, Net};
 use candle_core::{DType, Device, Result, Tensor, Var};
@@ -59,6 +59,8 @@ fn option_configs() -> Vec<TransformerCfg> {
         v.push(with(base.clone(), |c| c.activation = FfnActivation::Gelu));
         v.push(with(base.clone(), |c| c.head_bias = false));
         v.push(with(base.clone(), |c| c.attn_bias_init = AttnBiasInit::Zero));
+        v.push(with(base.clone(), |c| c.attn_bias_init = AttnBiasInit::None));
+        v.push(with(base.clone(), |c| c.attn_weight_init = AttnWeightInit::Xavier));
         v.push(with(base.clone(), |c| c.final_norm = Some(false)));
         v.push(with(base.clone(), |c| {
             c.norm = Norm::Post;
@@ -117,6 +119,8 @@ fn param_count_and_list_follow_the_options() {
                 assert_eq!(zero, c.attn_bias_init == AttnBiasInit::Zero, "{n} in {c:?}");
             }
         }
+        let attn_biases = names.iter().filter(|n| n.contains(".attn.") && n.ends_with(".bias")).count();
+        assert_eq!(attn_biases == 0, c.attn_bias_init == AttnBiasInit::None, "{c:?}");
     }
     // Placement defaults: a final norm after pre-norm and Lee blocks, none after post-norm.
     let c = cfg(ModelKind::Encoder, Norm::Post, Position::None);
@@ -153,4 +157,33 @@ fn lee_block_is_composed_as_in_the_reference() -> Result<()> {
     assert_close(&vals(&got), &vals(&want), 1e-12, 1e-12, "lee block");
     assert!(vals(&t.head.bias).iter().all(|&b| b == 0.0), "no head bias");
     Ok(())
+}
+
+/// `attn_weight_init = xavier` is `nn.MultiheadAttention`'s init: the packed input projection
+/// `(3d, d)` is U(±√(6/(d + 3d))) (d = 16: ±0.306), wider than `nn.Linear`'s ±1/√d = ±0.25;
+/// `attn.out` stays ±1/√d. The draws fill the range: the extremes lie within 2% of the bound.
+#[test]
+fn xavier_attention_weights_follow_the_bound() {
+    let c = with(cfg(ModelKind::Decoder, Norm::Lee, Position::None), |c| {
+        c.d_model = 16;
+        c.heads = 2;
+        c.attn_weight_init = AttnWeightInit::Xavier;
+        c.attn_bias_init = AttnBiasInit::Zero;
+    });
+    let (_, p) = model::build(&Arch::Transformer(c), IO, 5).unwrap();
+    let max_abs = |name: &str| vals(p.get(name).unwrap().as_tensor()).iter().fold(0f64, |m, x| m.max(x.abs()));
+    let (xavier, linear) = ((6.0f64 / 64.0).sqrt(), 0.25);
+    for l in 0..2 {
+        let qkv = max_abs(&format!("layers.{l}.attn.qkv.weight"));
+        assert!(qkv <= xavier && qkv > 0.98 * xavier, "qkv max {qkv} vs {xavier}");
+        let out = max_abs(&format!("layers.{l}.attn.out.weight"));
+        assert!(out <= linear && out > 0.98 * linear, "out max {out} vs {linear}");
+    }
+    // The default init draws exactly what it drew before the option existed.
+    let base = cfg(ModelKind::Decoder, Norm::Pre, Position::None);
+    let (_, a) = model::build(&Arch::Transformer(base.clone()), IO, 9).unwrap();
+    let (_, b) = model::build(&Arch::Transformer(with(base, |c| c.attn_bias_init = AttnBiasInit::Uniform)), IO, 9).unwrap();
+    for ((n, x), (_, y)) in a.named().iter().zip(b.named()) {
+        assert_eq!(vals(x.as_tensor()), vals(y.as_tensor()), "{n}");
+    }
 }

@@ -27,6 +27,7 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "final_norm",
     "head_bias",
     "attn_bias_init",
+    "attn_weight_init",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
@@ -251,10 +252,19 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         Some(e) => cx.choice(
             e,
             "attention bias init",
-            &[("uniform", ir::AttnBiasInit::Uniform), ("zero", ir::AttnBiasInit::Zero)],
+            &[("uniform", ir::AttnBiasInit::Uniform), ("zero", ir::AttnBiasInit::Zero), ("none", ir::AttnBiasInit::None)],
             "algen::check::unknown_value",
         ),
         None => Some(ir::AttnBiasInit::Uniform),
+    };
+    let attn_weight_init = match f.get("attn_weight_init") {
+        Some(e) => cx.choice(
+            e,
+            "attention weight init",
+            &[("uniform", ir::AttnWeightInit::Uniform), ("xavier", ir::AttnWeightInit::Xavier)],
+            "algen::check::unknown_value",
+        ),
+        None => Some(ir::AttnWeightInit::Uniform),
     };
     let final_norm = match f.get("final_norm") {
         Some(e) => cx.boolean(e).map(Some),
@@ -308,6 +318,7 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         final_norm: final_norm?,
         head_bias: head_bias?,
         attn_bias_init: attn_bias_init?,
+        attn_weight_init: attn_weight_init?,
     })
 }
 

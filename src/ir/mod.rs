@@ -21,13 +21,13 @@ pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{
-    Activation, Arch, AttnBiasInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType, Position, RnnCfg,
+    Activation, Arch, AttnBiasInit, AttnWeightInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType, Position, RnnCfg,
     StackRnnCfg, TapeRnnCfg, TransformerCfg,
 };
 pub use split::{Part, Selector, Split};
 pub use task::{Format, MachineInput, Slot, Task, TaskKind, Universe, UniverseVar};
 pub use train::{
-    CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, ScoreReduce,
+    Batching, CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, ScoreReduce,
     TrainCfg,
 };
 

@@ -78,11 +78,34 @@ pub enum AttnBiasInit {
     /// Zero: PyTorch's `nn.MultiheadAttention._reset_parameters` (`in_proj_bias` and
     /// `out_proj.bias` set to 0), which Lee et al. 2024's model uses.
     Zero,
+    /// No bias parameters at all: Haiku's `hk.MultiHeadAttention`-style projections with
+    /// `with_bias = False`, as the Chomsky-hierarchy benchmark's transformer and Ruoss et al.
+    /// 2023's use them.
+    None,
 }
 
 impl AttnBiasInit {
     pub fn is_uniform(&self) -> bool {
         *self == AttnBiasInit::Uniform
+    }
+}
+
+/// How the attention projections' weights start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttnWeightInit {
+    /// U(±1/√d) for `attn.qkv` and `attn.out`, PyTorch's `nn.Linear` init.
+    #[default]
+    Uniform,
+    /// `nn.MultiheadAttention._reset_parameters`: `xavier_uniform_` on the packed input
+    /// projection `(3d, d)`, U(±√(6/(d + 3d))), and `nn.Linear`'s U(±1/√d) on `out_proj`
+    /// (Lee et al. 2024's model).
+    Xavier,
+}
+
+impl AttnWeightInit {
+    pub fn is_uniform(&self) -> bool {
+        *self == AttnWeightInit::Uniform
     }
 }
 
@@ -203,6 +226,9 @@ pub struct TransformerCfg {
     /// How the attention projections' biases start (uniform, the default, omitted).
     #[serde(default, skip_serializing_if = "AttnBiasInit::is_uniform")]
     pub attn_bias_init: AttnBiasInit,
+    /// How the attention projections' weights start (uniform, the default, omitted).
+    #[serde(default, skip_serializing_if = "AttnWeightInit::is_uniform")]
+    pub attn_weight_init: AttnWeightInit,
 }
 
 impl TransformerCfg {

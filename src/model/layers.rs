@@ -5,7 +5,7 @@
 use super::ops::{self, AttnSpec, Kernels};
 use super::params::Params;
 use super::positions::relative::{Frame, RelAttn};
-use crate::ir::model::{AttnBiasInit, FfnActivation, NormType};
+use crate::ir::model::{AttnBiasInit, AttnWeightInit, FfnActivation, NormType};
 use candle_core::{bail, Result, Tensor};
 use std::sync::Arc;
 
@@ -201,25 +201,38 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     pub fn load(params: &mut Params, name: &str, d: usize, heads: usize) -> Result<Self> {
-        Self::load_with(params, name, d, heads, AttnBiasInit::Uniform, false)
+        Self::load_with(params, name, d, heads, (AttnBiasInit::Uniform, AttnWeightInit::Uniform), false)
     }
 
-    /// [`SelfAttention::load`] with the projections' biases initialized by `bias`, plus
-    /// relative attention `{name}.rel.{weight, u, v}` when `relative`.
+    /// [`SelfAttention::load`] with the projections' biases and weights initialized by
+    /// `init`, plus relative attention `{name}.rel.{weight, u, v}` when `relative`. Each
+    /// projection draws its weight, then its bias (the order of `nn.Linear`), so the default
+    /// init draws the same numbers as [`Linear::load`].
     pub fn load_with(
         params: &mut Params,
         name: &str,
         d: usize,
         heads: usize,
-        bias: AttnBiasInit,
+        init: (AttnBiasInit, AttnWeightInit),
         relative: bool,
     ) -> Result<Self> {
-        let linear = match bias {
-            AttnBiasInit::Uniform => Linear::load,
-            AttnBiasInit::Zero => Linear::load_zero_bias,
+        let (bias, weight) = init;
+        let linear_bound = 1.0 / (d.max(1) as f64).sqrt();
+        let qkv_bound = match weight {
+            AttnWeightInit::Uniform => linear_bound,
+            AttnWeightInit::Xavier => (6.0 / (d + 3 * d).max(1) as f64).sqrt(),
         };
-        let qkv = linear(params, &format!("{name}.qkv"), 3 * d, d)?;
-        let out = linear(params, &format!("{name}.out"), d, d)?;
+        let mut proj = |name: String, out: usize, bound: f64| -> Result<Linear> {
+            let w = params.uniform(&format!("{name}.weight"), &[out, d], bound)?;
+            let b = match bias {
+                AttnBiasInit::Uniform => params.uniform(&format!("{name}.bias"), &[out], linear_bound)?,
+                AttnBiasInit::Zero => params.constant(&format!("{name}.bias"), &[out], 0.0)?,
+                AttnBiasInit::None => Tensor::zeros(out, params.dtype(), w.device())?,
+            };
+            Ok(Linear::new(w, b))
+        };
+        let qkv = proj(format!("{name}.qkv"), 3 * d, qkv_bound)?;
+        let out = proj(format!("{name}.out"), d, linear_bound)?;
         let rel = if relative { Some(RelAttn::load(params, &format!("{name}.rel"), d, heads)?) } else { None };
         Ok(SelfAttention { qkv, out, heads, rel })
     }

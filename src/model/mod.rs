@@ -197,7 +197,9 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
                 _ => 0,
             };
             let n = if c.norm_type == NormType::RmsNorm { 1 } else { 2 };
-            let layer = 4 * d * d + 2 * d * f + 5 * d + 2 * n * d + f;
+            // Attention 4d² (+ 4d biases), feed-forward 2df + f + d, two norms.
+            let attn_bias = if c.attn_bias_init == crate::ir::AttnBiasInit::None { 0 } else { 4 * d };
+            let layer = 4 * d * d + attn_bias + 2 * d * f + d + 2 * n * d + f;
             let final_ln = if c.has_final_norm() { n * d } else { 0 };
             let head_bias = if c.head_bias { io.vocab_out } else { 0 };
             io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + head_bias

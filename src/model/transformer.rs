@@ -84,7 +84,7 @@ impl Transformer {
                     &format!("{p}.attn"),
                     d,
                     cfg.heads,
-                    cfg.attn_bias_init,
+                    (cfg.attn_bias_init, cfg.attn_weight_init),
                     relative,
                 )?,
                 ln2: LayerNorm::load(params, &format!("{p}.ln2"), d, cfg.norm_type)?,

@@ -117,6 +117,7 @@ pub fn cfg(
         final_norm: None,
         head_bias: true,
         attn_bias_init: Default::default(),
+        attn_weight_init: Default::default(),
     }
 }
 
