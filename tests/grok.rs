@@ -290,3 +290,51 @@ fn a_corrupt_checkpoint_names_its_file() {
     assert!(d.help.as_deref().unwrap_or("").contains("--resume"), "{d:?}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// `batching = epochs` (Lee et al. 2024's `torch.randperm(n).split(batch)` per epoch): each
+/// epoch serves every training example exactly once, in batches of `batch` and a short last
+/// one (13 = 5 + 5 + 3), each epoch in a new order.
+#[test]
+fn epochs_serve_every_example_once_with_a_short_last_batch() {
+    let s = spec(
+        r#"
+let p = 5;
+task add { input = (a: 0..p, b: 0..p), target = (a + b) % p, format = [a, "+", b, "="] }
+split half { train = fraction 0.5, test = rest }
+model m = transformer { kind = decoder, layers = 1, d_model = 8, heads = 2, ffn = 16, position = learned(max_len = 4) }
+experiment e { task = add, model = m, split = half, train { steps = 3, batch = 5, batching = epochs } }
+"#,
+    );
+    let exp = s.experiment("e").expect("e");
+    let (task, split) = (s.task("add").expect("task"), s.split("half").expect("split"));
+    let rs = train::RunSpec {
+        task,
+        split,
+        variant: &exp.variants[0],
+        eval: &exp.eval,
+        seed: 0,
+        kernels: Default::default(),
+    };
+    let vocab = task::vocab(task);
+    let fixed = train::universe::Fixed::new(&rs, &vocab).expect("fixed").expect("a universe");
+    let mut sampler = train::universe::Fixed::sampler(&rs);
+    let n = task::split_universe(task, split, 0).expect("split").train.len();
+    assert_eq!(n, 13, "half of 25, rounded up");
+    let mut epochs: Vec<Vec<Vec<u32>>> = vec![];
+    for _ in 0..2 {
+        let (mut rows, mut sizes) = (vec![], vec![]);
+        for _ in 0..3 {
+            let (tokens, _, _) = fixed.next(&mut sampler).expect("batch");
+            let t: Vec<Vec<u32>> = tokens.to_vec2().expect("rows");
+            sizes.push(t.len());
+            rows.extend(t);
+        }
+        assert_eq!(sizes, [5, 5, 3]);
+        let distinct: HashSet<&Vec<u32>> = rows.iter().collect();
+        assert_eq!(distinct.len(), n, "every example once per epoch");
+        epochs.push(rows);
+    }
+    let (a, b): (HashSet<&Vec<u32>>, HashSet<&Vec<u32>>) = (epochs[0].iter().collect(), epochs[1].iter().collect());
+    assert_eq!(a, b, "both epochs cover the same training set");
+    assert_ne!(epochs[0], epochs[1], "each epoch is shuffled anew");
+}

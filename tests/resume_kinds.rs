@@ -195,8 +195,16 @@ split half { train = fraction 0.5, test = rest }
 model m = transformer { kind = decoder, layers = 1, d_model = 8, heads = 2, ffn = 16, position = learned(max_len = 4), dropout = 0.1 }
 "#
     .to_string()
-        + &experiment("add", "half", "m", ", grad_filter = grokfast_ma(window = 3, lamb = 1.0)");
+        + &experiment(
+            "add",
+            "half",
+            "m",
+            ", grad_filter = grokfast_ma(window = 3, lamb = 1.0), batching = sweep [random, epochs]",
+        );
     kill_and_resume("universe", &text, 0);
+    // Epochs: 12 training examples in batches of 4, so the checkpoint at step 5 falls inside
+    // the second epoch (its second batch served).
+    kill_and_resume("universe-epochs", &text, 1);
 }
 
 #[test]

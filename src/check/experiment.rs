@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 const FIELDS: &[&str] = &["task", "model", "split"];
 const BLOCKS: &[&str] = &["train", "eval"];
 const TRAIN_FIELDS: &[&str] =
-    &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths", "grad_filter", "checkpoint_every"];
-const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch", "reduce"];
+    &["steps", "batch", "optimizer", "schedule", "clip", "seeds", "mixed_lengths", "grad_filter", "checkpoint_every", "batching"];
+const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch", "reduce", "grok_threshold"];
 
 /// What an experiment may refer to.
 pub struct Scope<'a> {
@@ -182,8 +182,13 @@ fn eval(cx: &mut Cx, body: &Body) -> Option<ir::EvalCfg> {
             )
             .map(Some),
     };
+    let grok_threshold = match f.expr("grok_threshold") {
+        None => Some(None),
+        Some(e) => cx.f64_in(e, 0.0, 1.0, false).map(Some),
+    };
     Some(ir::EvalCfg {
         reduce: reduce?,
+        grok_threshold: grok_threshold?,
         every: every? as usize,
         metrics: metrics?,
         periodic_count: count? as usize,
@@ -335,6 +340,10 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
     let n_diags = cx.diags.len();
     let grad_filter = f.get("grad_filter").and_then(|e| super::filter::grad_filter(cx, e));
     let checkpoint_every = f.get("checkpoint_every").map_or(Some(0), |e| cx.int_in(e, 0, i64::MAX));
+    let batching = f.get("batching").map_or(Some(ir::Batching::Random), |e| {
+        let kinds = [("random", ir::Batching::Random), ("epochs", ir::Batching::Epochs)];
+        cx.choice(e, "batching", &kinds, "algen::check::unknown_value")
+    });
     if cx.diags.len() > n_diags {
         return None;
     }
@@ -345,6 +354,7 @@ fn train_cfg(cx: &mut Cx, f: &BTreeMap<String, Expr>, seeds: &[u64]) -> Option<i
         full_batch,
         grad_filter,
         checkpoint_every: checkpoint_every? as usize,
+        batching: batching?,
         optimizer: optimizer?,
         clip: clip?,
         seeds: seeds.to_vec(),
@@ -369,11 +379,11 @@ fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
     let name = kinds.iter().find(|k| k.1 == kind).map_or("", |k| k.0);
     let r = cx.resolve(e).into_owned();
     let args = if let ExprKind::Call { args, .. } = &r.kind { args.clone() } else { vec![] };
-    let (mut warmup, mut min) = (0usize, 0.0f64);
+    let (mut warmup, mut min, mut from_zero) = (0usize, 0.0f64, false);
     let params: &[&str] = match kind {
         Kind::Constant => &[],
-        Kind::WarmupConstant => &["warmup"],
-        Kind::WarmupCosine => &["warmup", "min"],
+        Kind::WarmupConstant => &["warmup", "from_zero"],
+        Kind::WarmupCosine => &["warmup", "min", "from_zero"],
     };
     for (i, a) in args.iter().enumerate() {
         let pname =
@@ -381,6 +391,7 @@ fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
         match pname.as_str() {
             "warmup" if params.contains(&"warmup") => warmup = cx.int_in(&a.value, 0, i64::MAX)? as usize,
             "min" if params.contains(&"min") => min = cx.f64_in(&a.value, 0.0, 1.0, false)?,
+            "from_zero" if params.contains(&"from_zero") => from_zero = cx.boolean(&a.value)?,
             other => {
                 let at = a.name.as_ref().map(|n| n.span).unwrap_or(a.value.span);
                 cx.push(
@@ -398,8 +409,8 @@ fn schedule(cx: &mut Cx, e: &Expr) -> Option<ir::Schedule> {
     }
     Some(match kind {
         Kind::Constant => ir::Schedule::Constant,
-        Kind::WarmupConstant => ir::Schedule::WarmupConstant { warmup },
-        Kind::WarmupCosine => ir::Schedule::WarmupCosine { warmup, min },
+        Kind::WarmupConstant => ir::Schedule::WarmupConstant { warmup, from_zero },
+        Kind::WarmupCosine => ir::Schedule::WarmupCosine { warmup, min, from_zero },
     })
 }
 

@@ -64,18 +64,25 @@ pub fn grad_filter(cx: &mut Cx, e: &Expr) -> Option<ir::GradFilter> {
     Some(if ema { ir::GradFilter::GrokfastEma { alpha, lamb } } else { ir::GradFilter::GrokfastMa { window, lamb } })
 }
 
-/// `batch = full` needs a task with a universe input: only it has a fixed training set to
-/// batch in full. Elsewhere it is an error, not silently ignored. (`grad_filter` and
-/// `checkpoint_every` apply to every task.)
+/// `batch = full` and `batching = epochs` need a task with a universe input: only it has a
+/// fixed training set to batch in full or in epochs. Elsewhere they are an error, not
+/// silently ignored. (`grad_filter` and `checkpoint_every` apply to every task.)
 pub fn fits(cx: &mut Cx, task: &ir::Task, variants: &[ir::Variant], fields: &BTreeMap<String, Expr>, at: Span) {
     if matches!(task.kind, ir::TaskKind::Universe { .. }) {
         return;
     }
-    let used = [("batch", variants.iter().any(|v| v.train.full_batch))];
+    let used = [
+        ("batch", variants.iter().any(|v| v.train.full_batch)),
+        ("batching", variants.iter().any(|v| v.train.batching == ir::Batching::Epochs)),
+    ];
     for (key, on) in used {
         if on {
             let span = fields.get(key).map_or(at, |e| e.span);
-            let what = if key == "batch" { "`batch = full`".to_string() } else { format!("`{key}`") };
+            let what = match key {
+                "batch" => "`batch = full`".to_string(),
+                "batching" => "`batching = epochs`".to_string(),
+                _ => format!("`{key}`"),
+            };
             cx.push(
                 Diag::error(
                     "algen::check::universe_only",

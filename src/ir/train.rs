@@ -26,6 +26,30 @@ pub struct TrainCfg {
     /// Write `checkpoint.safetensors` every this many steps (0: never).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub checkpoint_every: usize,
+    /// How minibatches are drawn from a finite universe's training set (random, the
+    /// default, is omitted from the IR's JSON).
+    #[serde(default, skip_serializing_if = "Batching::is_random")]
+    pub batching: Batching,
+}
+
+/// `batching = random | epochs` (tasks over a finite universe).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batching {
+    /// Every step takes the first `batch` examples of a fresh seeded shuffle of the
+    /// training set (sampling without replacement within a step, with replacement across).
+    #[default]
+    Random,
+    /// Epochs: the training set is shuffled once per epoch and served in consecutive
+    /// batches, the last one shorter when `batch` does not divide it: PyTorch's
+    /// `torch.randperm(n).split(batch)` per epoch, as Lee et al. 2024 (`main.py`) train.
+    Epochs,
+}
+
+impl Batching {
+    pub fn is_random(&self) -> bool {
+        *self == Batching::Random
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -43,21 +67,34 @@ pub enum GradFilter {
     GrokfastMa { window: usize, lamb: f64 },
 }
 
-/// `schedule = constant | warmup_constant(warmup = N) | warmup_cosine(warmup = N, min = r)`.
+/// `schedule = constant | warmup_constant(warmup = N) | warmup_cosine(warmup = N, min = r)`;
+/// both warm-ups take `from_zero = true` (see [`Schedule::WarmupConstant`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     Constant,
-    /// Linear warm-up from 0 over `warmup` steps, then constant.
+    /// Linear warm-up over `warmup` steps, then constant: update k (1-based) uses k/warmup.
+    /// With `from_zero`, update k uses (k−1)/warmup, so the first update has learning rate 0
+    /// (Adam's moments still take its gradient) and the full rate arrives at update warmup+1:
+    /// PyTorch's `LambdaLR(lambda u: 1 if u > w else u / w)` stepped after each update, as
+    /// Lee et al. 2024 (`main.py`) and Power et al. 2022 use it.
     WarmupConstant {
         warmup: usize,
+        #[serde(default, skip_serializing_if = "is_false")]
+        from_zero: bool,
     },
     /// Linear warm-up, then a half-cosine from 1 down to `min` at the last step
-    /// (Loshchilov & Hutter 2017, without restarts).
+    /// (Loshchilov & Hutter 2017, without restarts); `from_zero` as above.
     WarmupCosine {
         warmup: usize,
         min: f64,
+        #[serde(default, skip_serializing_if = "is_false")]
+        from_zero: bool,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +126,10 @@ pub struct EvalCfg {
     /// swept training settings) with it; absent, the section is left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reduce: Option<ScoreReduce>,
+    /// `grok_threshold = r`: the accuracy the report's "Grokking" section counts as reached
+    /// (absent: 0.99, the grokking papers' criterion; Lee et al. 2024 use 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grok_threshold: Option<f64>,
 }
 
 /// How a model's runs are reduced to one score (`eval { reduce = max }`).

@@ -45,6 +45,10 @@ pub struct Streams {
     pub dropout: u128,
     /// The randomized-position stream, for a model that randomizes.
     pub positions: Option<u128>,
+    /// `batching = epochs`, inside an epoch: examples served from it (`rng_word_pos` is then
+    /// the sampler's position before the epoch's shuffle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_served: Option<usize>,
 }
 
 fn f64s(v: &[f64]) -> Result<Tensor> {

@@ -3,11 +3,14 @@
 //! training and test sets (clean and corrupted training examples apart).
 //!
 //! A minibatch of `b` examples is the first `b` of a fresh seeded Fisher–Yates shuffle of the
-//! training set (stream `"batches"`); `batch = full` uses every example, in tensors built once.
+//! training set (stream `"batches"`); with `batching = epochs` one shuffle per epoch is served
+//! in consecutive batches, the last one shorter ([`Sampler`]); `batch = full` uses every
+//! example, in tensors built once.
 //! The training loop itself is [`super::run_with`], shared with every other task.
 
 use super::RunSpec;
 use crate::eval::EvalError;
+use crate::ir::Batching;
 use crate::model::Net;
 use crate::report::results::{Evaluation, Scores, UniverseScores};
 use crate::task::{self, stream_seed, universe::permutation, Example, UniverseSplit, Vocab};
@@ -103,9 +106,15 @@ impl Fixed {
         Ok(Some(Fixed { data, train, test, true_train, full, batch }))
     }
 
-    /// The seeded stream that draws minibatches.
-    pub fn sampler(spec: &RunSpec) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "batches", 0, spec.seed))
+    /// The seeded sampler that draws minibatches.
+    pub fn sampler(spec: &RunSpec) -> Sampler {
+        Sampler {
+            rng: ChaCha8Rng::seed_from_u64(stream_seed(&spec.task.name, "batches", 0, spec.seed)),
+            epochs: spec.variant.train.batching == Batching::Epochs,
+            order: vec![],
+            served: 0,
+            epoch_start: 0,
+        }
     }
 
     /// Tokens per training sequence.
@@ -113,13 +122,36 @@ impl Fixed {
         self.train.t
     }
 
-    /// The next training batch: the whole set, or the first `batch` of a fresh shuffle.
-    pub fn next(&self, sampler: &mut ChaCha8Rng) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    /// The next training batch: the whole set, the first `batch` of a fresh shuffle, or the
+    /// epoch's next `batch` examples.
+    pub fn next(&self, s: &mut Sampler) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         if self.batch == self.train.n {
             return Ok(self.full.clone());
         }
-        let idx = &permutation(self.train.n, sampler)[..self.batch];
-        self.train.tensors(Some(idx))
+        if !s.epochs {
+            let idx = &permutation(self.train.n, &mut s.rng)[..self.batch];
+            return self.train.tensors(Some(idx));
+        }
+        if s.served >= s.order.len() {
+            s.epoch_start = s.rng.get_word_pos();
+            s.order = permutation(self.train.n, &mut s.rng);
+            s.served = 0;
+        }
+        let end = (s.served + self.batch).min(s.order.len());
+        let rows = self.train.tensors(Some(&s.order[s.served..end]));
+        s.served = end;
+        rows
+    }
+
+    /// Continues `s` from a saved [`Sampler::position`].
+    pub fn restore(&self, s: &mut Sampler, (word_pos, served): (u128, Option<usize>)) {
+        s.rng.set_word_pos(word_pos);
+        (s.order, s.served) = (vec![], 0);
+        if let Some(k) = served.filter(|_| s.epochs) {
+            s.epoch_start = word_pos;
+            s.order = permutation(self.train.n, &mut s.rng);
+            s.served = k.min(s.order.len());
+        }
     }
 
     /// Examples scored per evaluation (the throughput figure's count).
@@ -130,6 +162,28 @@ impl Fixed {
     /// Scores the whole training set (clean and corrupted apart) and the whole test set.
     pub fn evaluate(&self, net: &Net, spec: &RunSpec, step: usize, loss: f64) -> Result<Evaluation, EvalError> {
         evaluation(net, spec, &self.data, (&self.train, &self.test), &self.true_train, step, loss)
+    }
+}
+
+/// Draws the training minibatches of a [`Fixed`] set (see the module docs).
+pub struct Sampler {
+    rng: ChaCha8Rng,
+    epochs: bool,
+    /// Epochs: this epoch's order, how many of it were served, and the RNG position before
+    /// its shuffle.
+    order: Vec<usize>,
+    served: usize,
+    epoch_start: u128,
+}
+
+impl Sampler {
+    /// Where the sampler stands, for a checkpoint: the RNG position, and in an epoch the
+    /// position before the epoch's shuffle and the examples served from it.
+    pub fn position(&self) -> (u128, Option<usize>) {
+        match self.epochs && !self.order.is_empty() {
+            true => (self.epoch_start, Some(self.served)),
+            false => (self.rng.get_word_pos(), None),
+        }
     }
 }
 
