@@ -191,6 +191,7 @@ pub fn write_experiment_plan(
         test_lengths: part_lengths(task, split, false),
         universe: universe_info(task, split)?,
         reduce: exp.eval.reduce,
+        grok_threshold: exp.eval.grok_threshold,
         chance: Some(plan::chance(task)),
         expects: exp.expects.clone(),
         runs: plan::experiment_runs(spec, exp, steps),

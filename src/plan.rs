@@ -42,6 +42,9 @@ pub struct ExperimentPlan {
     pub universe: Option<UniverseInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reduce: Option<ScoreReduce>,
+    /// `eval { grok_threshold }` (absent: the report's default, 0.99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grok_threshold: Option<f64>,
     /// The chance level of the task's accuracies (absent in plans of an older algen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chance: Option<Chance>,

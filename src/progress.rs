@@ -85,10 +85,11 @@ pub fn duration(secs: f64) -> String {
 /// The log line of one evaluation.
 pub fn eval_line(title: &str, e: &Evaluation, steps: usize, rate: f64) -> String {
     let eta = if e.step >= steps || rate <= 0.0 { "0s".into() } else { duration((steps - e.step) as f64 / rate) };
+    let loss = if e.train_loss.is_finite() { format!("{:.4}", e.train_loss) } else { "n/a".into() };
     format!(
-        "{title}: step {}/{steps} loss {:.4} train seq acc {:.3} test seq acc {:.3} test tok acc {:.3} \
+        "{title}: step {}/{steps} loss {loss} train seq acc {:.3} test seq acc {:.3} test tok acc {:.3} \
          {rate:.1} steps/s ETA {eta}",
-        e.step, e.train_loss, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
+        e.step, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
     )
 }
 

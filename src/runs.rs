@@ -47,7 +47,7 @@ struct RunConfig<'a> {
 /// The resolved configuration of one run as canonical JSON (sorted keys, compact).
 pub fn config_json(task: &Task, split: &Split, variant: &Variant, eval: &EvalCfg, seed: u64) -> String {
     let train = TrainCfg { seeds: vec![], ..variant.train.clone() };
-    let eval = EvalCfg { reduce: None, ..eval.clone() };
+    let eval = EvalCfg { reduce: None, grok_threshold: None, ..eval.clone() };
     let cfg = RunConfig { version: ID_VERSION, task, split, model: &variant.model, train, eval, seed };
     let value = serde_json::to_value(&cfg).unwrap_or(Value::Null);
     let mut out = String::new();

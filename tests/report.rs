@@ -33,6 +33,7 @@ fn variant(label: &str) -> Variant {
                 final_norm: None,
                 head_bias: true,
                 attn_bias_init: Default::default(),
+                attn_weight_init: Default::default(),
             }),
             span: Default::default(),
         },
@@ -53,6 +54,7 @@ fn variant(label: &str) -> Variant {
             full_batch: false,
             grad_filter: None,
             checkpoint_every: 0,
+            batching: Default::default(),
         },
     }
 }
@@ -143,6 +145,7 @@ fn fixture() -> ExperimentResults {
             ExpectOutcome { text: "mean test.sequence_accuracy < 0.9".into(), value: 0.45, holds: true },
         ],
         reduce: None,
+        grok_threshold: None,
         chance: None,
     }
 }

@@ -122,7 +122,9 @@ experiment boom { task = reverse, model = m, split = s, train { steps = 50, batc
         algen::report::results::RunStatus::Diverged { step, message } => {
             assert!(*step > 1 && *step < 50, "diverged at step {step}");
             assert!(message.contains("loss"), "{message}");
-            assert_eq!(r.periodic.len(), step - 1, "one evaluation per finished step");
+            assert_eq!(r.periodic.len(), *step, "one evaluation at step 0 and one per finished step");
+            assert_eq!(r.periodic[0].step, 0);
+            assert!(r.periodic[0].train_loss.is_nan(), "no training loss before the first step");
         }
         s => panic!("expected divergence, got {s:?}"),
     }
@@ -136,16 +138,24 @@ experiment boom { task = reverse, model = m, split = s, train { steps = 50, batc
 
 /// Schedules (hand-computed): warm-up is linear (step 5 of 10 warm-up steps
 /// gives 0.5); the cosine is 1 right after warm-up, (1 + min)/2 half way, and
-/// `min` at the last step.
+/// `min` at the last step; `from_zero` shifts them one update later.
 #[test]
 fn schedules_match_hand_computed_values() {
     use algen::ir::Schedule;
     use algen::train::schedule::lr_scale;
     assert_eq!(lr_scale(&Schedule::Constant, 7, 100), 1.0);
-    let wc = Schedule::WarmupConstant { warmup: 10 };
+    let wc = Schedule::WarmupConstant { warmup: 10, from_zero: false };
     assert_eq!(lr_scale(&wc, 5, 100), 0.5);
     assert_eq!(lr_scale(&wc, 50, 100), 1.0);
-    let cos = Schedule::WarmupCosine { warmup: 10, min: 0.1 };
+    // From zero (Lee et al.'s LambdaLR): updates 1, 2, …, 11 use 0, 0.1, …, 1.0.
+    let z = Schedule::WarmupConstant { warmup: 10, from_zero: true };
+    let got: Vec<f64> = (1..=12).map(|k| lr_scale(&z, k, 100)).collect();
+    let want = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0];
+    assert!(got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-15), "{got:?}");
+    let cz = Schedule::WarmupCosine { warmup: 10, min: 0.1, from_zero: true };
+    assert_eq!(lr_scale(&cz, 1, 111), 0.0);
+    assert!((lr_scale(&cz, 61, 111) - 0.55).abs() < 1e-12);
+    let cos = Schedule::WarmupCosine { warmup: 10, min: 0.1, from_zero: false };
     assert_eq!(lr_scale(&cos, 1, 110), 0.1);
     assert!((lr_scale(&cos, 10, 110) - 1.0).abs() < 1e-12);
     assert!((lr_scale(&cos, 60, 110) - 0.55).abs() < 1e-12);

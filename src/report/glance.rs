@@ -2,7 +2,7 @@
 //! which variant generalizes best, where each variant's test accuracy drops below
 //! [`HIGH`] and [`LOW`], whether it fit its training data, and whether the `expect` lines hold.
 
-use super::grokking::{first_reach, THRESHOLD};
+use super::grokking::{first_reach, threshold};
 use super::markdown::code;
 use super::results::{ExperimentResults, RunStatus};
 use super::stats::{count, fmt3, fmt_lengths, variants, VariantRuns};
@@ -26,7 +26,7 @@ pub fn section(res: &ExperimentResults) -> String {
     } else {
         sentences.push(best(res, &scored));
         if res.universe.is_some() {
-            sentences.extend(vs.iter().take(MAX_DESCRIBED).filter_map(|v| grokked(v)));
+            sentences.extend(vs.iter().take(MAX_DESCRIBED).filter_map(|v| grokked(v, threshold(res))));
         } else {
             sentences.extend(vs.iter().take(MAX_DESCRIBED).filter_map(|v| drops(res, v)));
         }
@@ -84,17 +84,17 @@ fn drops(res: &ExperimentResults, v: &VariantRuns) -> Option<String> {
     })
 }
 
-/// When each run of a universe variant reached test accuracy ≥ [`THRESHOLD`].
-fn grokked(v: &VariantRuns) -> Option<String> {
-    let reach: Vec<Option<usize>> = v.runs.iter().map(|r| first_reach(r, true)).collect();
+/// When each run of a universe variant reached test accuracy ≥ `th`.
+fn grokked(v: &VariantRuns, th: f64) -> Option<String> {
+    let reach: Vec<Option<usize>> = v.runs.iter().map(|r| first_reach(r, true, th)).collect();
     let name = format!("`{}`", code(v.label));
     let steps: Vec<String> = reach.iter().flatten().map(|s| s.to_string()).collect();
     Some(match (steps.len(), reach.len()) {
-        (0, 1) => format!("{name} never reached test accuracy {THRESHOLD}."),
-        (0, n) => format!("{name} reached test accuracy {THRESHOLD} in none of its {n} runs."),
-        (k, n) if k == n && n == 1 => format!("{name} reached test accuracy {THRESHOLD} at step {}.", steps[0]),
+        (0, 1) => format!("{name} never reached test accuracy {th}."),
+        (0, n) => format!("{name} reached test accuracy {th} in none of its {n} runs."),
+        (k, n) if k == n && n == 1 => format!("{name} reached test accuracy {th} at step {}.", steps[0]),
         (k, n) => {
-            format!("{name} reached test accuracy {THRESHOLD} in {k} of its {n} runs (at step {}).", steps.join(", "))
+            format!("{name} reached test accuracy {th} in {k} of its {n} runs (at step {}).", steps.join(", "))
         }
     })
 }

@@ -214,6 +214,7 @@ fn collect_cached(exp_dir: &Path, cache: &mut Cache) -> io::Result<Merged> {
         runs,
         expects,
         reduce: plan.reduce,
+        grok_threshold: plan.grok_threshold,
         chance: plan.chance,
     };
     Ok(Merged { results, states })

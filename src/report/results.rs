@@ -31,7 +31,9 @@ pub struct LengthScores {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub step: usize,
-    /// Mean training loss since the previous evaluation.
+    /// Mean training loss since the previous evaluation; NaN (`null` in JSON) at step 0,
+    /// before any training step.
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
     pub train: Scores,
     pub test: Scores,
@@ -128,6 +130,10 @@ pub struct ExperimentResults {
     /// `eval { reduce = ... }`: how the report's "Score" section reduces each model's runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reduce: Option<crate::ir::ScoreReduce>,
+    /// `eval { grok_threshold }`: the accuracy the "Grokking" section counts as reached
+    /// (absent: [`crate::report::grokking::THRESHOLD`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grok_threshold: Option<f64>,
     /// The accuracy of uniform guessing (absent in records of an older algen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chance: Option<Chance>,

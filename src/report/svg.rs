@@ -67,8 +67,9 @@ pub fn curves(res: &ExperimentResults, log_x: bool) -> String {
 pub type Metric<'a> = (&'a str, &'a dyn Fn(&Evaluation) -> Option<f64>);
 
 /// One panel per metric, accuracy vs step over every evaluation of each run (periodic, then
-/// the final one), mean over seeds at each step. With `log_x`, step 0 is left out. When no run
-/// was evaluated at step 0 the plot says where its first point is.
+/// the final one), mean over seeds at each step: from step 0 (the trainer evaluates the
+/// untrained model when `eval.every > 0`). With `log_x`, step 0 is left out. The subtitle says
+/// where the first and last points are.
 pub fn step_panels(res: &ExperimentResults, title: &str, log_x: bool, metrics: &[Metric]) -> String {
     let vs = variants(res);
     let steps: BTreeSet<usize> =
@@ -77,7 +78,9 @@ pub fn step_panels(res: &ExperimentResults, title: &str, log_x: bool, metrics: &
     let axis = if log_x { Axis::log(&xs) } else { Axis::linear(&xs) };
     let labels: Vec<&str> = vs.iter().map(|v| v.label).collect();
     let (first, last) = (steps.first().copied().unwrap_or(0), steps.last().copied().unwrap_or(0));
-    let subtitle = if first > 0 {
+    let subtitle = if log_x {
+        format!("Log step axis: from the first evaluation after step 0 (step {first}) through the final evaluation (step {last}).")
+    } else if first > 0 {
         format!("No evaluation at step 0: the first point is the first evaluation (step {first}); the last is the final evaluation (step {last}).")
     } else {
         format!("From step 0 through the final evaluation (step {last}).")

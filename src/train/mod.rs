@@ -6,7 +6,7 @@
 //! or mixed lengths bucketed, padded and masked, see [`Batches`]) or from a universe task's
 //! fixed training set ([`universe::Fixed`]), filters the gradients if asked (Grokfast, Lee et
 //! al. 2024), steps Adam/AdamW with optional global-norm clipping, evaluates every
-//! `eval.every` steps, writes checkpoints for universe tasks, and stops with
+//! `eval.every` steps (and at step 0, before training), writes checkpoints for universe tasks, and stops with
 //! [`RunStatus::Diverged`] on a non-finite loss. Randomized positions (Ruoss et al. 2023) are
 //! drawn by the model at every forward pass from a stream seeded here with the run seed
 //! (`stream_seed(task, "positions", 0, seed)`). Device: CPU.
@@ -75,8 +75,8 @@ pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, TrainErr
 enum Source<'a> {
     /// Generated examples, or a listed split part ([`Batches`]).
     Drawn(Batches<'a>),
-    /// A universe task's fixed training set ([`universe::Fixed`]), minibatches drawn by `sampler`.
-    Fixed(&'a universe::Fixed, ChaCha8Rng),
+    /// A universe task's fixed training set ([`universe::Fixed`]), minibatches drawn by the sampler.
+    Fixed(&'a universe::Fixed, universe::Sampler),
 }
 
 /// One training batch as model tensors.
@@ -120,7 +120,7 @@ impl Source<'_> {
     fn save(&self, meta: &mut checkpoint::Meta) {
         match self {
             Source::Drawn(d) => meta.streams.data = Some(d.state()),
-            Source::Fixed(_, s) => meta.rng_word_pos = s.get_word_pos(),
+            Source::Fixed(_, s) => (meta.rng_word_pos, meta.streams.epoch_served) = s.position(),
         }
     }
 
@@ -128,7 +128,7 @@ impl Source<'_> {
     fn restore(&mut self, meta: &checkpoint::Meta, n: usize) -> Result<(), EvalError> {
         match self {
             Source::Drawn(d) => d.restore(&meta.streams.data.clone().unwrap_or_default(), n)?,
-            Source::Fixed(_, s) => s.set_word_pos(meta.rng_word_pos),
+            Source::Fixed(f, s) => f.restore(s, (meta.rng_word_pos, meta.streams.epoch_served)),
         }
         Ok(())
     }
@@ -215,6 +215,13 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
             }
         }
     };
+    if spec.eval.every > 0 && meta.step == 0 {
+        // Step 0: the untrained model, so the curves start where training starts (no
+        // training loss yet: NaN, `null` in JSON).
+        let (e, _, _) = evaluate(&net, 0, f64::NAN, false)?;
+        obs.evaluated(&e);
+        result.periodic.push(e);
+    }
     let (mut train_secs, mut timed_steps, mut timed_tokens) = (0f64, 0usize, 0usize);
     for step in meta.step + 1..=cfg.steps {
         let t0 = Instant::now();
