@@ -86,9 +86,10 @@ pub fn duration(secs: f64) -> String {
 pub fn eval_line(title: &str, e: &Evaluation, steps: usize, rate: f64) -> String {
     let eta = if e.step >= steps || rate <= 0.0 { "0s".into() } else { duration((steps - e.step) as f64 / rate) };
     let loss = if e.train_loss.is_finite() { format!("{:.4}", e.train_loss) } else { "n/a".into() };
+    // Step 0 is the untrained model: no speed or ETA to tell yet.
+    let speed = if e.step == 0 { "(untrained)".to_string() } else { format!("{rate:.1} steps/s ETA {eta}") };
     format!(
-        "{title}: step {}/{steps} loss {loss} train seq acc {:.3} test seq acc {:.3} test tok acc {:.3} \
-         {rate:.1} steps/s ETA {eta}",
+        "{title}: step {}/{steps} loss {loss} train seq acc {:.3} test seq acc {:.3} test tok acc {:.3} {speed}",
         e.step, e.train.sequence_accuracy, e.test.sequence_accuracy, e.test.token_accuracy
     )
 }

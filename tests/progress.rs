@@ -44,6 +44,10 @@ fn one_line_per_evaluation_off_a_terminal_and_none_when_quiet() {
     let lines: Vec<&str> = err.lines().filter(|l| l.contains(" steps/s ETA ")).collect();
     // 2 seeds × evaluations at steps 10, 20, 30 and the final one at 40.
     assert_eq!(lines.len(), 8, "{err}");
+    // ... each after a line for the untrained model at step 0 (no speed, no training loss).
+    let untrained: Vec<&str> = err.lines().filter(|l| l.contains(": step 0/40 loss n/a ")).collect();
+    assert_eq!(untrained.len(), 2, "{err}");
+    assert!(untrained.iter().all(|l| l.ends_with(" (untrained)")), "{err}");
     for (i, step) in [10, 20, 30, 40].iter().enumerate() {
         let l = lines[i];
         assert!(l.starts_with("x [1/2] "), "{l}");

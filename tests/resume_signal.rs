@@ -68,7 +68,9 @@ fn stopped_and_resumed(signal: &str, slurm: bool) {
     let (whole, cut) = (d.join("whole"), d.join("cut"));
     let child = algen(&spec, &cut).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawns");
     let t0 = Instant::now();
-    while find(&cut, "metrics.jsonl").iter().all(|m| std::fs::metadata(m).map_or(true, |m| m.len() == 0)) {
+    // Two evaluations written: the untrained model's at step 0 and the first after training.
+    let evaluations = |m: &PathBuf| std::fs::read_to_string(m).map_or(0, |t| t.lines().count());
+    while find(&cut, "metrics.jsonl").iter().all(|m| evaluations(m) < 2) {
         assert!(t0.elapsed() < Duration::from_secs(120), "no metrics after 2 minutes");
         std::thread::sleep(Duration::from_millis(5));
     }
