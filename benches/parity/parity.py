@@ -34,6 +34,8 @@ The models, as algen defines them (src/model/):
   i, g, f, o; c = s(f + 1) c + s(i) tanh(g); h = s(o) tanh(c); head on relu(h). W and b are
   this script's own parameters, built from algen's (which stores the gates i, f, g, o).
 - loss: sum over tokens of mask * cross-entropy / sum of mask.
+- clipping: every gradient scaled by clip / (global norm + 1e-6) when that is below 1
+  (torch.nn.utils.clip_grad_norm_), before Adam; the learning rate is lr * algen's multiplier.
 """
 
 import argparse
@@ -243,8 +245,9 @@ def replay(run_dir, dtype):
     batches = load_file(str(run_dir / "batches.safetensors"))
     variant = trace["variant"]
     arch, train = variant["model"]["arch"], variant["train"]
-    if train.get("clip") is not None or train.get("grad_filter") is not None:
-        raise SystemExit("parity.py: clipping and gradient filters are not replayed")
+    if train.get("grad_filter") is not None:
+        raise SystemExit("parity.py: gradient filters are not replayed")
+    clip = train.get("clip")
     haiku = arch["arch"] == "lstm" and arch.get("style") == "haiku"
     source = haiku_params(init, arch["layers"]) if haiku else init
     order = [n for n, _ in trace["params"]] if not haiku else list(source)
@@ -273,6 +276,8 @@ def replay(run_dir, dtype):
         losses.append(loss.item())
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip is not None:  # scale by clip / (norm + 1e-6) when that is below 1
+            torch.nn.utils.clip_grad_norm_(list(master.values()), clip)
         for g in opt.param_groups:
             g["lr"] = base_lr * trace["lr_scale"][s - 1]
         opt.step()
