@@ -157,3 +157,28 @@ fn algen_run_trace_writes_a_folder_per_run_and_refuses_resume() {
     assert_eq!(o.status.code(), Some(2), "--trace with --resume is a usage error");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The parity harness's spec (`benches/parity/parity.alg`, run by `benches/parity/run.sh`
+/// outside `cargo test`) checks cleanly and asks only for what `parity.py` replays: no
+/// dropout, no gradient filter, and 16 distinct runs of 50 steps.
+#[test]
+fn the_parity_spec_checks_and_stays_replayable() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/parity/parity.alg");
+    let Ok(loaded) = algen::pipeline::load(&path) else { panic!("{} does not load and check", path.display()) };
+    assert!(loaded.warnings.is_empty(), "parity.alg has warnings");
+    let s = loaded.spec;
+    let mut ids = std::collections::HashSet::new();
+    for e in &s.experiments {
+        for r in algen::plan::experiment_runs(&s, e, None) {
+            ids.insert(r.id);
+        }
+        for v in &e.variants {
+            assert_eq!(v.train.steps, 50, "{} {}", e.name, v.label);
+            assert!(v.train.grad_filter.is_none(), "{} {}", e.name, v.label);
+            if let algen::ir::Arch::Transformer(c) = &v.model.arch {
+                assert_eq!(c.dropout, 0.0, "{} {}: parity.py cannot replay dropout", e.name, v.label);
+            }
+        }
+    }
+    assert_eq!(ids.len(), 16, "docs/parity.md's table lists 16 runs");
+}
