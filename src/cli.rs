@@ -54,6 +54,13 @@ pub enum Command {
         /// No progress on stderr (on a terminal a progress bar, else one line per evaluation).
         #[arg(short = 'q', long)]
         quiet: bool,
+        /// Also write each run's trace to DIR/<run id>/: `init.safetensors` (every parameter
+        /// by name, before step 1), `batches.safetensors` (`tokens_S`, `targets_S`, `mask_S`,
+        /// and `pad_S`/`ids_S` where used, for every step S) and `trace.json` (the resolved
+        /// configuration, the lr multiplier and the training loss per step). For replaying a
+        /// run elsewhere (benches/parity/); holds every batch in memory, so meant for short runs.
+        #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+        trace: Option<PathBuf>,
     },
     /// List every run of a spec in plan order: experiment, variant, seed, run id, params,
     /// FLOPs per step, steps.

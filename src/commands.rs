@@ -27,12 +27,13 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs, quiet } => {
+        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs, quiet, trace } => {
             let steps = steps.map(|s| s as usize);
-            // Inside a Slurm job (a requeued one too) a run continues what it finds.
-            let resume = resume || std::env::var_os("SLURM_JOB_ID").is_some();
+            // Inside a Slurm job (a requeued one too) a run continues what it finds (not a
+            // traced one: a trace starts at step 1).
+            let resume = resume || (trace.is_none() && std::env::var_os("SLURM_JOB_ID").is_some());
             algen::train::preempt::install();
-            let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize };
+            let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize, trace };
             run(&file, experiment.as_deref(), opts, shard, only.as_deref(), progress::mode(quiet))
         }
         Command::Plan { file, experiment, steps, json } => {

@@ -117,12 +117,23 @@ pub struct RunOptions {
     pub select: Option<HashSet<String>>,
     /// Runs trained at once (`-j`), each on its share of the cores; 1 by default.
     pub jobs: usize,
+    /// `--trace DIR`: every run writes its initial parameters, batches and losses to
+    /// `DIR/<run id>/` ([`train::trace`]).
+    pub trace: Option<PathBuf>,
 }
 
 impl RunOptions {
     /// A fresh run into `out` with the spec's step counts.
     pub fn new(out: impl Into<PathBuf>) -> RunOptions {
-        RunOptions { out: out.into(), steps: None, resume: false, restart_changed: false, select: None, jobs: 1 }
+        RunOptions {
+            out: out.into(),
+            steps: None,
+            resume: false,
+            restart_changed: false,
+            select: None,
+            jobs: 1,
+            trace: None,
+        }
     }
 }
 
@@ -347,7 +358,7 @@ impl Ctx<'_> {
         let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
         let mut obs = MetricsFile { path: metrics, inner, error: None };
         let rs = RunSpec { task, split, variant, eval: &exp.eval, seed, kernels: Default::default() };
-        let result = train::run_with(&rs, &mut obs, Some(&ck))?;
+        let result = train::run_with(&rs, &mut obs, Some(&ck), opts.trace.as_deref())?;
         if let Some(e) = obs.error {
             return Err(e.into());
         }

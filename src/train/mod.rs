@@ -19,6 +19,7 @@ pub mod filter;
 pub mod optim;
 pub mod preempt;
 pub mod schedule;
+pub mod trace;
 pub mod universe;
 
 pub use batches::Batches;
@@ -66,7 +67,7 @@ pub struct RunSpec<'a> {
 
 /// Trains and evaluates one variant × seed.
 pub fn run(spec: &RunSpec, obs: &mut dyn Observer) -> Result<RunResult, TrainError> {
-    run_with(spec, obs, None)
+    run_with(spec, obs, None, None)
 }
 
 /// Where the training batches come from (one per run, on the stack: the size difference
@@ -143,8 +144,14 @@ impl Source<'_> {
 /// One step: forward the batch → masked cross-entropy → backward → optional global-norm
 /// clipping → host gradients → optional gradient filter ([`filter`]) → Adam/AdamW. Every
 /// task trains here; a universe task draws from its fixed training set and is evaluated on
-/// the whole of both parts ([`universe::Fixed`]).
-pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointing>) -> Result<RunResult, TrainError> {
+/// the whole of both parts ([`universe::Fixed`]). With `trace`, the run also writes its
+/// initial parameters, batches and losses under `trace/<run id>/` ([`trace`]).
+pub fn run_with(
+    spec: &RunSpec,
+    obs: &mut dyn Observer,
+    ck: Option<&Checkpointing>,
+    trace: Option<&std::path::Path>,
+) -> Result<RunResult, TrainError> {
     let started = Instant::now();
     let vocab = task::vocab(spec.task);
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
@@ -152,6 +159,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
     let (net, params) = model::build(arch, io, spec.seed)?;
     let net = net.with_kernels(spec.kernels).with_query(vocab.query);
     net.seed_positions(stream_seed(&spec.task.name, "positions", 0, spec.seed));
+    let mut tracer = trace.map(|dir| trace::Tracer::start(dir, spec, &params, io)).transpose()?;
     let vars = params.all();
     let cfg = &spec.variant.train;
     let mut opt = optim::Adam::new(&cfg.optimizer, vars.clone())?;
@@ -230,6 +238,9 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
         let logits = net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?;
         let loss = model::cross_entropy_masked(&logits, &b.targets, &b.mask)?;
         let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        if let Some(t) = tracer.as_mut() {
+            t.step(spec, step, &b, loss_v)?;
+        }
         if !loss_v.is_finite() {
             result.status =
                 RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
@@ -278,6 +289,7 @@ pub fn run_with(spec: &RunSpec, obs: &mut dyn Observer, ck: Option<&Checkpointin
             }
         }
     }
+    tracer.map(|t| t.finish(spec)).transpose()?;
     if timed_steps > 0 {
         result.timing.train_steps_per_s = timed_steps as f64 / train_secs;
         result.timing.train_tokens_per_s = timed_tokens as f64 / train_secs;
