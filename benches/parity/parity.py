@@ -238,6 +238,39 @@ def optimizer(params, cfg):
     raise SystemExit(f"parity.py: optimizer {o['kind']} is not implemented here")
 
 
+class GradFilter:
+    """Grokfast's gradient filters (Lee et al. 2024), written from the paper's Algorithms 1-2.
+
+    EMA: mu_0 = g_0, then mu <- alpha*mu + (1-alpha)*g and g <- g + lamb*mu. MA: keep the last
+    `window` raw gradients (the current one included); once `window` were seen,
+    g <- g + lamb*mean(them), before that g is unchanged. Applied after clipping, before
+    the optimizer step, to every parameter's gradient.
+    """
+
+    def __init__(self, cfg):
+        self.kind, self.lamb = cfg["kind"], cfg["lamb"]
+        if self.kind not in ("grokfast_ema", "grokfast_ma"):
+            raise SystemExit(f"parity.py: gradient filter {self.kind} is not implemented here")
+        self.alpha, self.window = cfg.get("alpha"), cfg.get("window")
+        self.state = {}
+
+    def apply(self, params):
+        for n, t in params.items():
+            g = t.grad.detach().clone()
+            if self.kind == "grokfast_ema":
+                mu = self.state.get(n, g)
+                mu = self.alpha * mu + (1 - self.alpha) * g
+                self.state[n] = mu
+                t.grad = g + self.lamb * mu
+            else:
+                ring = self.state.setdefault(n, [])
+                ring.append(g)
+                if len(ring) > self.window:
+                    ring.pop(0)
+                if len(ring) == self.window:
+                    t.grad = g + self.lamb * torch.stack(ring).mean(0)
+
+
 def replay(run_dir, dtype):
     """Trains the traced run in PyTorch; returns (label, algen losses, torch losses)."""
     trace = json.loads((run_dir / "trace.json").read_text())
@@ -245,8 +278,7 @@ def replay(run_dir, dtype):
     batches = load_file(str(run_dir / "batches.safetensors"))
     variant = trace["variant"]
     arch, train = variant["model"]["arch"], variant["train"]
-    if train.get("grad_filter") is not None:
-        raise SystemExit("parity.py: gradient filters are not replayed")
+    filt = None if train.get("grad_filter") is None else GradFilter(train["grad_filter"])
     clip = train.get("clip")
     haiku = arch["arch"] == "lstm" and arch.get("style") == "haiku"
     source = haiku_params(init, arch["layers"]) if haiku else init
@@ -278,6 +310,8 @@ def replay(run_dir, dtype):
         loss.backward()
         if clip is not None:  # scale by clip / (norm + 1e-6) when that is below 1
             torch.nn.utils.clip_grad_norm_(list(master.values()), clip)
+        if filt is not None:
+            filt.apply(master)
         for g in opt.param_groups:
             g["lr"] = base_lr * trace["lr_scale"][s - 1]
         opt.step()
