@@ -182,7 +182,8 @@ fn xavier_attention_weights_follow_the_bound() {
     // The default init draws exactly what it drew before the option existed.
     let base = cfg(ModelKind::Decoder, Norm::Pre, Position::None);
     let (_, a) = model::build(&Arch::Transformer(base.clone()), IO, 9).unwrap();
-    let (_, b) = model::build(&Arch::Transformer(with(base, |c| c.attn_bias_init = AttnBiasInit::Uniform)), IO, 9).unwrap();
+    let (_, b) =
+        model::build(&Arch::Transformer(with(base, |c| c.attn_bias_init = AttnBiasInit::Uniform)), IO, 9).unwrap();
     for ((n, x), (_, y)) in a.named().iter().zip(b.named()) {
         assert_eq!(vals(x.as_tensor()), vals(y.as_tensor()), "{n}");
     }

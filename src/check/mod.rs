@@ -26,6 +26,7 @@ mod seeds;
 mod split;
 mod split_data;
 mod task;
+mod train;
 mod turing_task;
 mod universe;
 

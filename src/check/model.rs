@@ -252,7 +252,11 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         Some(e) => cx.choice(
             e,
             "attention bias init",
-            &[("uniform", ir::AttnBiasInit::Uniform), ("zero", ir::AttnBiasInit::Zero), ("none", ir::AttnBiasInit::None)],
+            &[
+                ("uniform", ir::AttnBiasInit::Uniform),
+                ("zero", ir::AttnBiasInit::Zero),
+                ("none", ir::AttnBiasInit::None),
+            ],
             "algen::check::unknown_value",
         ),
         None => Some(ir::AttnBiasInit::Uniform),

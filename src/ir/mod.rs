@@ -21,14 +21,14 @@ pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{
-    Activation, Arch, AttnBiasInit, AttnWeightInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType, Position, RnnCfg,
-    StackRnnCfg, TapeRnnCfg, TransformerCfg,
+    Activation, Arch, AttnBiasInit, AttnWeightInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType,
+    Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
 };
 pub use split::{Part, Selector, Split};
 pub use task::{Format, MachineInput, Slot, Task, TaskKind, Universe, UniverseVar};
 pub use train::{
-    Batching, CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope, ScoreReduce,
-    TrainCfg,
+    Batching, CmpOp, EvalCfg, Expect, GradFilter, Metric, Optimizer, OptimizerKind, Reducer, Schedule, Scope,
+    ScoreReduce, TrainCfg,
 };
 
 use crate::source::Span;
