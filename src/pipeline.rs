@@ -203,6 +203,7 @@ pub fn write_experiment_plan(
         universe: universe_info(task, split)?,
         reduce: exp.eval.reduce,
         grok_threshold: exp.eval.grok_threshold,
+        note: exp.note.clone(),
         chance: Some(plan::chance(task)),
         expects: exp.expects.clone(),
         runs: plan::experiment_runs(spec, exp, steps),

@@ -45,6 +45,9 @@ pub struct ExperimentPlan {
     /// `eval { grok_threshold }` (absent: the report's default, 0.99).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grok_threshold: Option<f64>,
+    /// The experiment's `note`, for the top of the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The chance level of the task's accuracies (absent in plans of an older algen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chance: Option<Chance>,

@@ -146,6 +146,7 @@ fn fixture() -> ExperimentResults {
         ],
         reduce: None,
         grok_threshold: None,
+        note: None,
         chance: None,
     }
 }
@@ -154,6 +155,19 @@ fn fixture() -> ExperimentResults {
 /// accuracy averaged over lengths) 0.8, 0.9 and 0.3 (the diverged run has none): max 0.900,
 /// mean (0.8 + 0.9 + 0.3) / 3 = 0.667. Giving B's seed 0 a model with 3 layers splits it off
 /// into its own row, named with its variant since the model names collide.
+/// An experiment's `note = "..."` is quoted under the report's title, on one line.
+#[test]
+fn the_note_is_quoted_under_the_title() {
+    let mut res = fixture();
+    assert!(!markdown::render(&res).contains("\n> "), "no note, no quote");
+    res.note = Some("Under-trained:\n1,000 steps against the paper's 2M".into());
+    let md = markdown::render(&res);
+    assert!(
+        md.starts_with("# Experiment `parity_len`\n\n> Under-trained: 1,000 steps against the paper's 2M\n\n"),
+        "{md}"
+    );
+}
+
 #[test]
 fn score_section_reduces_runs_per_model() {
     use algen::ir::ScoreReduce;

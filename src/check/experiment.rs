@@ -8,7 +8,7 @@ use crate::ir::{self, defaults};
 use crate::syntax::ast::{self, Body, Expr, ExprKind, Ident};
 use std::collections::BTreeMap;
 
-const FIELDS: &[&str] = &["task", "model", "split"];
+const FIELDS: &[&str] = &["task", "model", "split", "note"];
 const BLOCKS: &[&str] = &["train", "eval"];
 const TRAIN_FIELDS: &[&str] = &[
     "steps",
@@ -52,6 +52,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         tf.map.iter().filter_map(|(k, _)| tf.expr(k).map(|e| (k.to_string(), e.clone()))).collect();
     let seeds = super::seeds::seeds(cx, train_fields.get("seeds"));
     let eval = eval(cx, eval_body);
+    let note = f.expr("note").map(|e| cx.string(e)); // Some(None): not a string (reported)
     let expects: Vec<ir::Expect> =
         body.entries.iter().filter_map(|e| if let ast::Entry::Expect(x) = e { expect(cx, x) } else { None }).collect();
     // The model's overrides and the training settings are checked even when the task or
@@ -61,6 +62,10 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         _ => None,
     };
     let (task, split, variants, eval) = (task?, split?, variants?, eval?);
+    let note = match note {
+        Some(n) => Some(n?),
+        None => None,
+    };
     for v in &variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
@@ -74,6 +79,7 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         variants,
         eval,
         expects,
+        note,
         span: name.span,
     })
 }

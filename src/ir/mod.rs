@@ -80,6 +80,10 @@ pub struct Experiment {
     pub variants: Vec<Variant>,
     pub eval: EvalCfg,
     pub expects: Vec<Expect>,
+    /// `note = "..."`: a line for the reader, printed at the top of the report (e.g. the
+    /// budget of a reproduction: "under-trained vs the paper's 2M steps").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(skip)]
     pub span: Span,
 }

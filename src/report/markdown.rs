@@ -13,6 +13,9 @@ pub fn render(res: &ExperimentResults) -> String {
     let mut s = String::new();
     let vs = variants(res);
     let _ = writeln!(s, "# Experiment `{}`\n", code(&res.experiment));
+    if let Some(note) = &res.note {
+        let _ = writeln!(s, "> {}\n", note.replace('\n', " "));
+    }
     header_lines(&mut s, res, &vs);
     s.push_str(&super::glance::section(res));
     if res.universe.is_none() && !res.test_lengths.is_empty() {

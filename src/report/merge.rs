@@ -215,6 +215,7 @@ fn collect_cached(exp_dir: &Path, cache: &mut Cache) -> io::Result<Merged> {
         expects,
         reduce: plan.reduce,
         grok_threshold: plan.grok_threshold,
+        note: plan.note,
         chance: plan.chance,
     };
     Ok(Merged { results, states })

@@ -134,6 +134,9 @@ pub struct ExperimentResults {
     /// (absent: [`crate::report::grokking::THRESHOLD`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grok_threshold: Option<f64>,
+    /// The experiment's `note = "..."`, shown under the report's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The accuracy of uniform guessing (absent in records of an older algen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chance: Option<Chance>,
