@@ -353,6 +353,21 @@ impl Cx {
         choices.iter().find(|c| c.0 == w).map(|c| c.1)
     }
 
+    /// [`Self::choice`] for an optional field: `default` when the field is absent.
+    pub fn choice_or<T: Copy>(
+        &mut self,
+        e: Option<&Expr>,
+        what: &str,
+        choices: &[(&str, T)],
+        code: &'static str,
+        default: T,
+    ) -> Option<T> {
+        match e {
+            Some(e) => self.choice(e, what, choices, code),
+            None => Some(default),
+        }
+    }
+
     /// Reports a sweep where none is allowed; true when `e` is a sweep.
     pub fn no_sweep(&mut self, e: &Expr, field: &str) -> bool {
         if let ExprKind::Sweep(_) = e.kind {

@@ -182,15 +182,13 @@ fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
     };
     let layers = int(cx, "layers", defaults::LSTM_LAYERS);
     let hidden = int(cx, "hidden", defaults::LSTM_HIDDEN);
-    let style = match f.get("style") {
-        Some(e) => cx.choice(
-            e,
-            "style",
-            &[("pytorch", ir::LstmStyle::Pytorch), ("haiku", ir::LstmStyle::Haiku)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::LstmStyle::Pytorch),
-    };
+    let style = cx.choice_or(
+        f.get("style"),
+        "style",
+        &[("pytorch", ir::LstmStyle::Pytorch), ("haiku", ir::LstmStyle::Haiku)],
+        "algen::check::unknown_value",
+        ir::LstmStyle::Pytorch,
+    );
     let embed = match f.get("embed") {
         Some(e) if style == Some(ir::LstmStyle::Haiku) => {
             cx.push(
@@ -211,15 +209,13 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
     debug_assert_eq!(m.arch, ArchKind::Transformer);
     let f = &m.fields;
     let mut ok = true;
-    let kind = match f.get("kind") {
-        Some(e) => cx.choice(
-            e,
-            "model kind",
-            &[("encoder", ir::ModelKind::Encoder), ("decoder", ir::ModelKind::Decoder)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::ModelKind::Encoder),
-    };
+    let kind = cx.choice_or(
+        f.get("kind"),
+        "model kind",
+        &[("encoder", ir::ModelKind::Encoder), ("decoder", ir::ModelKind::Decoder)],
+        "algen::check::unknown_value",
+        ir::ModelKind::Encoder,
+    );
     let int = |cx: &mut Cx, n: &str, d: usize| {
         f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize)
     };
@@ -230,60 +226,46 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         Some(e) => cx.int_in(e, 1, 1 << 20).map(|v| v as usize),
         None => d_model.map(|d| d * defaults::FFN_FACTOR),
     };
-    let norm = match f.get("norm") {
-        Some(e) => cx.choice(
-            e,
-            "norm placement",
-            &[("pre", ir::Norm::Pre), ("post", ir::Norm::Post), ("lee", ir::Norm::Lee)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::Norm::Post),
-    };
-    let activation = match f.get("activation") {
-        Some(e) => cx.choice(
-            e,
-            "feed-forward activation",
-            &[("relu", ir::FfnActivation::Relu), ("gelu", ir::FfnActivation::Gelu)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::FfnActivation::Relu),
-    };
-    let attn_bias_init = match f.get("attn_bias_init") {
-        Some(e) => cx.choice(
-            e,
-            "attention bias init",
-            &[
-                ("uniform", ir::AttnBiasInit::Uniform),
-                ("zero", ir::AttnBiasInit::Zero),
-                ("none", ir::AttnBiasInit::None),
-            ],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::AttnBiasInit::Uniform),
-    };
-    let attn_weight_init = match f.get("attn_weight_init") {
-        Some(e) => cx.choice(
-            e,
-            "attention weight init",
-            &[("uniform", ir::AttnWeightInit::Uniform), ("xavier", ir::AttnWeightInit::Xavier)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::AttnWeightInit::Uniform),
-    };
+    let norm = cx.choice_or(
+        f.get("norm"),
+        "norm placement",
+        &[("pre", ir::Norm::Pre), ("post", ir::Norm::Post), ("lee", ir::Norm::Lee)],
+        "algen::check::unknown_value",
+        ir::Norm::Post,
+    );
+    let activation = cx.choice_or(
+        f.get("activation"),
+        "feed-forward activation",
+        &[("relu", ir::FfnActivation::Relu), ("gelu", ir::FfnActivation::Gelu)],
+        "algen::check::unknown_value",
+        ir::FfnActivation::Relu,
+    );
+    let attn_bias_init = cx.choice_or(
+        f.get("attn_bias_init"),
+        "attention bias init",
+        &[("uniform", ir::AttnBiasInit::Uniform), ("zero", ir::AttnBiasInit::Zero), ("none", ir::AttnBiasInit::None)],
+        "algen::check::unknown_value",
+        ir::AttnBiasInit::Uniform,
+    );
+    let attn_weight_init = cx.choice_or(
+        f.get("attn_weight_init"),
+        "attention weight init",
+        &[("uniform", ir::AttnWeightInit::Uniform), ("xavier", ir::AttnWeightInit::Xavier)],
+        "algen::check::unknown_value",
+        ir::AttnWeightInit::Uniform,
+    );
     let final_norm = match f.get("final_norm") {
         Some(e) => cx.boolean(e).map(Some),
         None => Some(None),
     };
     let head_bias = f.get("head_bias").map_or(Some(true), |e| cx.boolean(e));
-    let norm_type = match f.get("norm_type") {
-        Some(e) => cx.choice(
-            e,
-            "norm type",
-            &[("layer_norm", ir::NormType::LayerNorm), ("rms_norm", ir::NormType::RmsNorm)],
-            "algen::check::unknown_value",
-        ),
-        None => Some(ir::NormType::LayerNorm),
-    };
+    let norm_type = cx.choice_or(
+        f.get("norm_type"),
+        "norm type",
+        &[("layer_norm", ir::NormType::LayerNorm), ("rms_norm", ir::NormType::RmsNorm)],
+        "algen::check::unknown_value",
+        ir::NormType::LayerNorm,
+    );
     let dropout = f.get("dropout").map_or(Some(defaults::DROPOUT), |e| cx.f64_in(e, 0.0, 1.0, true));
     let fit = Fit { d_model, heads, kind };
     let position = f.get("position").map_or(Some(ir::Position::None), |e| position(cx, e, &fit));
