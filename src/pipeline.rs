@@ -443,4 +443,7 @@ impl Observer for MetricsFile {
     fn resumed(&mut self, step: usize) {
         self.inner.resumed(step);
     }
+    fn note(&mut self, line: &str) {
+        self.inner.note(line);
+    }
 }

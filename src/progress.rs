@@ -125,6 +125,9 @@ impl Observer for Bar {
         self.bar.set_position(step as u64);
         self.say(format!("{}: continuing from its checkpoint at step {step}", self.title));
     }
+    fn note(&mut self, line: &str) {
+        self.say(format!("{}: {line}", self.title));
+    }
 }
 
 impl Drop for Bar {

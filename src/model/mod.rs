@@ -17,6 +17,7 @@ pub mod ops;
 pub mod params;
 pub mod positions;
 pub mod rnn;
+pub mod step;
 pub mod transformer;
 
 pub use lstm::Lstm;
@@ -291,6 +292,23 @@ fn recurrent_dims(arch: &Arch) -> RecurrentDims {
         Arch::TapeRnn(c) => RecurrentDims { hidden: c.hidden, cell: c.cell, slots: c.size },
         _ => RecurrentDims { hidden: 0, cell: 0, slots: 0 },
     }
+}
+
+/// Host copies of `targets` (u32) and `mask` for `n` tokens (the graph-free step's inputs).
+pub(crate) fn loss_inputs_of(targets: &Tensor, mask: &Tensor, n: usize) -> Result<(Vec<u32>, Vec<f32>)> {
+    if targets.elem_count() != n || mask.elem_count() != n {
+        bail!(
+            "cross_entropy_masked: {n} tokens need as many targets and mask entries, got {:?} and {:?}",
+            targets.dims(),
+            mask.dims()
+        )
+    }
+    if targets.dtype() != DType::U32 {
+        bail!("cross_entropy_masked: targets must be u32, got {:?}", targets.dtype())
+    }
+    let t = targets.flatten_all()?.to_vec1::<u32>()?;
+    let m = mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok((t, m))
 }
 
 /// Host copies of `targets (B, T) u32` and `mask (B, T)`, checked against `logits (B, T, V)`.

@@ -246,7 +246,7 @@ pub(crate) fn token_ids(tokens: &Tensor) -> Result<(usize, usize, Vec<u32>)> {
 }
 
 /// `pad (B, T)` (any float/int dtype) → key mask, nonzero = real token.
-fn key_mask(pad: &Tensor, b: usize, t: usize) -> Result<Arc<Vec<f32>>> {
+pub(crate) fn key_mask(pad: &Tensor, b: usize, t: usize) -> Result<Arc<Vec<f32>>> {
     if pad.dims() != [b, t] {
         bail!("pad mask {:?} must match tokens ({b}, {t})", pad.dims())
     }

@@ -48,6 +48,8 @@ pub trait Observer {
     fn evaluated(&mut self, _e: &Evaluation) {}
     /// Once, before the first step, when the run continues from its checkpoint at `step`.
     fn resumed(&mut self, _step: usize) {}
+    /// A line for the run's log (e.g. that the run falls back to the autograd path).
+    fn note(&mut self, _line: &str) {}
 }
 
 /// An observer that does nothing.
@@ -63,6 +65,21 @@ pub struct RunSpec<'a> {
     pub seed: u64,
     /// Fused ops (the default) or their decomposed references (for cross-checks).
     pub kernels: Kernels,
+}
+
+/// The transformer whose steps run graph-free ([`model::step`]), if this run's can; a fused
+/// transformer the step does not cover says why once, in the run's log.
+fn graph_free<'n>(net: &'n Net, kernels: Kernels, obs: &mut dyn Observer) -> Option<&'n model::Transformer> {
+    match (net, kernels) {
+        (Net::Transformer(t), Kernels::Fused) => match model::step::unsupported(t) {
+            None => Some(t),
+            Some(why) => {
+                obs.note(&why);
+                None
+            }
+        },
+        _ => None,
+    }
 }
 
 /// Trains and evaluates one variant × seed.
@@ -230,14 +247,36 @@ pub fn run_with(
         obs.evaluated(&e);
         result.periodic.push(e);
     }
+    let graph_free = graph_free(&net, spec.kernels, obs);
     let (mut train_secs, mut timed_steps, mut timed_tokens) = (0f64, 0usize, 0usize);
     for step in meta.step + 1..=cfg.steps {
         let t0 = Instant::now();
         let b = source.next(batch, coupled.is_some())?;
         let dropping = if has_dropout(spec.variant) { Some(&mut dropout) } else { None };
-        let logits = net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?;
-        let loss = model::cross_entropy_masked(&logits, &b.targets, &b.mask)?;
-        let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        let (loss_v, logits, grads) = match graph_free {
+            Some(t) => {
+                let o = model::step::train_step(
+                    t,
+                    &vars,
+                    &b.tokens,
+                    b.pad.as_ref(),
+                    b.ids.as_deref(),
+                    &b.targets,
+                    &b.mask,
+                )?;
+                (o.loss, o.logits, o.grads)
+            }
+            None => {
+                let logits = net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?;
+                let loss = model::cross_entropy_masked(&logits, &b.targets, &b.mask)?;
+                let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                let grads = match loss_v.is_finite() {
+                    true => optim::host_grads(&loss.backward()?, &vars)?,
+                    false => vec![],
+                };
+                (loss_v, logits, grads)
+            }
+        };
         if let Some(t) = tracer.as_mut() {
             t.step(spec, step, &b, loss_v)?;
         }
@@ -246,12 +285,10 @@ pub fn run_with(
                 RunStatus::Diverged { step, message: format!("the training loss became {loss_v} at step {step}") };
             break;
         }
-        let mut grads = loss.backward()?;
+        let mut g = grads;
         if let Some(c) = cfg.clip {
-            optim::clip_global_norm(&mut grads, &vars, c)?;
+            optim::clip_host(&mut g, c);
         }
-        let mut g = optim::host_grads(&grads, &vars)?;
-        drop(grads);
         if let Some(f) = filter.as_mut() {
             f.apply(&mut g);
         }

@@ -108,6 +108,19 @@ pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
     Ok(total.sqrt())
 }
 
+/// [`clip_global_norm`] on host gradients (f64 sums of squares): scales every gradient by
+/// `min(1, max_norm / (norm + 1e-6))`; returns the norm before clipping.
+pub fn clip_host(grads: &mut [Option<Vec<f64>>], max_norm: f64) -> f64 {
+    let norm = grads.iter().flatten().flat_map(|g| g.iter()).map(|&x| x * x).sum::<f64>().sqrt();
+    let scale = max_norm / (norm + 1e-6);
+    if scale < 1.0 {
+        for x in grads.iter_mut().flatten().flat_map(|g| g.iter_mut()) {
+            *x *= scale;
+        }
+    }
+    norm
+}
+
 /// Scales every gradient by `min(1, max_norm / norm)` (global-norm clipping,
 /// Pascanu et al. 2013; as `torch.nn.utils.clip_grad_norm_`). Returns the norm before clipping.
 pub fn clip_global_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Result<f64> {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 /// Sizes: batch, time, model width, heads, head width.
 #[derive(Clone, Copy)]
-pub(super) struct Dims {
+pub(crate) struct Dims {
     pub b: usize,
     pub t: usize,
     pub d: usize,
@@ -48,7 +48,7 @@ const QB: usize = 64;
 /// there are threads (e.g. one long sequence). Each (batch, head) pair's arithmetic is the
 /// same whatever thread runs it, so results are bit-identical to a sequential run. Without
 /// `save` only a `QB × T` block of scores per task exists at a time.
-pub(super) fn forward<T: Fl>(
+pub(crate) fn forward<T: Fl>(
     op: &AttnSpec,
     scale: f64,
     z: Dims,
@@ -216,7 +216,7 @@ pub(super) fn add_alibi<T: Fl>(row: &mut [T], lo: usize, i: usize, m: T, m_befor
 /// bias layout. Parallel by batch element, or — with few batch elements or a bias gradient to
 /// accumulate — by head (each head owns its bias-gradient rows); the summation order is fixed,
 /// so results are bit-identical to a sequential run.
-pub(super) fn backward<T: Fl>(
+pub(crate) fn backward<T: Fl>(
     scale: f64,
     z: Dims,
     qkv: &[T],

@@ -33,31 +33,34 @@ fn fwd<T: Fl>(
     let x = cpu_slice::<T>(xs.0, xs.1, "layer_norm")?;
     let gamma = cpu_slice::<T>(gs.0, gs.1, "layer_norm")?;
     let beta = cpu_slice::<T>(bs.0, bs.1, "layer_norm")?;
-    let d = gamma.len();
     let mut y = vec![T::zero(); x.len()];
-    if d > 0 {
-        for (yr, xr) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-            let (mean, rstd) = moments(xr, op.eps);
-            for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
-                *y = (x - mean) * rstd * g + b;
-            }
-        }
-    }
+    rows_fwd(x, gamma, beta, &mut y, op.eps);
     Ok((T::to_cpu_storage_owned(y), xs.1.shape().clone()))
 }
 
-/// Gradients of x, gamma and beta (recomputing the row moments from x).
-fn bwd<T: Fl>(op: &LayerNorm, x: &Tensor, gamma: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
-    let grad = grad.contiguous()?;
-    let dims = x.dims().to_vec();
-    let (xh, gmh, gh) = (Host::new(x, "layer_norm")?, Host::new(gamma, "layer_norm")?, Host::new(&grad, "layer_norm")?);
-    let (x, gm, g) = (xh.slice::<T>()?, gmh.slice::<T>()?, gh.slice::<T>()?);
+/// LayerNorm of each `gamma.len()`-wide row of `x` into `y` (the kernel of both the graph op
+/// and the graph-free training step, `model::step`).
+pub(crate) fn rows_fwd<T: Fl>(x: &[T], gamma: &[T], beta: &[T], y: &mut [T], eps: f64) {
+    let d = gamma.len();
+    if d == 0 {
+        return;
+    }
+    for (yr, xr) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+        let (mean, rstd) = moments(xr, eps);
+        for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
+            *y = (x - mean) * rstd * g + b;
+        }
+    }
+}
+
+/// Backward of [`rows_fwd`] (moments recomputed from `x`): writes `dx`, adds into `dgamma`
+/// and `dbeta` row by row.
+pub(crate) fn rows_bwd<T: Fl>(x: &[T], gm: &[T], g: &[T], dx: &mut [T], dgamma: &mut [T], dbeta: &mut [T], eps: f64) {
     let d = gm.len().max(1);
     let inv_d = T::one() / T::from_f64(d as f64);
-    let (mut dx, mut dgamma, mut dbeta) = (vec![T::zero(); x.len()], vec![T::zero(); d], vec![T::zero(); d]);
     let (mut xhat, mut dy) = (vec![T::zero(); d], vec![T::zero(); d]);
     for ((dxr, xr), gr) in dx.chunks_exact_mut(d).zip(x.chunks_exact(d)).zip(g.chunks_exact(d)) {
-        let (mean, rstd) = moments(xr, op.eps);
+        let (mean, rstd) = moments(xr, eps);
         for j in 0..d {
             xhat[j] = (xr[j] - mean) * rstd;
             dy[j] = gr[j] * gm[j];
@@ -70,6 +73,17 @@ fn bwd<T: Fl>(op: &LayerNorm, x: &Tensor, gamma: &Tensor, grad: &Tensor) -> Resu
             dxr[j] = rstd * (dy[j] - a - xhat[j] * b);
         }
     }
+}
+
+/// Gradients of x, gamma and beta (recomputing the row moments from x).
+fn bwd<T: Fl>(op: &LayerNorm, x: &Tensor, gamma: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    let grad = grad.contiguous()?;
+    let dims = x.dims().to_vec();
+    let (xh, gmh, gh) = (Host::new(x, "layer_norm")?, Host::new(gamma, "layer_norm")?, Host::new(&grad, "layer_norm")?);
+    let (x, gm, g) = (xh.slice::<T>()?, gmh.slice::<T>()?, gh.slice::<T>()?);
+    let d = gm.len().max(1);
+    let (mut dx, mut dgamma, mut dbeta) = (vec![T::zero(); x.len()], vec![T::zero(); d], vec![T::zero(); d]);
+    rows_bwd(x, gm, g, &mut dx, &mut dgamma, &mut dbeta, op.eps);
     Ok((tensor(dx, &dims)?, tensor(dgamma, &[d])?, tensor(dbeta, &[d])?))
 }
 

@@ -24,22 +24,72 @@ fn fwd<T: Fl>(
     let b = cpu_slice::<T>(bs.0, bs.1, "linear")?; // (out,)
     let (out, inp) = ws.1.shape().dims2()?;
     let n = x.len().checked_div(inp).unwrap_or(0);
-    let mut y: Vec<T> = Vec::with_capacity(n * out); // (N, out), each row starts as b
+    let mut y: Vec<T> = Vec::with_capacity(n * out); // (N, out)
+    rows_fwd(x, w, b, (n, inp, out), op.relu, &mut y)?;
+    let mut dims = xs.1.dims().to_vec();
+    *dims.last_mut().expect("checked rank >= 1") = out;
+    Ok((T::to_cpu_storage_owned(y), Shape::from(dims)))
+}
+
+/// `y (N, out) = x (N, in) · wᵀ + b`, then ReLU when `relu` (`y` is cleared and refilled;
+/// shared by the graph op and the graph-free training step, `model::step`).
+pub(crate) fn rows_fwd<T: Fl>(
+    x: &[T],
+    w: &[T],
+    b: &[T],
+    (n, inp, out): (usize, usize, usize),
+    relu: bool,
+    y: &mut Vec<T>,
+) -> Result<()> {
+    y.clear();
     for _ in 0..n {
-        y.extend_from_slice(b);
+        y.extend_from_slice(b); // each row starts as b; the GEMM accumulates onto it
     }
-    let dst = MatMut::at(&mut y, 0, out, 1);
+    let dst = MatMut::at(y, 0, out, 1);
     let lhs = Mat::at(x, 0, inp, 1);
     let wt = Mat::at(w, 0, 1, inp); // Wᵀ (in, out) read through strides
     gemm_ex((n, out, inp), dst, true, lhs, wt, T::one(), true)?;
-    if op.relu {
+    if relu {
         for v in y.iter_mut() {
             *v = if *v > T::zero() { *v } else { T::zero() };
         }
     }
-    let mut dims = xs.1.dims().to_vec();
-    *dims.last_mut().expect("checked rank >= 1") = out;
-    Ok((T::to_cpu_storage_owned(y), Shape::from(dims)))
+    Ok(())
+}
+
+/// Backward of [`rows_fwd`] for an output gradient `g (N, out)` (already masked by the
+/// ReLU, see [`relu_mask`]): `dx = G·W` when asked, `dw = Gᵀ·X`, `db = Σ_rows G`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rows_bwd<T: Fl>(
+    x: &[T],
+    w: &[T],
+    g: &[T],
+    (n, inp, out): (usize, usize, usize),
+    dx: Option<&mut [T]>,
+    dw: &mut [T],
+    db: Option<&mut [T]>,
+) -> Result<()> {
+    let gm = Mat::at(g, 0, out, 1); // G (N, out)
+    if let Some(dx) = dx {
+        gemm_ex((n, inp, out), MatMut::at(dx, 0, inp, 1), false, gm, Mat::at(w, 0, inp, 1), T::one(), true)?;
+    }
+    let gt = Mat::at(g, 0, 1, out);
+    gemm_ex((out, inp, n), MatMut::at(dw, 0, inp, 1), false, gt, Mat::at(x, 0, inp, 1), T::one(), true)?;
+    if let Some(db) = db {
+        db.fill(T::zero());
+        for row in g.chunks_exact(out.max(1)) {
+            for (d, &v) in db.iter_mut().zip(row) {
+                *d += v;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `g ⊙ [y > 0]`: the gradient through a ReLU whose output was `y`.
+pub(crate) fn relu_mask<T: Fl>(g: &[T], y: &[T], out: &mut Vec<T>) {
+    out.clear();
+    out.extend(g.iter().zip(y).map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }));
 }
 
 type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
@@ -50,44 +100,21 @@ fn bwd<T: Fl>(op: &Linear, x: &Tensor, w: &Tensor, b: &Tensor, res: &Tensor, gra
     let (xh, wh, gh) = (Host::new(x, "linear")?, Host::new(w, "linear")?, Host::new(&grad, "linear")?);
     let (xv, wv, g) = (xh.slice::<T>()?, wh.slice::<T>()?, gh.slice::<T>()?);
     let n = g.len().checked_div(out).unwrap_or(0);
-    let masked: Vec<T>;
+    let mut masked: Vec<T> = Vec::new();
     let g: &[T] = if op.relu {
         let yh = Host::new(res, "linear")?;
-        let y = yh.slice::<T>()?;
-        masked = g.iter().zip(y).map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }).collect();
+        relu_mask(g, yh.slice::<T>()?, &mut masked);
         &masked
     } else {
         g
     };
-    let gm = Mat::at(g, 0, out, 1); // G (N, out)
-    let dx = if x.track_op() {
-        let mut dx = vec![T::zero(); n * inp]; // (N, in) = G·W
-        let dst = MatMut::at(&mut dx, 0, inp, 1);
-        gemm_ex((n, inp, out), dst, false, gm, Mat::at(wv, 0, inp, 1), T::one(), true)?;
-        Some(tensor(dx, x.dims())?)
-    } else {
-        None
-    };
-    let dw = if w.track_op() {
-        let mut dw = vec![T::zero(); out * inp]; // (out, in) = Gᵀ·X
-        let gt = Mat::at(g, 0, 1, out);
-        let dst = MatMut::at(&mut dw, 0, inp, 1);
-        gemm_ex((out, inp, n), dst, false, gt, Mat::at(xv, 0, inp, 1), T::one(), true)?;
-        Some(tensor(dw, &[out, inp])?)
-    } else {
-        None
-    };
-    let db = if b.track_op() {
-        let mut db = vec![T::zero(); out]; // (out,) = Σ_rows G
-        for row in g.chunks_exact(out.max(1)) {
-            for (d, &v) in db.iter_mut().zip(row) {
-                *d += v;
-            }
-        }
-        Some(tensor(db, &[out])?)
-    } else {
-        None
-    };
+    let mut dx = x.track_op().then(|| vec![T::zero(); n * inp]); // (N, in) = G·W
+    let mut dw = vec![T::zero(); out * inp]; // (out, in) = Gᵀ·X
+    let mut db = b.track_op().then(|| vec![T::zero(); out]); // (out,) = Σ_rows G
+    rows_bwd(xv, wv, g, (n, inp, out), dx.as_deref_mut(), &mut dw, db.as_deref_mut())?;
+    let dx = dx.map(|v| tensor(v, x.dims())).transpose()?;
+    let dw = w.track_op().then(|| tensor(dw, &[out, inp])).transpose()?;
+    let db = db.map(|v| tensor(v, &[out])).transpose()?;
     Ok((dx, dw, db))
 }
 

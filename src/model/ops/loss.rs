@@ -12,17 +12,6 @@ struct CrossEntropy {
     mask: Arc<Vec<f32>>,
 }
 
-impl CrossEntropy {
-    fn denom(&self) -> f64 {
-        let s: f64 = self.mask.iter().map(|&m| m as f64).sum();
-        if s == 0.0 {
-            1.0
-        } else {
-            s
-        }
-    }
-}
-
 /// `row <- softmax(row)` in place; returns logsumexp of the original row.
 fn softmax_lse<T: Fl>(row: &mut [T]) -> T {
     let max = row.iter().fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
@@ -40,40 +29,64 @@ fn softmax_lse<T: Fl>(row: &mut [T]) -> T {
 fn fwd<T: Fl>(op: &CrossEntropy, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
     let x = cpu_slice::<T>(s, l, "cross_entropy")?;
     let v = l.dims().last().copied().unwrap_or(1).max(1);
+    let loss = rows_loss(x, v, &op.targets, &op.mask);
+    Ok((T::to_cpu_storage_owned(vec![loss]), Shape::from(())))
+}
+
+/// The masked mean cross-entropy of `x (N, v)` as `T` (summed in f64; the kernel of both the
+/// graph op and the graph-free training step, `model::step`).
+pub(crate) fn rows_loss<T: Fl>(x: &[T], v: usize, targets: &[u32], mask: &[f32]) -> T {
     let mut scratch = vec![T::zero(); v];
     let mut total = 0f64;
     for (i, row) in x.chunks_exact(v).enumerate() {
-        let m = op.mask[i];
+        let m = mask[i];
         if m == 0.0 {
             continue;
         }
         scratch.copy_from_slice(row);
         let lse = softmax_lse(&mut scratch);
-        total += m as f64 * (lse - row[op.targets[i] as usize]).to_f64();
+        total += m as f64 * (lse - row[targets[i] as usize]).to_f64();
     }
-    let loss = T::from_f64(total / op.denom());
-    Ok((T::to_cpu_storage_owned(vec![loss]), Shape::from(())))
+    T::from_f64(total / denom(mask))
 }
 
-fn bwd<T: Fl>(op: &CrossEntropy, logits: &Tensor, grad: &Tensor) -> Result<Tensor> {
-    let g = grad.to_dtype(DType::F64)?.to_scalar::<f64>()? / op.denom();
-    let xh = Host::new(logits, "cross_entropy")?;
-    let x = xh.slice::<T>()?;
-    let v = logits.dims().last().copied().unwrap_or(1).max(1);
-    let mut dx = vec![T::zero(); x.len()];
+/// `dx = g · m_i / Σm · (softmax(x_i) − onehot(y_i))` for an upstream gradient `g` (1 for the
+/// loss itself); masked rows get zeros.
+pub(crate) fn rows_grad<T: Fl>(x: &[T], v: usize, targets: &[u32], mask: &[f32], g: f64, dx: &mut [T]) {
+    let g = g / denom(mask);
     for (i, (dr, row)) in dx.chunks_exact_mut(v).zip(x.chunks_exact(v)).enumerate() {
-        let m = op.mask[i];
+        let m = mask[i];
         if m == 0.0 {
+            dr.fill(T::zero());
             continue;
         }
         dr.copy_from_slice(row);
         softmax_lse(dr);
-        dr[op.targets[i] as usize] -= T::one();
+        dr[targets[i] as usize] -= T::one();
         let w = T::from_f64(g * m as f64);
         for d in dr.iter_mut() {
             *d *= w;
         }
     }
+}
+
+/// Σ mask, or 1 when it is 0.
+fn denom(mask: &[f32]) -> f64 {
+    let s: f64 = mask.iter().map(|&m| m as f64).sum();
+    if s == 0.0 {
+        1.0
+    } else {
+        s
+    }
+}
+
+fn bwd<T: Fl>(op: &CrossEntropy, logits: &Tensor, grad: &Tensor) -> Result<Tensor> {
+    let g = grad.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let xh = Host::new(logits, "cross_entropy")?;
+    let x = xh.slice::<T>()?;
+    let v = logits.dims().last().copied().unwrap_or(1).max(1);
+    let mut dx = vec![T::zero(); x.len()];
+    rows_grad(x, v, &op.targets, &op.mask, g, &mut dx);
     tensor(dx, logits.dims())
 }
 
@@ -129,6 +142,6 @@ pub fn cross_entropy_ref(logits: &Tensor, targets: &[u32], mask: &[f32]) -> Resu
     let safe: Vec<u32> = targets.iter().zip(mask).map(|(&t, &m)| if m == 0.0 { 0 } else { t }).collect();
     let nll = logp.gather(&Tensor::from_vec(safe, (n, 1), dev)?, 1)?.neg()?.squeeze(1)?; // (N,)
     let m = Tensor::new(mask, dev)?.to_dtype(logits.dtype())?;
-    let denom = CrossEntropy { targets: Arc::new(vec![]), mask: Arc::new(mask.to_vec()) }.denom();
+    let denom = denom(mask);
     (nll * m)?.sum_all()? / denom
 }
