@@ -70,7 +70,7 @@ fn graph_free(net: &Net, params: &Params) -> (f64, Vec<Option<Vec<f64>>>, Vec<f6
     let (x, pad, y, mask) = batch();
     net.seed_positions(5);
     let Net::Transformer(t) = net else { panic!("a transformer") };
-    let o = step::train_step(t, &params.all(), &x, Some(&pad), None, &y, &mask).unwrap();
+    let o = step::train_step(&mut Default::default(), t, &params.all(), &x, Some(&pad), None, &y, &mask).unwrap();
     (o.loss, o.grads, vals(&o.logits))
 }
 
@@ -166,7 +166,9 @@ fn uncovered_variants_are_refused_with_their_reason() {
         let reason = step::unsupported(t).unwrap_or_else(|| panic!("{why} must not be covered"));
         assert!(reason.contains(why), "{reason}");
         let (x, pad, y, mask) = batch();
-        let err = step::train_step(t, &params.all(), &x, Some(&pad), None, &y, &mask).err().expect("refused");
+        let err = step::train_step(&mut Default::default(), t, &params.all(), &x, Some(&pad), None, &y, &mask)
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains(why), "{err}");
     }
     let (net, _) = build(&base, DType::F32);
@@ -180,8 +182,10 @@ fn bad_targets_are_an_error_not_a_panic() {
     let Net::Transformer(t) = &net else { unreachable!() };
     let (x, pad, _, mask) = batch();
     let y = tokens(&[&[0, 9, 1, 2, 1], &[3, 0, 2, 1, 1], &[1, 1, 0, 2, 3]]);
-    let err = step::train_step(t, &params.all(), &x, Some(&pad), None, &y, &mask).err().expect("refused");
+    let err = step::train_step(&mut Default::default(), t, &params.all(), &x, Some(&pad), None, &y, &mask)
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("outside"), "{err}");
     let short = tokens(&[&[0, 1]]);
-    assert!(step::train_step(t, &params.all(), &x, Some(&pad), None, &short, &mask).is_err());
+    assert!(step::train_step(&mut Default::default(), t, &params.all(), &x, Some(&pad), None, &short, &mask).is_err());
 }

@@ -248,6 +248,7 @@ pub fn run_with(
         result.periodic.push(e);
     }
     let graph_free = graph_free(&net, spec.kernels, obs);
+    let mut workspace = model::step::Workspace::default();
     let (mut train_secs, mut timed_steps, mut timed_tokens) = (0f64, 0usize, 0usize);
     for step in meta.step + 1..=cfg.steps {
         let t0 = Instant::now();
@@ -256,6 +257,7 @@ pub fn run_with(
         let (loss_v, logits, grads) = match graph_free {
             Some(t) => {
                 let o = model::step::train_step(
+                    &mut workspace,
                     t,
                     &vars,
                     &b.tokens,

@@ -56,11 +56,34 @@ pub(crate) fn forward<T: Fl>(
     bias: Option<(&[T], bool)>,
     save: bool,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
+    let mut probs = save.then(Vec::new);
+    let out = forward_into(op, scale, z, qkv, bias, probs.as_mut())?;
+    Ok((out, probs))
+}
+
+/// [`forward`] writing P into `probs` (resized to `(B, H, T, T)`; a buffer kept from an
+/// earlier step is reused, which spares the page faults of a fresh tens-of-megabytes
+/// allocation), or keeping no P when `None`.
+pub(crate) fn forward_into<T: Fl>(
+    op: &AttnSpec,
+    scale: f64,
+    z: Dims,
+    qkv: &[T],
+    bias: Option<(&[T], bool)>,
+    mut probs: Option<&mut Vec<T>>,
+) -> Result<Vec<T>> {
     let (t, d, dh) = (z.t, z.d, z.dh);
     let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
-    let mut probs = save.then(|| vec![T::zero(); z.b * z.h * t * t]); // (B, H, T, T)
+    if let Some(p) = probs.as_deref_mut() {
+        // Causal and windowed rows write only the keys their query block can see: clear the
+        // rest first. Otherwise every entry is written below.
+        if op.causal || op.window.is_some() {
+            p.clear();
+        }
+        p.resize(z.b * z.h * t * t, T::zero());
+    }
     if z.b == 0 || t == 0 {
-        return Ok((out, probs));
+        return Ok(out);
     }
     let scale = T::from_f64(scale);
     let cx = Fwd { op, scale, z, qkv, bias };
@@ -73,7 +96,7 @@ pub(crate) fn forward<T: Fl>(
             }
             Ok(())
         };
-        match probs.as_mut() {
+        match probs.as_deref_mut() {
             Some(p) => out
                 .par_chunks_mut(t * d)
                 .zip(p.par_chunks_mut(z.h * t * t))
@@ -81,14 +104,14 @@ pub(crate) fn forward<T: Fl>(
                 .try_for_each(|(bi, (out_b, probs_b))| run(bi, out_b, Some(probs_b)))?,
             None => out.par_chunks_mut(t * d).enumerate().try_for_each(|(bi, out_b)| run(bi, out_b, None))?,
         }
-        return Ok((out, probs));
+        return Ok(out);
     }
     // Few sequences: heads in parallel, each writing its (T, dh) context to a scratch slab.
     let mut slab = vec![T::zero(); z.h * t * dh]; // (H, T, dh)
     for bi in 0..z.b {
         let keep = cx.keep(bi);
         let keep = keep.as_deref();
-        match probs.as_mut() {
+        match probs.as_deref_mut() {
             Some(p) => slab
                 .par_chunks_mut(t * dh)
                 .zip(p[bi * z.h * t * t..(bi + 1) * z.h * t * t].par_chunks_mut(t * t))
@@ -105,7 +128,7 @@ pub(crate) fn forward<T: Fl>(
             }
         }
     }
-    Ok((out, probs))
+    Ok(out)
 }
 
 /// The keys query `i` of head `h` may see: `lo..hi` (before the padding mask). Causal:

@@ -3,7 +3,7 @@
 
 use crate::ir::model::{FfnActivation, Norm};
 use crate::model::layers::{AttnCtx, LayerNorm, Linear};
-use crate::model::ops::host::{attn_fwd, linear_fwd, ln_fwd, AttnDims};
+use crate::model::ops::host::{attn_fwd_into, linear_fwd, ln_fwd, AttnDims};
 use crate::model::ops::{gelu_f64, AttnSpec, Fl, LN_EPS};
 use crate::model::positions::Ids;
 use crate::model::transformer::Transformer;
@@ -130,6 +130,15 @@ pub(super) struct Fwd<T> {
     pub logits: Vec<T>,
 }
 
+impl<T> Fwd<T> {
+    /// Returns the attention-weight buffers to `probs` for the next step.
+    pub fn give_back(self, probs: &mut [Vec<T>]) {
+        for (s, p) in self.blocks.into_iter().zip(probs.iter_mut()) {
+            *p = s.probs;
+        }
+    }
+}
+
 /// The attention spec of `ctx` (what `SelfAttention::core` builds).
 pub(super) fn spec(heads: usize, ctx: &AttnCtx) -> AttnSpec {
     AttnSpec {
@@ -182,20 +191,23 @@ fn embed<T: Fl>(m: &Transformer, w: &Weights<T>, ids: &[u32]) -> Result<Vec<T>> 
     Ok(x)
 }
 
-/// The whole forward pass on a `(b, t)` batch of token `ids`.
+/// The whole forward pass on a `(b, t)` batch of token `ids`; each block's attention weights
+/// go into the buffer `probs` lends it (and come back with [`Fwd::give_back`]).
 pub(super) fn run<T: Fl>(
     m: &Transformer,
     w: &Weights<T>,
     ctx: &AttnCtx,
     (b, t): (usize, usize),
     ids: &[u32],
+    probs: &mut Vec<Vec<T>>,
 ) -> Result<Fwd<T>> {
     let spec = spec(m.cfg.heads, ctx);
     let z = AttnDims::new(&[b, t, 3 * m.cfg.d_model], m.cfg.heads)?;
     let mut x = embed(m, w, ids)?;
     let mut blocks = Vec::with_capacity(w.blocks.len());
-    for bw in &w.blocks {
-        let (next, saved) = block(m, bw, &spec, z, x)?;
+    probs.resize_with(w.blocks.len(), Vec::new);
+    for (bw, p) in w.blocks.iter().zip(probs.iter_mut()) {
+        let (next, saved) = block(m, bw, &spec, z, x, std::mem::take(p))?;
         blocks.push(saved);
         x = next;
     }
@@ -208,7 +220,14 @@ pub(super) fn run<T: Fl>(
 }
 
 /// One block: returns its output and what its backward pass needs.
-fn block<T: Fl>(m: &Transformer, w: &BlockW<T>, spec: &AttnSpec, z: AttnDims, x: Vec<T>) -> Result<(Vec<T>, Saved<T>)> {
+fn block<T: Fl>(
+    m: &Transformer,
+    w: &BlockW<T>,
+    spec: &AttnSpec,
+    z: AttnDims,
+    x: Vec<T>,
+    probs: Vec<T>,
+) -> Result<(Vec<T>, Saved<T>)> {
     let mut s = Saved::<T>::default();
     let scale = 1.0 / (z.dh as f64).sqrt();
     let a_in = match m.cfg.norm {
@@ -217,9 +236,8 @@ fn block<T: Fl>(m: &Transformer, w: &BlockW<T>, spec: &AttnSpec, z: AttnDims, x:
     };
     let attn_x = a_in.as_deref().unwrap_or(&x);
     s.qkv = lin(&w.qkv, attn_x, false)?;
-    let (ctx_out, probs) = attn_fwd(spec, scale, z, &s.qkv, None, true)?;
-    s.ctx = ctx_out;
-    s.probs = probs.unwrap_or_default();
+    s.probs = probs;
+    s.ctx = attn_fwd_into(spec, scale, z, &s.qkv, None, Some(&mut s.probs))?;
     let a = lin(&w.out, &s.ctx, false)?;
     s.r1 = match m.cfg.norm {
         Norm::Lee => add(attn_x, &a),

@@ -35,6 +35,31 @@ pub struct StepOut {
     pub logits: Tensor,
 }
 
+/// Buffers kept from one step to the next: each layer's attention weights `(B, H, T, T)`,
+/// tens of megabytes that a fresh allocation would fault in page by page at every step.
+#[derive(Default)]
+pub struct Workspace {
+    probs32: Vec<Vec<f32>>,
+    probs64: Vec<Vec<f64>>,
+}
+
+/// The element types the step runs in, with their workspace buffers.
+trait Elem: super::ops::Fl {
+    fn probs(ws: &mut Workspace) -> &mut Vec<Vec<Self>>;
+}
+
+impl Elem for f32 {
+    fn probs(ws: &mut Workspace) -> &mut Vec<Vec<f32>> {
+        &mut ws.probs32
+    }
+}
+
+impl Elem for f64 {
+    fn probs(ws: &mut Workspace) -> &mut Vec<Vec<f64>> {
+        &mut ws.probs64
+    }
+}
+
 /// Why `m` cannot take the graph-free step, or `None` when it can.
 pub fn unsupported(m: &Transformer) -> Option<String> {
     let cfg = &m.cfg;
@@ -64,7 +89,9 @@ pub fn unsupported(m: &Transformer) -> Option<String> {
 /// One training step of `m` on a batch: forward, masked mean cross-entropy, backward.
 /// `tokens (B, T) u32`, `pad (B, T)` (1 = real), explicit position ids (`B·T`) or the
 /// scheme's own, `targets (B, T) u32`, `mask (B, T)`; `vars` are the trained variables.
+#[allow(clippy::too_many_arguments)]
 pub fn train_step(
+    ws: &mut Workspace,
     m: &Transformer,
     vars: &[Var],
     tokens: &Tensor,
@@ -77,13 +104,15 @@ pub fn train_step(
         bail!("{why}")
     }
     match m.tok_embed.dtype() {
-        DType::F32 => step::<f32>(m, vars, tokens, pad, positions, targets, mask),
-        DType::F64 => step::<f64>(m, vars, tokens, pad, positions, targets, mask),
+        DType::F32 => step::<f32>(ws, m, vars, tokens, pad, positions, targets, mask),
+        DType::F64 => step::<f64>(ws, m, vars, tokens, pad, positions, targets, mask),
         dt => bail!("the graph-free training step runs in f32 or f64, not {dt:?}"),
     }
 }
 
-fn step<T: super::ops::Fl>(
+#[allow(clippy::too_many_arguments)]
+fn step<T: Elem>(
+    ws: &mut Workspace,
     m: &Transformer,
     vars: &[Var],
     tokens: &Tensor,
@@ -101,10 +130,11 @@ fn step<T: super::ops::Fl>(
         bail!("cross_entropy: target {bad} is outside the {} classes", m.vocab_out)
     }
     let w = forward::Weights::<T>::of(m, &pos)?;
-    let fw = forward::run(m, &w, &ctx, (b, t), &ids)?;
+    let mut fw = forward::run(m, &w, &ctx, (b, t), &ids, T::probs(ws))?;
     let loss = super::ops::host::ce_loss(&fw.logits, m.vocab_out, &tg, &mk);
     let mut g = backward::Grads::zeros(&w);
     backward::run(m, &w, &ctx, &fw, (&tg, &mk), &ids, &mut g)?;
-    let logits = Tensor::from_vec(fw.logits, (b, t, m.vocab_out), &candle_core::Device::Cpu)?;
+    let logits = Tensor::from_vec(std::mem::take(&mut fw.logits), (b, t, m.vocab_out), &candle_core::Device::Cpu)?;
+    fw.give_back(T::probs(ws));
     Ok(StepOut { loss: loss.to_f64(), grads: g.into_slots(m, &w, vars), logits })
 }
