@@ -178,6 +178,11 @@ fn attention_grad_and_reference() {
         (1, 1, 4, 1, None, 3),
         (2, 3, 4, 2, key_mask(&[&[1., 0., 1.], &[0., 1., 1.]]), 4),
         (1, 9, 2, 2, None, 3),
+        // Narrow heads of 8, 16, 32 and 4 run the loop kernels of `attention_small`.
+        (2, 6, 16, 2, key_mask(&[&[1., 1., 1., 1., 0., 0.], &[1., 0., 1., 1., 1., 1.]]), 4),
+        (1, 5, 32, 2, None, 3),
+        (2, 4, 32, 1, key_mask(&[&[1., 1., 1., 0.], &[1., 1., 0., 0.]]), 0),
+        (2, 3, 8, 2, None, 0),
     ];
     for (b, t, d, h, mask, bias_rank) in cases {
         for causal in [false, true] {
@@ -219,6 +224,9 @@ fn attention_alibi_windows_and_long_rows_grad_and_reference() {
         (2, 5, 4, 2, Some(0.0), Some(vec![2, 0])),
         (1, 70, 4, 2, Some(0.5), Some(vec![0, 5])),
         (1, 131, 2, 1, None, None),
+        (2, 6, 16, 2, Some(0.5), Some(vec![2, 0])),
+        (1, 70, 16, 2, Some(0.0), None),
+        (2, 5, 64, 2, None, Some(vec![0, 3])),
     ];
     for (b, t, d, h, before, windows) in cases {
         for causal in [false, true] {
