@@ -103,6 +103,31 @@ fn every_spec_and_fixture_formats_idempotently_and_keeps_meaning() {
     assert!(parsed > 100 && checked > 30, "too few files: {parsed} parsed, {checked} checked");
 }
 
+/// The lossless front end: the tokens (comments included) are every character of the source
+/// that is not whitespace, in order, and each token's text is its source slice; number
+/// spellings and parentheses are tokens of their own.
+#[test]
+fn cst_tokens_are_the_source_without_whitespace() {
+    for path in all_files() {
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(cst) = syntax::cst::Cst::parse(0, &text) else { continue };
+        let mut rebuilt = String::new();
+        let mut last = 0;
+        for t in &cst.tokens {
+            assert!(text[last..t.start].trim().is_empty(), "{}: text lost before {}", path.display(), t.start);
+            assert_eq!(t.text, &text[t.start..t.end]);
+            rebuilt.push_str(&text[last..t.start]);
+            rebuilt.push_str(&t.text);
+            last = t.end;
+        }
+        rebuilt.push_str(&text[last..]);
+        assert_eq!(rebuilt, text, "{}", path.display());
+    }
+    let cst = syntax::cst::Cst::parse(0, "let x = (1_000 + 10k) * 1e-3; // c\n").unwrap();
+    let texts: Vec<&str> = cst.tokens.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, ["let", "x", "=", "(", "1_000", "+", "10k", ")", "*", "1e-3", ";", "// c"]);
+}
+
 #[test]
 fn shipped_specs_are_formatted() {
     let unformatted: Vec<String> = shipped()

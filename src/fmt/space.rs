@@ -34,11 +34,9 @@ pub fn space(prev: &Token, next: &Token) -> bool {
     if prev.kind == TokKind::Leaf(Rule::unary_op) && p != "not" {
         return false; // `-1`, `!x`, but `not x`
     }
-    if (punct(prev) && p == "|" || punct(next) && n == "|") && prev.parent == Rule::sym_alts {
+    let alt = |t: &Token| punct(t) && t.text == "|" && t.parent == Rule::sym_alts;
+    if alt(prev) || alt(next) {
         return false; // `(q, 0|1)`
-    }
-    if punct(next) && n == "|" && next.parent == Rule::sym_alts {
-        return false;
     }
     true
 }
