@@ -218,3 +218,14 @@ fn generated_specs_format_idempotently_and_keep_meaning() {
     }
     assert!(cases > 200, "only {cases} generated specs");
 }
+
+/// The examples of docs/style.md are in the layout they describe.
+#[test]
+fn style_guide_examples_are_formatted() {
+    let doc = std::fs::read_to_string(root().join("docs/style.md")).unwrap();
+    let blocks: Vec<&str> = doc.split("```text\n").skip(1).map(|b| b.split("```").next().unwrap_or("")).collect();
+    assert!(blocks.len() >= 2);
+    for b in blocks {
+        assert_eq!(format(b).unwrap(), b);
+    }
+}
