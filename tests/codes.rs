@@ -82,10 +82,7 @@ const UNTESTED: &[&str] = &[
     "algen::run::checkpoint",
     "algen::run::preempted",
     "algen::run::model",
-    "algen::task::tag_length",
-    "algen::task::input_id",
     "algen::task::grammar",
-    "algen::task::invalid_input",
     "algen::task::empty_alphabet",
 ];
 
