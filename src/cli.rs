@@ -170,6 +170,19 @@ pub enum Command {
         #[arg(short = 'e', long = "experiment")]
         experiment: Option<String>,
     },
+    /// Rewrite spec files in the canonical layout (docs/style.md), in place; comments, blank-line
+    /// groups, number spellings and parentheses are kept. With --check nothing is written: each
+    /// file that is not formatted is printed as a diff, and the exit status is 1.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; print a diff and fail when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the language server (the Language Server Protocol over stdin/stdout) for editors:
+    /// diagnostics, hover, go to definition, completion, formatting (see editors/README.md).
+    Lsp,
     /// Print the longer explanation of a diagnostic code, with an example
     /// (`algen explain algen::check::step_end`; the `algen::` prefix may be left out).
     Explain { code: String },

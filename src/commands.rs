@@ -49,6 +49,8 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
         Command::Rasp { file, eval } => rasp(&file, &eval),
         Command::Report { dir } => crate::sweep::report_cmd(&dir),
+        Command::Fmt { files, check } => crate::fmt_cmd::fmt(&files, check),
+        Command::Lsp => crate::fmt_cmd::lsp(),
         Command::Explain { code } => {
             print!("{}", algen::explain::explain(&code).map_err(Failure::Usage)?);
             Ok(())
@@ -56,7 +58,7 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     }
 }
 
-fn print_diags(sources: &algen::source::SourceMap, diags: Vec<Diag>) {
+pub(crate) fn print_diags(sources: &algen::source::SourceMap, diags: Vec<Diag>) {
     let diags: Vec<Diag> = diags.into_iter().map(|d| d.with_source(sources)).collect();
     let color = std::io::stderr().is_terminal();
     let width = if color { 100 } else { 80 };

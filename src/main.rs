@@ -9,6 +9,7 @@
 
 mod cli;
 mod commands;
+mod fmt_cmd;
 mod lines;
 mod progress;
 mod submit;

@@ -8,9 +8,9 @@ use crate::ir::{self, defaults};
 use crate::syntax::ast::{self, Body, Expr, ExprKind, Ident};
 use std::collections::BTreeMap;
 
-const FIELDS: &[&str] = &["task", "model", "split", "note"];
+pub(super) const FIELDS: &[&str] = &["task", "model", "split", "note"];
 const BLOCKS: &[&str] = &["train", "eval"];
-const TRAIN_FIELDS: &[&str] = &[
+pub(super) const TRAIN_FIELDS: &[&str] = &[
     "steps",
     "batch",
     "optimizer",
@@ -22,7 +22,7 @@ const TRAIN_FIELDS: &[&str] = &[
     "checkpoint_every",
     "batching",
 ];
-const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch", "reduce", "grok_threshold"];
+pub(super) const EVAL_FIELDS: &[&str] = &["every", "metrics", "count", "batch", "reduce", "grok_threshold"];
 
 /// What an experiment may refer to.
 pub struct Scope<'a> {

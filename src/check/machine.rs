@@ -22,7 +22,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident, Item, MachineDef, Rule, Sym};
 use std::collections::BTreeMap;
 
-const FIELDS: &[&str] = &["symbols", "blank", "states", "start", "halt", "output", "max_steps", "partial"];
+pub(super) const FIELDS: &[&str] = &["symbols", "blank", "states", "start", "halt", "output", "max_steps", "partial"];
 
 /// Checks every machine item; the good ones land in `cx.machines` and the result.
 pub fn items(cx: &mut Cx, items: &[&Item]) -> Vec<ir::Machine> {

@@ -38,6 +38,34 @@ use cx::Cx;
 use model::ModelDef;
 use std::collections::BTreeMap;
 
+/// The field names the checker accepts in a context: an item kind (`task`, `split`,
+/// `experiment`, `machine`), a block of an experiment (`train`, `eval`) or a model constructor
+/// (`transformer`, `lstm`, `rnn`, `stack_rnn`, `tape_rnn`); empty for anything else. For
+/// completion in editors.
+pub fn field_names(context: &str) -> &'static [&'static str] {
+    match context {
+        "task" => task::FIELDS,
+        "split" => split::FIELDS,
+        "experiment" => experiment::FIELDS,
+        "train" => experiment::TRAIN_FIELDS,
+        "eval" => experiment::EVAL_FIELDS,
+        "machine" => machine::FIELDS,
+        "transformer" => model::TRANSFORMER_FIELDS,
+        "lstm" => model::LSTM_FIELDS,
+        "rnn" => recurrent::RNN_FIELDS,
+        "stack_rnn" => recurrent::STACK_RNN_FIELDS,
+        "tape_rnn" => recurrent::TAPE_RNN_FIELDS,
+        _ => &[],
+    }
+}
+
+/// The names of the positional encodings (`position = ...`) and of the task formats.
+pub fn encoding_names() -> Vec<&'static str> {
+    position::names()
+}
+/// See [`encoding_names`].
+pub const FORMAT_NAMES: &[&str] = task::FORMATS;
+
 /// The checker's result: the IR when there were no errors, and every diagnostic (errors and warnings).
 pub struct Checked {
     pub spec: Option<ir::Spec>,

@@ -5,7 +5,7 @@ use crate::diag::Diag;
 use crate::ir::{self, defaults};
 use crate::syntax::ast::{Body, Expr, ExprKind, FieldValue, Ident, Part};
 
-const FIELDS: &[&str] = &["train", "test", "count"];
+pub(super) const FIELDS: &[&str] = &["train", "test", "count"];
 
 /// The longest input a length range may ask for (tokens). Every example is built in memory,
 /// and the longest length studied by the shipped specs is 500 (Delétang et al. 2023).

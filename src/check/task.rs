@@ -8,8 +8,9 @@ use crate::diag::{suggest, Diag};
 use crate::ir;
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
-const FIELDS: &[&str] = &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
-const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
+pub(super) const FIELDS: &[&str] =
+    &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
+pub(super) const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
 /// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
 const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
     ("transduce", ir::Format::Transduce),

@@ -40,6 +40,20 @@ pub fn load(path: &Path) -> Result<Loaded, std::io::Error> {
     Ok(l.loaded)
 }
 
+/// As [`load`], with `text` standing for the file at `path` (an editor's unsaved buffer); the
+/// files it imports are read from disk. The file is [`FileId`] 0.
+pub fn load_overlay(path: &Path, text: String) -> Loaded {
+    let mut l = Loader {
+        loaded: Loaded { sources: SourceMap::new(), files: vec![], diags: vec![] },
+        paths: vec![],
+        stack: vec![],
+    };
+    l.file(path.to_path_buf(), text);
+    let lets = super::lets::check_lets(&mut l.loaded.files);
+    l.loaded.diags.extend(lets);
+    l.loaded
+}
+
 /// Parses one text with no imports followed (for tests and `label` on stdin specs).
 pub fn load_str(name: &str, text: &str) -> Loaded {
     let mut l = Loader {

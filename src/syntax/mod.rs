@@ -7,6 +7,7 @@
 pub mod ast;
 mod build;
 mod build_grammar;
+pub mod cst;
 pub mod depth;
 mod lets;
 pub mod load;
