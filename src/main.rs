@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod lines;
 mod progress;
+mod rasp_cmd;
 mod submit;
 mod sweep;
 
