@@ -80,7 +80,6 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::rasp_compile::unsupported", "a RASP construct outside the compilable subset (`atom in sop`)"),
     ("algen::rasp_compile::not_causal", "with --causal, a selector selects a later position"),
     ("algen::rasp_compile::mean_default", "an aggregate that averages numbers has a string default"),
-    ("algen::rasp_compile::mean_values", "an aggregate averages several positions of an s-op that can hold strings"),
     ("algen::rasp_compile::precision", "a mean takes values too close to tell apart in f32"),
     ("algen::rasp_compile::too_large", "a compiled block needs more dimensions or MLP units than the limit"),
     ("algen::rasp_compile::disagrees", "the compiled model disagrees with the interpreter (a compiler bug)"),

@@ -259,7 +259,6 @@ pub const TODO: &[&str] = &[
     "algen::rasp_compile::unsupported",
     "algen::rasp_compile::not_causal",
     "algen::rasp_compile::mean_default",
-    "algen::rasp_compile::mean_values",
     "algen::rasp_compile::precision",
     "algen::rasp_compile::too_large",
     "algen::rasp_compile::disagrees",

@@ -110,11 +110,13 @@ impl Planner<'_> {
     }
 
     fn not_causal(&self, sel: Id, i: usize, q: usize, k: usize) -> crate::diag::Diag {
+        let what =
+            if self.node(sel).is_selector() { "this selector selects it" } else { "`length` reads every position" };
         err::construct(
             "algen::rasp_compile::not_causal",
             self.span(sel),
             format!(
-                "with --causal, position {q} cannot attend to the later position {k}, but this selector selects it on input {}",
+                "with --causal, position {q} cannot attend to the later position {k}, but {what} on input {}",
                 err::show_input(&self.t.inputs[i])
             ),
             "selects a later position",
@@ -214,18 +216,9 @@ impl Planner<'_> {
         let acc = self.access(&[s])?;
         let mut v = vec![];
         for (t, lin) in acc.tuples.iter().zip(&acc.lins) {
-            let Some(x) = t[0].num() else {
-                return Err(err::construct(
-                    "algen::rasp_compile::mean_values",
-                    self.span(id),
-                    format!(
-                        "this aggregate averages several positions, but its s-op can also hold the string {:?}",
-                        t[0].text()
-                    ),
-                    "a mean over values that are not all numbers",
-                    "average numbers only (e.g. `indicator(...)`), or select at most one position per query",
-                ));
-            };
+            // The interpreter refuses to average strings, and a sequence never mixes strings with
+            // numbers, so a mean's values are numbers.
+            let x = t[0].num().ok_or_else(|| err::internal("a mean over strings"))?;
             v.extend(scale(lin, x - d));
         }
         Ok((v, ready.max(acc.ready)))

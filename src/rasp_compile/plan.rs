@@ -163,9 +163,9 @@ impl<'a> Planner<'a> {
             return n.clone();
         }
         let kind = match self.node(id) {
-            Node::Indices => "indices",
-            Node::Length => "length",
-            Node::Tokens(_) => "tokens",
+            Node::Indices => return "indices".into(),
+            Node::Length => return "length".into(),
+            Node::Tokens(t) => return format!("tokens_{t:?}").to_lowercase(),
             Node::Aggregate { .. } => "aggregate",
             Node::Width(_) => "selector_width",
             Node::HasFocus(_) => "has_focus",
