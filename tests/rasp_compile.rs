@@ -174,3 +174,43 @@ fn out_of_subset_constructs_are_coded_diagnostics() {
     assert!(codes.len() >= 6, "{codes:?}");
     assert!(!codes.contains("algen::rasp_compile::internal") && !codes.contains("algen::rasp_compile::disagrees"));
 }
+
+#[test]
+fn the_command_writes_weights_and_a_sidecar_that_describe_each_other() {
+    let dir = std::env::temp_dir().join(format!("algen-rasp-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("rev.safetensors");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_algen"))
+        .args(["compile-rasp", "tests/data/rasp/reverse.rasp", "--sop", "result", "--vocab", "abc", "--max-len", "4"])
+        .arg("--out")
+        .arg(&out)
+        .arg("--explain")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("verified on all 120 inputs") && stdout.contains("head 0: reverse <- gather"), "{stdout}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("rev.json")).unwrap()).unwrap();
+    let d = meta["sizes"]["residual"].as_u64().unwrap() as usize;
+    assert_eq!(meta["residual"].as_array().unwrap().len(), d);
+    assert_eq!(meta["vocab"], serde_json::json!(["<bos>", "a", "b", "c"]));
+    let w = candle_core::safetensors::load(&out, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(w["embed.tokens"].dims(), &[4, d]);
+    assert_eq!(w["unembed"].dims(), &[d, 3]);
+    let layers = meta["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), meta["sizes"]["layers"].as_u64().unwrap() as usize);
+    for (l, layer) in layers.iter().enumerate() {
+        for h in 0..layer["attention"].as_array().unwrap().len() {
+            assert_eq!(w[&format!("layers.{l}.heads.{h}.wq")].dims()[0], d);
+        }
+    }
+    // A name the program does not define: the interpreter's diagnostic, exit 1.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_algen"))
+        .args(["compile-rasp", "tests/data/rasp/reverse.rasp", "--sop", "nope", "--vocab", "ab", "--max-len", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("algen::check::rasp_output"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -167,10 +167,11 @@ pub fn compile(program: &Program, sop: &str, opts: Opts) -> Result<Compiled, Dia
         .into_iter()
         .map(|(id, lins, readout)| Probe { node: id, label: p.label(id), w: build::columns(&lins, &layout), readout })
         .collect();
-    let parts = p
-        .blocks
+    // In residual order, which is also the order of the heads within a layer.
+    let parts = layout
+        .order
         .iter()
-        .enumerate()
+        .map(|&b| (b, &p.blocks[b]))
         .map(|(b, bl)| Part {
             label: bl.label.clone(),
             what: bl.what,
