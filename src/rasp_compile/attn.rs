@@ -190,7 +190,7 @@ impl Planner<'_> {
                 ))
             }
         };
-        let (v, ready) = self.mean_value(id, seq, numeric_seq, d, ready)?;
+        let (v, ready) = self.mean_value(seq, numeric_seq, d, ready)?;
         self.check_gaps(id)?;
         let me = self.blocks.len();
         let block = Block {
@@ -206,7 +206,7 @@ impl Planner<'_> {
     }
 
     /// The value functional of a mean: the number minus the default (zero at BOS).
-    fn mean_value(&mut self, id: Id, seq: Arg, num: Option<(Lin, i32)>, d: f64, ready: i32) -> Res<(Lin, i32)> {
+    fn mean_value(&mut self, seq: Arg, num: Option<(Lin, i32)>, d: f64, ready: i32) -> Res<(Lin, i32)> {
         if let Some((mut x, r)) = num {
             x.push((R::One, -d));
             x.push((R::Bos, d));

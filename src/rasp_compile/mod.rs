@@ -16,6 +16,7 @@ mod attn;
 pub mod build;
 pub mod err;
 pub mod export;
+mod lookup;
 pub mod model;
 pub mod plan;
 pub mod trace;
@@ -120,12 +121,14 @@ fn check_opts(opts: &Opts) -> Result<(), Diag> {
         return Err(err::options("--max-len must be at least 1", "the longest input the model must handle"));
     }
     let n = trace::count_inputs(opts.vocab.len(), opts.max_len);
-    if n > trace::MAX_INPUTS {
+    let cells = trace::count_cells(opts.vocab.len(), opts.max_len.min(1 << 20));
+    if n > trace::MAX_INPUTS || cells > trace::MAX_CELLS {
         let msg = format!(
-            "{} tokens up to length {} make {n} inputs; the compiler enumerates at most {}",
+            "{} tokens up to length {} make {n} inputs ({cells} selector entries); the compiler enumerates at most {} inputs and {} entries",
             opts.vocab.len(),
             opts.max_len,
-            trace::MAX_INPUTS
+            trace::MAX_INPUTS,
+            trace::MAX_CELLS
         );
         let help = "value sets and the verification are exact only over every input: lower --max-len or --vocab";
         return Err(Diag::error("algen::rasp_compile::too_many_inputs", msg).help(help));

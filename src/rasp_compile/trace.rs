@@ -124,6 +124,20 @@ pub fn inputs(opts: &Opts) -> Vec<Vec<String>> {
     out
 }
 
+/// The most selector-matrix entries (Σ over inputs of length²) a trace may hold.
+pub const MAX_CELLS: usize = 20_000_000;
+
+/// Σ over the inputs [`inputs`] would list of their length squared (saturating).
+pub fn count_cells(vocab: usize, max_len: usize) -> usize {
+    let mut total: usize = 0;
+    let mut level: usize = 1;
+    for len in 1..=max_len {
+        level = level.saturating_mul(vocab);
+        total = total.saturating_add(level.saturating_mul(len * len));
+    }
+    total
+}
+
 /// How many inputs [`inputs`] would list (saturating).
 pub fn count_inputs(vocab: usize, max_len: usize) -> usize {
     let mut total: usize = 0;
