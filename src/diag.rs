@@ -77,7 +77,6 @@ pub const CODES: &[(&str, &str)] = &[
         "the inputs up to --max-len are too many to enumerate for an exact compilation",
     ),
     ("algen::rasp_compile::fails_on_input", "the RASP program to compile fails on an input up to --max-len"),
-    ("algen::rasp_compile::unsupported", "a RASP construct outside the compilable subset (`atom in sop`)"),
     ("algen::rasp_compile::not_causal", "with --causal, a selector selects a later position"),
     ("algen::rasp_compile::mean_default", "an aggregate that averages numbers has a string default"),
     ("algen::rasp_compile::precision", "a mean takes values too close to tell apart in f32"),

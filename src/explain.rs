@@ -256,7 +256,6 @@ pub const TODO: &[&str] = &[
     "algen::rasp_compile::options",
     "algen::rasp_compile::too_many_inputs",
     "algen::rasp_compile::fails_on_input",
-    "algen::rasp_compile::unsupported",
     "algen::rasp_compile::not_causal",
     "algen::rasp_compile::mean_default",
     "algen::rasp_compile::precision",

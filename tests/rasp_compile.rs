@@ -74,6 +74,7 @@ const PROGRAMS: &[(&str, &str, &str, usize, Option<&str>, Option<(usize, usize, 
     ("tests/data/rasp/dyck2_ptf.rasp", "result", "(){}", 5, None, None),
     ("tests/data/rasp/hist_bos.rasp", "result", "abc", 4, Some("§"), None),
     ("tests/data/rasp/sort_bos.rasp", "result", "abc", 4, Some("§"), None),
+    ("tests/data/rasp/readme_e_in_tokens.rasp", "result", "abe", 4, None, None),
 ];
 
 #[test]

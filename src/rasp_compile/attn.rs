@@ -39,6 +39,26 @@ fn leaves(p: &Planner, sel: Id, keys: &mut Vec<Id>, queries: &mut Vec<Id>) {
     }
 }
 
+/// What an attention head selects.
+#[derive(Clone, Debug)]
+pub enum Sel {
+    /// Every position (`length`).
+    All,
+    /// A selector node (a `select`, or `and`/`or`/`not` of selectors).
+    Node(Id),
+    /// The positions whose s-op equals an atom (`atom in sop`), for every query.
+    Eq(Id, V),
+}
+
+/// Python's `==` on two atoms (`True == 1`).
+fn py_eq(a: &V, b: &V) -> bool {
+    match (a, b) {
+        (V::Str(x), V::Str(y)) => x == y,
+        (V::Str(_), _) | (_, V::Str(_)) => false,
+        _ => a.num() == b.num(),
+    }
+}
+
 /// Breakpoint units that map a number `x` (one of `points`' values) to the one-hot
 /// direction given with it; `bos_max` bounds |x| at the BOS position, where every unit is off.
 pub fn discretise(x: &Lin, points: &[(f64, R)], bos_max: f64) -> Vec<Unit> {
@@ -67,10 +87,12 @@ pub fn discretise(x: &Lin, points: &[(f64, R)], bos_max: f64) -> Vec<Unit> {
 impl Planner<'_> {
     /// Query and key functionals of a selector (`None`: select everything, as `length`
     /// does), the BOS key scoring `bos`; and the sublayer after which they can be read.
-    pub fn selector(&mut self, sel: Option<Id>, bos: f64, at: Id) -> Res<(Vec<Lin>, Vec<Lin>, i32)> {
+    pub fn selector(&mut self, sel: &Sel, bos: f64, at: Id) -> Res<(Vec<Lin>, Vec<Lin>, i32)> {
         let (mut kc, mut qc) = (vec![], vec![]);
-        if let Some(s) = sel {
-            leaves(self, s, &mut kc, &mut qc);
+        match sel {
+            Sel::All => {}
+            Sel::Node(s) => leaves(self, *s, &mut kc, &mut qc),
+            Sel::Eq(s, _) => kc.push(*s),
         }
         let (ka, qa) = (self.access(&kc)?, self.access(&qc)?);
         let index = |tuples: &[Tuple]| -> HashMap<Tuple, usize> {
@@ -84,9 +106,9 @@ impl Planner<'_> {
             let tq: Vec<usize> = (0..n).map(|p| qi[&self.t.tuple(&qc, i, p)]).collect();
             for q in 0..n {
                 for k in 0..n {
-                    let on = sel.is_none_or(|s| self.t.sels[&s][i][q][k]);
+                    let on = self.selects(sel, i, q, k);
                     if on && k > q && self.opts.causal {
-                        return Err(self.not_causal(sel.unwrap_or(at), i, q, k));
+                        return Err(self.not_causal(if let Sel::Node(s) = sel { *s } else { at }, i, q, k));
                     }
                     match pred[tq[q]][tk[k]] {
                         None => pred[tq[q]][tk[k]] = Some(on),
@@ -109,9 +131,21 @@ impl Planner<'_> {
         Ok((q, k, ka.ready.max(qa.ready)))
     }
 
+    /// Whether query `q` selects key `k` on input `i`.
+    fn selects(&self, sel: &Sel, i: usize, q: usize, k: usize) -> bool {
+        match sel {
+            Sel::All => true,
+            Sel::Node(s) => self.t.sels[s][i][q][k],
+            Sel::Eq(s, atom) => py_eq(&self.t.cols[s][i][k], atom),
+        }
+    }
+
     fn not_causal(&self, sel: Id, i: usize, q: usize, k: usize) -> crate::diag::Diag {
-        let what =
-            if self.node(sel).is_selector() { "this selector selects it" } else { "`length` reads every position" };
+        let what = if self.node(sel).is_selector() {
+            "this selector selects it".to_string()
+        } else {
+            format!("`{}` reads every position", self.label(sel))
+        };
         err::construct(
             "algen::rasp_compile::not_causal",
             self.span(sel),
@@ -147,7 +181,7 @@ impl Planner<'_> {
                 }
             }
         }
-        let (q, k, ready) = self.selector(Some(sel), SCORE / 2.0, id)?;
+        let (q, k, ready) = self.selector(&Sel::Node(sel), SCORE / 2.0, id)?;
         let label = self.label(id);
         if gather {
             let dims: Vec<Tuple> = vals.into_iter().collect();
@@ -240,13 +274,14 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// `selector_width`, `has_focus` and `length`: BOS attention writes 1/(w+1), an MLP reads w.
+    /// `selector_width`, `has_focus`, `length` and `atom in sop`: BOS attention writes 1/(w+1), an MLP reads w.
     pub fn width(&mut self, id: Id) -> Res<usize> {
         let sel = match self.node(id) {
-            Node::Width(s) | Node::HasFocus(s) => Some(*s),
-            _ => None,
+            Node::Width(s) | Node::HasFocus(s) => Sel::Node(*s),
+            Node::AnyEq(s, atom) => Sel::Eq(*s, super::trace::atom(self.program, *atom)),
+            _ => Sel::All,
         };
-        let (q, k, ready) = self.selector(sel, SCORE, id)?;
+        let (q, k, ready) = self.selector(&sel, SCORE, id)?;
         let scratch = self.blocks.len();
         let label = self.label(id);
         let head = Head { q, k, v: vec![vec![(R::Bos, 1.0)]], o: vec![R::Dim(scratch, 0)] };
@@ -265,7 +300,7 @@ impl Planner<'_> {
         let mut map: HashMap<usize, V> = HashMap::new();
         for (i, input) in self.t.inputs.iter().enumerate() {
             for q in 0..input.len() {
-                let w = sel.map_or(input.len(), |s| self.t.sels[&s][i][q].iter().filter(|b| **b).count());
+                let w = (0..input.len()).filter(|&k| self.selects(&sel, i, q, k)).count();
                 map.insert(w, self.t.cols[&id][i][q].clone());
             }
         }

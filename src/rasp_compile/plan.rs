@@ -169,6 +169,7 @@ impl<'a> Planner<'a> {
             Node::Aggregate { .. } => "aggregate",
             Node::Width(_) => "selector_width",
             Node::HasFocus(_) => "has_focus",
+            Node::AnyEq(..) => "in",
             n if n.is_selector() => "select",
             _ => "map",
         };
@@ -207,7 +208,7 @@ impl<'a> Planner<'a> {
         }
         let node = self.node(id);
         let out = match node {
-            Node::Indices | Node::Tokens(_) | Node::Length | Node::Width(_) | Node::HasFocus(_) => {
+            Node::Indices | Node::Tokens(_) | Node::Length | Node::Width(_) | Node::HasFocus(_) | Node::AnyEq(..) => {
                 BTreeSet::from([self.own_block(id)?])
             }
             Node::Aggregate { .. } => {
@@ -216,15 +217,6 @@ impl<'a> Planner<'a> {
                     Enc::Num { .. } => BTreeSet::from([self.shadow(b)?]),
                     Enc::Cat { .. } => BTreeSet::from([b]),
                 }
-            }
-            Node::AnyEq(..) => {
-                return Err(err::construct(
-                    "algen::rasp_compile::unsupported",
-                    self.span(id),
-                    "`atom in sop` (whether any position holds a value) is not in the compilable subset".into(),
-                    "not compilable",
-                    "write it with a selector: `has_focus(select(sop, atom, ==))`",
-                ))
             }
             n if n.is_selector() => return Err(err::internal("a selector read as an s-op")),
             n => {
@@ -260,7 +252,7 @@ impl<'a> Planner<'a> {
                 };
                 self.add(block)?
             }
-            Node::Length | Node::Width(_) | Node::HasFocus(_) => self.width(id)?,
+            Node::Length | Node::Width(_) | Node::HasFocus(_) | Node::AnyEq(..) => self.width(id)?,
             Node::Aggregate { sel, seq, default } => self.aggregate(id, *sel, *seq, *default)?,
             _ => return Err(err::internal("own_block of an elementwise node")),
         };

@@ -67,6 +67,14 @@ impl V {
     }
 }
 
+/// An atom of the program (a constant in its graph) as the compiler sees it.
+pub fn atom(program: &Program, v: Val) -> V {
+    match program.node_evaluator(0) {
+        Some(ev) => convert(v, &ev.strings),
+        None => V::Str(String::new()),
+    }
+}
+
 /// A tuple of atoms (the value of several s-ops at one position).
 pub type Tuple = Vec<V>;
 
