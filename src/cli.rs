@@ -164,6 +164,32 @@ pub enum Command {
         #[arg(long = "eval")]
         eval: String,
     },
+    /// Compile a RASP s-op into transformer weights, verified against the interpreter on
+    /// every input up to --max-len (see docs/rasp_compiler.md).
+    CompileRasp {
+        file: PathBuf,
+        /// The s-op to compile (a public top-level name of the program).
+        #[arg(long)]
+        sop: String,
+        /// Input tokens: one per character ("abc"), or comma-separated ("1,2,10").
+        #[arg(long)]
+        vocab: String,
+        /// The longest input the model handles (the program's BOS token not counted).
+        #[arg(long = "max-len")]
+        max_len: u32,
+        /// Compile a decoder: each position attends to itself and earlier positions only.
+        #[arg(long)]
+        causal: bool,
+        /// A token the program expects at the front of every input (e.g. `§`).
+        #[arg(long)]
+        bos: Option<String>,
+        /// Write the weights (safetensors) here, and a JSON sidecar next to them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the residual layout and which layer, head or MLP computes which s-op.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Print the checked IR as JSON, with parameter counts and FLOPs per model variant.
     Compile {
         file: PathBuf,

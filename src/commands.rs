@@ -48,6 +48,15 @@ pub fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Label { file, task } => label(&file, &task),
         Command::Compile { file, experiment } => compile(&file, experiment.as_deref()),
         Command::Rasp { file, eval } => rasp(&file, &eval),
+        Command::CompileRasp { file, sop, vocab, max_len, causal, bos, out, explain } => {
+            let opts = algen::rasp_compile::Opts {
+                vocab: crate::rasp_cmd::parse_vocab(&vocab),
+                max_len: max_len as usize,
+                causal,
+                program_bos: bos,
+            };
+            crate::rasp_cmd::compile_rasp(&file, &sop, opts, out.as_deref(), explain)
+        }
         Command::Report { dir } => crate::sweep::report_cmd(&dir),
         Command::Fmt { files, check } => crate::fmt_cmd::fmt(&files, check),
         Command::Lsp => crate::fmt_cmd::lsp(),

@@ -30,6 +30,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod rasp;
+pub mod rasp_compile;
 pub mod report;
 pub mod runs;
 pub mod slurm;

@@ -12,6 +12,7 @@ mod commands;
 mod fmt_cmd;
 mod lines;
 mod progress;
+mod rasp_cmd;
 mod submit;
 mod sweep;
 

@@ -18,7 +18,7 @@ mod define_call;
 mod define_expr;
 mod dense;
 mod elementwise;
-mod graph;
+pub mod graph;
 pub mod jsonl;
 mod kernels;
 pub mod parse;
@@ -127,6 +127,42 @@ impl Program {
     /// [`Evaluator::matrix`]); private names allowed (for tests and debugging).
     pub fn selector(&self, name: &str) -> Option<Evaluator> {
         let id = self.names.iter().find(|(n, kind, _)| n == name && *kind == "a selector")?.2?;
+        let (file, text) = (self.file, self.text.clone());
+        let describe = Arc::new(move |s: Span| describe(file, &text, s));
+        Some(Evaluator::new(self.graph.clone(), id, self.strings.clone(), describe))
+    }
+
+    /// The program's graph of s-ops and selectors (read by the weights compiler, `rasp_compile`).
+    pub fn graph(&self) -> &graph::Graph {
+        &self.graph
+    }
+
+    /// The node a top-level name holds (s-op or selector; private names too).
+    pub fn node(&self, name: &str) -> Option<graph::Id> {
+        self.names.iter().find(|(n, _, _)| n == name).and_then(|(_, _, id)| *id)
+    }
+
+    /// Top-level names that hold an s-op or a selector, with their nodes, in definition order.
+    pub fn named_nodes(&self) -> Vec<(&str, graph::Id)> {
+        self.names.iter().filter_map(|(n, _, id)| id.map(|i| (n.as_str(), i))).collect()
+    }
+
+    /// The text the program's spans point into (the whole file).
+    pub fn source_text(&self) -> &str {
+        &self.text
+    }
+
+    /// The file the program's spans point into.
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    /// An evaluator whose target is any node of the graph (an s-op, or a selector read with
+    /// [`Evaluator::matrix`]); `None` for an id outside the graph.
+    pub fn node_evaluator(&self, id: graph::Id) -> Option<Evaluator> {
+        if id as usize >= self.graph.nodes.len() {
+            return None;
+        }
         let (file, text) = (self.file, self.text.clone());
         let describe = Arc::new(move |s: Span| describe(file, &text, s));
         Some(Evaluator::new(self.graph.clone(), id, self.strings.clone(), describe))
