@@ -13,6 +13,7 @@
 
 pub mod ast;
 mod check;
+mod column;
 mod define;
 mod define_call;
 mod define_expr;
@@ -21,13 +22,15 @@ mod elementwise;
 mod graph;
 pub mod jsonl;
 mod kernels;
+mod nodes;
 pub mod parse;
 mod run;
 mod strings;
+mod typed;
 pub mod value;
 
 pub use check::RESERVED;
-pub use run::{EvalError, Evaluator, MAX_INPUT_TOKENS};
+pub use run::{Batch, EvalError, Evaluator, MAX_INPUT_TOKENS};
 pub use value::{Strings, Val};
 
 use crate::diag::{did_you_mean, Diag};
