@@ -10,6 +10,7 @@
 //!
 //!     cargo bench --bench rasp_speed            (release; ~10 s)
 //!     RASP_LEN=20 cargo bench --bench rasp_speed sort dyck2   (another length, some programs)
+//!     RASP_MODE=batch cargo bench --bench rasp_speed         (time one mode only: eval or batch)
 
 use algen::rasp::{self, Val};
 use rand::{Rng, SeedableRng};
@@ -60,13 +61,14 @@ fn main() {
         let batch = ev.eval_batch(&inputs);
         let batched: Vec<_> = batch.iter().map(|r| r.map(|o| o.to_vec()).map_err(|e| e.message.clone())).collect();
         assert!(one_by_one == batched, "{name}: eval_batch differs from eval");
-        let (rate, wall_rate) = rates(|| {
+        let mode = std::env::var("RASP_MODE").unwrap_or_default();
+        let (rate, wall_rate) = rates(mode != "batch", || {
             for x in &inputs {
                 checksum += ev.eval(x).map(|o| o.len()).unwrap_or(0);
             }
             inputs.len()
         });
-        let (batch_rate, batch_wall) = rates(|| {
+        let (batch_rate, batch_wall) = rates(mode != "eval", || {
             checksum += ev.eval_batch(&inputs).iter().map(|r| r.map(|o| o.len()).unwrap_or(0)).sum::<usize>();
             inputs.len()
         });
@@ -81,8 +83,11 @@ fn main() {
 }
 
 /// Inputs per CPU-second and per wall-second of `round` (which returns the inputs it did),
-/// repeated for at least 2 CPU-seconds and half a wall-second.
-fn rates(mut round: impl FnMut() -> usize) -> (f64, f64) {
+/// repeated for at least 2 CPU-seconds and half a wall-second (NaN unless `on`).
+fn rates(on: bool, mut round: impl FnMut() -> usize) -> (f64, f64) {
+    if !on {
+        return (f64::NAN, f64::NAN);
+    }
     let (mut done, start, cpu0) = (0usize, Instant::now(), cpu_seconds());
     while cpu_seconds() - cpu0 < 2.0 || start.elapsed() < Duration::from_millis(500) {
         done += round();

@@ -87,6 +87,7 @@ impl Col {
 }
 
 impl<'a> View<'a> {
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             View::Int(v) => v.len(),
@@ -112,6 +113,7 @@ impl<'a> View<'a> {
     }
 
     /// Positions `start..end`.
+    #[inline]
     pub fn slice(&self, start: usize, end: usize) -> View<'a> {
         match *self {
             View::Int(v) => View::Int(&v[start..end]),
@@ -132,15 +134,20 @@ impl<'a> View<'a> {
             return v;
         }
         buf.clear();
-        match *self {
-            View::Int(v) => buf.extend(v.iter().map(|i| Val::Int(*i))),
-            View::Float(v) => buf.extend(v.iter().map(|f| Val::Float(*f))),
-            View::Bool(v) => buf.extend(v.iter().map(|b| Val::Bool(*b))),
-            View::Str(v) => buf.extend(v.iter().map(|s| Val::Str(*s))),
-            View::Atom(a, n) => buf.resize(n, a),
-            View::Any(_) => unreachable!("returned above"),
-        }
+        self.append_to(buf);
         buf
+    }
+
+    /// Appends the atoms, as tagged values, to `out`.
+    pub fn append_to(&self, out: &mut Vec<Val>) {
+        match *self {
+            View::Int(v) => out.extend(v.iter().map(|i| Val::Int(*i))),
+            View::Float(v) => out.extend(v.iter().map(|f| Val::Float(*f))),
+            View::Bool(v) => out.extend(v.iter().map(|b| Val::Bool(*b))),
+            View::Str(v) => out.extend(v.iter().map(|s| Val::Str(*s))),
+            View::Any(v) => out.extend_from_slice(v),
+            View::Atom(a, n) => out.extend(std::iter::repeat_n(a, n)),
+        }
     }
 
     /// Python truthiness of every atom, into `buf`.

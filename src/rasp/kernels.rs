@@ -4,10 +4,9 @@
 //! once per node (see [`flags`]) so that comparisons run on plain integers,
 //! floats or packed strings, with Python's semantics kept in the slow path.
 
-use super::ast::SelOp;
 use super::column::View;
-use super::value::{self, Strings, Val};
-use std::cmp::Ordering;
+pub use super::select::select;
+use super::value::{self, Val};
 
 pub const INT: u8 = 1;
 pub const FLOAT: u8 = 2;
@@ -60,44 +59,18 @@ pub fn mask_tail(sel: &mut [u64], n: usize) {
     }
 }
 
-fn fill<T: Copy>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], f: impl Fn(T, T) -> bool) {
-    for (q, &qv) in queries.iter().enumerate() {
-        let row = &mut out[q * w..(q + 1) * w];
-        for (c, chunk) in keys.chunks(64).enumerate() {
-            let mut bits = 0u64;
-            for (j, &kv) in chunk.iter().enumerate() {
-                bits |= (f(kv, qv) as u64) << j;
-            }
-            row[c] = bits;
-        }
-    }
-}
-
-fn fill_op<T: Copy + PartialOrd>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], op: SelOp) {
-    match op {
-        SelOp::Eq => fill(keys, queries, w, out, |k, q| k == q),
-        SelOp::Ne => fill(keys, queries, w, out, |k, q| k != q),
-        SelOp::Lt => fill(keys, queries, w, out, |k, q| k < q),
-        SelOp::Gt => fill(keys, queries, w, out, |k, q| k > q),
-        SelOp::Le => fill(keys, queries, w, out, |k, q| k <= q),
-        SelOp::Ge => fill(keys, queries, w, out, |k, q| k >= q),
-    }
-}
-
-/// Scratch buffers for [`select`], reused across inputs.
+/// Scratch buffers for [`select`] and [`aggregate`], reused across inputs.
 #[derive(Clone, Default)]
 pub struct Scratch {
-    dense: super::dense::Dense,
-    ones: Vec<u64>,
-    ki: Vec<i64>,
-    qi: Vec<i64>,
-    kf: Vec<f64>,
-    qf: Vec<f64>,
-    kv: Vec<Val>,
-    qv: Vec<Val>,
+    pub(super) dense: super::dense::Dense,
+    pub(super) ones: Vec<u64>,
+    pub(super) ki: Vec<i64>,
+    pub(super) qi: Vec<i64>,
+    pub(super) kf: Vec<f64>,
+    pub(super) qf: Vec<f64>,
+    pub(super) kv: Vec<Val>,
+    pub(super) qv: Vec<Val>,
 }
-
-const EXACT: i64 = 1 << 53;
 
 /// An atom as the integer kernels order it (ints, booleans and inline strings keep their order).
 #[inline]
@@ -109,100 +82,6 @@ pub fn as_int(v: Val) -> i64 {
         Val::Str(s) => (value::str_bits(s) ^ (1 << 63)) as i64,
         Val::Float(f) => f as i64,
     }
-}
-
-#[inline]
-fn as_float(v: Val) -> f64 {
-    match v {
-        Val::Int(i) => i as f64,
-        Val::Bool(b) => b as i64 as f64,
-        Val::Float(f) => f,
-        Val::Str(_) => f64::NAN,
-    }
-}
-
-/// `select(keys, queries, op)` of one input: `out[q][k] = keys[k] OP queries[q]`; `same`
-/// when keys and queries are one column (read once).
-#[allow(clippy::too_many_arguments)]
-pub fn select(
-    keys: View,
-    kf: u8,
-    queries: View,
-    qf: u8,
-    same: bool,
-    op: SelOp,
-    out: &mut [u64],
-    s: &mut Scratch,
-    strings: &Strings,
-) -> Result<(), String> {
-    let w = words(keys.len());
-    let f = kf | qf;
-    if f & (FLOAT | LONG_STR) == 0 && (f & STR == 0 || f == STR) {
-        // ints and bools, or inline strings only: compare as integers (packed strings keep their order).
-        keys.as_ints(&mut s.ki);
-        if same {
-            s.dense.select(&s.ki, &s.ki, op, w, out);
-            return Ok(());
-        }
-        queries.as_ints(&mut s.qi);
-        s.dense.select(&s.ki, &s.qi, op, w, out);
-        return Ok(());
-    }
-    let (mut kb, mut qb) = (std::mem::take(&mut s.kv), std::mem::take(&mut s.qv));
-    let r = select_vals(keys.vals(&mut kb), queries.vals(&mut qb), f, op, w, out, s, strings);
-    (s.kv, s.qv) = (kb, qb);
-    r
-}
-
-#[allow(clippy::too_many_arguments)]
-fn select_vals(
-    keys: &[Val],
-    queries: &[Val],
-    f: u8,
-    op: SelOp,
-    w: usize,
-    out: &mut [u64],
-    s: &mut Scratch,
-    strings: &Strings,
-) -> Result<(), String> {
-    let exact = |c: &[Val]| c.iter().all(|v| !matches!(v, Val::Int(i) if i.unsigned_abs() > EXACT as u64));
-    if f & STRS == 0 && exact(keys) && exact(queries) {
-        s.kf.clear();
-        s.kf.extend(keys.iter().map(|v| as_float(*v)));
-        s.qf.clear();
-        s.qf.extend(queries.iter().map(|v| as_float(*v)));
-        fill_op(&s.kf, &s.qf, w, out, op);
-        return Ok(());
-    }
-    generic(keys, queries, op, w, out, strings)
-}
-
-fn generic(
-    keys: &[Val],
-    queries: &[Val],
-    op: SelOp,
-    w: usize,
-    out: &mut [u64],
-    strings: &Strings,
-) -> Result<(), String> {
-    for (q, &qv) in queries.iter().enumerate() {
-        let row = &mut out[q * w..(q + 1) * w];
-        row.fill(0);
-        for (k, &kv) in keys.iter().enumerate() {
-            let hit = match op {
-                SelOp::Eq => value::eq(kv, qv),
-                SelOp::Ne => !value::eq(kv, qv),
-                _ => value::cmp(kv, qv, strings)?.is_some_and(|o| match op {
-                    SelOp::Lt => o == Ordering::Less,
-                    SelOp::Gt => o == Ordering::Greater,
-                    SelOp::Le => o != Ordering::Greater,
-                    _ => o != Ordering::Less,
-                }),
-            };
-            row[k >> 6] |= (hit as u64) << (k & 63);
-        }
-    }
-    Ok(())
 }
 
 /// Defines `pub fn NAME(args) -> R` running `BODY(args)` (an `#[inline(always)]` function),

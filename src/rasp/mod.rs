@@ -25,6 +25,7 @@ mod kernels;
 mod nodes;
 pub mod parse;
 mod run;
+mod select;
 mod strings;
 mod typed;
 pub mod value;

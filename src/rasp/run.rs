@@ -14,7 +14,7 @@
 //! anything in a batch fails (an error in one input, or a mix of kinds that
 //! only the batch as a whole has), its inputs are evaluated one by one.
 
-use super::column::{Col, View};
+use super::column::Col;
 use super::graph::{Graph, Id};
 use super::kernels::{self, Scratch};
 use super::typed::Bufs;
@@ -163,7 +163,7 @@ impl Evaluator {
         self.run(tokens.len(), 1, tokens)?;
         let mut result = std::mem::take(&mut self.result);
         result.clear();
-        target_vals(self.cols[self.target as usize].view(), &mut result);
+        self.cols[self.target as usize].view().append_to(&mut result);
         self.result = result;
         Ok(&self.result)
     }
@@ -198,7 +198,7 @@ impl Evaluator {
             self.batch_tokens = toks;
             if ok {
                 let start = self.batch_vals.len();
-                target_vals(self.cols[self.target as usize].view(), &mut self.batch_vals);
+                self.cols[self.target as usize].view().append_to(&mut self.batch_vals);
                 self.batch_results.extend((0..inputs.len()).map(|k| Ok((start + k * n, start + (k + 1) * n))));
                 return;
             }
@@ -243,14 +243,6 @@ impl Evaluator {
             }
         }
         Ok(())
-    }
-}
-
-/// Appends the atoms of `col` to `out`.
-fn target_vals(col: View, out: &mut Vec<Val>) {
-    match col {
-        View::Any(v) => out.extend_from_slice(v),
-        _ => out.extend((0..col.len()).map(|k| col.get(k))),
     }
 }
 

@@ -149,6 +149,10 @@ pub fn map1(op: Map1, x: View, f: u8, out: &mut Col, b: &mut Bufs, strings: &Str
         (Map1::Indicator, _) => out.ints().extend(x.truth(&mut b.t[0]).iter().map(|t| *t as i64)),
         (Map1::Round | Map1::Pos, View::Int(v)) => out.ints().extend_from_slice(v),
         (Map1::Neg, View::Int(v)) if !v.contains(&i64::MIN) => out.ints().extend(v.iter().map(|i| -i)),
+        // Floats within range round half to even (what `value::round` does; the rest fall back).
+        (Map1::Round, View::Float(v)) if v.iter().all(|f| f.abs() < 9.0e18) => {
+            out.ints().extend(v.iter().map(|f| ew::round_half_even(*f) as i64))
+        }
         _ => {
             ew::map1(op, x.vals(&mut b.v[0]), f, &mut b.vals, strings)?;
             let known = match op {
