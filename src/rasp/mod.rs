@@ -8,8 +8,9 @@
 //! [`compile`] parses (`grammar/rasp.pest`), checks names statically, and runs
 //! the program once without an input (lists, dicts, functions and loops are
 //! evaluated; s-ops and selectors become a DAG). An [`Evaluator`] then
-//! computes one s-op per input, reusing its buffers. Errors while
-//! evaluating one input belong to that input.
+//! computes one s-op per input, or for a batch of inputs at once
+//! ([`Evaluator::eval_batch`], typed columns: see `run`), reusing its
+//! buffers. Errors while evaluating one input belong to that input.
 
 pub mod ast;
 mod check;
