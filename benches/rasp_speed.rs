@@ -1,13 +1,16 @@
-//! RASP evaluation throughput (issue 3, item 6): inputs per second, single
-//! thread, on the reference programs at input length 40 (BOS programs get
-//! the `§` on top: 41 tokens). Inputs are random over each program's
-//! alphabet (seeded); every input is evaluated in full. Rates are per second
-//! of this thread's CPU time (from /proc/thread-self/stat), so that other
-//! processes on a shared machine do not distort them; wall-clock rates are
-//! printed beside them.
+//! RASP evaluation throughput (issue 3, item 6; issue 20, item 4): inputs per
+//! second, single thread, on the reference programs at input length 40 (BOS
+//! programs get the `§` on top: 41 tokens). Inputs are random over each
+//! program's alphabet (seeded); every input is evaluated in full, one by one
+//! (`Evaluator::eval`) and as batches (`Evaluator::eval_batch` over all 1024
+//! inputs, which must give the same values). Rates are per second of this
+//! thread's CPU time (from /proc/thread-self/stat), so that other processes on
+//! a shared machine do not distort them; wall-clock rates are printed beside
+//! them.
 //!
 //!     cargo bench --bench rasp_speed            (release; ~10 s)
 //!     RASP_LEN=20 cargo bench --bench rasp_speed sort dyck2   (another length, some programs)
+//!     RASP_MODE=batch cargo bench --bench rasp_speed         (time one mode only: eval or batch)
 
 use algen::rasp::{self, Val};
 use rand::{Rng, SeedableRng};
@@ -28,7 +31,10 @@ fn main() {
         ("dyck2_ptf", "(){}", false),
         ("dyck1_ptf", "()", false),
     ];
-    println!("{:<12} {:>6} {:>14} {:>10} {:>14}", "program", "tokens", "inputs/cpu-s", "µs/input", "inputs/wall-s");
+    println!(
+        "{:<12} {:>6} {:>14} {:>10} {:>14} {:>14} {:>10} {:>14}",
+        "program", "tokens", "inputs/cpu-s", "µs/input", "inputs/wall-s", "batch/cpu-s", "µs/input", "batch/wall-s"
+    );
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     for (name, alphabet, bos) in cases {
         if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
@@ -51,21 +57,43 @@ fn main() {
             })
             .collect();
         let mut checksum = 0usize;
-        for x in &inputs {
-            checksum += ev.eval(x).map(|o| o.len()).unwrap_or(0);
-        }
-        let (mut done, start, cpu0) = (0usize, Instant::now(), cpu_seconds());
-        while cpu_seconds() - cpu0 < 2.0 || start.elapsed() < Duration::from_millis(500) {
+        let one_by_one: Vec<_> = inputs.iter().map(|x| ev.eval(x).map(|o| o.to_vec()).map_err(|e| e.message)).collect();
+        let batch = ev.eval_batch(&inputs);
+        let batched: Vec<_> = batch.iter().map(|r| r.map(|o| o.to_vec()).map_err(|e| e.message.clone())).collect();
+        assert!(one_by_one == batched, "{name}: eval_batch differs from eval");
+        let mode = std::env::var("RASP_MODE").unwrap_or_default();
+        let (rate, wall_rate) = rates(mode != "batch", || {
             for x in &inputs {
                 checksum += ev.eval(x).map(|o| o.len()).unwrap_or(0);
             }
-            done += inputs.len();
-        }
-        let (cpu, wall) = (cpu_seconds() - cpu0, start.elapsed().as_secs_f64());
-        let (rate, wall_rate) = (done as f64 / cpu, done as f64 / wall);
-        println!("{name:<12} {:>6} {rate:>14.0} {:>10.2} {wall_rate:>14.0}", inputs[0].len(), 1e6 / rate);
+            inputs.len()
+        });
+        let (batch_rate, batch_wall) = rates(mode != "eval", || {
+            checksum += ev.eval_batch(&inputs).iter().map(|r| r.map(|o| o.len()).unwrap_or(0)).sum::<usize>();
+            inputs.len()
+        });
+        println!(
+            "{name:<12} {:>6} {rate:>14.0} {:>10.2} {wall_rate:>14.0} {batch_rate:>14.0} {:>10.2} {batch_wall:>14.0}",
+            inputs[0].len(),
+            1e6 / rate,
+            1e6 / batch_rate
+        );
         std::hint::black_box(checksum);
     }
+}
+
+/// Inputs per CPU-second and per wall-second of `round` (which returns the inputs it did),
+/// repeated for at least 2 CPU-seconds and half a wall-second (NaN unless `on`).
+fn rates(on: bool, mut round: impl FnMut() -> usize) -> (f64, f64) {
+    if !on {
+        return (f64::NAN, f64::NAN);
+    }
+    let (mut done, start, cpu0) = (0usize, Instant::now(), cpu_seconds());
+    while cpu_seconds() - cpu0 < 2.0 || start.elapsed() < Duration::from_millis(500) {
+        done += round();
+    }
+    let (cpu, wall) = (cpu_seconds() - cpu0, start.elapsed().as_secs_f64());
+    (done as f64 / cpu, done as f64 / wall)
 }
 
 /// This thread's user + system CPU time in seconds (clock ticks of 1/100 s).

@@ -14,17 +14,33 @@ pub struct Dense {
     rq: Vec<u32>,
     masks: Vec<u64>,
     cum: Vec<u64>,
+    /// The keys and queries that `rk`, `rq`, `masks` and `r` were made from (a program
+    /// often selects on one pair of columns with several operators).
+    last: Vec<i64>,
+    r: usize,
 }
 
 impl Dense {
     /// Fills `out` (n rows of `w` words) with `keys[k] OP queries[q]`.
     pub fn select(&mut self, keys: &[i64], queries: &[i64], op: SelOp, w: usize, out: &mut [u64]) {
-        let r = self.rank(keys, queries);
-        self.masks.clear();
-        self.masks.resize(r * w, 0);
-        for (k, &x) in self.rk.iter().enumerate() {
-            self.masks[x as usize * w + (k >> 6)] |= 1 << (k & 63);
+        let same = std::ptr::eq(keys, queries);
+        let n = keys.len();
+        let seen = self.last.len() == n + queries.len()
+            && self.last[..n] == *keys
+            && self.last[n..] == *queries
+            && self.masks.len() == self.r * w;
+        if !seen {
+            self.last.clear();
+            self.last.extend_from_slice(keys);
+            self.last.extend_from_slice(queries);
+            self.r = self.rank(keys, queries, same);
+            self.masks.clear();
+            self.masks.resize(self.r * w, 0);
+            for (k, &x) in self.rk.iter().enumerate() {
+                self.masks[x as usize * w + (k >> 6)] |= 1 << (k & 63);
+            }
         }
+        let r = self.r;
         if matches!(op, SelOp::Eq | SelOp::Ne) {
             for (q, &x) in self.rq.iter().enumerate() {
                 let m = &self.masks[x as usize * w..(x as usize + 1) * w];
@@ -57,7 +73,7 @@ impl Dense {
     }
 
     /// Ranks of keys and queries (order-preserving); returns the number of ranks.
-    fn rank(&mut self, keys: &[i64], queries: &[i64]) -> usize {
+    fn rank(&mut self, keys: &[i64], queries: &[i64], same: bool) -> usize {
         let n = keys.len();
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for &v in keys.iter().chain(queries) {
@@ -72,11 +88,14 @@ impl Dense {
             return (hi - lo + 1) as usize;
         }
         self.ranks.clear();
-        if !self.few_distinct(keys, queries) {
-            self.ranks.clear();
-            self.ranks.extend_from_slice(keys);
-            self.ranks.extend_from_slice(queries);
+        if self.few_distinct(keys, queries, same) {
+            return self.ranks.len();
         }
+        self.rk.clear();
+        self.rq.clear();
+        self.ranks.clear();
+        self.ranks.extend_from_slice(keys);
+        self.ranks.extend_from_slice(queries);
         self.ranks.sort_unstable();
         self.ranks.dedup();
         let ranks = &self.ranks;
@@ -88,23 +107,40 @@ impl Dense {
 }
 
 impl Dense {
-    /// Collects the distinct values of `keys` and `queries` into `ranks` by linear search while
-    /// there are at most `SMALL` of them (a token alphabet: cheaper than sorting all `2n`
-    /// values); false when there are more. The same column as keys and queries is read once.
-    fn few_distinct(&mut self, keys: &[i64], queries: &[i64]) -> bool {
+    /// Ranks keys and queries by linear search while there are at most `SMALL` distinct
+    /// values (a token alphabet: cheaper than sorting all `2n` values): each value gets
+    /// the index of its first occurrence, then the distinct values are sorted and the
+    /// indices mapped to ranks. False when there are more.
+    fn few_distinct(&mut self, keys: &[i64], queries: &[i64], same: bool) -> bool {
         const SMALL: usize = 16;
-        let same = std::ptr::eq(keys, queries);
-        let mut last = None;
-        for &v in keys.iter().chain(if same { &[][..] } else { queries }) {
-            if last == Some(v) || self.ranks.contains(&v) {
+        let (mut last, mut id) = (None, 0u32);
+        for (k, &v) in keys.iter().chain(if same { &[][..] } else { queries }).enumerate() {
+            if last != Some(v) {
+                id = match self.ranks.iter().position(|x| *x == v) {
+                    Some(p) => p as u32,
+                    None if self.ranks.len() == SMALL => return false,
+                    None => {
+                        self.ranks.push(v);
+                        (self.ranks.len() - 1) as u32
+                    }
+                };
                 last = Some(v);
-                continue;
             }
-            if self.ranks.len() == SMALL {
-                return false;
-            }
-            self.ranks.push(v);
-            last = Some(v);
+            if k < keys.len() { &mut self.rk } else { &mut self.rq }.push(id);
+        }
+        let m = self.ranks.len();
+        let mut order = [0u8; SMALL];
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i as u8);
+        order[..m].sort_unstable_by_key(|&i| self.ranks[i as usize]);
+        let mut rank_of = [0u32; SMALL];
+        for (r, &i) in order[..m].iter().enumerate() {
+            rank_of[i as usize] = r as u32;
+        }
+        for x in self.rk.iter_mut().chain(self.rq.iter_mut()) {
+            *x = rank_of[*x as usize];
+        }
+        if same {
+            self.rq.clone_from(&self.rk);
         }
         true
     }

@@ -121,7 +121,7 @@ fn round_fast(v: &Val) -> bool {
 /// float below 2^52 to an integer in the default (nearest, ties-to-even) mode; larger
 /// floats are integers already.
 #[inline]
-fn round_half_even(f: f64) -> f64 {
+pub fn round_half_even(f: f64) -> f64 {
     const TWO52: f64 = 4_503_599_627_370_496.0;
     let a = f.abs();
     if a < TWO52 {

@@ -4,9 +4,9 @@
 //! once per node (see [`flags`]) so that comparisons run on plain integers,
 //! floats or packed strings, with Python's semantics kept in the slow path.
 
-use super::ast::SelOp;
-use super::value::{self, Strings, Val};
-use std::cmp::Ordering;
+use super::column::View;
+pub use super::select::select;
+use super::value::{self, Val};
 
 pub const INT: u8 = 1;
 pub const FLOAT: u8 = 2;
@@ -48,56 +48,33 @@ pub fn words(n: usize) -> usize {
     n.div_ceil(64)
 }
 
-/// Clears the bits beyond `n` in every row.
+/// Clears the bits beyond `n` in every row (of every input of a batch).
 pub fn mask_tail(sel: &mut [u64], n: usize) {
     let w = words(n);
     let rem = n % 64;
     if rem != 0 {
-        for r in 0..n {
-            sel[r * w + w - 1] &= (1u64 << rem) - 1;
+        for row in sel.chunks_exact_mut(w) {
+            row[w - 1] &= (1u64 << rem) - 1;
         }
     }
 }
 
-fn fill<T: Copy>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], f: impl Fn(T, T) -> bool) {
-    for (q, &qv) in queries.iter().enumerate() {
-        let row = &mut out[q * w..(q + 1) * w];
-        for (c, chunk) in keys.chunks(64).enumerate() {
-            let mut bits = 0u64;
-            for (j, &kv) in chunk.iter().enumerate() {
-                bits |= (f(kv, qv) as u64) << j;
-            }
-            row[c] = bits;
-        }
-    }
-}
-
-fn fill_op<T: Copy + PartialOrd>(keys: &[T], queries: &[T], w: usize, out: &mut [u64], op: SelOp) {
-    match op {
-        SelOp::Eq => fill(keys, queries, w, out, |k, q| k == q),
-        SelOp::Ne => fill(keys, queries, w, out, |k, q| k != q),
-        SelOp::Lt => fill(keys, queries, w, out, |k, q| k < q),
-        SelOp::Gt => fill(keys, queries, w, out, |k, q| k > q),
-        SelOp::Le => fill(keys, queries, w, out, |k, q| k <= q),
-        SelOp::Ge => fill(keys, queries, w, out, |k, q| k >= q),
-    }
-}
-
-/// Scratch buffers for [`select`], reused across inputs.
+/// Scratch buffers for [`select`] and [`aggregate`], reused across inputs.
 #[derive(Clone, Default)]
 pub struct Scratch {
-    dense: super::dense::Dense,
-    ones: Vec<u64>,
-    ki: Vec<i64>,
-    qi: Vec<i64>,
-    kf: Vec<f64>,
-    qf: Vec<f64>,
+    pub(super) dense: super::dense::Dense,
+    pub(super) ones: Vec<u64>,
+    pub(super) ki: Vec<i64>,
+    pub(super) qi: Vec<i64>,
+    pub(super) kf: Vec<f64>,
+    pub(super) qf: Vec<f64>,
+    pub(super) kv: Vec<Val>,
+    pub(super) qv: Vec<Val>,
 }
 
-const EXACT: i64 = 1 << 53;
-
+/// An atom as the integer kernels order it (ints, booleans and inline strings keep their order).
 #[inline]
-fn as_int(v: Val) -> i64 {
+pub fn as_int(v: Val) -> i64 {
     match v {
         Val::Int(i) => i,
         Val::Bool(b) => b as i64,
@@ -105,83 +82,6 @@ fn as_int(v: Val) -> i64 {
         Val::Str(s) => (value::str_bits(s) ^ (1 << 63)) as i64,
         Val::Float(f) => f as i64,
     }
-}
-
-#[inline]
-fn as_float(v: Val) -> f64 {
-    match v {
-        Val::Int(i) => i as f64,
-        Val::Bool(b) => b as i64 as f64,
-        Val::Float(f) => f,
-        Val::Str(_) => f64::NAN,
-    }
-}
-
-/// `select(keys, queries, op)`: `out[q][k] = keys[k] OP queries[q]`.
-#[allow(clippy::too_many_arguments)]
-pub fn select(
-    keys: &[Val],
-    kf: u8,
-    queries: &[Val],
-    qf: u8,
-    op: SelOp,
-    out: &mut [u64],
-    s: &mut Scratch,
-    strings: &Strings,
-) -> Result<(), String> {
-    let w = words(keys.len());
-    let f = kf | qf;
-    let exact = |c: &[Val]| c.iter().all(|v| !matches!(v, Val::Int(i) if i.abs() > EXACT));
-    if f & (FLOAT | LONG_STR) == 0 && (f & STR == 0 || f == STR) {
-        // ints and bools, or inline strings only: compare as integers (packed strings keep their order).
-        s.ki.clear();
-        s.ki.extend(keys.iter().map(|v| as_int(*v)));
-        if std::ptr::eq(keys, queries) {
-            s.dense.select(&s.ki, &s.ki, op, w, out);
-            return Ok(());
-        }
-        s.qi.clear();
-        s.qi.extend(queries.iter().map(|v| as_int(*v)));
-        s.dense.select(&s.ki, &s.qi, op, w, out);
-        return Ok(());
-    }
-    if f & STRS == 0 && exact(keys) && exact(queries) {
-        s.kf.clear();
-        s.kf.extend(keys.iter().map(|v| as_float(*v)));
-        s.qf.clear();
-        s.qf.extend(queries.iter().map(|v| as_float(*v)));
-        fill_op(&s.kf, &s.qf, w, out, op);
-        return Ok(());
-    }
-    generic(keys, queries, op, w, out, strings)
-}
-
-fn generic(
-    keys: &[Val],
-    queries: &[Val],
-    op: SelOp,
-    w: usize,
-    out: &mut [u64],
-    strings: &Strings,
-) -> Result<(), String> {
-    for (q, &qv) in queries.iter().enumerate() {
-        let row = &mut out[q * w..(q + 1) * w];
-        row.fill(0);
-        for (k, &kv) in keys.iter().enumerate() {
-            let hit = match op {
-                SelOp::Eq => value::eq(kv, qv),
-                SelOp::Ne => !value::eq(kv, qv),
-                _ => value::cmp(kv, qv, strings)?.is_some_and(|o| match op {
-                    SelOp::Lt => o == Ordering::Less,
-                    SelOp::Gt => o == Ordering::Greater,
-                    SelOp::Le => o != Ordering::Greater,
-                    _ => o != Ordering::Less,
-                }),
-            };
-            row[k >> 6] |= (hit as u64) << (k & 63);
-        }
-    }
-    Ok(())
 }
 
 /// Defines `pub fn NAME(args) -> R` running `BODY(args)` (an `#[inline(always)]` function),
@@ -208,35 +108,57 @@ macro_rules! with_popcnt {
 }
 
 with_popcnt! {
-    /// `aggregate(sel, col, default)` into `out`; returns the kinds of atoms written ([`flags`]).
+    /// `aggregate(sel, col, default)` of one input into `out` (as long as `col`); returns
+    /// the kinds of atoms written ([`flags`]).
     pub fn aggregate = aggregate_body(
-        sel: &[u64], col: &[Val], cf: u8, default: Val, out: &mut Vec<Val>, s: &mut Scratch
+        sel: &[u64], col: View, cf: u8, default: Val, out: &mut [Val], s: &mut Scratch
     ) -> Result<u8, String>
 }
 
 with_popcnt! {
-    /// `selector_width`: the number of selected keys in each row, into `out`.
-    pub fn width = width_body(sel: &[u64], n: usize, out: &mut Vec<Val>) -> ()
+    /// `selector_width`: the number of selected keys in each row (of every input of a
+    /// batch), into `out`.
+    pub fn width = width_body(sel: &[u64], n: usize, out: &mut Vec<i64>) -> ()
 }
 
 #[inline(always)]
 fn aggregate_body(
     sel: &[u64],
-    col: &[Val],
+    col: View,
     cf: u8,
     default: Val,
-    out: &mut Vec<Val>,
+    out: &mut [Val],
+    s: &mut Scratch,
+) -> Result<u8, String> {
+    // One loop per kind of column, each reading its atoms directly.
+    match col {
+        View::Int(v) => aggregate_with(sel, col, |k| Val::Int(v[k]), cf, default, out, s),
+        View::Float(v) => aggregate_with(sel, col, |k| Val::Float(v[k]), cf, default, out, s),
+        View::Bool(v) => aggregate_with(sel, col, |k| Val::Bool(v[k]), cf, default, out, s),
+        View::Str(v) => aggregate_with(sel, col, |k| Val::Str(v[k]), cf, default, out, s),
+        View::Any(v) => aggregate_with(sel, col, |k| v[k], cf, default, out, s),
+        View::Atom(a, _) => aggregate_with(sel, col, |_| a, cf, default, out, s),
+    }
+}
+
+/// [`aggregate_body`] on a column whose atom `k` is `get(k)`.
+#[inline(always)]
+fn aggregate_with(
+    sel: &[u64],
+    col: View,
+    get: impl Fn(usize) -> Val + Copy,
+    cf: u8,
+    default: Val,
+    out: &mut [Val],
     s: &mut Scratch,
 ) -> Result<u8, String> {
     let n = col.len();
     let w = words(n);
-    out.clear();
-    out.resize(n, default);
+    out.fill(default);
     let numeric = cf & STRS == 0 && cf != BOOL;
     let mut zero_one = false;
     if cf & !(INT | BOOL) == 0 {
-        s.ki.clear();
-        s.ki.extend(col.iter().map(|v| as_int(*v)));
+        col.as_ints(&mut s.ki);
         zero_one = super::dense::ones(&s.ki, w, &mut s.ones);
     }
     // The kinds written: the default's where a row is empty, the selected value's where one
@@ -253,7 +175,7 @@ fn aggregate_body(
                     continue;
                 }
                 1 => {
-                    let v = col[row.trailing_zeros() as usize];
+                    let v = get(row.trailing_zeros() as usize);
                     single |= flag(v);
                     v
                 }
@@ -275,7 +197,7 @@ fn aggregate_body(
             }
             1 => {
                 let c = row.iter().position(|b| *b != 0).unwrap_or(0);
-                let v = col[c * 64 + row[c].trailing_zeros() as usize];
+                let v = get(c * 64 + row[c].trailing_zeros() as usize);
                 single |= flag(v);
                 v
             }
@@ -289,11 +211,11 @@ fn aggregate_body(
             }
             _ if cf & FLOAT == 0 => {
                 mean = true;
-                Val::Float(int_sum(row, col) / count as f64)
+                Val::Float(int_sum(row, get) / count as f64)
             }
             _ => {
                 mean = true;
-                Val::Float(mixed_sum(row, col) / count as f64)
+                Val::Float(mixed_sum(row, get) / count as f64)
             }
         };
     }
@@ -301,10 +223,10 @@ fn aggregate_body(
 }
 
 #[inline(always)]
-fn width_body(sel: &[u64], n: usize, out: &mut Vec<Val>) {
+fn width_body(sel: &[u64], n: usize, out: &mut Vec<i64>) {
     let w = words(n);
     out.clear();
-    out.extend(sel[..n * w].chunks_exact(w).map(|row| Val::Int(row.iter().map(|b| b.count_ones() as i64).sum())));
+    out.extend(sel.chunks_exact(w).map(|row| row.iter().map(|b| b.count_ones() as i64).sum::<i64>()));
 }
 
 fn kind_of(cf: u8) -> &'static str {
@@ -326,10 +248,10 @@ fn for_each_bit(row: &[u64], mut f: impl FnMut(usize)) {
 }
 
 /// Python's exact int sum, then `float()`: i64 while it fits, else i128.
-fn int_sum(row: &[u64], col: &[Val]) -> f64 {
+fn int_sum(row: &[u64], get: impl Fn(usize) -> Val) -> f64 {
     let (mut s, mut big, mut wide) = (0i64, 0i128, false);
     for_each_bit(row, |k| {
-        let v = as_int(col[k]);
+        let v = as_int(get(k));
         if wide {
             big += v as i128;
         } else if let Some(t) = s.checked_add(v) {
@@ -346,9 +268,9 @@ fn int_sum(row: &[u64], col: &[Val]) -> f64 {
 }
 
 /// Python's `sum` over selected values in key order: exact while all are ints, then floats.
-fn mixed_sum(row: &[u64], col: &[Val]) -> f64 {
+fn mixed_sum(row: &[u64], get: impl Fn(usize) -> Val) -> f64 {
     let (mut int_acc, mut float_acc, mut is_float) = (0i128, 0f64, false);
-    for_each_bit(row, |k| match col[k] {
+    for_each_bit(row, |k| match get(k) {
         Val::Float(f) => {
             if !is_float {
                 float_acc = int_acc as f64;

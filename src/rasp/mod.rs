@@ -8,11 +8,13 @@
 //! [`compile`] parses (`grammar/rasp.pest`), checks names statically, and runs
 //! the program once without an input (lists, dicts, functions and loops are
 //! evaluated; s-ops and selectors become a DAG). An [`Evaluator`] then
-//! computes one s-op per input, reusing its buffers. Errors while
-//! evaluating one input belong to that input.
+//! computes one s-op per input, or for a batch of inputs at once
+//! ([`Evaluator::eval_batch`], typed columns: see `run`), reusing its
+//! buffers. Errors while evaluating one input belong to that input.
 
 pub mod ast;
 mod check;
+mod column;
 mod define;
 mod define_call;
 mod define_expr;
@@ -21,13 +23,16 @@ mod elementwise;
 pub mod graph;
 pub mod jsonl;
 mod kernels;
+mod nodes;
 pub mod parse;
 mod run;
+mod select;
 mod strings;
+mod typed;
 pub mod value;
 
 pub use check::RESERVED;
-pub use run::{EvalError, Evaluator, MAX_INPUT_TOKENS};
+pub use run::{Batch, EvalError, Evaluator, MAX_INPUT_TOKENS};
 pub use value::{Strings, Val};
 
 use crate::diag::{did_you_mean, Diag};

@@ -1,15 +1,24 @@
-//! Per-input evaluation of a program's graph: every node the target needs,
-//! in creation order, into buffers that are kept between inputs (after the
-//! first few inputs, evaluating allocates nothing). Nodes that depend on the
-//! input's length alone (`indices`, `select(indices, indices, <)`, ...) are
-//! computed once for a run of inputs of one length and reused: a batch of
-//! equal-length inputs pays for them once.
+//! Evaluation of a program's graph: every node the target needs, in creation
+//! order, into buffers that are kept between calls (after the first few
+//! inputs, evaluating allocates nothing). One call evaluates a *batch* of `b`
+//! inputs of one length `n` at once: an s-op's buffer holds the `b` inputs'
+//! columns one after the other (`b * n` atoms), a selector's the `b` inputs'
+//! matrices, so that the elementwise kernels run one long loop per node
+//! instead of `b` short ones (see `nodes`). A single input is a batch of one.
+//!
+//! Nodes that depend on the input's length alone (`indices`,
+//! `select(indices, indices, <)`, ...) are computed once for a run of calls
+//! with one length and batch size, and reused.
+//!
+//! A batch gives exactly what evaluating its inputs one by one gives: where
+//! anything in a batch fails (an error in one input, or a mix of kinds that
+//! only the batch as a whole has), its inputs are evaluated one by one.
 
-use super::ast::SelOp;
-use super::elementwise::{self as ew, map2_flags};
-use super::graph::{Arg, Graph, Id, Map1, Node, Tokens};
+use super::column::Col;
+use super::graph::{Graph, Id};
 use super::kernels::{self, Scratch};
-use super::value::{self, Op, Strings, Val};
+use super::typed::Bufs;
+use super::value::{self, Strings, Val};
 
 /// The most tokens one input may have: every selector holds n² bits (12.5 MB at 10,000).
 pub const MAX_INPUT_TOKENS: usize = 10_000;
@@ -17,25 +26,40 @@ pub const MAX_INPUT_TOKENS: usize = 10_000;
 /// Bytes of strings from earlier inputs kept before [`Evaluator::start_input`] forgets them.
 const RECYCLE_BYTES: usize = 16 << 20;
 
+/// A batch holds at most this many tokens (its columns stay in the fast caches) ...
+const BATCH_TOKENS: usize = 2048;
+/// ... and its selectors at most this many words (256 KiB each).
+const BATCH_WORDS: usize = 32 << 10;
+
 /// Evaluates one s-op of a program on inputs.
 #[derive(Clone)]
 pub struct Evaluator {
-    graph: std::sync::Arc<Graph>,
+    pub(super) graph: std::sync::Arc<Graph>,
     order: Vec<Id>,
-    target: Id,
+    pub(super) target: Id,
     /// Whether a node depends on the input length alone ([`Graph::length_only`]).
     length_only: Vec<bool>,
-    /// The input length a length-only node's buffer holds (0: none).
-    valid_for: Vec<usize>,
+    /// The (length, batch size) a length-only node's buffer holds ((0, 0): none).
+    valid_for: Vec<(usize, usize)>,
     pub strings: Strings,
     /// The table as the program left it; [`Evaluator::start_input`] returns to it.
     base: value::Mark,
-    cols: Vec<Vec<Val>>,
-    flags: Vec<u8>,
-    sels: Vec<Vec<u64>>,
-    scratch: Scratch,
-    tmp: [Vec<Val>; 2],
-    text: String,
+    /// The input length and batch size of the current call.
+    pub(super) n: usize,
+    pub(super) b: usize,
+    pub(super) cols: Vec<Col>,
+    /// The kinds of atoms in each s-op's buffer (all inputs of the batch together).
+    pub(super) flags: Vec<u8>,
+    pub(super) sels: Vec<Vec<u64>>,
+    pub(super) scratch: Scratch,
+    pub(super) bufs: Bufs,
+    pub(super) text: String,
+    /// The target's values on the last input, as tagged values.
+    result: Vec<Val>,
+    /// The concatenated tokens of a batch, and its results.
+    batch_tokens: Vec<Val>,
+    batch_vals: Vec<Val>,
+    batch_results: Vec<Result<(usize, usize), EvalError>>,
     describe: std::sync::Arc<dyn Fn(crate::source::Span) -> String + Send + Sync>,
 }
 
@@ -57,6 +81,36 @@ impl std::fmt::Display for EvalError {
     }
 }
 
+/// The results of [`Evaluator::eval_batch`], one per input, in order.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    vals: &'a [Val],
+    results: &'a [Result<(usize, usize), EvalError>],
+}
+
+impl<'a> Batch<'a> {
+    pub fn len(&self) -> usize {
+        self.results.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+    /// Input `i`'s values (what [`Evaluator::eval`] gives for it), or its error.
+    pub fn get(&self, i: usize) -> Option<Result<&'a [Val], &'a EvalError>> {
+        Some(match self.results.get(i)? {
+            Ok((start, end)) => Ok(&self.vals[*start..*end]),
+            Err(e) => Err(e),
+        })
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Result<&'a [Val], &'a EvalError>> + 'a {
+        let vals = self.vals;
+        self.results.iter().map(move |r| match r {
+            Ok((start, end)) => Ok(&vals[*start..*end]),
+            Err(e) => Err(e),
+        })
+    }
+}
+
 impl Evaluator {
     pub(crate) fn new(
         graph: std::sync::Arc<Graph>,
@@ -72,60 +126,92 @@ impl Evaluator {
             order,
             target,
             length_only,
-            valid_for: vec![0; len],
+            valid_for: vec![(0, 0); len],
             base: strings.mark(),
             strings,
-            cols: vec![vec![]; len],
+            n: 0,
+            b: 0,
+            cols: vec![Col::default(); len],
             flags: vec![0; len],
             sels: vec![vec![]; len],
             scratch: Scratch::default(),
-            tmp: [vec![], vec![]],
+            bufs: Bufs::default(),
             text: String::new(),
+            result: vec![],
+            batch_tokens: vec![],
+            batch_vals: vec![],
+            batch_results: vec![],
             describe,
         }
     }
 
-    /// Call before interning a new input's tokens: forgets the long strings
-    /// that earlier inputs created once they hold over 16 MiB, so that a long
+    /// Call before interning a new input's (or batch's) tokens: forgets the long
+    /// strings that earlier inputs created once they hold over 16 MiB, so that a long
     /// stream of inputs runs in bounded memory (values from earlier inputs,
     /// and the strings they name, must not be used after this).
     pub fn start_input(&mut self) {
         if self.strings.bytes().saturating_sub(self.base.bytes()) > RECYCLE_BYTES {
             self.strings.truncate(self.base);
-            self.valid_for.fill(0); // cached length-only columns may name forgotten strings
+            self.valid_for.fill((0, 0)); // cached length-only columns may name forgotten strings
         }
     }
 
     /// The target's values on `tokens` (given as `tokens_asis`), or the first
     /// error (also when the strings it creates go over the limits of `strings`).
     pub fn eval(&mut self, tokens: &[Val]) -> Result<&[Val], EvalError> {
-        if tokens.is_empty() {
-            return Err(EvalError { message: "RASP evaluates non-empty inputs only; this input is empty".into() });
+        check_len(tokens.len())?;
+        self.run(tokens.len(), 1, tokens)?;
+        let mut result = std::mem::take(&mut self.result);
+        result.clear();
+        self.cols[self.target as usize].view().append_to(&mut result);
+        self.result = result;
+        Ok(&self.result)
+    }
+
+    /// The target on each of `inputs`: what [`Evaluator::eval`] gives for each, in
+    /// order. Inputs of one length are evaluated together (see the module's notes);
+    /// any lengths may be given.
+    pub fn eval_batch<T: AsRef<[Val]>>(&mut self, inputs: &[T]) -> Batch<'_> {
+        self.batch_vals.clear();
+        self.batch_results.clear();
+        let mut i = 0;
+        while i < inputs.len() {
+            let n = inputs[i].as_ref().len();
+            let cap = if (1..=MAX_INPUT_TOKENS).contains(&n) { chunk(n) } else { 1 };
+            let b = inputs[i..].iter().take(cap).take_while(|x| x.as_ref().len() == n).count();
+            self.eval_chunk(&inputs[i..i + b]);
+            i += b;
         }
-        if tokens.len() > MAX_INPUT_TOKENS {
-            let message = format!(
-                "the input has {} tokens, over algen's RASP limit of {MAX_INPUT_TOKENS} tokens per input",
-                tokens.len()
-            );
-            return Err(EvalError { message });
-        }
-        self.strings.begin_input();
-        let n = tokens.len();
-        let graph = std::sync::Arc::clone(&self.graph);
-        for idx in 0..self.order.len() {
-            let i = self.order[idx];
-            if self.valid_for[i as usize] == n {
-                continue;
+        Batch { vals: &self.batch_vals, results: &self.batch_results }
+    }
+
+    /// `inputs` (of one length) together, or one by one where the batch fails.
+    fn eval_chunk<T: AsRef<[Val]>>(&mut self, inputs: &[T]) {
+        let n = inputs[0].as_ref().len();
+        if inputs.len() > 1 {
+            let mut toks = std::mem::take(&mut self.batch_tokens);
+            toks.clear();
+            for x in inputs {
+                toks.extend_from_slice(x.as_ref());
             }
-            if let Err(m) = self.node(i, &graph.nodes[i as usize], tokens) {
-                let at = (self.describe)(self.graph.spans[i as usize]);
-                return Err(EvalError { message: format!("{m} ({at})") });
-            }
-            if self.length_only[i as usize] {
-                self.valid_for[i as usize] = n;
+            let ok = self.run(n, inputs.len(), &toks).is_ok();
+            self.batch_tokens = toks;
+            if ok {
+                let start = self.batch_vals.len();
+                self.cols[self.target as usize].view().append_to(&mut self.batch_vals);
+                self.batch_results.extend((0..inputs.len()).map(|k| Ok((start + k * n, start + (k + 1) * n))));
+                return;
             }
         }
-        Ok(&self.cols[self.target as usize])
+        for x in inputs {
+            let r = self.eval(x.as_ref()).map(|v| v.len());
+            let r = r.map(|len| {
+                let start = self.batch_vals.len();
+                self.batch_vals.extend_from_slice(&self.result);
+                (start, start + len)
+            });
+            self.batch_results.push(r);
+        }
     }
 
     /// The target selector on `tokens`: `m[q][k]` is whether query `q` selects key `k`.
@@ -136,235 +222,45 @@ impl Evaluator {
         Ok((0..n).map(|q| (0..n).map(|k| sel[q * w + k / 64] >> (k % 64) & 1 == 1).collect()).collect())
     }
 
-    fn arg_col(&mut self, a: Arg, n: usize, slot: usize) -> (usize, u8) {
-        match a {
-            Arg::Node(i) => (i as usize, self.flags[i as usize]),
-            Arg::Atom(v) => {
-                let t = &mut self.tmp[slot];
-                t.clear();
-                t.resize(n, v);
-                (usize::MAX - slot, kernels::flag(v))
+    /// Evaluates the target's ancestors on `b` inputs of `n` tokens each (`tokens`, one
+    /// input after the other).
+    fn run(&mut self, n: usize, b: usize, tokens: &[Val]) -> Result<(), EvalError> {
+        self.strings.begin_input();
+        (self.n, self.b) = (n, b);
+        let graph = std::sync::Arc::clone(&self.graph);
+        for idx in 0..self.order.len() {
+            let i = self.order[idx] as usize;
+            if self.valid_for[i] == (n, b) {
+                continue;
             }
-        }
-    }
-
-    fn node(&mut self, i: Id, node: &Node, tokens: &[Val]) -> Result<(), String> {
-        let n = tokens.len();
-        if node.is_selector() {
-            return self.selector(i, node, n);
-        }
-        let mut out = std::mem::take(&mut self.cols[i as usize]);
-        out.clear();
-        let r = self.sop(node, n, tokens, &mut out);
-        let f = match r {
-            Ok(Some(f)) => f,
-            _ => self.known_flags(node).unwrap_or_else(|| kernels::flags(&out)),
-        };
-        self.cols[i as usize] = out;
-        self.flags[i as usize] = f;
-        r?;
-        kernels::check_mix(f)
-    }
-
-    /// Evaluates an s-op node into `out`; returns its flags where the kernel knew them.
-    fn sop(&mut self, node: &Node, n: usize, tokens: &[Val], out: &mut Vec<Val>) -> Result<Option<u8>, String> {
-        match node {
-            Node::Indices => out.extend((0..n as i64).map(Val::Int)),
-            Node::Length => out.resize(n, Val::Int(n as i64)),
-            Node::Tokens(t) => self.tokens(*t, tokens, out)?,
-            Node::Map1(op, a) => ew::map1(*op, &self.cols[*a as usize], self.flags[*a as usize], out, &self.strings)?,
-            Node::Map2(op, a, b) => return self.map2(*op, *a, *b, n, out),
-            Node::And(a, b) | Node::Or(a, b) => {
-                let and = matches!(node, Node::And(..));
-                let (ca, _) = self.arg_col(*a, n, 0);
-                let (cb, _) = self.arg_col(*b, n, 1);
-                let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
-                // Both sides are evaluated already: `&`/`|` on their truth values, no branches.
-                if and {
-                    out.extend(x.iter().zip(y).map(|(p, q)| Val::Bool(p.truthy() & q.truthy())));
-                } else {
-                    out.extend(x.iter().zip(y).map(|(p, q)| Val::Bool(p.truthy() | q.truthy())));
-                }
+            self.valid_for[i] = (0, 0); // the buffer is about to change
+            if let Err(m) = self.node(i as Id, &graph.nodes[i], tokens) {
+                let at = (self.describe)(self.graph.spans[i]);
+                return Err(EvalError { message: format!("{m} ({at})") });
             }
-            Node::Ternary { cond, then, els } => {
-                let (cc, _) = self.arg_col(*cond, n, 0);
-                let (ct, _) = self.arg_col(*then, n, 1);
-                let ce = match els {
-                    Arg::Node(e) => *e as usize,
-                    Arg::Atom(_) => usize::MAX - 2,
-                };
-                let (c, t) = (col(&self.cols, &self.tmp, cc), col(&self.cols, &self.tmp, ct));
-                // Picked by index, not by a branch: conditions vary from token to token.
-                match els {
-                    Arg::Atom(v) => out.extend((0..n).map(|k| [*v, t[k]][c[k].truthy() as usize])),
-                    Arg::Node(_) => {
-                        let e = &self.cols[ce];
-                        out.extend((0..n).map(|k| [e[k], t[k]][c[k].truthy() as usize]))
-                    }
-                }
+            if self.length_only[i] {
+                self.valid_for[i] = (n, b);
             }
-            Node::InList(a, list) => {
-                let col = &self.cols[*a as usize];
-                if self.flags[*a as usize] & !kernels::STRS == 0 {
-                    // Strings equal only strings, with identical packed bits.
-                    // Every entry compared (no early exit): which one matches varies by token.
-                    out.extend(col.iter().map(|v| Val::Bool(list.iter().fold(false, |hit, x| hit | (x == v)))))
-                } else {
-                    out.extend(col.iter().map(|v| Val::Bool(list.iter().any(|x| value::eq(*v, *x)))))
-                }
-            }
-            Node::AnyEq(a, x) => {
-                let any = self.cols[*a as usize].iter().any(|v| value::eq(*v, *x));
-                out.resize(n, Val::Bool(any));
-            }
-            Node::Lookup(a, table) => {
-                for &v in &self.cols[*a as usize] {
-                    out.push(ew::lookup(table, v, &self.strings)?);
-                }
-            }
-            Node::Aggregate { sel, seq, default } => {
-                let (c, f) = self.arg_col(*seq, n, 0);
-                let seq = col(&self.cols, &self.tmp, c);
-                return kernels::aggregate(&self.sels[*sel as usize], seq, f, *default, out, &mut self.scratch)
-                    .map(Some);
-            }
-            Node::Width(s) => kernels::width(&self.sels[*s as usize], n, out),
-            Node::HasFocus(s) => {
-                let w = kernels::words(n);
-                let sel = &self.sels[*s as usize];
-                out.extend((0..n).map(|q| Val::Bool(sel[q * w..(q + 1) * w].iter().any(|b| *b != 0))));
-            }
-            _ => unreachable!("selector nodes are handled apart"),
-        }
-        Ok(None)
-    }
-
-    /// `a OP b` into `out`; the output's flags when the fast string path decided them.
-    fn map2(&mut self, op: Op, a: Arg, b: Arg, n: usize, out: &mut Vec<Val>) -> Result<Option<u8>, String> {
-        let (ca, fa) = self.arg_col(a, n, 0);
-        let (cb, fb) = self.arg_col(b, n, 1);
-        let (x, y) = (col(&self.cols, &self.tmp, ca), col(&self.cols, &self.tmp, cb));
-        let num = (fa | fb) & !(kernels::INT | kernels::FLOAT) == 0;
-        if num && ew::num_map2(op, x, y, out).is_some() {
-            return Ok(None);
-        }
-        if !num && op == Op::Add && fa == kernels::STR && fb == kernels::STR && ew::concat_map2(x, y, out).is_some() {
-            return Ok(Some(kernels::STR)); // every sum stayed inline
-        }
-        out.clear();
-        for (p, q) in x.iter().zip(y) {
-            out.push(value::binary(op, *p, *q, &mut self.strings)?);
-        }
-        Ok(None)
-    }
-
-    fn selector(&mut self, i: Id, node: &Node, n: usize) -> Result<(), String> {
-        let w = kernels::words(n);
-        let mut out = std::mem::take(&mut self.sels[i as usize]);
-        out.clear();
-        out.resize(n * w, 0);
-        let r = match node {
-            Node::SelAll => {
-                out.fill(!0);
-                Ok(())
-            }
-            Node::SelAnd(a, b) | Node::SelOr(a, b) => {
-                let (x, y) = (&self.sels[*a as usize], &self.sels[*b as usize]);
-                let and = matches!(node, Node::SelAnd(..));
-                for (o, (p, q)) in out.iter_mut().zip(x.iter().zip(y)) {
-                    *o = if and { p & q } else { p | q };
-                }
-                Ok(())
-            }
-            Node::SelNot(a) => {
-                for (o, p) in out.iter_mut().zip(&self.sels[*a as usize]) {
-                    *o = !p;
-                }
-                Ok(())
-            }
-            Node::Select { keys, queries: Arg::Atom(a), op } => self.select_atom_query(*keys, *a, *op, n, &mut out),
-            Node::Select { keys, queries, op } => {
-                let (ck, fk) = self.arg_col(*keys, n, 0);
-                let (cq, fq) = self.arg_col(*queries, n, 1);
-                let k = col(&self.cols, &self.tmp, ck);
-                let q = col(&self.cols, &self.tmp, cq);
-                kernels::select(k, fk, q, fq, *op, &mut out, &mut self.scratch, &self.strings)
-            }
-            _ => unreachable!("not a selector"),
-        };
-        if !matches!(node, Node::SelAnd(..) | Node::SelOr(..)) {
-            kernels::mask_tail(&mut out, n); // `and`/`or` of masked rows stay masked
-        }
-        self.sels[i as usize] = out;
-        r
-    }
-
-    /// `select(keys, ATOM, op)`: every row is the same, computed once and copied.
-    fn select_atom_query(&mut self, keys: Arg, atom: Val, op: SelOp, n: usize, out: &mut [u64]) -> Result<(), String> {
-        let w = kernels::words(n);
-        let (ck, fk) = self.arg_col(keys, n, 0);
-        let k = col(&self.cols, &self.tmp, ck);
-        let q = [atom];
-        kernels::select(k, fk, &q, kernels::flag(atom), op, &mut out[..w], &mut self.scratch, &self.strings)?;
-        let (first, rest) = out.split_at_mut(w);
-        for row in rest.chunks_mut(w) {
-            row.copy_from_slice(first);
         }
         Ok(())
-    }
-
-    fn tokens(&mut self, t: Tokens, tokens: &[Val], out: &mut Vec<Val>) -> Result<(), String> {
-        if t == Tokens::Asis || (t == Tokens::Str && tokens.iter().all(|v| matches!(v, Val::Str(_)))) {
-            out.extend_from_slice(tokens);
-            return Ok(());
-        }
-        for &v in tokens {
-            let x = match t {
-                Tokens::Asis => v,
-                Tokens::Bool => Val::Bool(v.truthy()),
-                Tokens::Str => match v {
-                    Val::Str(_) => v,
-                    _ => {
-                        self.text.clear();
-                        ew::py_str(v, &mut self.text);
-                        Val::Str(self.strings.intern(&self.text))
-                    }
-                },
-                Tokens::Int => ew::to_int(v, &self.strings)?,
-                Tokens::Float => ew::to_float(v, &self.strings)?,
-            };
-            out.push(x);
-        }
-        Ok(())
-    }
-
-    /// The kinds of atoms a node's output holds, when its inputs' kinds tell them exactly.
-    fn known_flags(&self, node: &Node) -> Option<u8> {
-        use kernels::{BOOL, FLOAT, INT};
-        let of = |a: &Arg| match a {
-            Arg::Node(i) => self.flags[*i as usize],
-            Arg::Atom(v) => kernels::flag(*v),
-        };
-        Some(match node {
-            Node::Indices | Node::Length | Node::Width(_) | Node::Map1(Map1::Indicator | Map1::Round, _) => INT,
-            Node::HasFocus(_) | Node::And(..) | Node::Or(..) | Node::InList(..) | Node::AnyEq(..) => BOOL,
-            Node::Map1(Map1::Not, _) => BOOL,
-            Node::Map1(Map1::Neg | Map1::Pos, a) if matches!(self.flags[*a as usize], INT | FLOAT) => {
-                self.flags[*a as usize]
-            }
-            Node::Map2(op, a, b) => return map2_flags(*op, of(a), of(b)),
-            // One kind on both sides (one bit): the result holds that kind.
-            Node::Ternary { then, els, .. } if of(then) == of(els) && of(then).count_ones() == 1 => of(then),
-            _ => return None,
-        })
     }
 }
 
-/// Column `c` of [`Evaluator::arg_col`]: a node's buffer, or a broadcast atom's.
-fn col<'a>(cols: &'a [Vec<Val>], tmp: &'a [Vec<Val>; 2], c: usize) -> &'a [Val] {
-    if c >= usize::MAX - 1 {
-        &tmp[usize::MAX - c]
-    } else {
-        &cols[c]
+/// The empty input and inputs over [`MAX_INPUT_TOKENS`] are errors.
+fn check_len(n: usize) -> Result<(), EvalError> {
+    if n == 0 {
+        return Err(EvalError { message: "RASP evaluates non-empty inputs only; this input is empty".into() });
     }
+    if n > MAX_INPUT_TOKENS {
+        let message =
+            format!("the input has {n} tokens, over algen's RASP limit of {MAX_INPUT_TOKENS} tokens per input");
+        return Err(EvalError { message });
+    }
+    Ok(())
+}
+
+/// How many inputs of length `n` one batch holds.
+fn chunk(n: usize) -> usize {
+    let words = n * kernels::words(n);
+    (BATCH_TOKENS / n).min(BATCH_WORDS / words).max(1)
 }

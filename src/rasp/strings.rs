@@ -19,6 +19,9 @@ pub struct Str(u64);
 const INTERNED: u64 = 0xFF;
 
 impl Str {
+    /// The empty string.
+    pub const EMPTY: Str = Str(0);
+
     fn inline(bytes: &[u8]) -> Option<Str> {
         if bytes.len() > 7 {
             return None;
