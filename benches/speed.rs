@@ -4,7 +4,13 @@
 //! cargo bench --bench speed                 # W and the LSTM on W's task, 200 steps each
 //! cargo bench --bench speed -- --steps 50   # shorter
 //! cargo bench --bench speed -- --curve      # W, 300 steps: fused vs reference loss curves
+//! cargo bench --bench speed -- --torch target/bench/torch.jsonl   # also the ratios to PyTorch
 //! ```
+//!
+//! `--torch FILE` reads the JSON lines `benches/w_torch.py --out FILE` appends (one per
+//! `--impl`) and prints algen's rate as a multiple of: the fastest PyTorch eager transformer
+//! (`nn`, `sdpa`, `explicit`) for W training, PyTorch SDPA for W evaluation at length 500, and
+//! `nn.LSTM` for W-LSTM training. Run both on the same lengths (the file this bench writes).
 //!
 //! For every spec in `specs/bench/` it trains the first variant with seed 0 for `--steps`
 //! steps through `train::run` (exactly what `algen run` does) and prints the run's
@@ -42,11 +48,37 @@ fn main() {
         return curve(arg_value(&args, "--steps").unwrap_or(300));
     }
     println!("{:<22} {:>6} {:>18} {:>16}", "workload", "steps", "train_steps_per_s", "eval_seqs_per_s");
+    let mut rates = vec![];
     for (name, path) in SPECS {
         let (steps_s, seqs_s) = run(path, steps, Kernels::Fused, &mut Quiet);
         println!("{name:<22} {steps:>6} {steps_s:>18.3} {seqs_s:>16.3}");
+        rates.push((steps_s, seqs_s));
     }
     write_lengths("specs/bench/w.alg", steps);
+    if let Some(i) = args.iter().position(|a| a == "--torch") {
+        let file = args.get(i + 1).expect("--torch FILE");
+        torch_ratios(file, &rates);
+    }
+}
+
+/// Prints algen's rates (`rates`: W, W-LSTM) as multiples of PyTorch's in `file`.
+fn torch_ratios(file: &str, rates: &[(f64, f64)]) {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("--torch {file}: {e}"));
+    let lines: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let best = |impls: &[&str], key: &str| -> Option<(f64, String)> {
+        lines
+            .iter()
+            .filter(|v| v["impl"].as_str().is_some_and(|i| impls.contains(&i)))
+            .filter_map(|v| Some((v[key].as_f64()?, v["impl"].as_str()?.to_string())))
+            .fold(None, |m, x| if m.as_ref().is_none_or(|m: &(f64, String)| x.0 > m.0) { Some(x) } else { m })
+    };
+    let show = |what: &str, ours: f64, theirs: Option<(f64, String)>| match theirs {
+        Some((t, imp)) => println!("{what:<36} algen {ours:>8.3}  PyTorch ({imp}) {t:>8.3}  ratio {:.2}x", ours / t),
+        None => println!("{what:<36} no PyTorch result in {file}"),
+    };
+    show("W train steps/s vs fastest eager", rates[0].0, best(&["nn", "sdpa", "explicit"], "train_steps_per_s"));
+    show("W eval seqs/s (len 500) vs SDPA", rates[0].1, best(&["sdpa"], "eval_seqs_per_s"));
+    show("W-LSTM train steps/s vs nn.LSTM", rates[1].0, best(&["lstm"], "train_steps_per_s"));
 }
 
 /// Loads `path` and runs its first experiment's first variant for `steps` steps.

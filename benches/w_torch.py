@@ -141,6 +141,7 @@ def main():
     ap.add_argument("--impl", choices=["nn", "sdpa", "explicit", "lstm"], default="nn",
                     help="torch.nn transformer layers, hand-written blocks with SDPA or explicit attention, "
                     "or the LSTM of w_lstm.alg")
+    ap.add_argument("--skip-eval", action="store_true", help="time training only")
     ap.add_argument("--out", help="also append the JSON line to this file (for `cargo bench --bench speed -- --torch FILE`)")
     ap.add_argument("--compile-eval", action="store_true", help="also time evaluation under torch.compile")
     a = ap.parse_args()
@@ -156,7 +157,8 @@ def main():
     out = {"torch": torch.__version__, "impl": a.impl, "threads": torch.get_num_threads(), "steps": len(lengths)}
     out["train_steps_per_s"] = train(model, lengths, rng)
     model.eval()
-    out["eval_seqs_per_s"] = evaluate(model, rng)
+    if not a.skip_eval:
+        out["eval_seqs_per_s"] = evaluate(model, rng)
     if a.compile_eval:
         out["eval_seqs_per_s_compiled"] = evaluate(torch.compile(model), rng)
     print(json.dumps(out))

@@ -61,6 +61,11 @@ pub enum Command {
         /// run elsewhere (benches/parity/); holds every batch in memory, so meant for short runs.
         #[arg(long, value_name = "DIR", conflicts_with = "resume")]
         trace: Option<PathBuf>,
+        /// `fused` (the default): hand-written kernels, and for transformers the graph-free
+        /// training step where it covers the model; `reference`: every op decomposed into
+        /// plain candle ops, trained through candle's autograd (slow; for cross-checks).
+        #[arg(long, value_parser = ["fused", "reference"], default_value = "fused")]
+        kernels: String,
     },
     /// List every run of a spec in plan order: experiment, variant, seed, run id, params,
     /// FLOPs per step, steps.

@@ -4,7 +4,7 @@ use crate::cli::Command;
 use crate::progress::{self, Bar};
 use algen::diag::{self, Diag};
 use algen::ir::{self, Spec};
-use algen::model::ModelIo;
+use algen::model::{Kernels, ModelIo};
 use algen::pipeline::{self, LoadError, Loaded, RunOptions};
 use algen::report;
 use algen::task;
@@ -27,13 +27,28 @@ pub enum Failure {
 pub fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Check { files } => check(&files),
-        Command::Run { file, experiment, out, steps, resume, restart_changed, only, shard, jobs, quiet, trace } => {
+        Command::Run {
+            file,
+            experiment,
+            out,
+            steps,
+            resume,
+            restart_changed,
+            only,
+            shard,
+            jobs,
+            quiet,
+            trace,
+            kernels,
+        } => {
             let steps = steps.map(|s| s as usize);
             // Inside a Slurm job (a requeued one too) a run continues what it finds (not a
             // traced one: a trace starts at step 1).
             let resume = resume || (trace.is_none() && std::env::var_os("SLURM_JOB_ID").is_some());
             algen::train::preempt::install();
-            let opts = RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize, trace };
+            let kernels = if kernels == "reference" { Kernels::Reference } else { Kernels::Fused };
+            let opts =
+                RunOptions { out, steps, resume, restart_changed, select: None, jobs: jobs as usize, trace, kernels };
             run(&file, experiment.as_deref(), opts, shard, only.as_deref(), progress::mode(quiet))
         }
         Command::Plan { file, experiment, steps, json } => {

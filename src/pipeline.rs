@@ -120,6 +120,8 @@ pub struct RunOptions {
     /// `--trace DIR`: every run writes its initial parameters, batches and losses to
     /// `DIR/<run id>/` ([`train::trace`]).
     pub trace: Option<PathBuf>,
+    /// `--kernels`: the fused kernels (and the graph-free transformer step) or the reference.
+    pub kernels: crate::model::Kernels,
 }
 
 impl RunOptions {
@@ -133,6 +135,7 @@ impl RunOptions {
             select: None,
             jobs: 1,
             trace: None,
+            kernels: Default::default(),
         }
     }
 }
@@ -358,7 +361,7 @@ impl Ctx<'_> {
         let inner = observer(variant, seed, index, self.total);
         let ck = train::Checkpointing { checkpoint, metrics: metrics.clone(), resume, config };
         let mut obs = MetricsFile { path: metrics, inner, error: None };
-        let rs = RunSpec { task, split, variant, eval: &exp.eval, seed, kernels: Default::default() };
+        let rs = RunSpec { task, split, variant, eval: &exp.eval, seed, kernels: opts.kernels };
         let result = train::run_with(&rs, &mut obs, Some(&ck), opts.trace.as_deref())?;
         if let Some(e) = obs.error {
             return Err(e.into());

@@ -158,6 +158,7 @@ fn bad_usage_exits_2() {
         &["check", REVERSE, "--frobnicate"],
         &["run", REVERSE, "--steps", "0"],
         &["run", REVERSE, "--steps", "many"],
+        &["run", REVERSE, "--kernels", "graph"],
         &["sample", REVERSE, "-t", "reverse", "--len", "abc"],
         &["sample", REVERSE, "-t", "reverse", "--len", "0"],
         &["sample", REVERSE],
@@ -350,6 +351,37 @@ fn run_writes_results_even_when_expect_fails() {
     let o = algen(&["report", path_str(&exp)]);
     assert_exit(&o, 0, "report");
     assert!(exp.join("report.md").is_file(), "report.md re-rendered");
+}
+
+/// `--kernels reference` trains through candle's autograd with the decomposed ops: the same
+/// losses as the default (graph-free step, fused kernels) up to rounding; a model the
+/// graph-free step does not cover (dropout) says so once per run in the log.
+#[test]
+fn run_kernels_reference_agrees_and_fallback_is_logged() {
+    let dir = temp_dir("kernels");
+    let _cleanup = Cleanup(dir.clone());
+    let spec = dir.join("tiny.alg");
+    std::fs::write(&spec, TINY).expect("write spec");
+    let loss_of = |kernels: &str| -> Vec<f64> {
+        let out = dir.join(kernels);
+        let o = algen(&["run", path_str(&spec), "--steps", "3", "--kernels", kernels, "--out", path_str(&out)]);
+        assert_exit(&o, 1, "the expectation fails, the runs finish");
+        let results: Json =
+            serde_json::from_str(&std::fs::read_to_string(out.join("tiny/results.json")).unwrap()).unwrap();
+        results["runs"].as_array().unwrap().iter().map(|r| r["final_eval"]["train_loss"].as_f64().unwrap()).collect()
+    };
+    let (fused, reference) = (loss_of("fused"), loss_of("reference"));
+    assert_eq!(fused.len(), 3);
+    for (a, b) in fused.iter().zip(&reference) {
+        assert!((a - b).abs() <= 1e-5 * a.abs(), "fused {a} vs reference {b}");
+    }
+    let dropout = dir.join("dropout.alg");
+    std::fs::write(&dropout, TINY.replace("ffn = 16,", "ffn = 16, dropout = 0.1,")).unwrap();
+    let out = dir.join("dropout_out");
+    let o = algen(&["run", path_str(&dropout), "--steps", "2", "--out", path_str(&out)]);
+    assert_exit(&o, 1, "the expectation fails, the runs finish");
+    let notes = stderr(&o).matches("does not cover dropout").count();
+    assert_eq!(notes, 3, "one note per run: {}", stderr(&o));
 }
 
 #[test]
