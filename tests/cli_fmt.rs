@@ -1,7 +1,7 @@
 //! `algen fmt` and `algen lsp` as commands (issue 23): exit codes, the diff of `--check`, the
 //! file rewritten in place, and the language server answering over real stdin/stdout.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
