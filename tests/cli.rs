@@ -384,6 +384,33 @@ fn run_kernels_reference_agrees_and_fallback_is_logged() {
     assert_eq!(notes, 3, "one note per run: {}", stderr(&o));
 }
 
+/// A run that diverges and an output folder that cannot be written end with their coded
+/// diagnostics (with help lines) and exit 1; the diverged run's results are kept.
+#[test]
+fn run_time_failures_have_codes_and_help() {
+    let dir = temp_dir("runtime_codes");
+    let _cleanup = Cleanup(dir.clone());
+    let spec = dir.join("tiny.alg");
+    let text = TINY.replace(
+        "train { steps = 1000, batch = 4, seeds = 1 }",
+        "train { steps = 20, batch = 4, seeds = 1, optimizer = adam(lr = 1e30) }",
+    );
+    assert_ne!(text, TINY, "the learning rate was replaced");
+    std::fs::write(&spec, text).expect("write spec");
+    let out = dir.join("out");
+    let o = algen(&["run", path_str(&spec), "-q", "--out", path_str(&out)]);
+    assert_exit(&o, 1, "diverged");
+    assert!(stderr(&o).contains("algen::run::diverged"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lower the learning rate"), "help line: {}", stderr(&o));
+    assert!(out.join("tiny/results.json").is_file(), "results so far are kept");
+    let file = dir.join("a_file");
+    std::fs::write(&file, "").unwrap();
+    let o = algen(&["run", path_str(&spec), "-q", "--steps", "1", "--out", path_str(&file.join("x"))]);
+    assert_exit(&o, 1, "unwritable output");
+    assert!(stderr(&o).contains("algen::run::io"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("help: check that the output folder"), "{}", stderr(&o));
+}
+
 #[test]
 fn run_unknown_experiment_is_a_usage_error() {
     let dir = temp_dir("run-e");

@@ -77,9 +77,7 @@ fn read(rel: &str) -> String {
 const UNTESTED: &[&str] = &[
     "algen::rasp_compile::too_large",
     "algen::run::label",
-    "algen::run::diverged",
     "algen::run::resume_results",
-    "algen::run::io",
     "algen::run::checkpoint",
     "algen::run::preempted",
     "algen::run::model",
