@@ -190,6 +190,39 @@ Example:
     model m = transformer { kind = decoder, ... }",
     ),
     (
+        "algen::check::compiled_task",
+        "`model m = rasp_compiled { }` starts training from the weights that the RASP compiler
+(`algen compile-rasp`, docs/rasp_compiler.md) makes of the task's target. The task must have
+`target = rasp P.sop` and `format = tag` (one output per input position), and the split must
+give training lengths: the s-op is compiled over the task's alphabet up to the longest one.
+
+Example:
+    task t { alphabet = \"abcd\", input = string(alphabet), target = rasp hist.hist_bos,
+             bos = \"§\", format = tag, outputs = [1, 2, 3, 4, 5] }
+    split s { train = len 1..=5, test = len 6..=10 }
+    model m = rasp_compiled { }",
+    ),
+    (
+        "algen::check::compiled_fails",
+        "The task's RASP target does not compile to weights over the task's alphabet up to the
+split's longest training length; the message carries the compiler's own code (`algen explain`
+it). Most often there are too many inputs: the compiler enumerates every input (at most
+100,000), so alphabet size ^ longest length must stay small.
+
+Fix: shorten the training lengths, e.g. for a 10-letter alphabet
+    split s { train = len 1..=4, test = len 5..=8 }     // 11,110 inputs, not 1,111,110",
+    ),
+    (
+        "algen::check::compiled_outputs",
+        "The compiled model reads its output as the argmax over the s-op's values, which must be
+classes of the task: every value the s-op takes on the compiled inputs must be listed in the
+task's `outputs`, and the s-op must not be a numerical mean (read by nearness).
+
+Fix: list the values (a histogram up to length 5 takes 1..5), or `round(...)` a mean to make
+it categorical:
+    task t { ..., target = rasp hist.hist, format = tag, outputs = [1, 2, 3, 4, 5] }",
+    ),
+    (
         "algen::check::unknown_metric",
         "An unknown metric or scope in `eval { metrics }` or in an `expect` line. Metrics are
 token_accuracy and sequence_accuracy; scopes are train and test.

@@ -88,7 +88,8 @@ fn check_ok_stages() {
             let v = task::vocab(t);
             let io = model::ModelIo { vocab_in: v.input.len(), vocab_out: v.output.len() };
             for var in &e.variants {
-                let (_, ps) = model::build(&var.model.arch, io, 0).expect("build");
+                let (_, ps) = model::build_task(&var.model.arch, t, &v.input, &v.output, 0, candle_core::DType::F32)
+                    .expect("build");
                 assert_eq!(ps.count(), model::param_count(&var.model.arch, io), "param_count formula");
                 params.push_str(&format!("{} / {} ({} parameters)\n", e.name, var.label, ps.count()));
                 for (n, shape) in ps.list() {

@@ -25,6 +25,8 @@ pub fn weights(arch: &ir::Arch) -> u128 {
         ir::Arch::Rnn(r) => sq(r.hidden, r.hidden),
         ir::Arch::StackRnn(s) => sq(s.hidden, s.hidden) + sq(s.depth, s.depth) * s.cell as u128,
         ir::Arch::TapeRnn(t) => sq(t.hidden, t.hidden) + sq(t.size, t.size) * t.cell as u128,
+        // Bounded by the compiler itself (`rasp_compile::err::too_large`).
+        ir::Arch::RaspCompiled(c) => c.layers.iter().map(|l| 2 * sq(c.d, l.hidden)).sum::<u128>() + sq(c.d, c.d),
     }
 }
 

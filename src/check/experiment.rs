@@ -66,7 +66,8 @@ pub fn experiment(cx: &mut Cx, name: &Ident, body: &Body, scope: &Scope) -> Opti
         Some(n) => Some(n?),
         None => None,
     };
-    for v in &variants {
+    let mut variants = variants;
+    for v in &mut variants {
         compatible(cx, task, split, v, f.expr("model").map(|e| e.span).unwrap_or(name.span));
     }
     super::arith::fits(cx, task, split, f.expr("split").map_or(name.span, |e| e.span));
@@ -344,7 +345,11 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
 
 /// The task's format must fit the model kind; a learned position table must cover the test lengths.
 /// An LSTM fits every format (it is causal by construction) and has no position table.
-fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &ir::Variant, at: crate::source::Span) {
+fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &mut ir::Variant, at: crate::source::Span) {
+    if let ir::Arch::RaspCompiled(cfg) = &mut v.model.arch {
+        super::compiled::resolve(cx, task, split, cfg, at);
+        return;
+    }
     let ir::Arch::Transformer(cfg) = &v.model.arch else { return };
     let want = if task.format.is_decoder() { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
     if cfg.kind != want {

@@ -8,6 +8,7 @@
 mod arith;
 mod bounds;
 mod chomsky;
+mod compiled;
 mod cx;
 mod experiment;
 mod filter;

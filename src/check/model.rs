@@ -40,6 +40,7 @@ pub enum ArchKind {
     Rnn,
     StackRnn,
     TapeRnn,
+    RaspCompiled,
 }
 
 const ARCHS: &[(&str, ArchKind)] = &[
@@ -48,6 +49,7 @@ const ARCHS: &[(&str, ArchKind)] = &[
     ("rnn", ArchKind::Rnn),
     ("stack_rnn", ArchKind::StackRnn),
     ("tape_rnn", ArchKind::TapeRnn),
+    ("rasp_compiled", ArchKind::RaspCompiled),
 ];
 
 impl ArchKind {
@@ -139,6 +141,7 @@ fn overrides(cx: &mut Cx, m: &mut ModelDef, body: &Body, allow_sweep: bool) {
         ArchKind::StackRnn => ("a stack_rnn", recurrent::STACK_RNN_FIELDS),
         ArchKind::TapeRnn => ("a tape_rnn", recurrent::TAPE_RNN_FIELDS),
         ArchKind::Transformer => ("a transformer", TRANSFORMER_FIELDS),
+        ArchKind::RaspCompiled => ("a rasp_compiled model", &[] as &[&str]),
     };
     let f = cx.fields(what, body, allowed, &[], false);
     for (name, (_, v)) in f.map {
@@ -170,6 +173,7 @@ pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
         ArchKind::StackRnn => recurrent::stack_rnn(cx, m).map(ir::Arch::StackRnn),
         ArchKind::TapeRnn => recurrent::tape_rnn(cx, m).map(ir::Arch::TapeRnn),
         ArchKind::Transformer => transformer(cx, m).map(ir::Arch::Transformer),
+        ArchKind::RaspCompiled => Some(ir::Arch::RaspCompiled(Default::default())),
     }
 }
 

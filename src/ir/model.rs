@@ -17,6 +17,31 @@ pub enum Arch {
     /// An RNN controller with a differentiable circular tape (the benchmark's `tape_rnn`),
     /// `tape_rnn { hidden, activation, cell, size }`.
     TapeRnn(TapeRnnCfg),
+    /// `rasp_compiled { }`: the task's RASP target (`target = rasp P.sop`) compiled to
+    /// transformer weights (`crate::rasp_compile`, tracr-style) over the task's alphabet, up to
+    /// the split's longest training length, as the starting point of training
+    /// (`crate::model::compiled`). Its architecture and weights come from the compiler.
+    RaspCompiled(RaspCompiledCfg),
+}
+
+/// `rasp_compiled { }` has no settings: the checker fills in what the compiler made of the
+/// experiment's task and split (all zero/empty until then), so the IR shows the architecture.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaspCompiledCfg {
+    /// The longest input compiled for: the split's longest training length.
+    pub max_len: usize,
+    /// Residual width.
+    pub d: usize,
+    /// Rows of the compiled position table (the sink, the program's BOS and the input).
+    pub max_pos: usize,
+    /// Per layer: each head's (query/key width, value width), and the MLP's hidden units.
+    pub layers: Vec<CompiledLayer>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompiledLayer {
+    pub heads: Vec<(usize, usize)>,
+    pub hidden: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

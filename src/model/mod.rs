@@ -9,6 +9,7 @@
 //!
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
+pub mod compiled;
 pub mod decode;
 pub mod layers;
 pub mod lstm;
@@ -44,6 +45,8 @@ pub enum Net {
     Lstm(Lstm),
     /// `rnn`, `stack_rnn` or `tape_rnn`.
     Recurrent(Recurrent),
+    /// `rasp_compiled { }`: a compiled RASP program ([`compiled`]).
+    Compiled(compiled::CompiledNet),
 }
 
 impl Net {
@@ -71,6 +74,7 @@ impl Net {
             Net::Transformer(t) => t.forward_at(tokens, pad, positions, dropout_rng),
             Net::Lstm(l) => l.forward_at(tokens, pad, positions),
             Net::Recurrent(r) => r.forward_at(tokens, pad),
+            Net::Compiled(c) => c.forward(tokens, pad),
         }
     }
 
@@ -87,7 +91,7 @@ impl Net {
     pub fn positions_word_pos(&self) -> Option<u128> {
         match self {
             Net::Transformer(t) => t.positions.randomizer().map(|r| r.word_pos()),
-            Net::Lstm(_) | Net::Recurrent(_) => None,
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) => None,
         }
     }
 
@@ -106,7 +110,7 @@ impl Net {
     pub fn draw_positions(&self, len: usize) -> Result<Option<Vec<u32>>> {
         match self {
             Net::Transformer(t) => t.positions.draw(len),
-            Net::Lstm(_) | Net::Recurrent(_) => Ok(None),
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) => Ok(None),
         }
     }
 
@@ -118,6 +122,7 @@ impl Net {
             Net::Transformer(t) => Net::Transformer(t.evaluation(seed)),
             Net::Lstm(l) => Net::Lstm(l.detached()),
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
+            Net::Compiled(c) => Net::Compiled(c.detached()),
         }
     }
 
@@ -128,6 +133,7 @@ impl Net {
             Net::Transformer(t) => Net::Transformer(t.detached()),
             Net::Lstm(l) => Net::Lstm(l.detached()),
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
+            Net::Compiled(c) => Net::Compiled(c.detached()),
         }
     }
 
@@ -146,6 +152,8 @@ impl Net {
             Net::Transformer(t) => Net::Transformer(t.with_kernels(kernels)),
             Net::Lstm(l) => Net::Lstm(l.with_kernels(kernels)),
             Net::Recurrent(r) => Net::Recurrent(r.with_kernels(kernels)),
+            // Plain candle ops with autograd only.
+            Net::Compiled(c) => Net::Compiled(c),
         }
     }
 }
@@ -165,9 +173,32 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
         Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
             Net::Recurrent(Recurrent::load(&mut params, arch, io.vocab_in, io.vocab_out)?)
         }
+        Arch::RaspCompiled(_) => bail!("a rasp_compiled model is built from its task: use model::build_task"),
     };
     net.seed_positions(seed);
     Ok((net, params))
+}
+
+/// Builds `arch` for `task`, whose model vocabularies are `input` and `outputs` (task::vocab):
+/// a `rasp_compiled` model compiles the task's RASP target ([`compiled::load`]), every other
+/// architecture is [`build_with`].
+pub fn build_task(
+    arch: &Arch,
+    task: &crate::ir::Task,
+    input: &[String],
+    outputs: &[String],
+    seed: u64,
+    dtype: DType,
+) -> Result<(Net, Params)> {
+    let Arch::RaspCompiled(cfg) = arch else {
+        return build_with(arch, ModelIo { vocab_in: input.len(), vocab_out: outputs.len() }, seed, dtype);
+    };
+    let Some(crate::ir::Expr { kind: crate::ir::ExprKind::Rasp(r), .. }) = task.target() else {
+        bail!("task `{}` has no RASP target to compile", task.name)
+    };
+    let mut params = Params::new(seed, dtype);
+    let net = compiled::load(&mut params, r, cfg, &task.alphabet, input, outputs)?;
+    Ok((Net::Compiled(net), params))
 }
 
 /// Number of scalar parameters [`build`] creates (equal to `Params::count`, tested).
@@ -188,6 +219,7 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
 /// `64·(H + 1) + 64·65 + C·65 + 5·(H + 1)` (the (64, 64) write MLP and the action layer).
 pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
     match arch {
+        Arch::RaspCompiled(c) => compiled::param_count(c, io.vocab_in, io.vocab_out),
         Arch::Transformer(c) => {
             let (d, f) = (c.d_model, c.ffn);
             let pos = match c.position.base() {
@@ -252,6 +284,7 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// matrix, mixing); tape `2·(64H + 64·64 + 64C + 5H) + 2·5·M² + 2·M²·C`.
 pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) -> u64 {
     match arch {
+        Arch::RaspCompiled(c) => compiled::flops_per_step(c, io.vocab_out, batch, seq_len),
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
             let rel = if c.position.base() == &Position::Relative { 2 * d * d + 2 * c.heads as u64 * t * d } else { 0 };

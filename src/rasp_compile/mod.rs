@@ -192,6 +192,26 @@ pub fn compile(program: &Program, sop: &str, opts: Opts) -> Result<Compiled, Dia
     Ok(c)
 }
 
+/// Compiles a task's RASP target (`target = rasp P.sop`, with its `bos`) over the task's
+/// alphabet for inputs up to `max_len` (an encoder: the `tag` format reads every position).
+pub fn for_target(r: &crate::ir::RaspTarget, alphabet: &[String], max_len: usize) -> Result<Compiled, Diag> {
+    let text: std::sync::Arc<str> = std::sync::Arc::from(r.text.as_str());
+    let program = crate::rasp::compile(0, &text, 0, text.clone()).map_err(|mut d| d.remove(0))?;
+    let opts = Opts { vocab: alphabet.to_vec(), max_len, causal: false, program_bos: r.bos.clone() };
+    compile(&program, &r.sop, opts)
+}
+
+impl Compiled {
+    /// The values of the unembedding's columns as the interpreter prints them, or `None` for
+    /// a numerical output (one column read by nearness, not by argmax).
+    pub fn output_values(&self) -> Option<Vec<String>> {
+        match &self.output.readout {
+            Readout::Cat(tuples) => Some(tuples.iter().map(trace::tuple_text).collect()),
+            Readout::Num(_) => None,
+        }
+    }
+}
+
 fn nums(tr: &trace::Trace, id: crate::rasp::graph::Id) -> Vec<f64> {
     tr.values(&[id]).iter().filter_map(|t| t[0].num()).collect()
 }

@@ -31,7 +31,7 @@ use crate::ir::{Arch, EvalCfg, Position, Split, Task, Variant};
 use crate::model::{self, Kernels, ModelIo, Net};
 use crate::report::results::{Evaluation, RunResult, RunStatus, Timing};
 use crate::task::{self, stream_seed, Coupling, Vocab};
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use evaluate::{batch_accuracy, evaluation};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -173,7 +173,7 @@ pub fn run_with(
     let vocab = task::vocab(spec.task);
     let io = ModelIo { vocab_in: vocab.input.len(), vocab_out: vocab.output.len() };
     let arch = &spec.variant.model.arch;
-    let (net, params) = model::build(arch, io, spec.seed)?;
+    let (net, params) = model::build_task(arch, spec.task, &vocab.input, &vocab.output, spec.seed, DType::F32)?;
     let net = net.with_kernels(spec.kernels).with_query(vocab.query);
     net.seed_positions(stream_seed(&spec.task.name, "positions", 0, spec.seed));
     let mut tracer = trace.map(|dir| trace::Tracer::start(dir, spec, &params, io)).transpose()?;
@@ -395,7 +395,7 @@ pub fn coupling(arch: &Arch) -> Option<Coupling> {
             | Position::Randomized { .. }
             | Position::HardAlibi { .. } => None,
         },
-        Arch::Lstm(_) | Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => None,
+        Arch::Lstm(_) | Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) | Arch::RaspCompiled(_) => None,
     }
 }
 
@@ -416,6 +416,7 @@ fn has_dropout(v: &Variant) -> bool {
         crate::ir::Arch::Lstm(_)
         | crate::ir::Arch::Rnn(_)
         | crate::ir::Arch::StackRnn(_)
-        | crate::ir::Arch::TapeRnn(_) => false,
+        | crate::ir::Arch::TapeRnn(_)
+        | crate::ir::Arch::RaspCompiled(_) => false,
     }
 }
