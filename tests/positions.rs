@@ -44,7 +44,7 @@ fn build(c: TransformerCfg) -> (Net, algen::model::Params) {
 fn transformer(net: &Net) -> &Transformer {
     match net {
         Net::Transformer(t) => t,
-        Net::Lstm(_) | Net::Recurrent(_) => panic!("a transformer"),
+        _ => panic!("a transformer"),
     }
 }
 
