@@ -223,6 +223,88 @@ it categorical:
     task t { ..., target = rasp hist.hist, format = tag, outputs = [1, 2, 3, 4, 5] }",
     ),
     (
+        "algen::rasp_compile::options",
+        "`algen compile-rasp` was given options it cannot compile with: an empty vocabulary, a
+token that is empty, listed twice or the reserved BOS sink `<bos>`, or `--max-len 0`. The
+vocabulary and the longest length fix the inputs the compiler enumerates, so both must be
+non-empty.
+
+Example:
+    algen compile-rasp prog.rasp --sop hist --vocab abc --max-len 5 --bos §",
+    ),
+    (
+        "algen::rasp_compile::too_many_inputs",
+        "The compiler infers every s-op's value set by running the program on every input over
+the vocabulary up to `--max-len`, and afterwards checks the compiled model on every one of
+them; both are exact only because the enumeration is complete. It refuses more than 100,000
+inputs (or more than 20,000,000 selector entries) rather than guessing from a sample.
+
+Fix: a smaller vocabulary or a shorter `--max-len`:
+    --vocab abc --max-len 8      # 9,840 inputs
+    --vocab abcdef --max-len 8   # 2,015,538 inputs: refused",
+    ),
+    (
+        "algen::rasp_compile::fails_on_input",
+        "The RASP interpreter fails on one of the enumerated inputs (a division by zero, an index
+out of range, a missing dictionary key ...). A compiled model must give a value on every
+input up to `--max-len`, so the program is refused; the label points at the s-op without a
+value and the message names the input.
+
+Fix: make the program total (guard the division), or restrict `--vocab`/`--max-len` to the
+inputs it is defined on.",
+    ),
+    (
+        "algen::rasp_compile::not_causal",
+        "With `--causal` the compiled attention is masked as in a decoder: a query sees only itself
+and earlier positions. A selector that selects a later position on some input (or an s-op such
+as `length` that reads every position) cannot be computed under that mask, so the compiler
+refuses instead of making a model that is silently wrong.
+
+Example:
+    prevs = select(indices, indices, <=);   # keys at or before the query: compiles causally
+    nexts = select(indices, indices, >);    # a later key: not with --causal",
+    ),
+    (
+        "algen::rasp_compile::mean_default",
+        "A numerical `aggregate` compiles as an attention average, whose result is a number: a
+query that selects nothing reads the default, so the default must be a number too.
+
+Example:
+    prevs = select(indices, indices, <=);
+    frac = aggregate(prevs, indicator(tokens == \"a\"));           # default 0: compiles
+    frac = aggregate(prevs, indicator(tokens == \"a\"), \"none\");   # refused",
+    ),
+    (
+        "algen::rasp_compile::precision",
+        "A numerical mean is read from the residual stream by nearness to its known values. Two of
+the values this mean takes on the enumerated inputs are closer than 1e-4 of their scale, so an
+f32 attention average could not tell them apart and the read-out could be wrong.
+
+Fix: average values of similar size (rescale large ones), or compile with a smaller
+`--max-len` (fewer distinct fractions).",
+    ),
+    (
+        "algen::rasp_compile::too_large",
+        "One compiled block (an MLP lookup table, a categorical s-op's residual dimensions) would
+need more than 50,000 residual dimensions or hidden units. Lookup MLPs grow with the number of
+distinct input combinations the enumeration found.
+
+Fix: compile with a smaller `--vocab` or `--max-len`.",
+    ),
+    (
+        "algen::rasp_compile::disagrees",
+        "After compiling, the compiler runs the model on every enumerated input and compares its
+output with the interpreter's. A disagreement means the compiler made a wrong model: it is a
+bug in algen (the compiler must refuse what it cannot compile exactly), never a property of
+your program. The message names the first failing input, and a label names the first s-op
+whose read-out from the residual stream differs. Please report the program.",
+    ),
+    (
+        "algen::rasp_compile::internal",
+        "An internal invariant of the RASP compiler failed (the message says which). It is a bug in
+algen, not in the program: please report the program and the command line.",
+    ),
+    (
         "algen::check::unknown_metric",
         "An unknown metric or scope in `eval { metrics }` or in an `expect` line. Metrics are
 token_accuracy and sequence_accuracy; scopes are train and test.
@@ -286,15 +368,6 @@ pub const TODO: &[&str] = &[
     "algen::check::rasp_unsupported",
     "algen::check::rasp_output",
     "algen::rasp::eval",
-    "algen::rasp_compile::options",
-    "algen::rasp_compile::too_many_inputs",
-    "algen::rasp_compile::fails_on_input",
-    "algen::rasp_compile::not_causal",
-    "algen::rasp_compile::mean_default",
-    "algen::rasp_compile::precision",
-    "algen::rasp_compile::too_large",
-    "algen::rasp_compile::disagrees",
-    "algen::rasp_compile::internal",
     "algen::jsonl::invalid_json",
     "algen::jsonl::invalid_input",
     "algen::jsonl::line_too_long",
