@@ -297,12 +297,17 @@ Fix: compile with a smaller `--vocab` or `--max-len`.",
 output with the interpreter's. A disagreement means the compiler made a wrong model: it is a
 bug in algen (the compiler must refuse what it cannot compile exactly), never a property of
 your program. The message names the first failing input, and a label names the first s-op
-whose read-out from the residual stream differs. Please report the program.",
+whose read-out from the residual stream differs.
+
+Fix: report the program with the command line; until it is fixed, `algen rasp` runs the
+program exactly (the interpreter), and a smaller `--max-len` may avoid the failing input.",
     ),
     (
         "algen::rasp_compile::internal",
         "An internal invariant of the RASP compiler failed (the message says which). It is a bug in
-algen, not in the program: please report the program and the command line.",
+algen, not in the program.
+
+Fix: report the program and the command line; `algen rasp` still runs the program exactly.",
     ),
     (
         "algen::check::unknown_metric",
