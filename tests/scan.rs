@@ -203,3 +203,73 @@ fn cli_sample_split_parts() {
     let o = algen(&["sample", SPEC, "-t", "scan", "--all", "--split", "scan_length", "--part", "dev"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+fn checked_task(src: &str, name: &str) -> Spec {
+    let ast = algen::syntax::parse_file(0, src).expect("parses");
+    let spec = algen::check::check(&[(0, ast)]).spec.expect("checks");
+    assert!(spec.task(name).is_some());
+    spec
+}
+
+/// Exact-length draws of a recursive grammar follow the top-down process conditioned on the
+/// length: the same distribution as drawing derivations until one has that length.
+#[test]
+fn recursive_grammar_draws_lengths_as_rejection_does() {
+    let spec = checked_task(
+        r#"grammar tree { max_depth = 4
+        S = x:S y:S => "L" x y "R" | x:S "c" => x "C" | "a" => "a" | "b" => "b" }"#,
+        "tree",
+    );
+    let t = spec.task("tree").unwrap();
+    let n = 20_000;
+    let count = |es: Vec<Example>| {
+        let mut m = std::collections::BTreeMap::<Vec<u32>, f64>::new();
+        for e in es {
+            assert_eq!(e.input.len(), 3);
+            *m.entry(e.target).or_default() += 1.0 / n as f64;
+        }
+        m
+    };
+    let exact = count(task::generate(t, "s", 3, 0, n).expect("draws"));
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+    let mut rejected = vec![];
+    while rejected.len() < n {
+        let e = task::grammar::sample(t, &mut rng).expect("samples");
+        if e.input.len() == 3 {
+            rejected.push(e);
+        }
+    }
+    let rejected = count(rejected);
+    // The derivations are not equally likely under the process (nor their sentences): a
+    // sampler uniform over derivations or splits would not pass.
+    let (lo, hi) = exact.values().fold((1.0f64, 0.0f64), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+    assert!(hi > 2.0 * lo, "{exact:?}");
+    assert_eq!(exact.keys().collect::<Vec<_>>(), rejected.keys().collect::<Vec<_>>());
+    for (k, p) in &exact {
+        let q = rejected[k];
+        assert!((p - q).abs() < 0.012, "{k:?}: exact {p:.4}, rejection {q:.4}");
+    }
+}
+
+/// A long sentence that rejection almost never hits: a list of 100 words, each level
+/// stopping with probability 1/2.
+#[test]
+fn recursive_grammar_draws_long_sentences() {
+    let spec = checked_task(
+        r#"grammar list { max_depth = 120
+        S = d:D s:S => d s | D
+        D = "1" => "1" | "4" => "4" * 3 }"#,
+        "list",
+    );
+    let t = spec.task("list").unwrap();
+    for e in task::generate(t, "s", 100, 0, 5).expect("draws") {
+        assert_eq!(e.input.len(), 100);
+        let four = t.alphabet.iter().position(|a| a == "4").unwrap() as u32;
+        let fours = e.input.iter().filter(|&&w| w == four).count();
+        assert_eq!(e.target.len(), 100 + 2 * fours, "every 4 written three times");
+    }
+    // The n-th word's `D` is n + 1 levels deep: depth 120 allows 119 words, not 120.
+    assert!(task::generate(t, "s", 119, 0, 1).is_ok());
+    let err = task::generate(t, "s", 120, 0, 1).unwrap_err().to_string();
+    assert!(err.contains("no sentence of 120 words"), "{err}");
+}

@@ -60,6 +60,8 @@ pub struct Stream<'t> {
     rng: ChaCha8Rng,
     /// A finite grammar's sentences of this stream's length, listed on first use.
     sentences: Option<Vec<Example>>,
+    /// A recursive grammar's exact-length table, built on first use.
+    len_table: super::grammar::LenCache,
 }
 
 impl<'t> Stream<'t> {
@@ -69,7 +71,7 @@ impl<'t> Stream<'t> {
     /// ([`super::arith`]).
     pub fn new(task: &'t Task, part: &str, len: usize, seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, part, len, seed));
-        Stream { labeler: Labeler::new(task), lengths: vec![len], rng, sentences: None }
+        Stream { labeler: Labeler::new(task), lengths: vec![len], rng, sentences: None, len_table: None }
     }
 
     /// A stream whose examples draw their lengths uniformly from `lengths`; for addition each
@@ -77,7 +79,7 @@ impl<'t> Stream<'t> {
     /// part `"{part}*"` and the number of lengths.
     pub fn over(task: &'t Task, part: &str, lengths: &[usize], seed: u64) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(stream_seed(&task.name, &format!("{part}*"), lengths.len(), seed));
-        Stream { labeler: Labeler::new(task), lengths: lengths.to_vec(), rng, sentences: None }
+        Stream { labeler: Labeler::new(task), lengths: lengths.to_vec(), rng, sentences: None, len_table: None }
     }
 
     /// The input length of this stream's examples (the longest, for [`Stream::over`]).
@@ -120,7 +122,7 @@ impl<'t> Stream<'t> {
             TaskKind::Universe { .. } => return super::universe::draw(task, &mut self.rng),
             TaskKind::Grammar(_) => {
                 let len = self.input_len();
-                return super::grammar::draw(task, len, &mut self.rng, &mut self.sentences);
+                return super::grammar::draw(task, len, &mut self.rng, &mut self.sentences, &mut self.len_table);
             }
             TaskKind::Machine { input: MachineInput::Numbers { second, .. }, .. } => {
                 let format = match *second {

@@ -8,6 +8,7 @@
 //! word sequence (the first derivation found, depth-bounded).
 
 use super::generate::Example;
+use super::grammar_len::{self, LenTable};
 use super::label::LabelError;
 use crate::ir::grammar::{Grammar, Prod, Sym, Term};
 use crate::ir::Task;
@@ -89,7 +90,7 @@ fn rule_sentences(
 
 /// A production's sentence and interpretation from its children's (one per symbol; a word's
 /// "child" holds the word as its input).
-fn combine(task: &Task, p: &Prod, kids: &[&Example]) -> Result<Example, LabelError> {
+pub(super) fn combine(task: &Task, p: &Prod, kids: &[&Example]) -> Result<Example, LabelError> {
     let input: Vec<u32> = kids.iter().flat_map(|k| k.input.iter().copied()).collect();
     let mut target = vec![];
     interpret(task, &p.template, kids, &mut target)?;
@@ -115,7 +116,7 @@ fn interpret(task: &Task, terms: &[Term], kids: &[&Example], out: &mut Vec<u32>)
 }
 
 /// The fewest levels a derivation from each rule needs (`usize::MAX` for unproductive rules).
-fn min_depths(g: &Grammar) -> Vec<usize> {
+pub(super) fn min_depths(g: &Grammar) -> Vec<usize> {
     let mut d = vec![usize::MAX; g.rules.len()];
     loop {
         let mut changed = false;
@@ -133,7 +134,7 @@ fn min_depths(g: &Grammar) -> Vec<usize> {
 }
 
 /// Levels a production needs: one more than its deepest child's minimum.
-fn cost(p: &Prod, d: &[usize]) -> usize {
+pub(super) fn cost(p: &Prod, d: &[usize]) -> usize {
     p.symbols.iter().map(|s| if let Sym::Rule(j) = s { d[*j] } else { 0 }).max().unwrap_or(0).saturating_add(1)
 }
 
@@ -226,14 +227,20 @@ fn push(v: &[Example], e: Example) -> Vec<Example> {
     v
 }
 
+/// A recursive grammar's exact-length table for a stream: the length it was built for and the
+/// table (`None` when too large to build: then sentences are drawn by rejection).
+pub type LenCache = Option<(usize, Option<LenTable>)>;
+
 /// An example of input length `len` for a [`super::Stream`]: uniform over the finite
-/// language's sentences of that length (`pool` caches them), or a sampled derivation of that
-/// length (up to 10000 tries) for a recursive grammar.
+/// language's sentences of that length (`pool` caches them), or, for a recursive grammar, a
+/// derivation of the top-down process ([`sample`]) conditioned on having `len` words
+/// ([`super::grammar_len`]; rejection, up to 10000 tries, when the table would be too large).
 pub(super) fn draw(
     task: &Task,
     len: usize,
     rng: &mut impl Rng,
     pool: &mut Option<Vec<Example>>,
+    table: &mut LenCache,
 ) -> Result<Example, LabelError> {
     let g = grammar_of(task)?;
     if g.finite {
@@ -245,6 +252,19 @@ pub(super) fn draw(
             return Err(error(task, format!("has no sentence of {len} words")));
         }
         return Ok(p[rng.gen_range(0..p.len() as u32) as usize].clone());
+    }
+    let d = min_depths(g);
+    if d[0] > g.max_depth {
+        return Err(error(task, format!("needs derivations deeper than max_depth = {}", g.max_depth)));
+    }
+    if !matches!(table, Some((l, _)) if *l >= len) {
+        *table = Some((len, LenTable::build(g, &d, len)));
+    }
+    if let Some((_, Some(t))) = table {
+        if !t.possible(g.max_depth, 0, len) {
+            return Err(error(task, format!("has no sentence of {len} words (max_depth = {})", g.max_depth)));
+        }
+        return grammar_len::derive(task, g, &d, t, (0, g.max_depth, len), rng);
     }
     for _ in 0..10_000 {
         let e = sample(task, rng)?;

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod format;
 pub mod generate;
 pub mod grammar;
+mod grammar_len;
 pub mod label;
 pub mod machine;
 pub mod parts;
