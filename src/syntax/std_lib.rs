@@ -19,6 +19,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("chomsky.alg", include_str!("../../specs/lib/chomsky.alg")),
     ("chomsky_models.alg", include_str!("../../specs/lib/chomsky_models.alg")),
     ("grokking.alg", include_str!("../../specs/lib/grokking.alg")),
+    ("location.alg", include_str!("../../specs/lib/location.alg")),
     ("references.alg", include_str!("../../specs/lib/references.alg")),
     ("scan.alg", include_str!("../../specs/lib/scan.alg")),
     ("turing.alg", include_str!("../../specs/lib/turing.alg")),
