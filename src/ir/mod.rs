@@ -11,6 +11,7 @@ pub mod chomsky;
 pub mod defaults;
 pub mod expr;
 pub mod grammar;
+mod head;
 pub mod machine;
 pub mod model;
 pub mod split;

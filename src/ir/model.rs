@@ -1,5 +1,6 @@
 //! Model architectures.
 
+pub use super::head::Head;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -257,26 +258,6 @@ pub struct TransformerCfg {
     /// The output head (a linear map to the output vocabulary, the default, omitted).
     #[serde(default, skip_serializing_if = "Head::is_vocab")]
     pub head: Head,
-}
-
-/// What a transformer's outputs are (`head = vocab | pointer`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Head {
-    /// A linear map to `vocab_out` logits at every position.
-    #[default]
-    Vocab,
-    /// A pointer (Vinyals et al. 2015, additive attention): at query `i`, the logits over input
-    /// positions `j` are `u_ij = vᵀ tanh(W1 e_j + W2 d_i)` (`e`, `d`: the last layer's states),
-    /// with query and padding positions masked out; its classes are the input positions
-    /// (`format = pointer`; `model::pointer`).
-    Pointer,
-}
-
-impl Head {
-    pub fn is_vocab(&self) -> bool {
-        *self == Head::Vocab
-    }
 }
 
 impl TransformerCfg {
