@@ -322,7 +322,7 @@ fn sample_all(file: &Path, name: &str, part: Option<(&str, &str)>, as_json: bool
 /// One example as `sample` prints it, with the machine's scratchpad if the task has one.
 fn example_line(t: &ir::Task, ex: &task::Example, as_json: bool) -> String {
     let input: Vec<String> = ex.input.iter().map(|&i| t.alphabet[i as usize].clone()).collect();
-    let output: Vec<String> = ex.target.iter().map(|&i| t.outputs[i as usize].clone()).collect();
+    let output: Vec<String> = ex.target.iter().map(|&i| t.output_text(i)).collect();
     let scratch = task::machine::scratchpad(t, &ex.input).unwrap_or_default();
     if as_json && !scratch.is_empty() {
         json!({"input": input, "scratchpad": scratch, "output": output}).to_string()
@@ -369,7 +369,7 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
         let msg = format!("the input has {len} tokens, over the limit of {MAX_LABEL_TOKENS} tokens per input");
         return error_line(&input, "algen::jsonl::invalid_input", &msg);
     }
-    let words = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.outputs[i as usize].as_str()).collect::<Vec<_>>());
+    let words = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.output_text(i)).collect::<Vec<_>>());
     let result = match &input {
         Json::Array(items) if items.iter().all(|v| v.is_u64()) => {
             let ids: Vec<u32> = items.iter().map(|v| v.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32).collect();
@@ -382,7 +382,7 @@ pub fn label_line(labeler: &task::Labeler, t: &ir::Task, line: &str) -> String {
         Json::String(s) => {
             // A string in, a string out: the output tokens written one after another.
             let toks: Vec<String> = s.chars().map(String::from).collect();
-            let joined = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.outputs[i as usize].as_str()).collect::<String>());
+            let joined = |ids: Vec<u32>| json!(ids.iter().map(|&i| t.output_text(i)).collect::<String>());
             labeler.input_ids(&toks).and_then(|ids| labeler.label(&ids)).map(joined)
         }
         _ => {

@@ -51,6 +51,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::target_type", "the target expression is ill-typed"),
     ("algen::check::unsweepable", "a sweep over a field that cannot be swept"),
     ("algen::check::format_model", "the task's format does not fit the model kind"),
+    ("algen::check::pointer_head", "a pointer head without `format = pointer`, or the pointer format without one"),
     ("algen::check::compiled_task", "a rasp_compiled model needs a RASP target, the tag format and a length split"),
     ("algen::check::compiled_fails", "the task's RASP target does not compile to transformer weights"),
     ("algen::check::compiled_outputs", "the compiled s-op's values are not classes among the task's outputs"),
@@ -141,6 +142,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::task::grammar", "an input the task's grammar does not derive, or a grammar that cannot be listed"),
     ("algen::task::invalid_input", "an input that the builtin task does not accept"),
     ("algen::task::empty_alphabet", "no input of the requested length exists (empty alphabet or universe)"),
+    ("algen::task::not_position", "a `pointer` target value that is not a position of the input"),
 ];
 
 /// One diagnostic.

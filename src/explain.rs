@@ -190,6 +190,19 @@ Example:
     model m = transformer { kind = decoder, ... }",
     ),
     (
+        "algen::check::pointer_head",
+        "A pointer network (Vinyals et al. 2015) outputs positions of its input: its output head
+attends over the input's positions, so its classes are those positions and their number grows
+with the input. `format = pointer` (targets are 0-based input positions, e.g.
+`argsort(input)`) needs a transformer encoder with `head = pointer`, and a pointer head
+needs that format: any other format has an output vocabulary, which a pointer head cannot
+produce.
+
+Example:
+    task order { alphabet = \"0123456789\", input = string(alphabet), target = argsort(input), format = pointer }
+    model ptr = transformer { kind = encoder, layers = 2, d_model = 64, heads = 4, head = pointer }",
+    ),
+    (
         "algen::check::compiled_task",
         "`model m = rasp_compiled { }` starts training from the weights that the RASP compiler
 (`algen compile-rasp`, docs/rasp_compiler.md) makes of the task's target. The task must have
@@ -415,6 +428,7 @@ pub const TODO: &[&str] = &[
     "algen::task::grammar",
     "algen::task::invalid_input",
     "algen::task::empty_alphabet",
+    "algen::task::not_position",
 ];
 
 /// What `algen explain CODE` prints, or `Err` with a usage message (unknown code, with a

@@ -317,6 +317,7 @@ fn decoder(position: Position) -> Arch {
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     })
 }
 

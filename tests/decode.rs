@@ -83,6 +83,7 @@ fn decoder(norm: Norm, position: Position) -> Arch {
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     })
 }
 

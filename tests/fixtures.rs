@@ -76,7 +76,7 @@ fn check_ok_stages() {
             for len in [1, 4] {
                 for ex in task::generate(t, "fixture", len, 0, 3).expect("labels") {
                     let i: Vec<&str> = ex.input.iter().map(|&x| t.alphabet[x as usize].as_str()).collect();
-                    let o: Vec<&str> = ex.target.iter().map(|&x| t.outputs[x as usize].as_str()).collect();
+                    let o: Vec<String> = ex.target.iter().map(|&x| t.output_text(x)).collect();
                     data.push_str(&format!("{} len {len}: {:?} -> {:?}\n", t.name, i, o));
                 }
             }

@@ -545,6 +545,7 @@ fn params_list_is_stable() {
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     };
     let arch = Arch::Transformer(c);
     let io = ModelIo { vocab_in: 5, vocab_out: 3 };
@@ -687,6 +688,7 @@ fn bench_training_step() {
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     };
     let io = ModelIo { vocab_in: 12, vocab_out: 12 };
     let (b, t) = (128, 40);

@@ -32,6 +32,7 @@ fn cfg(kind: ModelKind, position: Position, d_model: usize, heads: usize) -> Tra
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     }
 }
 

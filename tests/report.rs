@@ -34,6 +34,7 @@ fn variant(label: &str) -> Variant {
                 head_bias: true,
                 attn_bias_init: Default::default(),
                 attn_weight_init: Default::default(),
+                head: Default::default(),
             }),
             span: Default::default(),
         },

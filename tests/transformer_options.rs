@@ -153,9 +153,9 @@ fn lee_block_is_composed_as_in_the_reference() -> Result<()> {
     let x = (&x + blk.attn.forward(&x, &ctx)?)?;
     let x = (&x + blk.ffn.forward(&blk.ln2.forward(&x, k)?, k)?)?;
     let x = t.final_ln.as_ref().expect("Lee blocks end with a final LN").forward(&x, k)?;
-    let want = x.broadcast_matmul(&t.head.weight.t()?)?;
+    let want = x.broadcast_matmul(&t.head.linear()?.weight.t()?)?;
     assert_close(&vals(&got), &vals(&want), 1e-12, 1e-12, "lee block");
-    assert!(vals(&t.head.bias).iter().all(|&b| b == 0.0), "no head bias");
+    assert!(vals(&t.head.linear()?.bias).iter().all(|&b| b == 0.0), "no head bias");
     Ok(())
 }
 

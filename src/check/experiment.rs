@@ -350,6 +350,7 @@ fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &mut ir::Varia
         super::compiled::resolve(cx, task, split, cfg, at);
         return;
     }
+    super::pointer::compatible(cx, task, &v.model.arch, at);
     let ir::Arch::Transformer(cfg) = &v.model.arch else { return };
     let want = if task.format.is_decoder() { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
     if cfg.kind != want {

@@ -43,7 +43,7 @@ impl Atoms {
         Atoms { toks: self.toks.union(&o.toks).cloned().collect(), ints, bools: self.bools || o.bools }
     }
     /// The integer interval these atoms denote, or why they are not numbers.
-    fn numeric(&self) -> Result<(i64, i64), String> {
+    pub(super) fn numeric(&self) -> Result<(i64, i64), String> {
         if self.bools {
             return Err("booleans are not numbers".into());
         }
@@ -263,6 +263,10 @@ fn call(f: Builtin, args: &[Expr], e: &Expr, input: &Ty) -> R {
         Builtin::Reverse | Builtin::Sort => {
             elem(&t[0], &args[0])?;
             t[0].clone()
+        }
+        Builtin::Argsort => {
+            elem(&t[0], &args[0])?;
+            Ty::Seq(Box::new(Atoms::int(0, HI)))
         }
         Builtin::Concat => {
             let mut acc = as_seq(t[0].clone());

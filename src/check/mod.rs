@@ -19,6 +19,7 @@ mod machine;
 mod machine_lib;
 mod model;
 mod pick;
+mod pointer;
 mod position;
 mod probe;
 mod rasp;

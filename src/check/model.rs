@@ -28,6 +28,7 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "head_bias",
     "attn_bias_init",
     "attn_weight_init",
+    "head",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
@@ -258,6 +259,13 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         "algen::check::unknown_value",
         ir::AttnWeightInit::Uniform,
     );
+    let head = cx.choice_or(
+        f.get("head"),
+        "output head",
+        &[("vocab", ir::Head::Vocab), ("pointer", ir::Head::Pointer)],
+        "algen::check::unknown_value",
+        ir::Head::Vocab,
+    );
     let final_norm = match f.get("final_norm") {
         Some(e) => cx.boolean(e).map(Some),
         None => Some(None),
@@ -309,6 +317,7 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         head_bias: head_bias?,
         attn_bias_init: attn_bias_init?,
         attn_weight_init: attn_weight_init?,
+        head: head?,
     })
 }
 

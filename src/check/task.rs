@@ -10,13 +10,14 @@ use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 pub(super) const FIELDS: &[&str] =
     &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
-pub(super) const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "addition", "multiplication"];
+pub(super) const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "pointer", "addition", "multiplication"];
 /// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
 const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
     ("transduce", ir::Format::Transduce),
     ("tag", ir::Format::Tag),
     ("classify", ir::Format::Classify),
     ("lm", ir::Format::Lm),
+    ("pointer", ir::Format::Pointer),
 ];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
@@ -142,7 +143,10 @@ fn expr_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, poisoned: bool) -
     let (alphabet, format, target) = (alphabet?, format?, target?);
     let format = plain_format(cx, &format, f.expr("format"))?;
     let ty = infer::infer(cx, &target, &alphabet)?;
-    let outputs = outputs(cx, &target, &ty, format, &alphabet, declared)?;
+    let outputs = match format {
+        ir::Format::Pointer => super::pointer::outputs(cx, &target, &ty, declared)?,
+        _ => outputs(cx, &target, &ty, format, &alphabet, declared)?,
+    };
     super::probe::string_target(cx, &target, &alphabet)?;
     if let Some(tok) = &score_until {
         if !outputs.contains(tok) {

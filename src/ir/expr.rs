@@ -90,6 +90,9 @@ pub enum Builtin {
     Reverse,
     /// `sort(s)`: ascending; integers (and integer tokens) numerically, other tokens by their text.
     Sort,
+    /// `argsort(s)`: the 0-based positions of `s`'s elements in the order [`Builtin::Sort`] puts
+    /// them, stable (equal elements by position): `argsort([3, 1, 3, 0]) = [3, 1, 0, 2]`.
+    Argsort,
     /// `concat(a, b, ...)`: same as `a ++ b ++ ...`
     Concat,
     /// `len(s)`
@@ -128,6 +131,7 @@ impl Builtin {
     pub const ALL: &'static [(&'static str, Builtin, usize, usize)] = &[
         ("reverse", Builtin::Reverse, 1, 1),
         ("sort", Builtin::Sort, 1, 1),
+        ("argsort", Builtin::Argsort, 1, 1),
         ("concat", Builtin::Concat, 1, usize::MAX),
         ("len", Builtin::Len, 1, 1),
         ("count", Builtin::Count, 2, 2),

@@ -11,6 +11,7 @@ pub mod chomsky;
 pub mod defaults;
 pub mod expr;
 pub mod grammar;
+mod head;
 pub mod machine;
 pub mod model;
 pub mod split;
@@ -21,7 +22,7 @@ pub use chomsky::Chomsky;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{
-    Activation, Arch, AttnBiasInit, AttnWeightInit, FfnActivation, LstmCfg, LstmStyle, ModelKind, Norm, NormType,
+    Activation, Arch, AttnBiasInit, AttnWeightInit, FfnActivation, Head, LstmCfg, LstmStyle, ModelKind, Norm, NormType,
     Position, RnnCfg, StackRnnCfg, TapeRnnCfg, TransformerCfg,
 };
 pub use split::{Part, Selector, Split};

@@ -1,5 +1,6 @@
 //! Model architectures.
 
+pub use super::head::Head;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -254,6 +255,9 @@ pub struct TransformerCfg {
     /// How the attention projections' weights start (uniform, the default, omitted).
     #[serde(default, skip_serializing_if = "AttnWeightInit::is_uniform")]
     pub attn_weight_init: AttnWeightInit,
+    /// The output head (a linear map to the output vocabulary, the default, omitted).
+    #[serde(default, skip_serializing_if = "Head::is_vocab")]
+    pub head: Head,
 }
 
 impl TransformerCfg {

@@ -72,6 +72,15 @@ impl Task {
         }
     }
 
+    /// The text of target id `id`: output token `outputs[id]` (`"?"` out of range), or for
+    /// [`Format::Pointer`], whose target ids are input positions, the position in decimal.
+    pub fn output_text(&self, id: u32) -> String {
+        match self.format {
+            Format::Pointer => id.to_string(),
+            _ => self.outputs.get(id as usize).map_or_else(|| "?".to_string(), String::clone),
+        }
+    }
+
     /// The target expression of the kinds that have one (expression, RASP, universe).
     pub fn target(&self) -> Option<&Expr> {
         match &self.kind {
@@ -164,6 +173,11 @@ pub enum Format {
     Tag,
     /// Encoder: the input then one query token; one output.
     Classify,
+    /// Encoder, as [`Format::Transduce`] (the input, then one query token per target position),
+    /// with targets that are 0-based positions of the input (`argsort(input)`): read by a
+    /// pointer head (Vinyals et al. 2015), whose classes are the input positions. The task
+    /// lists no outputs.
+    Pointer,
     /// Decoder: `input SEP target EOS`, loss on what follows SEP, greedy decoding at evaluation.
     Lm,
     /// Decoder: integer addition as in Cho et al. 2024 ("Position Coupling"):
@@ -190,6 +204,7 @@ impl Format {
             Format::Transduce => "transduce",
             Format::Tag => "tag",
             Format::Classify => "classify",
+            Format::Pointer => "pointer",
             Format::Lm => "lm",
             Format::Addition { .. } => "addition",
             Format::Multiplication { .. } => "multiplication",

@@ -137,7 +137,7 @@ fn step(
     if let Some(ln) = &t.final_ln {
         last = ln.forward(&last, k)?;
     }
-    let logits = t.head.forward(&last, k)?; // (B, 1, V)
+    let logits = t.head.linear()?.forward(&last, k)?; // (B, 1, V)
     logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()
 }
 

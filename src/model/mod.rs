@@ -16,6 +16,7 @@ pub mod lstm;
 pub mod memory;
 pub mod ops;
 pub mod params;
+pub mod pointer;
 pub mod positions;
 pub mod rnn;
 pub mod step;
@@ -27,7 +28,7 @@ pub use params::Params;
 pub use rnn::Recurrent;
 pub use transformer::Transformer;
 
-use crate::ir::model::{Arch, LstmStyle, NormType, Position};
+use crate::ir::model::{Arch, Head, LstmStyle, NormType, Position};
 use candle_core::{bail, DType, Result, Tensor};
 use rand_chacha::ChaCha8Rng;
 
@@ -137,11 +138,13 @@ impl Net {
         }
     }
 
-    /// The input id of the task's query token (`transduce`, `classify`), which the tape RNN
-    /// needs for its jump length (the input before the queries); other networks ignore it.
+    /// The input id of the task's query token (`transduce`, `classify`, `pointer`), which the
+    /// tape RNN needs for its jump length (the input before the queries) and a pointer head
+    /// masks out; other networks ignore it.
     pub fn with_query(self, query: Option<u32>) -> Net {
         match self {
             Net::Recurrent(r) => Net::Recurrent(r.with_query(query)),
+            Net::Transformer(t) => Net::Transformer(t.with_query(query)),
             n => n,
         }
     }
@@ -205,7 +208,8 @@ pub fn build_task(
 ///
 /// Transformer, with `n = 2` parameters per channel of a LayerNorm (gain, bias) or `n = 1` for
 /// RMSNorm (gain): `V_in·d` + positions + `L·(4d² + 2d·ffn + 5d + 2n·d + ffn)`
-/// + (with a final norm: `n·d`) + `V_out·d` + (with a head bias: `V_out`).
+/// + (with a final norm: `n·d`) + `V_out·d` + (with a head bias: `V_out`); a pointer head
+/// (`head = pointer`) has `2d² + d` instead of the last two.
 ///
 /// Positions: `max_len·d` (learned, also under `randomized`), `max_position·d` (coupled),
 /// `buckets·H` (t5), `L·(d² + 2d)` (relative: `W_r` and `u, v` per layer), else 0.
@@ -234,8 +238,11 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
             let attn_bias = if c.attn_bias_init == crate::ir::AttnBiasInit::None { 0 } else { 4 * d };
             let layer = 4 * d * d + attn_bias + 2 * d * f + d + 2 * n * d + f;
             let final_ln = if c.has_final_norm() { n * d } else { 0 };
-            let head_bias = if c.head_bias { io.vocab_out } else { 0 };
-            io.vocab_in * d + pos + c.layers * layer + final_ln + io.vocab_out * d + head_bias
+            let head = match (c.head, c.head_bias) {
+                (Head::Pointer, _) => 2 * d * d + d,
+                (Head::Vocab, bias) => io.vocab_out * d + if bias { io.vocab_out } else { 0 },
+            };
+            io.vocab_in * d + pos + c.layers * layer + final_ln + head
         }
         Arch::Lstm(c) => {
             let (e, h) = (c.input_width(io.vocab_in), c.hidden);
@@ -271,7 +278,8 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 /// feed-forward matmuls (4d·ffn), attention scores QKᵀ and weighted sum PV (2T·d each, full
 /// T×T even when causal), and the head. Backward ≈ 2× forward, so a step ≈ 3× forward
 /// (Kaplan et al. 2020, §2.1). Embedding lookups, norms and softmax are ignored.
-/// `relative` attention (also randomized) adds per token and layer `2d² + 2H·T·d`: the
+/// A pointer head costs `4d² + 2T·d` per token instead of `2d·V_out` (`W1`, `W2`, and `v` over
+/// the `T` candidates; `tanh` ignored). `relative` attention (also randomized) adds per token and layer `2d² + 2H·T·d`: the
 /// projection `W_rᵀ(q_i + v)` (2d² over all heads) and its product with every key's
 /// `d` sinusoid features, per head (see `positions::relative`).
 ///
@@ -288,7 +296,11 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
             let rel = if c.position.base() == &Position::Relative { 2 * d * d + 2 * c.heads as u64 * t * d } else { 0 };
-            let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d + rel) + 2 * d * io.vocab_out as u64;
+            let head = match c.head {
+                Head::Pointer => 4 * d * d + 2 * t * d,
+                Head::Vocab => 2 * d * io.vocab_out as u64,
+            };
+            let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d + rel) + head;
             3 * batch as u64 * t * per_token
         }
         Arch::Lstm(c) => {

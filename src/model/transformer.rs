@@ -3,7 +3,9 @@
 //! (post-norm: `x = LN(x + f(x))`; pre-norm: `x = x + f(LN(x))`; Lee et al. 2024's block:
 //! `x = LN(x); x = x + Attn(x); x = x + FFN(LN(x))`), an optional final LN (by default after
 //! pre-norm and Lee blocks), and a linear head (with or without bias) to `vocab_out` logits at
-//! every position. Encoder = bidirectional attention, decoder = causal attention.
+//! every position, or with `head = pointer` a pointer head whose logits at every position are
+//! over the row's input positions ([`super::pointer`]). Encoder = bidirectional attention,
+//! decoder = causal attention.
 //!
 //! Dropout (rate `cfg.dropout`, only when a dropout RNG is passed) is applied to the embedding
 //! sum and to each sublayer output before its residual add, as in Vaswani et al. §5.4;
@@ -12,8 +14,9 @@
 use super::layers::{AttnCtx, FeedForward, LayerNorm, Linear, SelfAttention};
 use super::ops::{self, Kernels};
 use super::params::Params;
+use super::pointer::{self, Pointer};
 use super::positions::{Ids, Positions};
-use crate::ir::model::{ModelKind, Norm, TransformerCfg};
+use crate::ir::model::{Head, ModelKind, Norm, TransformerCfg};
 use candle_core::{bail, DType, Result, Tensor};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -38,8 +41,37 @@ pub struct Transformer {
     pub positions: Positions,
     pub blocks: Vec<Block>,
     pub final_ln: Option<LayerNorm>,
-    pub head: Linear,
+    pub head: OutputHead,
     pub kernels: Kernels,
+    /// The input id of the task's query token, which a pointer head never points at.
+    pub query: Option<u32>,
+}
+
+/// The last layer of a transformer (`head = vocab | pointer`).
+#[derive(Clone, Debug)]
+pub enum OutputHead {
+    /// A linear map to `vocab_out` logits.
+    Vocab(Linear),
+    /// Attention over the input positions ([`super::pointer`]).
+    Pointer(Pointer),
+}
+
+impl OutputHead {
+    /// The linear head, or an error for a pointer head (which the graph-free step and cached
+    /// decoding do not run).
+    pub fn linear(&self) -> Result<&Linear> {
+        match self {
+            OutputHead::Vocab(l) => Ok(l),
+            OutputHead::Pointer(_) => bail!("a pointer head has no output vocabulary"),
+        }
+    }
+
+    fn detached(&self) -> Self {
+        match self {
+            OutputHead::Vocab(l) => OutputHead::Vocab(l.detached()),
+            OutputHead::Pointer(p) => OutputHead::Pointer(p.detached()),
+        }
+    }
 }
 
 fn validate(cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<()> {
@@ -53,7 +85,7 @@ fn validate(cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<(
     if !(0.0..1.0).contains(&cfg.dropout) {
         bail!("transformer: dropout = {} must be in [0, 1)", cfg.dropout)
     }
-    if vocab_in == 0 || vocab_out == 0 {
+    if vocab_in == 0 || (vocab_out == 0 && cfg.head == Head::Vocab) {
         bail!("transformer: empty vocabulary (in {vocab_in}, out {vocab_out})")
     }
     Ok(())
@@ -64,7 +96,7 @@ impl Transformer {
     /// `tok_embed`, `pos_embed` (learned, coupled) or `rel_bias` (t5),
     /// `layers.{i}.{ln1, attn.qkv, attn.out, attn.rel (relative), ln2, ffn.up, ffn.down}`,
     /// `final_ln` (when [`TransformerCfg::has_final_norm`]), `head` (`head.bias` unless
-    /// `head_bias = false`)).
+    /// `head_bias = false`), or with `head = pointer` `pointer.{w1, w2, v}` instead).
     pub fn load(params: &mut Params, cfg: &TransformerCfg, vocab_in: usize, vocab_out: usize) -> Result<Self> {
         validate(cfg, vocab_in, vocab_out)?;
         let d = cfg.d_model;
@@ -95,9 +127,10 @@ impl Transformer {
             true => Some(LayerNorm::load(params, "final_ln", d, cfg.norm_type)?),
             false => None,
         };
-        let head = match cfg.head_bias {
-            true => Linear::load(params, "head", vocab_out, d)?,
-            false => Linear::load_no_bias(params, "head", vocab_out, d)?,
+        let head = match (cfg.head, cfg.head_bias) {
+            (Head::Pointer, _) => OutputHead::Pointer(Pointer::load(params, "pointer", d)?),
+            (Head::Vocab, true) => OutputHead::Vocab(Linear::load(params, "head", vocab_out, d)?),
+            (Head::Vocab, false) => OutputHead::Vocab(Linear::load_no_bias(params, "head", vocab_out, d)?),
         };
         let cfg = cfg.clone();
         Ok(Transformer {
@@ -110,7 +143,14 @@ impl Transformer {
             final_ln,
             head,
             kernels: Kernels::Fused,
+            query: None,
         })
+    }
+
+    /// The same model told the task's query token (a pointer head masks its positions out).
+    pub fn with_query(mut self, query: Option<u32>) -> Self {
+        self.query = query;
+        self
     }
 
     /// The same model running `kernels`.
@@ -119,7 +159,8 @@ impl Transformer {
         self
     }
 
-    /// `tokens (B, T) u32` → logits `(B, T, vocab_out)`; `pad (B, T)`: 1 = real, 0 = padding
+    /// `tokens (B, T) u32` → logits `(B, T, vocab_out)` (a pointer head: `(B, T, T)`, over
+    /// the row's positions); `pad (B, T)`: 1 = real, 0 = padding
     /// (padded keys are hidden from every query); dropout only when `dropout_rng` is given;
     /// explicit position ids (`B·T`, row-major; default `0..T`, or a randomized draw for
     /// `randomized(..)` schemes, see [`Positions::ids`]). [`crate::model::Net::forward`]
@@ -175,7 +216,13 @@ impl Transformer {
         if let Some(ln) = &self.final_ln {
             x = ln.forward(&x, k)?;
         }
-        self.head.forward(&x, k) // (B, T, vocab_out)
+        match &self.head {
+            OutputHead::Vocab(head) => head.forward(&x, k), // (B, T, vocab_out)
+            OutputHead::Pointer(ptr) => {
+                let cand = pointer::candidates(&ids, key_mask.as_deref().map(Vec::as_slice), self.query);
+                ptr.forward(&x, &cand, k) // (B, T, T)
+            }
+        }
     }
 
     /// What every attention layer of this model is told for one forward pass at position ids
@@ -229,6 +276,7 @@ impl Transformer {
             final_ln: self.final_ln.as_ref().map(LayerNorm::detached),
             head: self.head.detached(),
             kernels: self.kernels,
+            query: self.query,
         }
     }
 }

@@ -19,6 +19,7 @@ pub(super) fn call<'a>(e: &Expr, b: Builtin, args: &[Expr], input: &'a [Value]) 
     let v = match b {
         Builtin::Reverse => reverse(&args[0], vals.swap_remove(0))?,
         Builtin::Sort => sort(&args[0], vals.swap_remove(0))?,
+        Builtin::Argsort => argsort(&args[0], vals.swap_remove(0))?,
         Builtin::Concat => concat(e, vals)?,
         Builtin::Len => Value::Int(seq(&args[0], &vals[0], "`len`")?.len() as i64),
         Builtin::Count => {
@@ -85,6 +86,24 @@ fn sort(a: &Expr, v: Ev) -> Result<Value, EvalError> {
     }
     s.sort_by(|x, y| order(x, y).unwrap_or(std::cmp::Ordering::Equal));
     Ok(Value::Seq(s))
+}
+
+/// The 0-based positions of `v`'s elements in [`sort`]'s order; stable, so equal elements keep
+/// their order of position (`argsort([3, 1, 3, 0]) = [3, 1, 0, 2]`). The same errors as `sort`.
+fn argsort(a: &Expr, v: Ev) -> Result<Value, EvalError> {
+    let s = owned_seq(a, v, "`argsort`")?;
+    let mut idx: Vec<usize> = (0..s.len()).collect();
+    if s.iter().all(|x| x.as_int().is_some()) {
+        idx.sort_by_key(|&i| s[i].as_int().unwrap_or(0));
+    } else {
+        if let Some(bad) = s.iter().find(|x| !matches!(x, Value::Tok(_)) || x.as_int().is_some()) {
+            let what =
+                if bad.as_int().is_some() { "cannot mix numbers and tokens" } else { "sorts integers or tokens" };
+            return fail(a, format!("`argsort` {what}; found {} `{bad}`", bad.kind()));
+        }
+        idx.sort_by(|&i, &j| order(&s[i], &s[j]).unwrap_or(std::cmp::Ordering::Equal));
+    }
+    Ok(Value::Seq(idx.into_iter().map(|i| Value::Int(i as i64)).collect()))
 }
 
 fn concat(e: &Expr, vals: Vec<Ev>) -> Result<Value, EvalError> {

@@ -2,6 +2,12 @@
 //! token position).
 //!
 //! - `transduce`: `input ++ [<q>; |target|]`; target `j` is read at query `j`.
+//! - `pointer`: the `transduce` layout, `input ++ [<q>; |target|]`, but the target ids are the
+//!   target's values themselves, 0-based positions of the input (`argsort(input)`), which are
+//!   also the column indices of the input tokens (an expression task has no BOS): a pointer head
+//!   (`head = pointer`) scores every token position at every query and masks out all but the
+//!   input's. `213` with target `[1, 0, 2]` is `2 1 3 <q> <q> <q>`, targets `0 0 0 1 0 2`,
+//!   mask `0 0 0 1 1 1`.
 //! - `tag`: `input`; target `i` is read at position `i`.
 //! - `classify`: `input ++ [<q>]`; the label is read at the query.
 //! - `lm`: with `S = input ++ [<sep>] ++ target ++ [<eos>]`, tokens are
@@ -75,6 +81,15 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
             tokens.resize(n + m, query);
             let mut targets = vec![0; n];
             targets.extend(ex.target.iter().map(|&t| out(t)));
+            let mut mask = vec![0.0; n];
+            mask.resize(n + m, 1.0);
+            Encoded::new(tokens, targets, mask)
+        }
+        Format::Pointer => {
+            let mut tokens = ex.input.clone();
+            tokens.resize(n + m, query);
+            let mut targets = vec![0; n];
+            targets.extend_from_slice(&ex.target);
             let mut mask = vec![0.0; n];
             mask.resize(n + m, 1.0);
             Encoded::new(tokens, targets, mask)

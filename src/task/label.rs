@@ -39,6 +39,9 @@ pub enum LabelError {
     #[error("task `{task}`: `{input}` is not in the task's universe: {message}")]
     NotInUniverse { task: String, input: String, message: String, span: Span },
 
+    #[error("task `{task}`: the pointer target gave `{value}` for input `{input}`, which is not a position of it (0..{input_len})")]
+    NotPosition { task: String, input: String, value: String, input_len: usize, span: Span },
+
     #[error("task `{task}`: the alphabet is empty, so no input of length {len} exists")]
     EmptyAlphabet { task: String, len: usize, span: Span },
 }
@@ -57,6 +60,7 @@ impl LabelError {
             LabelError::Invalid { .. } => "algen::task::invalid_input",
             LabelError::EmptyAlphabet { .. } => "algen::task::empty_alphabet",
             LabelError::NotInUniverse { .. } => "algen::task::not_in_universe",
+            LabelError::NotPosition { .. } => "algen::task::not_position",
         }
     }
 
@@ -73,6 +77,9 @@ impl LabelError {
             }
             LabelError::Grammar { .. } | LabelError::Invalid { .. } => ("this task", "give an input the task can draw"),
             LabelError::EmptyAlphabet { .. } => ("this task", "give the task a non-empty alphabet or universe"),
+            LabelError::NotPosition { .. } => {
+                ("gives it", "a pointer target lists 0-based positions of the input, e.g. `argsort(input)`")
+            }
             LabelError::NotInUniverse { .. } => (
                 "this task",
                 "an input is the format's layout of a tuple that the variables' ranges and the `where` filter keep",
@@ -93,7 +100,8 @@ impl LabelError {
             | LabelError::EmptyAlphabet { span, .. }
             | LabelError::Grammar { span, .. }
             | LabelError::Invalid { span, .. }
-            | LabelError::NotInUniverse { span, .. } => *span,
+            | LabelError::NotInUniverse { span, .. }
+            | LabelError::NotPosition { span, .. } => *span,
         }
     }
 }
@@ -190,6 +198,9 @@ impl<'t> Labeler<'t> {
             span: e.span,
         })?;
         let elems = self.shape(result, input.len())?;
+        if task.format == Format::Pointer {
+            return elems.iter().map(|v| self.position(v, &values)).collect();
+        }
         elems.iter().map(|v| self.output_id(v)).collect()
     }
 
@@ -299,6 +310,20 @@ impl<'t> Labeler<'t> {
         }
     }
 
+    /// A pointer target's element: a position of the input (`0..|input|`).
+    fn position(&self, v: &Value, input: &[Value]) -> Result<u32, LabelError> {
+        match v.as_int() {
+            Some(p) if (0..input.len() as i64).contains(&p) => Ok(p as u32),
+            _ => Err(LabelError::NotPosition {
+                task: self.task.name.clone(),
+                input: render_input(input),
+                value: v.to_string(),
+                input_len: input.len(),
+                span: target_span(self.task),
+            }),
+        }
+    }
+
     fn output_id(&self, v: &Value) -> Result<u32, LabelError> {
         let task = self.task;
         let found = match v {
@@ -359,10 +384,10 @@ pub fn label(task: &Task, input: &[u32]) -> Result<Vec<u32>, LabelError> {
 }
 
 /// [`label`] on tokens: validates `input` against the alphabet and returns
-/// the output tokens.
+/// the output tokens (a `pointer` task's positions as decimal text).
 pub fn label_tokens<S: AsRef<str>>(task: &Task, input: &[S]) -> Result<Vec<String>, LabelError> {
     let labeler = Labeler::new(task);
     let ids = labeler.input_ids(input)?;
     let out = labeler.label(&ids)?;
-    Ok(out.iter().map(|&i| task.outputs[i as usize].clone()).collect())
+    Ok(out.iter().map(|&i| task.output_text(i)).collect())
 }

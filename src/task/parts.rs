@@ -161,11 +161,8 @@ fn times(task: &Task, e: &Expr, ex: &Example) -> Result<usize, LabelError> {
 
 fn value(task: &Task, e: &Expr, ex: &Example) -> Result<Value, LabelError> {
     let input: Vec<Value> = ex.input.iter().map(|&i| Value::tok(&task.alphabet[i as usize])).collect();
-    let output: Vec<Expr> = ex
-        .target
-        .iter()
-        .map(|&o| Expr { kind: ExprKind::Tok(task.outputs[o as usize].clone()), span: e.span })
-        .collect();
+    let output: Vec<Expr> =
+        ex.target.iter().map(|&o| Expr { kind: ExprKind::Tok(task.output_text(o)), span: e.span }).collect();
     let bound = bind(e, &output);
     super::eval::eval(&bound, &input)
         .map_err(|err| eval_error(task, &Expr { span: err.span, ..e.clone() }, ex, err.message))

@@ -1,8 +1,9 @@
 //! The model's token layout for a task.
 //!
-//! - Encoder formats (`transduce`, `tag`, `classify`): model input ids are
+//! - Encoder formats (`transduce`, `tag`, `classify`, `pointer`): model input ids are
 //!   the task's input ids (`alphabet`) followed by the query token `<q>` and, for a RASP
 //!   target with `bos`, the BOS token; model output ids are the task's output ids (`outputs`).
+//!   `pointer` is laid out the same way and has no outputs: its classes are input positions.
 //! - `lm` (decoder): one shared vocabulary, `alphabet`, then the `outputs`
 //!   not already in it (in order), then `<sep>` and `<eos>`; input and output
 //!   lists are the same. Alphabet ids keep their values; a task output id

@@ -118,6 +118,7 @@ pub fn cfg(
         head_bias: true,
         attn_bias_init: Default::default(),
         attn_weight_init: Default::default(),
+        head: Default::default(),
     }
 }
 

@@ -87,7 +87,7 @@ impl<T: Fl> Weights<T> {
             pos,
             blocks,
             final_ln: m.final_ln.as_ref().map(Ln::of).transpose()?,
-            head: Lin::of(&m.head)?,
+            head: Lin::of(m.head.linear()?)?,
         })
     }
 }

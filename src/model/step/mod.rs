@@ -16,7 +16,7 @@
 //! learned, coupled, randomized, alibi, hard_alibi), padding masks, biased or unbiased
 //! projections and head. Not covered (the trainer falls back to the autograd path and says so
 //! once, [`unsupported`]): dropout, RMSNorm, RoPE, relative and T5 attention, per-layer
-//! randomized positions, the reference kernels.
+//! randomized positions, a pointer head, the reference kernels.
 
 mod backward;
 mod forward;
@@ -73,6 +73,8 @@ pub fn unsupported(m: &Transformer) -> Option<String> {
         "relative attention"
     } else if m.positions.per_layer() {
         "per-layer randomized positions"
+    } else if matches!(m.head, crate::model::transformer::OutputHead::Pointer(_)) {
+        "a pointer head"
     } else if !m.tok_embed.device().is_cpu() {
         "a non-CPU device"
     } else {
