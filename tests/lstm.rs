@@ -272,3 +272,52 @@ fn bench_training_step() {
         );
     }
 }
+
+// ---------------------------------------------------------------- the token-table first layer
+
+/// The model before the token table: the first layer projects every position's input row
+/// (embedding or one-hot) with one `(B·T, in) × (in, 4H)` GEMM, as every other layer does.
+fn project_every_position(l: &model::Lstm, x: &Tensor) -> Result<Tensor> {
+    let ids: Vec<u32> = x.flatten_all()?.to_vec1()?;
+    let bt = x.dims2()?;
+    let mut h = ops::embed(&l.input_rows()?, &ids, bt, 1.0, None)?; // (B, T, in)
+    for layer in &l.layers {
+        h = layer.forward(&h, Kernels::Fused)?;
+    }
+    if l.cfg.style == algen::ir::model::LstmStyle::Haiku {
+        h = h.relu()?;
+    }
+    l.head.forward(&h, Kernels::Fused)
+}
+
+/// Logits, loss and every gradient of the token-table first layer agree with projecting every
+/// position within 1e-6 relative (of each tensor's largest entry), in f32 and f64, both
+/// styles. Not bit for bit: the GEMM kernel's blocking (and so its summation order) depends on
+/// the row count (V vs B·T), and dW_ih and the embedding's gradient sum dZ per token before
+/// the product instead of inside one GEMM over B·T rows.
+#[test]
+fn token_table_matches_projecting_every_position() {
+    let (x, pad, y, mask) = batch();
+    let haiku =
+        |l, h| Arch::Lstm(LstmCfg { layers: l, hidden: h, embed: h, style: algen::ir::model::LstmStyle::Haiku });
+    for a in [arch(2, 16, 8), arch(1, 9, 5), haiku(2, 12)] {
+        for dt in [DType::F32, DType::F64] {
+            let (net, params) = model::build_with(&a, IO, 5, dt).unwrap();
+            let Net::Lstm(l) = &net else { panic!("not an lstm") };
+            let what = format!("{a:?} {dt:?}");
+            let (new, old) = (net.forward(&x, Some(&pad), None).unwrap(), project_every_position(l, &x).unwrap());
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let scale = b.iter().fold(0f64, |m, x| m.max(x.abs()));
+                assert_close(a, b, 1e-6, 1e-6 * scale, what)
+            };
+            close(&vals(&new), &vals(&old), &format!("{what}: logits"));
+            let loss = |z: &Tensor| model::cross_entropy_masked(z, &y, &mask).unwrap();
+            let (ln, lo) = (loss(&new), loss(&old));
+            close(&vals(&ln), &vals(&lo), &format!("{what}: loss"));
+            let (gn, go) = (ln.backward().unwrap(), lo.backward().unwrap());
+            for (name, v) in params.named() {
+                close(&vals(gn.get(v).unwrap()), &vals(go.get(v).unwrap()), &format!("{what}: d {name}"));
+            }
+        }
+    }
+}
