@@ -3,10 +3,10 @@
 //! every position, like the transformer's output. The recurrent baseline of the
 //! Chomsky-hierarchy benchmark (Delétang et al. 2023).
 //!
-//! Each layer computes its input projection for all steps as one GEMM (`ops::linear`,
-//! `x·W_ihᵀ + b_ih + b_hh`) and runs the recurrence as one fused node (`ops::lstm`), h0 = c0 = 0.
-//! The first layer's input is a token's row (embedding or one-hot), so its projection is a
-//! `(V, 4H)` table looked up per position ([`LstmLayer::forward_tokens`]).
+//! Each layer is one graph node (`ops::lstm_rows`): its input projection for all steps as one
+//! GEMM (`x·W_ihᵀ + b_ih + b_hh`), then the recurrence, h0 = c0 = 0. The first layer's input is
+//! a token's row (embedding or one-hot), so its projection is a `(V, 4H)` table looked up per
+//! position ([`LstmLayer::forward_tokens`], `ops::lstm_tokens`).
 //!
 //! `style = haiku` (the Chomsky-hierarchy benchmark's `hk.LSTM` in `make_rnn`) keeps the
 //! same recurrence with its wiring: the first layer reads one-hot tokens (no embedding), each
@@ -59,7 +59,7 @@ impl LstmLayer {
     pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
         let bias = (&self.b_ih + &self.b_hh)?; // (4H)
         match k {
-            Kernels::Fused => ops::lstm(&ops::linear(x, &self.w_ih, &bias, false)?, &self.w_hh),
+            Kernels::Fused => ops::lstm_rows(x, &Tensor::cat(&[&self.w_ih, &bias.unsqueeze(1)?], 1)?, &self.w_hh),
             Kernels::Reference => ops::lstm_ref(&ops::linear_ref(x, &self.w_ih, &bias, false)?, &self.w_hh),
         }
     }
@@ -74,7 +74,7 @@ impl LstmLayer {
     pub fn forward_tokens(&self, rows: &Tensor, ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
         let bias = (&self.b_ih + &self.b_hh)?; // (4H)
         let table = ops::linear(rows, &self.w_ih, &bias, false)?; // (V, 4H)
-        ops::lstm(&ops::embed(&table, ids, bt, 1.0, None)?, &self.w_hh)
+        ops::lstm_tokens(&table, ids, bt, &self.w_hh)
     }
 
     fn detached(&self) -> Self {

@@ -42,7 +42,7 @@ impl Lstm {
         let z = dims(xs.1.dims(), ws.1.dims())?;
         let x = super::cpu_slice::<T>(xs.0, xs.1, "lstm")?;
         let w = super::cpu_slice::<T>(ws.0, ws.1, "lstm")?;
-        let Fwd { h, gates, cells } = forward(z, x, w)?;
+        let Fwd { h, gates, cells } = forward(z, x.to_vec(), w)?;
         if self.save {
             let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
             *self.saved.lock().expect("lstm saved-state lock") = Some(saved);
@@ -62,7 +62,7 @@ impl Lstm {
         let (gates, cells): (&[T], &[T]) = match &saved {
             Some((gates, cells)) => (T::cpu_storage_as_slice(gates)?, T::cpu_storage_as_slice(cells)?),
             None => {
-                recomputed = forward(z, xv, wv)?;
+                recomputed = forward(z, xv.to_vec(), wv)?;
                 (&recomputed.gates, &recomputed.cells)
             }
         };

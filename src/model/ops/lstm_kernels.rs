@@ -120,10 +120,11 @@ pub(super) struct State<'a, T> {
     pub cells: &'a [T],
 }
 
-/// Forward over all steps with h0 = c0 = 0. `xproj (B, T, 4H)`, `w (4H, H)`.
-pub(super) fn forward<T: Act>(z: Dims, xproj: &[T], w: &[T]) -> Result<Fwd<T>> {
+/// Forward over all steps with h0 = c0 = 0. `xproj (B, T, 4H)` (taken: it becomes the gate
+/// buffer), `w (4H, H)`.
+pub(super) fn forward<T: Act>(z: Dims, xproj: Vec<T>, w: &[T]) -> Result<Fwd<T>> {
     let (t, h, h4) = (z.t, z.h, z.h4());
-    let mut gates = xproj.to_vec(); // (B, T, 4H): pre-activations, then gates in place
+    let mut gates = xproj; // (B, T, 4H): pre-activations, then gates in place
     let mut hs = vec![T::zero(); z.b * t * h]; // (B, T, H)
     let mut cells = vec![T::zero(); z.b * t * h]; // (B, T, H)
     if z.b == 0 || t == 0 {
