@@ -20,15 +20,13 @@ use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
-/// The saved forward state: activated gates `(B, T, 4H)` and cell states `(B, T, H)`.
-type Saved = (CpuStorage, CpuStorage);
-
 struct Layer {
     /// `Some(ids)`: input is token ids into a table (op 2); `None`: rows (op 3).
     ids: Option<Arc<Vec<u32>>>,
     bt: (usize, usize),
     save: bool,
-    saved: Mutex<Option<Saved>>,
+    /// The saved forward state: activated gates `(B, T, 4H)` and cell states `(B, T, H)`.
+    saved: Mutex<Option<(CpuStorage, CpuStorage)>>,
 }
 
 /// `[W_ih | b] (4H, in + 1)` → `W_ih (4H, in)` and `b (4H)` as separate host vectors.
@@ -54,7 +52,8 @@ impl Layer {
         let h4 = 4 * z.h;
         match (&self.ids, wb) {
             (Some(ids), _) => {
-                let mut g = Vec::with_capacity(ids.len() * h4);
+                let mut g = T::pool().take(0, T::zero());
+                g.reserve(ids.len() * h4);
                 for &id in ids.iter() {
                     g.extend_from_slice(&input[id as usize * h4..(id as usize + 1) * h4]);
                 }
@@ -63,7 +62,7 @@ impl Layer {
             (None, Some(wb)) => {
                 let inp = wb.len() / h4 - 1;
                 let (w, b) = split_wb(wb, inp);
-                let mut g = Vec::new();
+                let mut g = T::pool().take(0, T::zero());
                 rows_fwd(input, &w, &b, (z.b * z.t, inp, h4), false, &mut g)?;
                 Ok(g)
             }
@@ -75,9 +74,15 @@ impl Layer {
         let z = self.dims(w_hh.1.dims())?;
         let w = cpu_slice::<T>(w_hh.0, w_hh.1, "lstm layer")?;
         let Fwd { h, gates, cells } = forward(z, self.preact(z, input, wb)?, w)?;
-        if self.save {
-            let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
-            *self.saved.lock().expect("lstm layer saved-state lock") = Some(saved);
+        match self.save {
+            true => {
+                let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
+                *self.saved.lock().expect("lstm layer saved-state lock") = Some(saved);
+            }
+            false => {
+                T::pool().give(gates);
+                T::pool().give(cells);
+            }
         }
         Ok((T::to_cpu_storage_owned(h), Shape::from((z.b, z.t, z.h))))
     }
@@ -100,6 +105,9 @@ impl Layer {
         };
         let state = State { h: hh.slice::<T>()?, gates, cells };
         let (dz, dw) = backward(z, wv, &state, gh.slice::<T>()?, w_hh.track_op())?;
+        for v in saved.into_iter().flat_map(|(g, c)| [g, c]).filter_map(T::storage_vec) {
+            T::pool().give(v);
+        }
         Ok(Dz { z, dz, dw_hh: dw.map(|v| tensor(v, w_hh.dims())).transpose()? })
     }
 }
@@ -128,6 +136,7 @@ fn bwd_tokens<T: Act>(op: &Layer, table: &Tensor, w_hh: &Tensor, res: &Tensor, g
         }
         false => None,
     };
+    T::pool().give(dz);
     Ok((dtable, dw_hh))
 }
 
@@ -143,6 +152,7 @@ fn bwd_rows<T: Act>(op: &Layer, x: &Tensor, wb: &Tensor, w_hh: &Tensor, res: &Te
     let mut dx = x.track_op().then(|| vec![T::zero(); n * inp]);
     let (mut dw, mut db) = (vec![T::zero(); h4 * inp], vec![T::zero(); h4]);
     rows_bwd(xv, &w, &dz, (n, inp, h4), dx.as_deref_mut(), &mut dw, Some(&mut db))?;
+    T::pool().give(dz);
     let dwb = match wb.track_op() {
         true => {
             let mut v = Vec::with_capacity(h4 * (inp + 1));
