@@ -2,7 +2,8 @@
 //! `nn.LSTM` equations) over a whole sequence as one graph node.
 //!
 //! Input is the input projection for every step, `xproj (B, T, 4H) = x·W_ihᵀ + b_ih + b_hh`,
-//! computed outside the recurrence as one large GEMM (see `model::lstm`), and the recurrent
+//! computed outside the recurrence as one large GEMM (`lstm_layer` fuses the two into one node,
+//! which is what `model::lstm` uses), and the recurrent
 //! weight `w_hh (4H, H)`. With h0 = c0 = 0 and gate order i, f, g, o:
 //!
 //! ```text
