@@ -272,3 +272,70 @@ fn bench_training_step() {
         );
     }
 }
+
+// ---------------------------------------------------------------- the token-table first layer
+
+/// The model from separate nodes (`embed`, `linear`, `lstm`). `table`: the first layer looks
+/// up a `(V, 4H)` token table; otherwise it projects every position's input row (embedding or
+/// one-hot) with one `(B·T, in) × (in, 4H)` GEMM, as every other layer does.
+fn separate_nodes(l: &model::Lstm, x: &Tensor, table: bool) -> Result<Tensor> {
+    let ids: Vec<u32> = x.flatten_all()?.to_vec1()?;
+    let bt = x.dims2()?;
+    let layer = |h: &Tensor, ly: &model::lstm::LstmLayer| {
+        ops::lstm(&ops::linear(h, &ly.w_ih, &(&ly.b_ih + &ly.b_hh)?, false)?, &ly.w_hh)
+    };
+    let rows = l.input_rows()?;
+    let mut h = match table {
+        true => {
+            let ly = &l.layers[0];
+            let tab = ops::linear(&rows, &ly.w_ih, &(&ly.b_ih + &ly.b_hh)?, false)?; // (V, 4H)
+            ops::lstm(&ops::embed(&tab, &ids, bt, 1.0, None)?, &ly.w_hh)?
+        }
+        false => layer(&ops::embed(&rows, &ids, bt, 1.0, None)?, &l.layers[0])?,
+    };
+    for ly in &l.layers[1..] {
+        h = layer(&h, ly)?;
+    }
+    if l.cfg.style == algen::ir::model::LstmStyle::Haiku {
+        h = h.relu()?;
+    }
+    l.head.forward(&h, Kernels::Fused)
+}
+
+/// Logits, loss and every gradient of the model (one fused node per layer, `lstm_tokens` and
+/// `lstm_rows`) equal those of the same computation from separate nodes bit for bit, and agree
+/// with projecting every position (no token table) within 1e-6 relative (of each tensor's
+/// largest entry), in f32 and f64, both styles. Not bit for bit: the GEMM kernel's blocking (and so its summation order) depends on
+/// the row count (V vs B·T), and dW_ih and the embedding's gradient sum dZ per token before
+/// the product instead of inside one GEMM over B·T rows.
+#[test]
+fn token_table_matches_projecting_every_position() {
+    let (x, pad, y, mask) = batch();
+    let haiku =
+        |l, h| Arch::Lstm(LstmCfg { layers: l, hidden: h, embed: h, style: algen::ir::model::LstmStyle::Haiku });
+    for a in [arch(2, 16, 8), arch(1, 9, 5), haiku(2, 12)] {
+        for dt in [DType::F32, DType::F64] {
+            let (net, params) = model::build_with(&a, IO, 5, dt).unwrap();
+            let Net::Lstm(l) = &net else { panic!("not an lstm") };
+            let what = format!("{a:?} {dt:?}");
+            let new = net.forward(&x, Some(&pad), None).unwrap();
+            let (tab, old) = (separate_nodes(l, &x, true).unwrap(), separate_nodes(l, &x, false).unwrap());
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                let scale = b.iter().fold(0f64, |m, x| m.max(x.abs()));
+                assert_close(a, b, 1e-6, 1e-6 * scale, what)
+            };
+            close(&vals(&new), &vals(&old), &format!("{what}: logits"));
+            let loss = |z: &Tensor| model::cross_entropy_masked(z, &y, &mask).unwrap();
+            let (ln, lt, lo) = (loss(&new), loss(&tab), loss(&old));
+            close(&vals(&ln), &vals(&lo), &format!("{what}: loss"));
+            assert_eq!(vals(&new), vals(&tab), "{what}: fused layer nodes vs separate nodes, logits");
+            assert_eq!(vals(&ln), vals(&lt), "{what}: fused layer nodes vs separate nodes, loss");
+            let (gn, gt, go) = (ln.backward().unwrap(), lt.backward().unwrap(), lo.backward().unwrap());
+            for (name, v) in params.named() {
+                let (n, t) = (vals(gn.get(v).unwrap()), vals(gt.get(v).unwrap()));
+                close(&n, &vals(go.get(v).unwrap()), &format!("{what}: d {name}"));
+                assert_eq!(n, t, "{what}: fused layer nodes vs separate nodes, d {name}");
+            }
+        }
+    }
+}

@@ -3,8 +3,10 @@
 //! every position, like the transformer's output. The recurrent baseline of the
 //! Chomsky-hierarchy benchmark (Delétang et al. 2023).
 //!
-//! Each layer computes its input projection for all steps as one GEMM (`ops::linear`,
-//! `x·W_ihᵀ + b_ih + b_hh`) and runs the recurrence as one fused node (`ops::lstm`), h0 = c0 = 0.
+//! Each layer is one graph node (`ops::lstm_rows`): its input projection for all steps as one
+//! GEMM (`x·W_ihᵀ + b_ih + b_hh`), then the recurrence, h0 = c0 = 0. The first layer's input is
+//! a token's row (embedding or one-hot), so its projection is a `(V, 4H)` table looked up per
+//! position ([`LstmLayer::forward_tokens`], `ops::lstm_tokens`).
 //!
 //! `style = haiku` (the Chomsky-hierarchy benchmark's `hk.LSTM` in `make_rnn`) keeps the
 //! same recurrence with its wiring: the first layer reads one-hot tokens (no embedding), each
@@ -57,9 +59,22 @@ impl LstmLayer {
     pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
         let bias = (&self.b_ih + &self.b_hh)?; // (4H)
         match k {
-            Kernels::Fused => ops::lstm(&ops::linear(x, &self.w_ih, &bias, false)?, &self.w_hh),
+            Kernels::Fused => ops::lstm_rows(x, &Tensor::cat(&[&self.w_ih, &bias.unsqueeze(1)?], 1)?, &self.w_hh),
             Kernels::Reference => ops::lstm_ref(&ops::linear_ref(x, &self.w_ih, &bias, false)?, &self.w_hh),
         }
+    }
+
+    /// The first layer reading tokens: `rows (V, in)` are the input rows a token can have (the
+    /// embedding table, or the identity for one-hot input) and `ids` the `B·T` token ids.
+    /// `x·W_ihᵀ + b` takes only V distinct values, so it is computed once per vocabulary row,
+    /// `(V, 4H)`, and looked up per position: the same dot products as projecting every
+    /// position, without the `(B·T, in) × (in, 4H)` GEMM forward and its two GEMMs backward
+    /// (the lookup's backward sums dZ per token; `W_ih`'s and the rows' gradients are then
+    /// `(V, 4H)`-sized products). `(B, T)` → `(B, T, H)`.
+    pub fn forward_tokens(&self, rows: &Tensor, ids: &[u32], bt: (usize, usize)) -> Result<Tensor> {
+        let bias = (&self.b_ih + &self.b_hh)?; // (4H)
+        let table = ops::linear(rows, &self.w_ih, &bias, false)?; // (V, 4H)
+        ops::lstm_tokens(&table, ids, bt, &self.w_hh)
     }
 
     fn detached(&self) -> Self {
@@ -146,18 +161,32 @@ impl Lstm {
             bail!("lstm: {} position ids for a ({b}, {t}) batch", p.len())
         }
         let k = self.kernels;
-        let mut x = match (&self.tok_embed, k) {
-            (Some(e), Kernels::Fused) => ops::embed(e, &ids, (b, t), 1.0, None)?,
-            (Some(e), Kernels::Reference) => ops::embed_ref(e, &ids, (b, t), 1.0, None)?,
-            (None, _) => one_hot(&ids, (b, t), self.vocab_in, self.head.weight.dtype())?,
-        }; // (B, T, embed or vocab_in)
-        for layer in &self.layers {
+        let mut x = match k {
+            Kernels::Fused => self.layers[0].forward_tokens(&self.input_rows()?, &ids, (b, t))?,
+            Kernels::Reference => {
+                let x = match &self.tok_embed {
+                    Some(e) => ops::embed_ref(e, &ids, (b, t), 1.0, None)?,
+                    None => one_hot(&ids, (b, t), self.vocab_in, self.head.weight.dtype())?,
+                }; // (B, T, embed or vocab_in)
+                self.layers[0].forward(&x, k)?
+            }
+        }; // (B, T, H)
+        for layer in &self.layers[1..] {
             x = layer.forward(&x, k)?; // (B, T, H)
         }
         if self.cfg.style == LstmStyle::Haiku {
             x = x.relu()?; // make_rnn's readout reads relu(h)
         }
         self.head.forward(&x, k) // (B, T, vocab_out)
+    }
+
+    /// The rows the first layer reads per token id: the embedding table `(V, embed)`, or the
+    /// identity `(V, V)` for one-hot input (`style = haiku`; ids are checked by the lookup).
+    pub fn input_rows(&self) -> Result<Tensor> {
+        match &self.tok_embed {
+            Some(e) => Ok(e.clone()),
+            None => Tensor::eye(self.vocab_in, self.head.weight.dtype(), &candle_core::Device::Cpu),
+        }
     }
 
     /// A copy whose weights are detached tensors sharing the parameters' storage: no autograd

@@ -2,7 +2,8 @@
 //! `nn.LSTM` equations) over a whole sequence as one graph node.
 //!
 //! Input is the input projection for every step, `xproj (B, T, 4H) = x·W_ihᵀ + b_ih + b_hh`,
-//! computed outside the recurrence as one large GEMM (see `model::lstm`), and the recurrent
+//! computed outside the recurrence as one large GEMM (`lstm_layer` fuses the two into one node,
+//! which is what `model::lstm` uses), and the recurrent
 //! weight `w_hh (4H, H)`. With h0 = c0 = 0 and gate order i, f, g, o:
 //!
 //! ```text
@@ -42,7 +43,7 @@ impl Lstm {
         let z = dims(xs.1.dims(), ws.1.dims())?;
         let x = super::cpu_slice::<T>(xs.0, xs.1, "lstm")?;
         let w = super::cpu_slice::<T>(ws.0, ws.1, "lstm")?;
-        let Fwd { h, gates, cells } = forward(z, x, w)?;
+        let Fwd { h, gates, cells } = forward(z, x.to_vec(), w)?;
         if self.save {
             let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
             *self.saved.lock().expect("lstm saved-state lock") = Some(saved);
@@ -62,7 +63,7 @@ impl Lstm {
         let (gates, cells): (&[T], &[T]) = match &saved {
             Some((gates, cells)) => (T::cpu_storage_as_slice(gates)?, T::cpu_storage_as_slice(cells)?),
             None => {
-                recomputed = forward(z, xv, wv)?;
+                recomputed = forward(z, xv.to_vec(), wv)?;
                 (&recomputed.gates, &recomputed.cells)
             }
         };

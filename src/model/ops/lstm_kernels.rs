@@ -6,8 +6,9 @@
 //! per batch row, rows in parallel), so results do not depend on the thread count.
 
 use super::{exp_f32, gemm_ex, Fl, Mat, MatMut};
-use candle_core::Result;
+use candle_core::{CpuStorage, Result};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// Sizes: batch, time, hidden width.
 #[derive(Clone, Copy, Debug)]
@@ -23,9 +24,48 @@ impl Dims {
     }
 }
 
+/// Reusable host buffers of the LSTM ops (gates, cells and their gradients, `(B, T, 4H)` and
+/// `(B, T, H)`): a training step frees and re-allocates the same large buffers at every layer,
+/// and fresh ones cost page faults on zeroed pages. A taken buffer is cleared and filled, so
+/// its old contents never reach a result.
+pub(super) struct Pool<T>(Mutex<Vec<Vec<T>>>);
+
+/// Buffers kept per element type, and the largest kept (so that one evaluation at a long
+/// length does not pin its buffers).
+const POOL_KEEP: usize = 6;
+const POOL_MAX_BYTES: usize = 64 << 20;
+
+static POOL_F32: Pool<f32> = Pool(Mutex::new(Vec::new()));
+static POOL_F64: Pool<f64> = Pool(Mutex::new(Vec::new()));
+
+impl<T: Copy> Pool<T> {
+    /// A vector of `n` copies of `fill`, reusing a kept buffer when there is one.
+    pub fn take(&self, n: usize, fill: T) -> Vec<T> {
+        let mut v = self.0.lock().map(|mut p| p.pop()).ok().flatten().unwrap_or_default();
+        v.clear();
+        v.resize(n, fill);
+        v
+    }
+
+    /// Keeps `v` for a later [`Pool::take`] (or drops it when the pool is full or it is large).
+    pub fn give(&self, v: Vec<T>) {
+        if v.capacity() * std::mem::size_of::<T>() <= POOL_MAX_BYTES {
+            if let Ok(mut p) = self.0.lock() {
+                if p.len() < POOL_KEEP {
+                    p.push(v);
+                }
+            }
+        }
+    }
+}
+
 /// Element types with the gate nonlinearities, applied to whole slices so that the f32 loops
-/// vectorize ([`exp_f32`] has no libm call).
+/// vectorize ([`exp_f32`] has no libm call), and their buffer [`Pool`].
 pub(super) trait Act: Fl {
+    /// The buffer pool of this element type.
+    fn pool() -> &'static Pool<Self>;
+    /// The vector inside a storage of this element type.
+    fn storage_vec(s: CpuStorage) -> Option<Vec<Self>>;
     /// `x <- 1 / (1 + exp(-x))`.
     fn sigmoid_slice(xs: &mut [Self]);
     /// `x <- tanh(x)`.
@@ -33,6 +73,17 @@ pub(super) trait Act: Fl {
 }
 
 impl Act for f32 {
+    fn pool() -> &'static Pool<f32> {
+        &POOL_F32
+    }
+
+    fn storage_vec(s: CpuStorage) -> Option<Vec<f32>> {
+        match s {
+            CpuStorage::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+
     fn sigmoid_slice(xs: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if super::kernels::has_avx2_fma() {
@@ -92,6 +143,17 @@ unsafe fn tanh_avx2(xs: &mut [f32]) {
 }
 
 impl Act for f64 {
+    fn pool() -> &'static Pool<f64> {
+        &POOL_F64
+    }
+
+    fn storage_vec(s: CpuStorage) -> Option<Vec<f64>> {
+        match s {
+            CpuStorage::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+
     fn sigmoid_slice(xs: &mut [f64]) {
         for x in xs.iter_mut() {
             *x = 1.0 / (1.0 + (-*x).exp());
@@ -120,12 +182,13 @@ pub(super) struct State<'a, T> {
     pub cells: &'a [T],
 }
 
-/// Forward over all steps with h0 = c0 = 0. `xproj (B, T, 4H)`, `w (4H, H)`.
-pub(super) fn forward<T: Act>(z: Dims, xproj: &[T], w: &[T]) -> Result<Fwd<T>> {
+/// Forward over all steps with h0 = c0 = 0. `xproj (B, T, 4H)` (taken: it becomes the gate
+/// buffer), `w (4H, H)`.
+pub(super) fn forward<T: Act>(z: Dims, xproj: Vec<T>, w: &[T]) -> Result<Fwd<T>> {
     let (t, h, h4) = (z.t, z.h, z.h4());
-    let mut gates = xproj.to_vec(); // (B, T, 4H): pre-activations, then gates in place
+    let mut gates = xproj; // (B, T, 4H): pre-activations, then gates in place
     let mut hs = vec![T::zero(); z.b * t * h]; // (B, T, H)
-    let mut cells = vec![T::zero(); z.b * t * h]; // (B, T, H)
+    let mut cells = T::pool().take(z.b * t * h, T::zero()); // (B, T, H)
     if z.b == 0 || t == 0 {
         return Ok(Fwd { h: hs, gates, cells });
     }
@@ -187,7 +250,7 @@ pub(super) fn backward<T: Act>(
     want_w: bool,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
     let (t, h, h4) = (z.t, z.h, z.h4());
-    let mut dz = vec![T::zero(); z.b * t * h4]; // (B, T, 4H)
+    let mut dz = T::pool().take(z.b * t * h4, T::zero()); // (B, T, 4H)
     if z.b == 0 || t == 0 {
         return Ok((dz, want_w.then(|| vec![T::zero(); h4 * h])));
     }
@@ -261,7 +324,7 @@ fn cell_bwd<T: Act>(s: usize, h: usize, q: &Seq<'_, T>, dc: &mut [T], dzb: &mut 
 /// outputs shifted one step right (zero at s = 0, where h0 = 0).
 fn grad_w<T: Act>(z: Dims, dz: &[T], hs: &[T]) -> Result<Vec<T>> {
     let (t, h, h4) = (z.t, z.h, z.h4());
-    let mut shifted = vec![T::zero(); z.b * t * h]; // (B, T, H): h_{s-1}
+    let mut shifted = T::pool().take(z.b * t * h, T::zero()); // (B, T, H): h_{s-1}
     for bi in 0..z.b {
         let base = bi * t * h;
         shifted[base + h..base + t * h].copy_from_slice(&hs[base..base + (t - 1) * h]);
@@ -270,5 +333,6 @@ fn grad_w<T: Act>(z: Dims, dz: &[T], hs: &[T]) -> Result<Vec<T>> {
     let n = z.b * t;
     let dzt = Mat::at(dz, 0, 1, h4); // dZᵀ (4H, B·T) read through strides
     gemm_ex((h4, h, n), MatMut::at(&mut dw, 0, h, 1), false, dzt, Mat::at(&shifted, 0, h, 1), T::one(), true)?;
+    T::pool().give(shifted);
     Ok(dw)
 }

@@ -20,6 +20,7 @@
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
 //! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
+//! | LSTM layer: input projection (token table or rows) + recurrence | [`lstm_tokens`], [`lstm_rows`] | [`embed`] / [`linear`] + [`lstm`] |
 //! | rotary position embedding of Q and K | [`rope`] | [`rope_ref`] |
 
 mod attention;
@@ -34,6 +35,7 @@ mod linear;
 mod loss;
 mod lstm;
 mod lstm_kernels;
+mod lstm_layer;
 mod rms_norm;
 mod rope;
 mod softmax;
@@ -48,6 +50,7 @@ pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
 pub use lstm::{lstm, lstm_ref};
+pub use lstm_layer::{lstm_rows, lstm_tokens};
 pub use rms_norm::{rms_norm, rms_norm_ref};
 pub use rope::{rope, rope_ref, Rotary};
 pub use softmax::{softmax_last_dim, softmax_ref};
