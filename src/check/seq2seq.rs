@@ -36,10 +36,10 @@ pub fn kind(
             let mut ok = true;
             for n in ["encoder_layers", "decoder_layers"] {
                 if let Some(e) = fields.get(n) {
-                    let which = if k == ModelKind::Decoder { "decoder" } else { "encoder" };
+                    let which = if k == ModelKind::Decoder { "a decoder" } else { "an encoder" };
                     cx.push(
                         Diag::error("algen::check::seq2seq_field", format!("`{n}` applies to `kind = seq2seq` models"))
-                            .at(e.span, format!("this model is an {which}-only transformer"))
+                            .at(e.span, format!("this model is {which}-only transformer"))
                             .help(format!(
                                 "set `kind = seq2seq` for an encoder–decoder, or give the depth as `layers = {}`",
                                 super::model::show(e)
