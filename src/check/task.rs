@@ -9,7 +9,7 @@ use crate::ir;
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 pub(super) const FIELDS: &[&str] =
-    &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
+    &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad", "grammar"];
 pub(super) const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "seq2seq", "addition", "multiplication"];
 /// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
 const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
