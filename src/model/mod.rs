@@ -10,6 +10,7 @@
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
 pub mod compiled;
+pub mod cross_attention;
 pub mod decode;
 pub mod decode_s2s;
 pub mod layers;
