@@ -183,11 +183,37 @@ Example:
         "algen::check::format_model",
         "The task's format does not fit the model kind: a decoder format (`lm`, the arithmetic
 formats, a universe layout) needs `kind = decoder`; `transduce`, `tag` and `classify` need
-an encoder. An LSTM fits every format.
+an encoder; `seq2seq` needs an encoder–decoder (`kind = seq2seq`), and a seq2seq transformer
+needs a `seq2seq` task. An LSTM fits every format except `seq2seq`.
 
 Example:
     task t { ..., format = lm }
-    model m = transformer { kind = decoder, ... }",
+    model m = transformer { kind = decoder, ... }
+    task s { grammar = scan, format = seq2seq }   // a grammar's examples for an encoder–decoder
+    model e = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2, ... }",
+    ),
+    (
+        "algen::check::seq2seq_field",
+        "`encoder_layers` and `decoder_layers` give the depths of an encoder–decoder
+(`kind = seq2seq`); an encoder-only or decoder-only transformer has one stack, whose depth
+is `layers`.
+
+Example:
+    model m = transformer { kind = decoder, encoder_layers = 2 }   // error
+    model m = transformer { kind = decoder, layers = 2 }
+    model s = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2 }",
+    ),
+    (
+        "algen::check::seq2seq_position",
+        "A seq2seq transformer gives each side its own instance of the position scheme (the
+encoder bidirectional, the decoder causal; cross-attention has no positions) and decodes with
+key/value caches, which the schemes none, sinusoidal, learned, rope and alibi support.
+Relative, t5, randomized, hard_alibi, coupled and reversed sinusoidal positions are not
+implemented for it.
+
+Example:
+    model s = transformer { kind = seq2seq, position = relative }   // error
+    model s = transformer { kind = seq2seq, position = rope }",
     ),
     (
         "algen::check::pointer_head",

@@ -510,8 +510,9 @@ fn batching_pads_with_zero_masks() {
     let (a, _) = layout(Format::Classify, vec![1]); // length 3
     let t = task("t", "ab", input(), Format::Classify, "xyz");
     let b = encode(&t, &vocab(&t), &Example { input: vec![1], target: vec![2] }); // length 2
-    let Batch { tokens, targets, loss_mask, score_mask, pad, positions, b: rows, t: cols } = batch(&[a, b]);
+    let Batch { tokens, targets, loss_mask, score_mask, pad, positions, b: rows, t: cols, source } = batch(&[a, b]);
     assert_eq!(positions, None); // no example has position ids
+    assert_eq!(source, None); // no example has a source (only `seq2seq` ones do)
     assert_eq!((rows, cols), (2, 3));
     assert_eq!(tokens, [0, 1, 2, 1, 2, 0]);
     assert_eq!(targets, [0, 0, 1, 0, 2, 0]);

@@ -17,7 +17,16 @@ pub const MAX_PARAMS: u128 = 1 << 28;
 pub fn weights(arch: &ir::Arch) -> u128 {
     let sq = |a: usize, b: usize| a as u128 * b as u128;
     match arch {
-        ir::Arch::Transformer(t) => t.layers as u128 * (4 * sq(t.d_model, t.d_model) + 2 * sq(t.d_model, t.ffn)),
+        ir::Arch::Transformer(t) => {
+            // A seq2seq decoder block adds cross-attention: about one more attention's weights.
+            let blocks = match t.kind {
+                ir::ModelKind::Seq2seq { encoder_layers, decoder_layers } => {
+                    encoder_layers as u128 + 2 * decoder_layers as u128
+                }
+                _ => t.layers as u128,
+            };
+            blocks * (4 * sq(t.d_model, t.d_model) + 2 * sq(t.d_model, t.ffn))
+        }
         ir::Arch::Lstm(l) => {
             let first = 4 * sq(l.hidden, l.hidden + l.embed);
             first + (l.layers as u128 - 1) * 8 * sq(l.hidden, l.hidden)

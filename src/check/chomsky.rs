@@ -68,10 +68,12 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, input: &Expr) -> Option<ir::T
     let kind = kind?;
     let alphabet = tokens(cx, f, "alphabet", kind.alphabet(), kind);
     let outputs = tokens(cx, f, "outputs", kind.outputs(), kind);
-    let format = kind.format();
+    let mut format = kind.format();
     if let Some(e) = f.expr("format") {
-        let given = cx.word(e, "format", &["transduce", "classify"], "algen::check::unknown_value");
-        if given.as_deref().is_some_and(|g| g != format.name()) {
+        let given = cx.word(e, "format", &["transduce", "classify", "seq2seq"], "algen::check::unknown_value");
+        if given.as_deref() == Some("seq2seq") {
+            format = ir::Format::Seq2seq; // the builtin's examples, read by an encoder–decoder
+        } else if given.as_deref().is_some_and(|g| g != format.name()) {
             mismatch(cx, e.span, kind, format!("`format = {}`", format.name()));
             ok = false;
         }

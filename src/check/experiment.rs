@@ -343,6 +343,44 @@ fn variants(cx: &mut Cx, m: &ModelDef, train: &BTreeMap<String, Expr>, seeds: &[
     ok.then_some(out)
 }
 
+/// `format = seq2seq` needs a `kind = seq2seq` transformer and that model needs the format
+/// (reported here); the transformer configuration, if the architecture is one and fits.
+fn fits_seq2seq<'a>(
+    cx: &mut Cx,
+    task: &ir::Task,
+    arch: &'a ir::Arch,
+    at: crate::source::Span,
+) -> Option<&'a ir::TransformerCfg> {
+    let s2s_model = matches!(arch, ir::Arch::Transformer(c) if matches!(c.kind, ir::ModelKind::Seq2seq { .. }));
+    let s2s_task = task.format == ir::Format::Seq2seq;
+    if s2s_task && !s2s_model {
+        cx.push(
+            Diag::error(
+                "algen::check::format_model",
+                format!("task `{}` has format `seq2seq`, which needs an encoder–decoder", task.name),
+            )
+            .at(at, "this model is not a seq2seq transformer")
+            .help("use `transformer { kind = seq2seq, encoder_layers = N, decoder_layers = M }`"),
+        );
+        return None;
+    }
+    if s2s_model && !s2s_task {
+        cx.push(
+            Diag::error(
+                "algen::check::format_model",
+                format!("a seq2seq transformer needs a task with `format = seq2seq`; `{}` has `{}`", task.name, task.format.name()),
+            )
+            .at(at, "an encoder–decoder")
+            .help("set `format = seq2seq` on the task (for a grammar: `task t { grammar = g, format = seq2seq }`), or use `kind = encoder` or `decoder`"),
+        );
+        return None;
+    }
+    match arch {
+        ir::Arch::Transformer(c) => Some(c),
+        _ => None,
+    }
+}
+
 /// The task's format must fit the model kind; a learned position table must cover the test lengths.
 /// An LSTM fits every format (it is causal by construction) and has no position table.
 fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &mut ir::Variant, at: crate::source::Span) {
@@ -351,9 +389,13 @@ fn compatible(cx: &mut Cx, task: &ir::Task, split: &ir::Split, v: &mut ir::Varia
         return;
     }
     super::pointer::compatible(cx, task, &v.model.arch, at);
-    let ir::Arch::Transformer(cfg) = &v.model.arch else { return };
+    let Some(cfg) = fits_seq2seq(cx, task, &v.model.arch, at) else { return };
+    let kind = match cfg.kind {
+        ir::ModelKind::Seq2seq { .. } => None, // fits the seq2seq format, checked above
+        k => Some(k),
+    };
     let want = if task.format.is_decoder() { ir::ModelKind::Decoder } else { ir::ModelKind::Encoder };
-    if cfg.kind != want {
+    if kind.is_some_and(|k| k != want) {
         let k = if want == ir::ModelKind::Decoder { "decoder" } else { "encoder" };
         cx.push(
             Diag::error(

@@ -25,6 +25,7 @@ mod probe;
 mod rasp;
 mod recurrent;
 mod seeds;
+mod seq2seq;
 mod split;
 mod split_data;
 mod task;
@@ -98,6 +99,7 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
     }
     for it in &items {
         match it {
+            Item::Task { body, .. } if seq2seq::is_grammar_task(body) => {} // once every grammar is known
             Item::Task { name, body, .. } if !tasks.contains_key(&name.name) => match task::task(&mut cx, name, body) {
                 Some(t) => {
                     spec.tasks.push(t.clone());
@@ -122,6 +124,19 @@ pub fn check(files: &[(FileId, File)]) -> Checked {
                 }
             }
             _ => {}
+        }
+    }
+    for it in &items {
+        if let Item::Task { name, body, .. } = it {
+            if seq2seq::is_grammar_task(body) && !tasks.contains_key(&name.name) {
+                match seq2seq::grammar_task(&mut cx, name, body, &tasks, &broken) {
+                    Some(t) => {
+                        spec.tasks.push(t.clone());
+                        tasks.insert(name.name.clone(), t);
+                    }
+                    None => broken.push(name.name.clone()),
+                }
+            }
         }
     }
     let models = models(&mut cx, &items, &mut broken, &mut spec);

@@ -29,6 +29,8 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "attn_bias_init",
     "attn_weight_init",
     "head",
+    "encoder_layers",
+    "decoder_layers",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
@@ -217,7 +219,11 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
     let kind = cx.choice_or(
         f.get("kind"),
         "model kind",
-        &[("encoder", ir::ModelKind::Encoder), ("decoder", ir::ModelKind::Decoder)],
+        &[
+            ("encoder", ir::ModelKind::Encoder),
+            ("decoder", ir::ModelKind::Decoder),
+            ("seq2seq", ir::ModelKind::Seq2seq { encoder_layers: 0, decoder_layers: 0 }),
+        ],
         "algen::check::unknown_value",
         ir::ModelKind::Encoder,
     );
@@ -225,6 +231,7 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         f.get(n).map_or(Some(d as i64), |e| cx.int_in(e, 1, 1 << 20)).map(|v| v as usize)
     };
     let layers = int(cx, "layers", defaults::LAYERS);
+    let kind = super::seq2seq::kind(cx, f, kind, layers);
     let d_model = int(cx, "d_model", defaults::D_MODEL);
     let heads = int(cx, "heads", defaults::HEADS);
     let ffn = match f.get("ffn") {
@@ -286,6 +293,10 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         Some(e) => cx.f64_in(e, 0.0, f64::INFINITY, true).map(Some),
         None => Some(defaults::EMBED_INIT),
     };
+    if let (Some(ir::ModelKind::Seq2seq { .. }), Some(p)) = (kind, &position) {
+        let at = f.get("position").map_or(m.span, |e| e.span);
+        ok &= super::seq2seq::position_fits(cx, p, at);
+    }
     if let (Some(d), Some(h)) = (d_model, heads) {
         if d % h != 0 {
             let at = f.get("heads").or(f.get("d_model")).map(|e| e.span).unwrap_or(m.span);

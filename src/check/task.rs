@@ -9,8 +9,9 @@ use crate::ir;
 use crate::syntax::ast::{Body, Expr, ExprKind, Ident};
 
 pub(super) const FIELDS: &[&str] =
-    &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad"];
-pub(super) const FORMATS: &[&str] = &["transduce", "tag", "classify", "lm", "pointer", "addition", "multiplication"];
+    &["alphabet", "input", "target", "format", "outputs", "score_until", "bos", "scratchpad", "grammar"];
+pub(super) const FORMATS: &[&str] =
+    &["transduce", "tag", "classify", "lm", "pointer", "seq2seq", "addition", "multiplication"];
 /// The formats of a task with a target expression (the arithmetic ones are read by [`super::arith`]).
 const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
     ("transduce", ir::Format::Transduce),
@@ -18,6 +19,7 @@ const PLAIN_FORMATS: &[(&str, ir::Format)] = &[
     ("classify", ir::Format::Classify),
     ("lm", ir::Format::Lm),
     ("pointer", ir::Format::Pointer),
+    ("seq2seq", ir::Format::Seq2seq),
 ];
 
 pub fn task(cx: &mut Cx, name: &Ident, body: &Body) -> Option<ir::Task> {
@@ -203,11 +205,11 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
     }
     let format = f.expr("format").and_then(|e| cx.word(e, "format", FORMATS, "algen::check::unknown_value"));
     if let (Some(fmt), Some(e)) = (&format, f.expr("format")) {
-        if fmt != "tag" {
+        if fmt != "tag" && fmt != "seq2seq" {
             cx.push(
                 Diag::error("algen::check::format_model", format!("a RASP target needs `format = tag`, not `{fmt}`"))
-                    .at(e.span, "not `tag`")
-                    .help("an s-op has one value per input position: write `format = tag`"),
+                    .at(e.span, "not `tag` or `seq2seq`")
+                    .help("an s-op has one value per input position: write `format = tag` (or `seq2seq` for an encoder–decoder)"),
             );
         }
     }
@@ -225,7 +227,7 @@ fn rasp_task(cx: &mut Cx, name: &Ident, f: &super::cx::Fields, target: &Expr) ->
         name: name.name.clone(),
         alphabet,
         kind: ir::TaskKind::Rasp { target },
-        format: ir::Format::Tag,
+        format: if format.as_deref() == Some("seq2seq") { ir::Format::Seq2seq } else { ir::Format::Tag },
         outputs,
         score_until: f.expr("score_until").and_then(|e| cx.string(e)),
         span: name.span,

@@ -64,7 +64,7 @@ pub fn task(cx: &mut Cx, name: &Ident, f: &Fields, target: &Expr) -> Option<ir::
         Some(e) => cx.choice(
             e,
             "format",
-            &[("lm", ir::Format::Lm), ("transduce", ir::Format::Transduce)],
+            &[("lm", ir::Format::Lm), ("transduce", ir::Format::Transduce), ("seq2seq", ir::Format::Seq2seq)],
             "algen::check::unknown_value",
         )?,
         None => ir::Format::Lm,

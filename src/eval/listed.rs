@@ -29,6 +29,8 @@ pub fn evaluate_listed(
             let encs: Vec<Encoded> = chunk.iter().map(|e| task::encode(task, vocab, e)).collect();
             if task.format.is_decoder() {
                 score_decoded(net, &encs, ids, scratch_marks(task, vocab), &mut tallies[li])?;
+            } else if task.format == crate::ir::Format::Seq2seq {
+                super::seq2seq::score_seq2seq(net, vocab, &encs, &mut tallies[li])?;
             } else {
                 let tagged: Vec<(usize, Encoded)> = encs.into_iter().map(|e| (li, e)).collect();
                 score_encoder(net, &tagged, ids, &mut tallies)?;

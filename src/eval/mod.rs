@@ -1,5 +1,6 @@
 //! Evaluation: token and whole-sequence accuracy per input length.
 //!
+//! `seq2seq` decodes greedily from `<sep>` given the source ([`seq2seq`]), scored likewise.
 //! Encoder formats read the model's argmax at the scored positions of one
 //! forward pass. Decoder formats (`lm`, the arithmetic ones) decode greedily from the prompt
 //! (`input <sep>`; `[EOS] a + b =`) for the rest of the sequence (the target and `<eos>`), with
@@ -11,6 +12,7 @@
 
 pub mod expect;
 mod listed;
+mod seq2seq;
 
 pub use listed::evaluate_listed;
 
@@ -73,6 +75,9 @@ pub fn evaluate_with(net: &Net, task: &Task, vocab: &Vocab, set: &EvalSet, ids: 
             if task.format.is_decoder() {
                 let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
                 score_decoded(net, &encs, ids, scratch_marks(task, vocab), &mut tallies[li])?;
+            } else if task.format == crate::ir::Format::Seq2seq {
+                let encs: Vec<Encoded> = examples.iter().map(|e| task::encode(task, vocab, e)).collect();
+                seq2seq::score_seq2seq(net, vocab, &encs, &mut tallies[li])?;
             } else {
                 pending.extend(examples.iter().map(|e| (li, task::encode(task, vocab, e))));
                 if pending.len() == batch {

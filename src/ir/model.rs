@@ -52,6 +52,10 @@ pub enum ModelKind {
     Encoder,
     /// Causal attention (lm format).
     Decoder,
+    /// Encoder–decoder (`kind = seq2seq`, the `seq2seq` format): `encoder_layers` bidirectional
+    /// blocks over the source, `decoder_layers` causal blocks over the target with
+    /// cross-attention to the encoder's output (Vaswani et al. 2017); `layers` is unused.
+    Seq2seq { encoder_layers: usize, decoder_layers: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,6 +196,10 @@ pub enum Format {
     /// Decoder over a finite universe (Power et al. 2022): the layout's tokens
     /// (`a + b =`), then the answer as one token; loss and score on the answer only.
     Universe,
+    /// Encoder–decoder: the source `input <eos>` is read by an encoder; the decoder reads
+    /// `<sep> target` and predicts `target <eos>` (teacher forcing), loss and score on every
+    /// target token and the `<eos>`; greedy decoding at evaluation (`crate::task::format`).
+    Seq2seq,
 }
 
 impl Format {
@@ -209,12 +213,19 @@ impl Format {
             Format::Addition { .. } => "addition",
             Format::Multiplication { .. } => "multiplication",
             Format::Universe => "universe",
+            Format::Seq2seq => "seq2seq",
         }
     }
 
     /// Whether the format is read by a decoder (greedy decoding at evaluation).
     pub fn is_decoder(self) -> bool {
         matches!(self, Format::Lm | Format::Addition { .. } | Format::Multiplication { .. } | Format::Universe)
+    }
+
+    /// Whether model inputs and outputs share one vocabulary with `<sep>` and `<eos>` (the
+    /// decoder formats and `seq2seq`, [`crate::task::vocab`]).
+    pub fn shares_vocab(self) -> bool {
+        self.is_decoder() || self == Format::Seq2seq
     }
 
     /// Whether the format is one of the arithmetic ones (operands drawn and answered by the format).

@@ -142,8 +142,8 @@ fn step(
 }
 
 /// Self-attention of the new tokens `x (B, n, d)` over the cache (their q and k rotated first
-/// when the scheme is RoPE).
-fn attend(a: &SelfAttention, x: &Tensor, cache: &mut KvLayer, ctx: &AttnCtx) -> Result<Tensor> {
+/// when the scheme is RoPE). Also the seq2seq decoder's ([`super::decode_s2s`]).
+pub(crate) fn attend(a: &SelfAttention, x: &Tensor, cache: &mut KvLayer, ctx: &AttnCtx) -> Result<Tensor> {
     let mut qkv = a.qkv.forward(x, ctx.kernels)?; // (B, n, 3d)
     if let Some(f) = &ctx.qkv_transform {
         qkv = f(&qkv)?;

@@ -10,7 +10,9 @@
 //! Evaluation: use [`Net::detached`] (candle has no no-grad mode; DESIGN §7).
 
 pub mod compiled;
+pub mod cross_attention;
 pub mod decode;
+pub mod decode_s2s;
 pub mod layers;
 pub mod lstm;
 pub mod memory;
@@ -19,6 +21,7 @@ pub mod params;
 pub mod pointer;
 pub mod positions;
 pub mod rnn;
+pub mod seq2seq;
 pub mod step;
 pub mod transformer;
 
@@ -26,6 +29,7 @@ pub use lstm::Lstm;
 pub use ops::Kernels;
 pub use params::Params;
 pub use rnn::Recurrent;
+pub use seq2seq::Seq2seq;
 pub use transformer::Transformer;
 
 use crate::ir::model::{Arch, Head, LstmStyle, NormType, Position};
@@ -48,6 +52,8 @@ pub enum Net {
     Recurrent(Recurrent),
     /// `rasp_compiled { }`: a compiled RASP program ([`compiled`]).
     Compiled(compiled::CompiledNet),
+    /// `transformer { kind = seq2seq }` ([`seq2seq`]): reads a source ([`Net::forward_s2s`]).
+    Seq2seq(Seq2seq),
 }
 
 impl Net {
@@ -76,6 +82,23 @@ impl Net {
             Net::Lstm(l) => l.forward_at(tokens, pad, positions),
             Net::Recurrent(r) => r.forward_at(tokens, pad),
             Net::Compiled(c) => c.forward(tokens, pad),
+            Net::Seq2seq(_) => bail!("a seq2seq model reads a source: use Net::forward_s2s"),
+        }
+    }
+
+    /// Teacher-forced logits `(B, T, vocab_out)` of an encoder–decoder given `source (B, S)` and
+    /// the decoder's `tokens (B, T)` (pads: 1 = real); an error for other networks.
+    pub fn forward_s2s(
+        &self,
+        source: &Tensor,
+        source_pad: Option<&Tensor>,
+        tokens: &Tensor,
+        pad: Option<&Tensor>,
+        dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
+        match self {
+            Net::Seq2seq(m) => m.forward(source, source_pad, tokens, pad, dropout_rng),
+            _ => bail!("only a seq2seq model reads a source"),
         }
     }
 
@@ -92,7 +115,7 @@ impl Net {
     pub fn positions_word_pos(&self) -> Option<u128> {
         match self {
             Net::Transformer(t) => t.positions.randomizer().map(|r| r.word_pos()),
-            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) => None,
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) => None,
         }
     }
 
@@ -111,7 +134,7 @@ impl Net {
     pub fn draw_positions(&self, len: usize) -> Result<Option<Vec<u32>>> {
         match self {
             Net::Transformer(t) => t.positions.draw(len),
-            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) => Ok(None),
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) => Ok(None),
         }
     }
 
@@ -124,6 +147,7 @@ impl Net {
             Net::Lstm(l) => Net::Lstm(l.detached()),
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
             Net::Compiled(c) => Net::Compiled(c.detached()),
+            Net::Seq2seq(m) => Net::Seq2seq(m.detached()),
         }
     }
 
@@ -135,6 +159,7 @@ impl Net {
             Net::Lstm(l) => Net::Lstm(l.detached()),
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
             Net::Compiled(c) => Net::Compiled(c.detached()),
+            Net::Seq2seq(m) => Net::Seq2seq(m.detached()),
         }
     }
 
@@ -157,6 +182,7 @@ impl Net {
             Net::Recurrent(r) => Net::Recurrent(r.with_kernels(kernels)),
             // Plain candle ops with autograd only.
             Net::Compiled(c) => Net::Compiled(c),
+            Net::Seq2seq(m) => Net::Seq2seq(m.with_kernels(kernels)),
         }
     }
 }
@@ -171,6 +197,9 @@ pub fn build(arch: &Arch, io: ModelIo, seed: u64) -> Result<(Net, Params)> {
 pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(Net, Params)> {
     let mut params = Params::new(seed, dtype);
     let net = match arch {
+        Arch::Transformer(cfg) if seq2seq::depths(cfg).is_some() => {
+            Net::Seq2seq(Seq2seq::load(&mut params, cfg, io.vocab_in, io.vocab_out)?)
+        }
         Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
         Arch::Lstm(cfg) => Net::Lstm(Lstm::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
         Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
@@ -224,6 +253,7 @@ pub fn build_task(
 pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
     match arch {
         Arch::RaspCompiled(c) => compiled::param_count(c, io.vocab_in, io.vocab_out),
+        Arch::Transformer(c) if seq2seq::depths(c).is_some() => seq2seq::param_count(c, io),
         Arch::Transformer(c) => {
             let (d, f) = (c.d_model, c.ffn);
             let pos = match c.position.base() {
@@ -293,6 +323,7 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
 pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) -> u64 {
     match arch {
         Arch::RaspCompiled(c) => compiled::flops_per_step(c, io.vocab_out, batch, seq_len),
+        Arch::Transformer(c) if seq2seq::depths(c).is_some() => seq2seq::flops_per_step(c, io, batch, seq_len),
         Arch::Transformer(c) => {
             let (d, f, t) = (c.d_model as u64, c.ffn as u64, seq_len as u64);
             let rel = if c.position.base() == &Position::Relative { 2 * d * d + 2 * c.heads as u64 * t * d } else { 0 };

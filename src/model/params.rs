@@ -24,12 +24,24 @@ pub struct Params {
     pub vars: Vec<(String, Var)>,
     rng: ChaCha8Rng,
     dtype: DType,
+    /// Put in front of every name registered ([`Params::scoped`]).
+    prefix: String,
 }
 
 impl Params {
     /// An empty registry whose initializers draw from `ChaCha8Rng::seed_from_u64(seed)`.
     pub fn new(seed: u64, dtype: DType) -> Self {
-        Params { vars: Vec::new(), rng: ChaCha8Rng::seed_from_u64(seed), dtype }
+        Params { vars: Vec::new(), rng: ChaCha8Rng::seed_from_u64(seed), dtype, prefix: String::new() }
+    }
+
+    /// Runs `f` with every name it registers prefixed by `prefix` (e.g. `encoder.`), so a part
+    /// built by shared code (a position table) gets a name of its own.
+    pub fn scoped<R>(&mut self, prefix: &str, f: impl FnOnce(&mut Params) -> R) -> R {
+        let inner = format!("{}{prefix}", self.prefix);
+        let outer = std::mem::replace(&mut self.prefix, inner);
+        let r = f(self);
+        self.prefix = outer;
+        r
     }
 
     pub fn dtype(&self) -> DType {
@@ -38,6 +50,7 @@ impl Params {
 
     /// Registers `values` (row-major, f64) as a new variable named `name`.
     pub fn push(&mut self, name: &str, shape: &[usize], values: Vec<f64>) -> Result<Tensor> {
+        let name = &format!("{}{name}", self.prefix);
         if self.vars.iter().any(|(n, _)| n == name) {
             bail!("parameter {name:?} is defined twice")
         }

@@ -248,5 +248,6 @@ pub fn encode_at(task: &Task, vocab: &Vocab, ex: &Example, off: Offsets) -> Enco
         loss_mask: mask.clone(),
         score_mask: mask,
         positions: (!hints).then_some(s.ids),
+        source: None,
     }
 }

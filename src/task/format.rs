@@ -18,6 +18,11 @@
 //!   ends with `<sep>` ([`crate::turing::scratch`]): the loss covers scratchpad, answer and
 //!   `<eos>`, the score only the answer and `<eos>`.
 //!
+//! - `seq2seq`: the encoder reads the source `input ++ [<eos>]` ([`Encoded::source`]; the
+//!   `<eos>` marks the end and keeps an empty input readable); the decoder's tokens are
+//!   `[<sep>] ++ target` and its targets `target ++ [<eos>]` (teacher forcing), loss and score
+//!   on all of them. Sources and targets are padded separately ([`Batch::source`]).
+//!
 //! - universe (`format = [a, "+", b, "="]`, decoder): the layout's tokens; the answer is read
 //!   at the last one (Power et al. 2022).
 //! - `addition`, `multiplication`: `[EOS] a op b = answer [EOS]` with coupled position ids
@@ -55,11 +60,13 @@ pub struct Encoded {
     pub score_mask: Vec<f32>,
     /// The format's position id of every token, or `None` for the default `0..n`.
     pub positions: Option<Vec<u32>>,
+    /// The encoder's input (`seq2seq`), its own length; `None` for the other formats.
+    pub source: Option<Vec<u32>>,
 }
 
 impl Encoded {
     fn new(tokens: Vec<u32>, targets: Vec<u32>, mask: Vec<f32>) -> Self {
-        Encoded { tokens, targets, loss_mask: mask.clone(), score_mask: mask, positions: None }
+        Encoded { tokens, targets, loss_mask: mask.clone(), score_mask: mask, positions: None, source: None }
     }
 
     /// The index of the first loss position: the prompt a decoder continues is
@@ -125,6 +132,18 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
             }
             Encoded::new(ex.input.clone(), targets, mask)
         }
+        Format::Seq2seq => {
+            let (sep, eos) = (vocab.sep.unwrap_or(0), vocab.eos.unwrap_or(0));
+            let mut targets: Vec<u32> = ex.target.iter().map(|&t| out(t)).collect();
+            let mut tokens = Vec::with_capacity(m + 1);
+            tokens.push(sep);
+            tokens.extend_from_slice(&targets);
+            targets.push(eos);
+            let mut source = ex.input.clone();
+            source.push(eos);
+            let mask = vec![1.0; targets.len()];
+            Encoded { source: Some(source), ..Encoded::new(tokens, targets, mask) }
+        }
         Format::Lm => {
             // Labelling ran the same machine on this input first, so the scratchpad exists.
             let scratch = super::machine::scratchpad(task, &ex.input).unwrap_or_default();
@@ -146,7 +165,7 @@ pub fn encode(task: &Task, vocab: &Vocab, ex: &Example) -> Encoded {
             enc
         }
     };
-    if let (Some(_), Some(q), false) = (task.bos(), vocab.query, task.format.is_decoder()) {
+    if let (Some(_), Some(q), false) = (task.bos(), vocab.query, task.format.shares_vocab()) {
         prepend(&mut enc, q + 1);
     }
     if let Some(stop) = score_stop(task, vocab) {
@@ -213,6 +232,32 @@ pub struct Batch {
     pub positions: Option<Vec<u32>>,
     pub b: usize,
     pub t: usize,
+    /// The encoder's inputs (`seq2seq`), `[b, s]` padded with 0 separately from the tokens.
+    pub source: Option<Sources>,
+}
+
+/// The padded sources of a `seq2seq` batch, row-major `[b, s]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sources {
+    pub tokens: Vec<u32>,
+    /// 1 at real positions, 0 at padding.
+    pub pad: Vec<f32>,
+    pub s: usize,
+}
+
+/// Pads the sources of `encs` (all `seq2seq`) to the longest; `None` when none has one.
+fn sources<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Option<Sources> {
+    let rows: Vec<&[u32]> = encs.iter().filter_map(|e| e.borrow().source.as_deref()).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let s = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut out = Sources { tokens: Vec::with_capacity(rows.len() * s), pad: Vec::with_capacity(rows.len() * s), s };
+    for r in rows {
+        pad_row(&mut out.tokens, r, s, 0);
+        out.pad.extend((0..s).map(|i| if i < r.len() { 1.0 } else { 0.0 }));
+    }
+    Some(out)
 }
 
 /// Pads every example to the longest (token and target id 0, all masks 0, position id 0).
@@ -229,6 +274,7 @@ pub fn batch<E: std::borrow::Borrow<Encoded>>(encs: &[E]) -> Batch {
         positions: encs.iter().any(|e| e.borrow().positions.is_some()).then(|| Vec::with_capacity(b * t)),
         b,
         t,
+        source: sources(encs),
     };
     for e in encs {
         let e = e.borrow();

@@ -26,7 +26,7 @@ pub mod value;
 pub mod vocab;
 
 pub use eval::{eval, EvalError};
-pub use format::{batch, encode, encode_train, prompt, Batch, Coupling, Encoded};
+pub use format::{batch, encode, encode_train, prompt, Batch, Coupling, Encoded, Sources};
 pub use generate::{generate, stream_seed, Example, Stream};
 pub use label::{label, label_tokens, LabelError, Labeler};
 pub use parts::{enumerate, split_universe, UniverseSplit};

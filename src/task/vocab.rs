@@ -9,6 +9,7 @@
 //!   lists are the same. Alphabet ids keep their values; a task output id
 //!   maps through [`Vocab::model_output`]. A task with a machine scratchpad puts the
 //!   scratchpad's tokens ([`super::machine::scratch_tokens`]) not already there before `<sep>`.
+//! - `seq2seq`: the `lm` layout (the source, the decoder's tokens and its outputs share it).
 //! - Arithmetic formats (`addition`, `multiplication`; decoder): the same shared layout with `=`
 //!   in the place of `<sep>`, then `<eos>`, then the index hint tokens if any
 //!   ([`super::arith::hint_tokens`]): digits `0`–`9` are ids 0–9, the operator is 10, `=` is 11,
@@ -39,7 +40,7 @@ pub struct Vocab {
 
 /// The token layout of `task`'s format.
 pub fn vocab(task: &Task) -> Vocab {
-    if !task.format.is_decoder() {
+    if !task.format.shares_vocab() {
         let mut input = task.alphabet.clone();
         input.push(QUERY.to_string());
         input.extend(task.bos().map(str::to_string));

@@ -78,6 +78,10 @@ fn graph_free<'n>(net: &'n Net, kernels: Kernels, obs: &mut dyn Observer) -> Opt
                 None
             }
         },
+        (Net::Seq2seq(_), Kernels::Fused) => {
+            obs.note("the graph-free step does not cover seq2seq transformers: training runs on the autograd path");
+            None
+        }
         _ => None,
     }
 }
@@ -105,6 +109,8 @@ struct Step {
     pad: Option<Tensor>,
     /// Coupled position ids, when the model reads them.
     ids: Option<Vec<u32>>,
+    /// The encoder's input and its padding mask (`seq2seq`).
+    source: Option<(Tensor, Option<Tensor>)>,
     /// The batch as laid out (for the running token accuracy), for drawn batches.
     batch: Option<task::Batch>,
     n_tokens: usize,
@@ -116,7 +122,9 @@ impl Source<'_> {
             Source::Drawn(data) => {
                 let b = data.next(n)?;
                 let dev = &Device::Cpu;
+                let source = b.source.as_ref().map(|s| sources(s, b.b)).transpose()?;
                 Ok(Step {
+                    source,
                     tokens: Tensor::from_vec(b.tokens.clone(), (b.b, b.t), dev)?,
                     targets: Tensor::from_vec(b.targets.clone(), (b.b, b.t), dev)?,
                     mask: Tensor::from_vec(b.loss_mask.clone(), (b.b, b.t), dev)?,
@@ -129,7 +137,7 @@ impl Source<'_> {
             Source::Fixed(f, sampler) => {
                 let (tokens, targets, mask) = f.next(sampler)?;
                 let n_tokens = tokens.elem_count();
-                Ok(Step { tokens, targets, mask, pad: None, ids: None, batch: None, n_tokens })
+                Ok(Step { tokens, targets, mask, pad: None, ids: None, source: None, batch: None, n_tokens })
             }
         }
     }
@@ -150,6 +158,16 @@ impl Source<'_> {
         }
         Ok(())
     }
+}
+
+/// The source tensor `(B, S)` of a `seq2seq` batch and its padding mask (`None` when full).
+fn sources(s: &task::Sources, b: usize) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+    let dev = &Device::Cpu;
+    let pad = match s.pad.iter().all(|&p| p > 0.0) {
+        true => None,
+        false => Some(Tensor::from_vec(s.pad.clone(), (b, s.s), dev)?),
+    };
+    Ok((Tensor::from_vec(s.tokens.clone(), (b, s.s), dev)?, pad))
 }
 
 /// [`run`] with checkpoints (and resuming from one), for every task: every
@@ -269,7 +287,12 @@ pub fn run_with(
                 (o.loss, o.logits, o.grads)
             }
             None => {
-                let logits = net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?;
+                let logits = match &b.source {
+                    Some((src, src_pad)) => {
+                        net.forward_s2s(src, src_pad.as_ref(), &b.tokens, b.pad.as_ref(), dropping)?
+                    }
+                    None => net.forward_at(&b.tokens, b.pad.as_ref(), b.ids.as_deref(), dropping)?,
+                };
                 let loss = model::cross_entropy_masked(&logits, &b.targets, &b.mask)?;
                 let loss_v = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
                 let grads = match loss_v.is_finite() {
@@ -365,11 +388,13 @@ fn listed_parts(spec: &RunSpec) -> Result<Option<task::UniverseSplit>, TrainErro
 }
 
 /// The model's sequence length for inputs of length `len` (input plus query
-/// slots or target), measured on one example; `len` when it cannot be labelled.
+/// slots or target; for `seq2seq` the longer of source and decoder tokens), measured on one
+/// example; `len` when it cannot be labelled.
 pub fn seq_len(task: &Task, vocab: &Vocab, len: usize) -> usize {
     task::generate(task, "sample", len, 0, 1)
         .ok()
-        .and_then(|v| v.first().map(|e| task::encode(task, vocab, e).tokens.len()))
+        .and_then(|v| v.first().map(|e| task::encode(task, vocab, e)))
+        .map(|e| e.tokens.len().max(e.source.map_or(0, |s| s.len()))) // seq2seq: the longer side
         .unwrap_or(len)
 }
 
