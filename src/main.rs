@@ -13,6 +13,7 @@ mod fmt_cmd;
 mod lines;
 mod progress;
 mod rasp_cmd;
+mod sample_cmd;
 mod submit;
 mod sweep;
 
