@@ -398,12 +398,7 @@ fn loss_inputs(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<(Vec<
             mask.dims()
         )
     }
-    if targets.dtype() != DType::U32 {
-        bail!("cross_entropy_masked: targets must be u32, got {:?}", targets.dtype())
-    }
-    let t = targets.flatten_all()?.to_vec1::<u32>()?;
-    let m = mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-    Ok((t, m))
+    loss_inputs_of(targets, mask, targets.elem_count())
 }
 
 /// `Σ mask·nll / Σ mask` over `logits (B, T, V)`, `targets (B, T) u32`, `mask (B, T)`
