@@ -341,20 +341,7 @@ fn compile(file: &Path, only: Option<&str>) -> Result<(), Failure> {
 
 /// `algen rasp FILE --eval NAME`: one output line per input line, in order.
 fn rasp(file: &Path, name: &str) -> Result<(), Failure> {
-    let mut sources = algen::source::SourceMap::new();
-    let text = algen::source::read_source(file).map_err(|e| match e.diag(file) {
-        Some(d) => {
-            print_diags(&sources, vec![d]);
-            Failure::Spec
-        }
-        None => Failure::Usage(format!("cannot read `{}`: {e}", file.display())),
-    })?;
-    let id = sources.add(file.display().to_string(), text.as_str());
-    let text: std::sync::Arc<str> = text.into();
-    let program = algen::rasp::compile(id, &text, 0, text.clone()).map_err(|diags| {
-        print_diags(&sources, diags);
-        Failure::Spec
-    })?;
+    let (sources, program) = crate::rasp_cmd::rasp_program(file)?;
     let mut ev = program.evaluator(name, None).map_err(|d| {
         print_diags(&sources, vec![d]);
         Failure::Spec

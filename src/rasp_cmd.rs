@@ -40,8 +40,9 @@ pub fn compile_rasp(
     Ok(())
 }
 
-/// Reads and compiles a stand-alone RASP file (diagnostics printed on failure).
-fn rasp_program(file: &Path) -> Result<(algen::source::SourceMap, algen::rasp::Program), Failure> {
+/// Reads and compiles a stand-alone RASP file (diagnostics printed on failure); `algen rasp`
+/// and `algen compile-rasp` both start here.
+pub fn rasp_program(file: &Path) -> Result<(algen::source::SourceMap, algen::rasp::Program), Failure> {
     let mut sources = algen::source::SourceMap::new();
     let text = algen::source::read_source(file).map_err(|e| match e.diag(file) {
         Some(d) => {
