@@ -2,6 +2,7 @@
 //! mismatch would be a bug in this file, not bad input.
 
 use super::ast::*;
+use super::lexical::{number, string_text, trimmed_len, unescape};
 use super::Rule;
 use crate::source::{FileId, Span};
 use pest::iterators::{Pair, Pairs};
@@ -349,33 +350,6 @@ impl Builder {
     }
 }
 
-/// Length of `text` without trailing whitespace and `//` comments.
-fn trimmed_len(text: &str) -> usize {
-    let mut t = text.trim_end();
-    loop {
-        let line_start = t.rfind('\n').map_or(0, |i| i + 1);
-        let line = &t[line_start..];
-        let Some(c) = comment_start(line) else { return t.len() };
-        t = t[..line_start + c].trim_end();
-    }
-}
-
-/// Where a `//` comment starts in a line, outside string literals.
-fn comment_start(line: &str) -> Option<usize> {
-    let (mut in_str, mut escaped) = (false, false);
-    let b = line.as_bytes();
-    for i in 0..b.len() {
-        match b[i] {
-            _ if escaped => escaped = false,
-            b'\\' if in_str => escaped = true,
-            b'"' => in_str = !in_str,
-            b'/' if !in_str && b.get(i + 1) == Some(&b'/') => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
 fn is_keyword(r: Rule) -> bool {
     matches!(
         r,
@@ -406,48 +380,4 @@ fn is_keyword(r: Rule) -> bool {
 
 fn last(p: Pair<'_, Rule>) -> Pair<'_, Rule> {
     p.into_inner().last().expect("modifier value")
-}
-
-fn string_text<'a>(p: &Pair<'a, Rule>) -> &'a str {
-    let s = p.as_str();
-    &s[1..s.len() - 1]
-}
-
-/// Resolves `\"`, `\\`, `\n`, `\t`; other escapes keep the escaped char.
-pub fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some(o) => out.push(o),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Numeric literal text -> value. `10k` = 10000, `2M` = 2000000, `1_000` = 1000.
-pub fn number(text: &str) -> Num {
-    let clean: String = text.chars().filter(|&c| c != '_').collect();
-    let (body, mult) = match clean.strip_suffix('k') {
-        Some(b) => (b.to_string(), 1e3),
-        None => match clean.strip_suffix('M') {
-            Some(b) => (b.to_string(), 1e6),
-            None => (clean.clone(), 1.0),
-        },
-    };
-    let plain_int = mult == 1.0 && body.chars().all(|c| c.is_ascii_digit());
-    let int = if plain_int { body.parse::<i64>().ok() } else { None };
-    let value = match int {
-        Some(i) => i as f64,
-        None => body.parse::<f64>().unwrap_or(f64::NAN) * mult,
-    };
-    let int = int.or_else(|| (value.fract() == 0.0 && value.abs() < 9.0e15).then_some(value as i64));
-    Num { value, int }
 }

@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use super::build::Builder;
+use super::lexical::{string_text, unescape};
 use super::Rule;
 use crate::source::Span;
 use pest::iterators::{Pair, Pairs};
@@ -39,9 +40,7 @@ impl Builder {
         let (mut symbols, mut template) = (vec![], None);
         for q in p.into_inner() {
             match q.as_rule() {
-                Rule::string => {
-                    symbols.push(GSymbol::Word { span: self.span(&q), word: super::build::unescape(string_text(&q)) })
-                }
+                Rule::string => symbols.push(GSymbol::Word { span: self.span(&q), word: unescape(string_text(&q)) }),
                 Rule::g_child => {
                     let mut ids: Vec<Ident> = q.into_inner().map(|i| self.ident(i)).collect();
                     let rule = ids.pop().expect("nonterminal");
@@ -63,7 +62,7 @@ impl Builder {
         let mut inner = p.into_inner();
         let head = inner.next().expect("term");
         let kind = match head.as_rule() {
-            Rule::string => GTermKind::Token(super::build::unescape(string_text(&head))),
+            Rule::string => GTermKind::Token(unescape(string_text(&head))),
             Rule::g_group => GTermKind::Group(self.g_terms(head.into_inner())),
             _ => GTermKind::Ref(self.ident(head.into_inner().next().expect("ref name"))),
         };
@@ -94,9 +93,4 @@ impl Builder {
 
 fn last_child(p: Pair<'_, Rule>) -> Pair<'_, Rule> {
     p.into_inner().last().expect("selector value")
-}
-
-fn string_text<'a>(p: &Pair<'a, Rule>) -> &'a str {
-    let s = p.as_str();
-    &s[1..s.len() - 1]
 }

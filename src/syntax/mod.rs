@@ -10,6 +10,7 @@ mod build_grammar;
 pub mod cst;
 pub mod depth;
 mod lets;
+mod lexical;
 pub mod load;
 pub mod std_lib;
 
