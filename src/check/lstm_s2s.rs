@@ -17,7 +17,7 @@ const CODE: &str = "algen::check::lstm_seq2seq_field";
 pub fn seq2seq(cx: &mut Cx, f: &BTreeMap<String, Expr>, style: Option<LstmStyle>) -> Option<Option<LstmSeq2seq>> {
     let kind = cx.choice_or(
         f.get("kind"),
-        "lstm kind",
+        "model kind",
         &[("lm", false), ("seq2seq", true)],
         "algen::check::unknown_value",
         false,
