@@ -16,7 +16,11 @@
 //!   positions sum to 1. Every variant should end in [`attend`].
 //!
 //! Variants here: [`Bahdanau`] (additive, `vᵀ tanh(W_q s_{t-1} + W_k h_j)`) and [`Luong`]
-//! (the "general" score `h_tᵀ W_a h_j`).
+//! (the "general" score `h_tᵀ W_a h_j`). A new variant is a type implementing
+//! [`StepAttention`] (in its own file), a value of `ir::model::RnnAttention`, its word in the
+//! checker's `attention` choice (`check/lstm_s2s.rs`) and one arm in `RnnSeq2seq::load`; the
+//! decoder, greedy decoding and evaluation need no change. Widths: the decoder and the
+//! encoder states are both `hidden` wide today (`He = Hd = H`).
 
 use super::super::cross_attention::MASKED;
 use super::super::layers::Linear;
