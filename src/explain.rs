@@ -196,12 +196,17 @@ Example:
         "algen::check::seq2seq_field",
         "`encoder_layers` and `decoder_layers` give the depths of an encoder–decoder
 (`kind = seq2seq`); an encoder-only or decoder-only transformer has one stack, whose depth
-is `layers`.
+is `layers`. `cross_attention` picks how the decoder attends to the encoder's output, so it
+exists only in an encoder–decoder too: `standard` (content), `relative`, `bi_relative`,
+`location`, `mix_location`, `onestep`, `mix_onestep`, `monotonic`, `mix_monotonic` (the
+location-based variants of Ray Chowdhury & Caragea 2023).
 
 Example:
     model m = transformer { kind = decoder, encoder_layers = 2 }   // error
+    model m = transformer { kind = decoder, cross_attention = onestep }   // error
     model m = transformer { kind = decoder, layers = 2 }
-    model s = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2 }",
+    model s = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2 }
+    model l = transformer { kind = seq2seq, cross_attention = onestep }",
     ),
     (
         "algen::check::seq2seq_position",

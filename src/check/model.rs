@@ -31,6 +31,7 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "head",
     "encoder_layers",
     "decoder_layers",
+    "cross_attention",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
 pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
@@ -222,7 +223,14 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         &[
             ("encoder", ir::ModelKind::Encoder),
             ("decoder", ir::ModelKind::Decoder),
-            ("seq2seq", ir::ModelKind::Seq2seq { encoder_layers: 0, decoder_layers: 0 }),
+            (
+                "seq2seq",
+                ir::ModelKind::Seq2seq {
+                    encoder_layers: 0,
+                    decoder_layers: 0,
+                    cross_attention: ir::CrossAttn::Standard,
+                },
+            ),
         ],
         "algen::check::unknown_value",
         ir::ModelKind::Encoder,

@@ -55,7 +55,13 @@ pub enum ModelKind {
     /// Encoder–decoder (`kind = seq2seq`, the `seq2seq` format): `encoder_layers` bidirectional
     /// blocks over the source, `decoder_layers` causal blocks over the target with
     /// cross-attention to the encoder's output (Vaswani et al. 2017); `layers` is unused.
-    Seq2seq { encoder_layers: usize, decoder_layers: usize },
+    /// `cross_attention` picks the decoder's attention over the source ([`super::CrossAttn`]).
+    Seq2seq {
+        encoder_layers: usize,
+        decoder_layers: usize,
+        #[serde(default, skip_serializing_if = "super::CrossAttn::is_standard")]
+        cross_attention: super::CrossAttn,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

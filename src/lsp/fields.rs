@@ -56,6 +56,7 @@ pub const FIELD_DOCS: &[(&str, &str, &str, Option<&str>)] = &[
     ("transformer", "head", "The output head: `vocab` (linear) or `pointer` (attention over the input positions).", None),
     ("transformer", "encoder_layers", "Encoder blocks of a `kind = seq2seq` model (default: `layers`).", Some("LAYERS")),
     ("transformer", "decoder_layers", "Decoder blocks of a `kind = seq2seq` model (default: `layers`).", Some("LAYERS")),
+    ("transformer", "cross_attention", "The decoder's attention over the source (`kind = seq2seq`): `standard`, `relative`, `bi_relative`, `location`, `mix_location`, `onestep`, `mix_onestep`, `monotonic`, `mix_monotonic`.", None),
     ("lstm", "layers", "Stacked LSTM layers.", Some("LSTM_LAYERS")),
     ("lstm", "hidden", "LSTM width.", Some("LSTM_HIDDEN")),
     ("lstm", "embed", "Token embedding width (default: `hidden`).", Some("LSTM_HIDDEN")),
