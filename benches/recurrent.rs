@@ -71,7 +71,7 @@ fn main() {
     let io = ModelIo { vocab_in: 3, vocab_out: 2 };
     let act = Activation::Relu;
     let archs = [
-        ("lstm", Arch::Lstm(LstmCfg { layers: 1, hidden: h, embed: h, style: Default::default() })),
+        ("lstm", Arch::Lstm(LstmCfg { layers: 1, hidden: h, embed: h, style: Default::default(), seq2seq: None })),
         ("rnn", Arch::Rnn(RnnCfg { hidden: h, activation: act })),
         ("stack_rnn", Arch::StackRnn(StackRnnCfg { hidden: h, activation: act, cell: 8, depth: 30 })),
         ("tape_rnn", Arch::TapeRnn(TapeRnnCfg { hidden: h, activation: act, cell: 8, size: 40 })),

@@ -49,6 +49,7 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("algen::check::seq2seq_position", "a position scheme a seq2seq transformer does not support"),
     ("algen::check::per_layer_draw", "per-layer randomized positions over an input encoding or in a decoder"),
+    ("algen::check::lstm_seq2seq_field", "an encoder–decoder field on an lstm that is not `kind = seq2seq`, or one that does not fit its attention or style"),
     ("algen::check::haiku_lstm_embed", "an `embed` width on a haiku-style lstm, which reads one-hot tokens"),
     ("algen::check::target_vocab", "the target can emit a token the output vocabulary lacks"),
     ("algen::check::target_fails", "the target fails on every input tried at check time (every tuple, for a universe)"),

@@ -209,6 +209,19 @@ Example:
     model l = transformer { kind = seq2seq, cross_attention = onestep }",
     ),
     (
+        "algen::check::lstm_seq2seq_field",
+        "`attention` and `input_feeding` configure the decoder of a recurrent encoder–decoder
+(`lstm { kind = seq2seq }`); a language-model lstm (`kind = lm`, the default) has no decoder.
+`input_feeding` (Luong et al. 2015: the previous attentional vector joins the decoder input)
+belongs to `attention = luong`: Bahdanau's decoder already reads the context, and without
+attention there is nothing to feed. A seq2seq lstm uses PyTorch's wiring, not `style = haiku`.
+
+Example:
+    model m = lstm { attention = luong }                                   // error
+    model m = lstm { kind = seq2seq, attention = bahdanau, input_feeding = true }   // error
+    model m = lstm { kind = seq2seq, attention = luong, input_feeding = false }",
+    ),
+    (
         "algen::check::seq2seq_position",
         "A seq2seq transformer gives each side its own instance of the position scheme (the
 encoder bidirectional, the decoder causal; cross-attention has no positions) and decodes with

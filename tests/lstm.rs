@@ -105,7 +105,7 @@ fn bad_shapes_and_dtypes_are_errors() {
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 fn arch(layers: usize, hidden: usize, embed: usize) -> Arch {
-    Arch::Lstm(LstmCfg { layers, hidden, embed, style: Default::default() })
+    Arch::Lstm(LstmCfg { layers, hidden, embed, style: Default::default(), seq2seq: None })
 }
 
 fn tokens(rows: &[&[u32]]) -> Tensor {
@@ -311,8 +311,9 @@ fn separate_nodes(l: &model::Lstm, x: &Tensor, table: bool) -> Result<Tensor> {
 #[test]
 fn token_table_matches_projecting_every_position() {
     let (x, pad, y, mask) = batch();
-    let haiku =
-        |l, h| Arch::Lstm(LstmCfg { layers: l, hidden: h, embed: h, style: algen::ir::model::LstmStyle::Haiku });
+    let haiku = |l, h| {
+        Arch::Lstm(LstmCfg { layers: l, hidden: h, embed: h, style: algen::ir::model::LstmStyle::Haiku, seq2seq: None })
+    };
     for a in [arch(2, 16, 8), arch(1, 9, 5), haiku(2, 12)] {
         for dt in [DType::F32, DType::F64] {
             let (net, params) = model::build_with(&a, IO, 5, dt).unwrap();

@@ -13,7 +13,7 @@ use common::*;
 const IO: ModelIo = ModelIo { vocab_in: 5, vocab_out: 4 };
 
 fn haiku(layers: usize, hidden: usize) -> Arch {
-    Arch::Lstm(LstmCfg { layers, hidden, embed: hidden, style: LstmStyle::Haiku })
+    Arch::Lstm(LstmCfg { layers, hidden, embed: hidden, style: LstmStyle::Haiku, seq2seq: None })
 }
 
 fn loss_of(net: &Net) -> Result<Tensor> {

@@ -29,7 +29,13 @@ pub fn weights(arch: &ir::Arch) -> u128 {
         }
         ir::Arch::Lstm(l) => {
             let first = 4 * sq(l.hidden, l.hidden + l.embed);
-            first + (l.layers as u128 - 1) * 8 * sq(l.hidden, l.hidden)
+            let stack = first + (l.layers as u128 - 1) * 8 * sq(l.hidden, l.hidden);
+            // An encoder–decoder: two stacks, attention and the attentional layer.
+            if l.seq2seq.is_some() {
+                2 * stack + 5 * sq(l.hidden, l.hidden)
+            } else {
+                stack
+            }
         }
         ir::Arch::Rnn(r) => sq(r.hidden, r.hidden),
         ir::Arch::StackRnn(s) => sq(s.hidden, s.hidden) + sq(s.depth, s.depth) * s.cell as u128,

@@ -351,27 +351,41 @@ fn fits_seq2seq<'a>(
     arch: &'a ir::Arch,
     at: crate::source::Span,
 ) -> Option<&'a ir::TransformerCfg> {
-    let s2s_model = matches!(arch, ir::Arch::Transformer(c) if matches!(c.kind, ir::ModelKind::Seq2seq { .. }));
+    let lstm = matches!(arch, ir::Arch::Lstm(_));
+    let s2s_model = match arch {
+        ir::Arch::Transformer(c) => matches!(c.kind, ir::ModelKind::Seq2seq { .. }),
+        ir::Arch::Lstm(c) => c.seq2seq.is_some(),
+        _ => false,
+    };
     let s2s_task = task.format == ir::Format::Seq2seq;
     if s2s_task && !s2s_model {
+        let (label, help) = match lstm {
+            true => ("this lstm is not an encoder–decoder", "use `lstm { kind = seq2seq, attention = bahdanau }`"),
+            false => (
+                "this model is not a seq2seq transformer",
+                "use `transformer { kind = seq2seq, encoder_layers = N, decoder_layers = M }`",
+            ),
+        };
         cx.push(
             Diag::error(
                 "algen::check::format_model",
                 format!("task `{}` has format `seq2seq`, which needs an encoder–decoder", task.name),
             )
-            .at(at, "this model is not a seq2seq transformer")
-            .help("use `transformer { kind = seq2seq, encoder_layers = N, decoder_layers = M }`"),
+            .at(at, label)
+            .help(help),
         );
         return None;
     }
     if s2s_model && !s2s_task {
+        let (what, other) =
+            if lstm { ("lstm", "`kind = lm`") } else { ("transformer", "`kind = encoder` or `decoder`") };
         cx.push(
             Diag::error(
                 "algen::check::format_model",
-                format!("a seq2seq transformer needs a task with `format = seq2seq`; `{}` has `{}`", task.name, task.format.name()),
+                format!("a seq2seq {what} needs a task with `format = seq2seq`; `{}` has `{}`", task.name, task.format.name()),
             )
             .at(at, "an encoder–decoder")
-            .help("set `format = seq2seq` on the task (for a grammar: `task t { grammar = g, format = seq2seq }`), or use `kind = encoder` or `decoder`"),
+            .help(format!("set `format = seq2seq` on the task (for a grammar: `task t {{ grammar = g, format = seq2seq }}`), or use {other}")),
         );
         return None;
     }

@@ -15,6 +15,7 @@ mod filter;
 mod grammar;
 mod infer;
 mod lower;
+mod lstm_s2s;
 mod machine;
 mod machine_lib;
 mod model;

@@ -34,7 +34,7 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "cross_attention",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
-pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style"];
+pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style", "kind", "attention", "input_feeding"];
 
 /// The model constructors, read from their name once ([`ARCHS`]) and dispatched exhaustively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,8 +181,9 @@ pub fn arch(cx: &mut Cx, m: &ModelDef) -> Option<ir::Arch> {
     }
 }
 
-/// `lstm { layers, hidden, embed, style }`; the sizes positive integers (defaults in
-/// `ir::defaults`), `style = pytorch | haiku`, and no `embed` with `haiku`.
+/// `lstm { layers, hidden, embed, style, kind, attention, input_feeding }`; the sizes positive
+/// integers (defaults in `ir::defaults`), `style = pytorch | haiku`, no `embed` with `haiku`,
+/// and the encoder–decoder's fields ([`super::lstm_s2s`]).
 fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
     let f = &m.fields;
     let int = |cx: &mut Cx, n: &str, d: usize| {
@@ -209,7 +210,8 @@ fn lstm(cx: &mut Cx, m: &ModelDef) -> Option<ir::LstmCfg> {
         Some(e) => cx.int_in(e, 1, 1 << 20).map(|v| v as usize),
         None => hidden,
     };
-    Some(ir::LstmCfg { layers: layers?, hidden: hidden?, embed: embed?, style: style? })
+    let seq2seq = super::lstm_s2s::seq2seq(cx, f, style);
+    Some(ir::LstmCfg { layers: layers?, hidden: hidden?, embed: embed?, style: style?, seq2seq: seq2seq? })
 }
 
 /// One fully resolved transformer configuration (no sweeps left in `fields`).

@@ -320,6 +320,32 @@ pub struct LstmCfg {
     /// Wiring and init (PyTorch, the default, is omitted from the IR's JSON).
     #[serde(default, skip_serializing_if = "LstmStyle::is_pytorch")]
     pub style: LstmStyle,
+    /// `kind = seq2seq`: an encoder–decoder with attention (`model::rnn_s2s`) for the
+    /// `seq2seq` format; `None` for the language-model LSTM (omitted from the IR's JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq2seq: Option<LstmSeq2seq>,
+}
+
+/// The decoder of `lstm { kind = seq2seq, attention = ..., input_feeding = ... }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LstmSeq2seq {
+    pub attention: RnnAttention,
+    /// Luong et al. 2015's input feeding: the previous step's attentional vector joins the
+    /// decoder cell's input (always off for `bahdanau`, whose cell reads the context).
+    pub input_feeding: bool,
+}
+
+/// How the recurrent decoder attends over the encoder states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RnnAttention {
+    /// No attention: the decoder sees the source only through its initial state.
+    None,
+    /// Bahdanau et al. 2015: additive score `vᵀ tanh(W_q s_{t-1} + W_k h_j)` queried with the
+    /// previous decoder state, the context fed into the cell input.
+    Bahdanau,
+    /// Luong et al. 2015, "general" score `h_tᵀ W_a h_j` queried with the new decoder state.
+    Luong,
 }
 
 impl LstmCfg {

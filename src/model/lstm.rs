@@ -77,7 +77,7 @@ impl LstmLayer {
         ops::lstm_tokens(&table, ids, bt, &self.w_hh)
     }
 
-    fn detached(&self) -> Self {
+    pub(crate) fn detached(&self) -> Self {
         LstmLayer {
             w_ih: self.w_ih.detach(),
             w_hh: self.w_hh.detach(),

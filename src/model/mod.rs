@@ -22,6 +22,7 @@ pub mod params;
 pub mod pointer;
 pub mod positions;
 pub mod rnn;
+pub mod rnn_s2s;
 pub mod seq2seq;
 pub mod step;
 pub mod transformer;
@@ -30,6 +31,7 @@ pub use lstm::Lstm;
 pub use ops::Kernels;
 pub use params::Params;
 pub use rnn::Recurrent;
+pub use rnn_s2s::RnnSeq2seq;
 pub use seq2seq::Seq2seq;
 pub use transformer::Transformer;
 
@@ -55,6 +57,8 @@ pub enum Net {
     Compiled(compiled::CompiledNet),
     /// `transformer { kind = seq2seq }` ([`seq2seq`]): reads a source ([`Net::forward_s2s`]).
     Seq2seq(Seq2seq),
+    /// `lstm { kind = seq2seq }` ([`rnn_s2s`]): reads a source ([`Net::forward_s2s`]).
+    RnnSeq2seq(RnnSeq2seq),
 }
 
 impl Net {
@@ -83,7 +87,7 @@ impl Net {
             Net::Lstm(l) => l.forward_at(tokens, pad, positions),
             Net::Recurrent(r) => r.forward_at(tokens, pad),
             Net::Compiled(c) => c.forward(tokens, pad),
-            Net::Seq2seq(_) => bail!("a seq2seq model reads a source: use Net::forward_s2s"),
+            Net::Seq2seq(_) | Net::RnnSeq2seq(_) => bail!("a seq2seq model reads a source: use Net::forward_s2s"),
         }
     }
 
@@ -99,6 +103,7 @@ impl Net {
     ) -> Result<Tensor> {
         match self {
             Net::Seq2seq(m) => m.forward(source, source_pad, tokens, pad, dropout_rng),
+            Net::RnnSeq2seq(m) => m.forward(source, source_pad, tokens, pad),
             _ => bail!("only a seq2seq model reads a source"),
         }
     }
@@ -116,7 +121,7 @@ impl Net {
     pub fn positions_word_pos(&self) -> Option<u128> {
         match self {
             Net::Transformer(t) => t.positions.randomizer().map(|r| r.word_pos()),
-            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) => None,
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) | Net::RnnSeq2seq(_) => None,
         }
     }
 
@@ -135,7 +140,7 @@ impl Net {
     pub fn draw_positions(&self, len: usize) -> Result<Option<Vec<u32>>> {
         match self {
             Net::Transformer(t) => t.positions.draw(len),
-            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) => Ok(None),
+            Net::Lstm(_) | Net::Recurrent(_) | Net::Compiled(_) | Net::Seq2seq(_) | Net::RnnSeq2seq(_) => Ok(None),
         }
     }
 
@@ -149,6 +154,7 @@ impl Net {
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
             Net::Compiled(c) => Net::Compiled(c.detached()),
             Net::Seq2seq(m) => Net::Seq2seq(m.detached()),
+            Net::RnnSeq2seq(m) => Net::RnnSeq2seq(m.detached()),
         }
     }
 
@@ -161,6 +167,7 @@ impl Net {
             Net::Recurrent(r) => Net::Recurrent(r.detached()),
             Net::Compiled(c) => Net::Compiled(c.detached()),
             Net::Seq2seq(m) => Net::Seq2seq(m.detached()),
+            Net::RnnSeq2seq(m) => Net::RnnSeq2seq(m.detached()),
         }
     }
 
@@ -184,6 +191,7 @@ impl Net {
             // Plain candle ops with autograd only.
             Net::Compiled(c) => Net::Compiled(c),
             Net::Seq2seq(m) => Net::Seq2seq(m.with_kernels(kernels)),
+            Net::RnnSeq2seq(m) => Net::RnnSeq2seq(m.with_kernels(kernels)),
         }
     }
 }
@@ -202,6 +210,9 @@ pub fn build_with(arch: &Arch, io: ModelIo, seed: u64, dtype: DType) -> Result<(
             Net::Seq2seq(Seq2seq::load(&mut params, cfg, io.vocab_in, io.vocab_out)?)
         }
         Arch::Transformer(cfg) => Net::Transformer(Transformer::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
+        Arch::Lstm(cfg) if cfg.seq2seq.is_some() => {
+            Net::RnnSeq2seq(RnnSeq2seq::load(&mut params, cfg, io.vocab_in, io.vocab_out)?)
+        }
         Arch::Lstm(cfg) => Net::Lstm(Lstm::load(&mut params, cfg, io.vocab_in, io.vocab_out)?),
         Arch::Rnn(_) | Arch::StackRnn(_) | Arch::TapeRnn(_) => {
             Net::Recurrent(Recurrent::load(&mut params, arch, io.vocab_in, io.vocab_out)?)
@@ -275,6 +286,7 @@ pub fn param_count(arch: &Arch, io: ModelIo) -> usize {
             };
             io.vocab_in * d + pos + c.layers * layer + final_ln + head
         }
+        Arch::Lstm(c) if c.seq2seq.is_some() => rnn_s2s::param_count(c, io),
         Arch::Lstm(c) => {
             let (e, h) = (c.input_width(io.vocab_in), c.hidden);
             let (embed, biases) = match c.style {
@@ -335,6 +347,7 @@ pub fn flops_per_step(arch: &Arch, io: ModelIo, batch: usize, seq_len: usize) ->
             let per_token = c.layers as u64 * (8 * d * d + 4 * d * f + 4 * t * d + rel) + head;
             3 * batch as u64 * t * per_token
         }
+        Arch::Lstm(c) if c.seq2seq.is_some() => rnn_s2s::flops_per_step(c, io, batch, seq_len),
         Arch::Lstm(c) => {
             let (e, h) = (c.input_width(io.vocab_in) as u64, c.hidden as u64);
             let rest = c.layers.saturating_sub(1) as u64 * 8 * h * 2 * h;

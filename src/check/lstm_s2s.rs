@@ -1,0 +1,72 @@
+//! `lstm { kind = lm | seq2seq, attention = bahdanau | luong | none, input_feeding }`: the
+//! recurrent encoder–decoder's fields (see `model::rnn_s2s`). `attention` and
+//! `input_feeding` apply to `kind = seq2seq` only, `input_feeding` to `attention = luong`
+//! only, and a seq2seq LSTM has the PyTorch style; each mistake is
+//! `algen::check::lstm_seq2seq_field`.
+
+use super::cx::Cx;
+use crate::diag::Diag;
+use crate::ir::model::{LstmSeq2seq, LstmStyle, RnnAttention};
+use crate::syntax::ast::Expr;
+use std::collections::BTreeMap;
+
+const CODE: &str = "algen::check::lstm_seq2seq_field";
+
+/// `Some(None)` for a language-model LSTM, `Some(Some(cfg))` for `kind = seq2seq`, `None`
+/// after a mistake (reported). `style` is the checked style (`None` when broken).
+pub fn seq2seq(cx: &mut Cx, f: &BTreeMap<String, Expr>, style: Option<LstmStyle>) -> Option<Option<LstmSeq2seq>> {
+    let kind = cx.choice_or(
+        f.get("kind"),
+        "lstm kind",
+        &[("lm", false), ("seq2seq", true)],
+        "algen::check::unknown_value",
+        false,
+    )?;
+    if !kind {
+        let mut ok = true;
+        for n in ["attention", "input_feeding"] {
+            if let Some(e) = f.get(n) {
+                cx.push(
+                    Diag::error(CODE, format!("`{n}` applies to `kind = seq2seq` lstms"))
+                        .at(e.span, "this lstm is a single language-model stack")
+                        .help(format!("set `kind = seq2seq` for the encoder–decoder with attention, or drop `{n}`")),
+                );
+                ok = false;
+            }
+        }
+        return ok.then_some(None);
+    }
+    let attention = cx.choice_or(
+        f.get("attention"),
+        "attention",
+        &[("bahdanau", RnnAttention::Bahdanau), ("luong", RnnAttention::Luong), ("none", RnnAttention::None)],
+        "algen::check::unknown_value",
+        RnnAttention::Bahdanau,
+    );
+    let mut ok = true;
+    if let (Some(e), Some(LstmStyle::Haiku)) = (f.get("style"), style) {
+        cx.push(
+            Diag::error(CODE, "a seq2seq lstm has no haiku style")
+                .at(e.span, "the benchmark's one-hot hk.LSTM is a language model")
+                .help("drop `style` (the encoder–decoder uses PyTorch's nn.LSTM wiring and init)"),
+        );
+        ok = false;
+    }
+    let input_feeding = match f.get("input_feeding") {
+        Some(e) => {
+            let v = cx.boolean(e);
+            if attention.is_some_and(|a| a != RnnAttention::Luong) {
+                cx.push(
+                    Diag::error(CODE, "`input_feeding` applies to `attention = luong`")
+                        .at(e.span, "Luong et al.'s input feeding")
+                        .help("Bahdanau's decoder already reads the context; use `attention = luong` or drop `input_feeding`"),
+                );
+                ok = false;
+            }
+            v
+        }
+        None => Some(attention == Some(RnnAttention::Luong)),
+    };
+    let cfg = LstmSeq2seq { attention: attention?, input_feeding: input_feeding? };
+    ok.then_some(Some(cfg))
+}
