@@ -215,11 +215,16 @@ Example:
 `input_feeding` (Luong et al. 2015: the previous attentional vector joins the decoder input)
 belongs to `attention = luong`: Bahdanau's decoder already reads the context, and without
 attention there is nothing to feed. A seq2seq lstm uses PyTorch's wiring, not `style = haiku`.
+`cross_attention` (a location variant of Ray Chowdhury & Caragea 2023: `relative`,
+`bi_relative`, `location`, `onestep`, `monotonic`, their `mix_` forms) replaces the `attention`
+scorer, so the two cannot both be given unless `cross_attention = standard`.
 
 Example:
     model m = lstm { attention = luong }                                   // error
     model m = lstm { kind = seq2seq, attention = bahdanau, input_feeding = true }   // error
-    model m = lstm { kind = seq2seq, attention = luong, input_feeding = false }",
+    model m = lstm { kind = seq2seq, attention = luong, cross_attention = onestep } // error
+    model m = lstm { kind = seq2seq, attention = luong, input_feeding = false }
+    model m = lstm { kind = seq2seq, cross_attention = onestep }",
     ),
     (
         "algen::check::seq2seq_position",

@@ -34,7 +34,8 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "cross_attention",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
-pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style", "kind", "attention", "input_feeding"];
+pub const LSTM_FIELDS: &[&str] =
+    &["layers", "hidden", "embed", "style", "kind", "attention", "input_feeding", "cross_attention"];
 
 /// The model constructors, read from their name once ([`ARCHS`]) and dispatched exhaustively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

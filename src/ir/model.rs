@@ -333,6 +333,10 @@ pub struct LstmSeq2seq {
     /// Luong et al. 2015's input feeding: the previous step's attentional vector joins the
     /// decoder cell's input (always off for `bahdanau`, whose cell reads the context).
     pub input_feeding: bool,
+    /// A location variant of Ray Chowdhury & Caragea 2023 in place of `attention`
+    /// (`standard`: `attention` decides).
+    #[serde(default, skip_serializing_if = "super::CrossAttn::is_standard")]
+    pub cross_attention: super::CrossAttn,
 }
 
 /// How the recurrent decoder attends over the encoder states.

@@ -64,6 +64,7 @@ pub const FIELD_DOCS: &[(&str, &str, &str, Option<&str>)] = &[
     ("lstm", "kind", "`lm` (one stack, every format) or `seq2seq` (encoder–decoder with attention).", None),
     ("lstm", "attention", "Decoder attention of a `kind = seq2seq` lstm: `bahdanau` (default), `luong` or `none`.", None),
     ("lstm", "input_feeding", "Luong's input feeding (`attention = luong`; default true).", None),
+    ("lstm", "cross_attention", "A location variant in place of `attention` (`kind = seq2seq`): `relative`, `bi_relative`, `location`, `onestep`, `monotonic`, `mix_*`; `standard` (default) leaves `attention`.", None),
     ("rnn", "hidden", "Controller width.", Some("RNN_HIDDEN")),
     ("rnn", "activation", "The cell nonlinearity.", Some("RNN_ACTIVATION")),
     ("stack_rnn", "hidden", "Controller width.", Some("RNN_HIDDEN")),

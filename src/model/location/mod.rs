@@ -45,6 +45,7 @@
 pub mod gauss;
 pub mod relative;
 pub mod reverse;
+pub mod step;
 
 use super::layers::Linear;
 use super::ops::{self, Kernels};
