@@ -1,5 +1,6 @@
-//! The cross-attention of an encoder–decoder transformer (`cross_attention = ...`, only on
-//! `kind = seq2seq`): the standard content attention (Vaswani et al. 2017) or one of the
+//! The cross-attention of an encoder–decoder (`cross_attention = ...` on a `kind = seq2seq`
+//! transformer or lstm): the standard content attention (Vaswani et al. 2017; on an lstm, its
+//! `attention` field's scorer) or one of the
 //! location-based variants of Ray Chowdhury & Caragea 2023 ("Monotonic Location Attention for
 //! Length Generalization", ICML), whose equations are in [`crate::model::location`].
 

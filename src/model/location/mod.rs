@@ -1,7 +1,7 @@
 //! Location-based cross-attention (Ray Chowdhury & Caragea 2023, "Monotonic Location Attention
 //! for Length Generalization", ICML; Dubois et al. 2020, "Location Attention for Extrapolation
 //! to Longer Sequences"), the `cross_attention = ...` options of an encoder–decoder transformer
-//! ([`crate::ir::CrossAttn`]). Equations read from the paper and its code's configurations
+//! ([`crate::ir::CrossAttn`]) and of a recurrent one ([`step`]). Equations read from the paper and its code's configurations
 //! (github.com/JRC1995/MonotonicLocationAttention, `models/attentions/*`); names as in the paper.
 //!
 //! Notation: decoder query `x_t` (the cross-attention sublayer's input at target step `t`),
@@ -30,9 +30,12 @@
 //! - **Mix** (`mix_*`): `a_t = m_t·a^loc_t + (1 − m_t)·a^content_t`, `m_t = σ(w_m·x_t + b_m)`;
 //!   `μ̄` reads the mixed attention (the code's default `position_past = False`).
 //!
-//! Differences from the paper's setting: the host is a transformer decoder, not a GRU (the
-//! query is the decoder's stream, not the GRU state; the direction gate reads the mean
-//! encoding, not the encoder's last state); `START` is added after the encoder, not before;
+//! Hosts: the seq2seq transformer's cross-attention ([`super::cross_attention`], query `x_t`
+//! the decoder's stream, `H` heads) and the recurrent encoder–decoder ([`step`], the paper's
+//! setting with an LSTM for its GRU: query the previous decoder state, one head).
+//!
+//! Differences from the paper's setting: the direction gate reads the mean encoding, not
+//! the encoder's last state; `START` is added after the encoder, not before;
 //! the Gaussian is normalized by a softmax (the code divides `exp` by its sum + 1e-20, which
 //! gives 0 everywhere when every term underflows); weights and values use the transformer's
 //! per-head projections (no extra value transform); location-only variants have no query and
