@@ -43,7 +43,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("algen::check::unknown_function", "a call to a function that does not exist"),
     ("algen::check::arity", "a call with the wrong number of arguments"),
     ("algen::check::heads_divide", "d_model is not a multiple of heads"),
-    ("algen::check::seq2seq_field", "`encoder_layers`/`decoder_layers` on a transformer that is not `kind = seq2seq`"),
+    (
+        "algen::check::seq2seq_field",
+        "`encoder_layers`/`decoder_layers`/`cross_attention` on a transformer that is not `kind = seq2seq`",
+    ),
     ("algen::check::seq2seq_position", "a position scheme a seq2seq transformer does not support"),
     ("algen::check::per_layer_draw", "per-layer randomized positions over an input encoding or in a decoder"),
     ("algen::check::lstm_seq2seq_field", "an encoder–decoder field on an lstm that is not `kind = seq2seq`, or one that does not fit its attention or style"),

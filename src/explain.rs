@@ -196,12 +196,17 @@ Example:
         "algen::check::seq2seq_field",
         "`encoder_layers` and `decoder_layers` give the depths of an encoder–decoder
 (`kind = seq2seq`); an encoder-only or decoder-only transformer has one stack, whose depth
-is `layers`.
+is `layers`. `cross_attention` picks how the decoder attends to the encoder's output, so it
+exists only in an encoder–decoder too: `standard` (content), `relative`, `bi_relative`,
+`location`, `mix_location`, `onestep`, `mix_onestep`, `monotonic`, `mix_monotonic` (the
+location-based variants of Ray Chowdhury & Caragea 2023).
 
 Example:
     model m = transformer { kind = decoder, encoder_layers = 2 }   // error
+    model m = transformer { kind = decoder, cross_attention = onestep }   // error
     model m = transformer { kind = decoder, layers = 2 }
-    model s = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2 }",
+    model s = transformer { kind = seq2seq, encoder_layers = 2, decoder_layers = 2 }
+    model l = transformer { kind = seq2seq, cross_attention = onestep }",
     ),
     (
         "algen::check::lstm_seq2seq_field",
@@ -210,11 +215,16 @@ Example:
 `input_feeding` (Luong et al. 2015: the previous attentional vector joins the decoder input)
 belongs to `attention = luong`: Bahdanau's decoder already reads the context, and without
 attention there is nothing to feed. A seq2seq lstm uses PyTorch's wiring, not `style = haiku`.
+`cross_attention` (a location variant of Ray Chowdhury & Caragea 2023: `relative`,
+`bi_relative`, `location`, `onestep`, `monotonic`, their `mix_` forms) replaces the `attention`
+scorer, so the two cannot both be given unless `cross_attention = standard`.
 
 Example:
     model m = lstm { attention = luong }                                   // error
     model m = lstm { kind = seq2seq, attention = bahdanau, input_feeding = true }   // error
-    model m = lstm { kind = seq2seq, attention = luong, input_feeding = false }",
+    model m = lstm { kind = seq2seq, attention = luong, cross_attention = onestep } // error
+    model m = lstm { kind = seq2seq, attention = luong, input_feeding = false }
+    model m = lstm { kind = seq2seq, cross_attention = onestep }",
     ),
     (
         "algen::check::seq2seq_position",

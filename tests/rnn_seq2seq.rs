@@ -23,7 +23,7 @@ fn lstm(layers: usize, attention: RnnAttention, input_feeding: bool) -> LstmCfg 
         hidden: 3,
         embed: 4,
         style: Default::default(),
-        seq2seq: Some(LstmSeq2seq { attention, input_feeding }),
+        seq2seq: Some(LstmSeq2seq { attention, input_feeding, cross_attention: Default::default() }),
     }
 }
 
@@ -120,7 +120,7 @@ fn luong_general_score_by_hand() {
     let eye = Linear::new(t(&[2., 0., 0., 1.], &[2, 2]), t(&[0., 0.], &[2]));
     let a = Luong { w_a: eye };
     let mut mem = memory();
-    mem.keys = a.prepare(&mem.states, Kernels::Fused).unwrap();
+    mem.keys = a.prepare(&mem.states, &mem.lens, Kernels::Fused).unwrap();
     let q = t(&[3f64.ln() / 2.0, 0.], &[1, 2]);
     let r = a.step(&q, &mem, &AttnState::default(), Kernels::Fused).unwrap();
     assert_close(&vals(&r.weights), &[0.75, 0.25, 0.0], 0.0, 1e-15, "luong weights");
@@ -136,7 +136,7 @@ fn bahdanau_additive_score_by_hand() {
     let eye = || Linear::new(t(&[1., 0., 0., 1.], &[2, 2]), t(&[0., 0.], &[2]));
     let a = Bahdanau { w_q: eye(), w_k: eye(), v: t(&[1., 1.], &[2, 1]) };
     let mut mem = memory();
-    mem.keys = a.prepare(&mem.states, Kernels::Reference).unwrap();
+    mem.keys = a.prepare(&mem.states, &mem.lens, Kernels::Reference).unwrap();
     let q = t(&[1., 0.], &[1, 2]);
     let state = AttnState { step: 4, prev: None };
     let r = a.step(&q, &mem, &state, Kernels::Reference).unwrap();

@@ -14,7 +14,11 @@ use candle_core::{DType, Tensor};
 use common::{assert_close, cfg, f32_mat, model_grads_check, tokens, vals};
 
 fn s2s(norm: Norm, position: Position, enc: usize, dec: usize) -> algen::ir::TransformerCfg {
-    cfg(ModelKind::Seq2seq { encoder_layers: enc, decoder_layers: dec }, norm, position)
+    cfg(
+        ModelKind::Seq2seq { encoder_layers: enc, decoder_layers: dec, cross_attention: Default::default() },
+        norm,
+        position,
+    )
 }
 
 fn build(c: &algen::ir::TransformerCfg, dtype: DType) -> (Net, model::Params) {

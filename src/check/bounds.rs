@@ -20,7 +20,7 @@ pub fn weights(arch: &ir::Arch) -> u128 {
         ir::Arch::Transformer(t) => {
             // A seq2seq decoder block adds cross-attention: about one more attention's weights.
             let blocks = match t.kind {
-                ir::ModelKind::Seq2seq { encoder_layers, decoder_layers } => {
+                ir::ModelKind::Seq2seq { encoder_layers, decoder_layers, .. } => {
                     encoder_layers as u128 + 2 * decoder_layers as u128
                 }
                 _ => t.layers as u128,

@@ -1,7 +1,9 @@
-//! `lstm { kind = lm | seq2seq, attention = bahdanau | luong | none, input_feeding }`: the
-//! recurrent encoder–decoder's fields (see `model::rnn_s2s`). `attention` and
-//! `input_feeding` apply to `kind = seq2seq` only, `input_feeding` to `attention = luong`
-//! only, and a seq2seq LSTM has the PyTorch style; each mistake is
+//! `lstm { kind = lm | seq2seq, attention = bahdanau | luong | none, input_feeding,
+//! cross_attention }`: the recurrent encoder–decoder's fields (see `model::rnn_s2s`).
+//! `attention`, `input_feeding` and `cross_attention` apply to `kind = seq2seq` only,
+//! `input_feeding` to `attention = luong` only, a `cross_attention` other than `standard`
+//! (a location variant, `crate::ir::CrossAttn`) replaces `attention` and so cannot be given
+//! with it, and a seq2seq LSTM has the PyTorch style; each mistake is
 //! `algen::check::lstm_seq2seq_field`.
 
 use super::cx::Cx;
@@ -24,7 +26,7 @@ pub fn seq2seq(cx: &mut Cx, f: &BTreeMap<String, Expr>, style: Option<LstmStyle>
     )?;
     if !kind {
         let mut ok = true;
-        for n in ["attention", "input_feeding"] {
+        for n in ["attention", "input_feeding", "cross_attention"] {
             if let Some(e) = f.get(n) {
                 cx.push(
                     Diag::error(CODE, format!("`{n}` applies to `kind = seq2seq` lstms"))
@@ -67,6 +69,23 @@ pub fn seq2seq(cx: &mut Cx, f: &BTreeMap<String, Expr>, style: Option<LstmStyle>
         }
         None => Some(attention == Some(RnnAttention::Luong)),
     };
-    let cfg = LstmSeq2seq { attention: attention?, input_feeding: input_feeding? };
+    let cross_attention = cx.choice_or(
+        f.get("cross_attention"),
+        "cross-attention",
+        crate::ir::CrossAttn::ALL,
+        "algen::check::unknown_value",
+        crate::ir::CrossAttn::Standard,
+    );
+    if let (Some(c), Some(a)) = (f.get("cross_attention"), f.get("attention")) {
+        if cross_attention.is_some_and(|x| !x.is_standard()) {
+            cx.push(
+                Diag::error(CODE, "`cross_attention` and `attention` both choose the decoder's attention")
+                    .at(c.span, "a location variant replaces the `attention` scorer")
+                    .help(format!("drop `attention = {}`, or set `cross_attention = standard`", super::model::show(a))),
+            );
+            ok = false;
+        }
+    }
+    let cfg = LstmSeq2seq { attention: attention?, input_feeding: input_feeding?, cross_attention: cross_attention? };
     ok.then_some(Some(cfg))
 }

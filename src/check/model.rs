@@ -31,9 +31,11 @@ pub const TRANSFORMER_FIELDS: &[&str] = &[
     "head",
     "encoder_layers",
     "decoder_layers",
+    "cross_attention",
 ];
 /// Fields of `lstm { ... }` (see `ir::LstmCfg`).
-pub const LSTM_FIELDS: &[&str] = &["layers", "hidden", "embed", "style", "kind", "attention", "input_feeding"];
+pub const LSTM_FIELDS: &[&str] =
+    &["layers", "hidden", "embed", "style", "kind", "attention", "input_feeding", "cross_attention"];
 
 /// The model constructors, read from their name once ([`ARCHS`]) and dispatched exhaustively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,7 +226,14 @@ fn transformer(cx: &mut Cx, m: &ModelDef) -> Option<ir::TransformerCfg> {
         &[
             ("encoder", ir::ModelKind::Encoder),
             ("decoder", ir::ModelKind::Decoder),
-            ("seq2seq", ir::ModelKind::Seq2seq { encoder_layers: 0, decoder_layers: 0 }),
+            (
+                "seq2seq",
+                ir::ModelKind::Seq2seq {
+                    encoder_layers: 0,
+                    decoder_layers: 0,
+                    cross_attention: ir::CrossAttn::Standard,
+                },
+            ),
         ],
         "algen::check::unknown_value",
         ir::ModelKind::Encoder,

@@ -1,9 +1,10 @@
 //! Encoder–decoder models and tasks:
 //!
 //! - `transformer { kind = seq2seq, encoder_layers = N, decoder_layers = M }` ([`kind`]): the
-//!   depths default to `layers`; on any other kind they are a mistake
-//!   (`algen::check::seq2seq_field`); the position scheme must make sense on both sides
-//!   ([`position_fits`]).
+//!   depths default to `layers`; `cross_attention = standard | relative | ...`
+//!   ([`crate::ir::CrossAttn`]) picks the decoder's attention over the source; on any other kind
+//!   these fields are a mistake (`algen::check::seq2seq_field`); the position scheme must make
+//!   sense on both sides ([`position_fits`]).
 //! - `task NAME { grammar = G, format = seq2seq }` ([`grammar_task`]): the grammar `G`'s
 //!   examples in another format, so a library grammar (SCAN) serves an encoder–decoder
 //!   without being copied.
@@ -15,7 +16,10 @@ use crate::source::Span;
 use crate::syntax::ast::{Body, Entry, Expr, ExprKind, Ident};
 use std::collections::BTreeMap;
 
-/// The model kind of `transformer { kind = ..., encoder_layers, decoder_layers }`: `kind` is
+/// Fields that only a `kind = seq2seq` transformer has.
+const SEQ2SEQ_FIELDS: &[&str] = &["encoder_layers", "decoder_layers", "cross_attention"];
+
+/// The model kind of `transformer { kind = ..., encoder_layers, decoder_layers, cross_attention }`: `kind` is
 /// the kind as written (`None` when it is broken), `layers` the checked `layers`.
 pub fn kind(
     cx: &mut Cx,
@@ -30,20 +34,32 @@ pub fn kind(
     match kind? {
         ModelKind::Seq2seq { .. } => {
             let (e, d) = (depth(cx, "encoder_layers"), depth(cx, "decoder_layers"));
-            Some(ModelKind::Seq2seq { encoder_layers: e?, decoder_layers: d? })
+            let c = cx.choice_or(
+                fields.get("cross_attention"),
+                "cross-attention",
+                ir::CrossAttn::ALL,
+                "algen::check::unknown_value",
+                ir::CrossAttn::Standard,
+            );
+            Some(ModelKind::Seq2seq { encoder_layers: e?, decoder_layers: d?, cross_attention: c? })
         }
         k => {
             let mut ok = true;
-            for n in ["encoder_layers", "decoder_layers"] {
+            for &n in SEQ2SEQ_FIELDS {
                 if let Some(e) = fields.get(n) {
                     let which = if k == ModelKind::Decoder { "a decoder" } else { "an encoder" };
                     cx.push(
                         Diag::error("algen::check::seq2seq_field", format!("`{n}` applies to `kind = seq2seq` models"))
                             .at(e.span, format!("this model is {which}-only transformer"))
-                            .help(format!(
-                                "set `kind = seq2seq` for an encoder–decoder, or give the depth as `layers = {}`",
-                                super::model::show(e)
-                            )),
+                            .help(match n {
+                                "cross_attention" => "cross-attention exists only in an encoder–decoder: set \
+                                                      `kind = seq2seq` (and the `seq2seq` format), or drop it"
+                                    .to_string(),
+                                _ => format!(
+                                    "set `kind = seq2seq` for an encoder–decoder, or give the depth as `layers = {}`",
+                                    super::model::show(e)
+                                ),
+                            }),
                     );
                     ok = false;
                 }

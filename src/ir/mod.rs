@@ -8,6 +8,7 @@
 //! prints it as JSON).
 
 pub mod chomsky;
+mod cross;
 pub mod defaults;
 pub mod expr;
 pub mod grammar;
@@ -19,6 +20,7 @@ pub mod task;
 pub mod train;
 
 pub use chomsky::Chomsky;
+pub use cross::CrossAttn;
 pub use expr::{BinOp, Builtin, Expr, ExprKind, RaspTarget, UnOp};
 pub use machine::{Action, Machine, MachineTask, Move, Output, Scratchpad, StepLimit, Style};
 pub use model::{

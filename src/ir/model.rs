@@ -55,7 +55,13 @@ pub enum ModelKind {
     /// Encoder–decoder (`kind = seq2seq`, the `seq2seq` format): `encoder_layers` bidirectional
     /// blocks over the source, `decoder_layers` causal blocks over the target with
     /// cross-attention to the encoder's output (Vaswani et al. 2017); `layers` is unused.
-    Seq2seq { encoder_layers: usize, decoder_layers: usize },
+    /// `cross_attention` picks the decoder's attention over the source ([`super::CrossAttn`]).
+    Seq2seq {
+        encoder_layers: usize,
+        decoder_layers: usize,
+        #[serde(default, skip_serializing_if = "super::CrossAttn::is_standard")]
+        cross_attention: super::CrossAttn,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,6 +333,10 @@ pub struct LstmSeq2seq {
     /// Luong et al. 2015's input feeding: the previous step's attentional vector joins the
     /// decoder cell's input (always off for `bahdanau`, whose cell reads the context).
     pub input_feeding: bool,
+    /// A location variant of Ray Chowdhury & Caragea 2023 in place of `attention`
+    /// (`standard`: `attention` decides).
+    #[serde(default, skip_serializing_if = "super::CrossAttn::is_standard")]
+    pub cross_attention: super::CrossAttn,
 }
 
 /// How the recurrent decoder attends over the encoder states.

@@ -14,6 +14,7 @@ pub mod cross_attention;
 pub mod decode;
 pub mod decode_s2s;
 pub mod layers;
+pub mod location;
 pub mod lstm;
 pub mod memory;
 pub mod ops;

@@ -24,6 +24,7 @@ use super::params::Params;
 use super::positions::{Ids, Positions};
 use super::transformer::{key_mask, token_ids, Block};
 use crate::ir::model::{AttnBiasInit, ModelKind, Norm, TransformerCfg};
+use crate::ir::CrossAttn;
 use candle_core::{bail, Result, Tensor, D};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -106,8 +107,16 @@ pub struct Seq2seq {
 /// `encoder_layers` and `decoder_layers` of a seq2seq configuration.
 pub fn depths(cfg: &TransformerCfg) -> Option<(usize, usize)> {
     match cfg.kind {
-        ModelKind::Seq2seq { encoder_layers, decoder_layers } => Some((encoder_layers, decoder_layers)),
+        ModelKind::Seq2seq { encoder_layers, decoder_layers, .. } => Some((encoder_layers, decoder_layers)),
         ModelKind::Encoder | ModelKind::Decoder => None,
+    }
+}
+
+/// The `cross_attention` of a seq2seq configuration (`standard` for any other kind).
+pub fn cross_kind(cfg: &TransformerCfg) -> CrossAttn {
+    match cfg.kind {
+        ModelKind::Seq2seq { cross_attention, .. } => cross_attention,
+        ModelKind::Encoder | ModelKind::Decoder => CrossAttn::Standard,
     }
 }
 
@@ -128,6 +137,7 @@ impl Seq2seq {
         };
         let side = |kind| TransformerCfg { kind, ..cfg.clone() };
         let init = (cfg.attn_bias_init, cfg.attn_weight_init);
+        let cross = cross_kind(cfg);
         let norm = |params: &mut Params, name: &str| LayerNorm::load(params, name, d, cfg.norm_type);
         let ffn = |params: &mut Params, name: &str| -> Result<FeedForward> {
             Ok(FeedForward::load(params, name, d, cfg.ffn)?.with_activation(cfg.activation))
@@ -156,7 +166,7 @@ impl Seq2seq {
                     ln1: norm(p, &format!("{n}.ln1"))?,
                     attn: SelfAttention::load_with(p, &format!("{n}.attn"), d, h, init, false)?,
                     ln_cross: norm(p, &format!("{n}.ln_cross"))?,
-                    cross: CrossAttention::load(p, &format!("{n}.cross"), d, h, cfg.attn_bias_init)?,
+                    cross: CrossAttention::load(p, &format!("{n}.cross"), d, h, cfg.attn_bias_init, cross)?,
                     ln2: norm(p, &format!("{n}.ln2"))?,
                     ffn: ffn(p, &format!("{n}.ffn"))?,
                 });
@@ -256,7 +266,9 @@ impl Seq2seq {
         if let Some(ln) = &self.enc_ln {
             x = ln.forward(&x, k)?;
         }
-        let mem = self.decoder.iter().map(|blk| blk.cross.memory(&x, k)).collect::<Result<Vec<_>>>()?;
+        let lens = mask.as_ref().map(|m| super::location::prefix_lens(m, s)).transpose()?;
+        let mem =
+            self.decoder.iter().map(|blk| blk.cross.memory(&x, lens.as_deref(), k)).collect::<Result<Vec<_>>>()?;
         let bias = match mask {
             Some(m) => {
                 let v: Vec<f64> = m.iter().map(|&r| if r > 0.0 { 0.0 } else { MASKED }).collect();
@@ -335,7 +347,10 @@ pub(crate) fn argmax_rows(logits: &Tensor) -> Result<Vec<u32>> {
 /// per norm channel (2 LayerNorm, 1 RMSNorm) and `a = 4d` attention-projection biases per
 /// attention (0 without biases): `V_in·d` + `2·max_len·d` (learned positions, one table per
 /// side) + `N·(4d² + a + 2df + f + d + 2nd)` + `M·(8d² + 2a + 2df + f + d + 3nd)` + final norms
-/// `2nd` (where the placement has them) + `V_out·d` (+ `V_out` with a head bias).
+/// `2nd` (where the placement has them) + `V_out·d` (+ `V_out` with a head bias); a
+/// `cross_attention` other than `standard` changes each decoder block's count by
+/// [`super::location::Location::param_count`] (less the query and key projections where it
+/// has none).
 pub fn param_count(c: &TransformerCfg, io: super::ModelIo) -> usize {
     let Some((ne, nd)) = depths(c) else { return 0 };
     let (d, f) = (c.d_model, c.ffn);
@@ -347,7 +362,11 @@ pub fn param_count(c: &TransformerCfg, io: super::ModelIo) -> usize {
     let a = if c.attn_bias_init == AttnBiasInit::None { 0 } else { 4 * d };
     let ffn = 2 * d * f + f + d;
     let enc = 4 * d * d + a + ffn + 2 * n * d;
-    let dec = 8 * d * d + 2 * a + ffn + 3 * n * d;
+    let kind = cross_kind(c);
+    let (h, content) = (c.heads.max(1), super::location::traits(kind).content);
+    // Location-only cross-attention has no query and key projections (2d² and 2d biases less).
+    let no_qk = if content { 0 } else { 2 * d * d + a / 2 };
+    let dec = 8 * d * d + 2 * a + ffn + 3 * n * d - no_qk + super::location::Location::param_count(kind, d, h);
     let finals = if c.has_final_norm() { 2 * n * d } else { 0 };
     let head_bias = if c.head_bias { io.vocab_out } else { 0 };
     io.vocab_in * d + pos + ne * enc + nd * dec + finals + io.vocab_out * d + head_bias

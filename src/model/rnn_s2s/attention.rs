@@ -88,8 +88,9 @@ pub enum Query {
 /// A per-step attention of the recurrent decoder (see the module doc).
 pub trait StepAttention: Debug + Send + Sync {
     fn query(&self) -> Query;
-    /// Per-source precomputation over `states (B, S, He)` (stored in [`Memory::keys`]).
-    fn prepare(&self, states: &Tensor, k: Kernels) -> Result<Option<Tensor>>;
+    /// Per-source precomputation over `states (B, S, He)` whose rows have `lens` real
+    /// positions (stored in [`Memory::keys`]).
+    fn prepare(&self, states: &Tensor, lens: &[usize], k: Kernels) -> Result<Option<Tensor>>;
     /// `query (B, Hd)` over `mem` at `state`.
     fn step(&self, query: &Tensor, mem: &Memory, state: &AttnState, k: Kernels) -> Result<Attended>;
     /// The same attention with detached weights (for evaluation).
@@ -141,7 +142,7 @@ impl StepAttention for Bahdanau {
         Query::Previous
     }
 
-    fn prepare(&self, states: &Tensor, k: Kernels) -> Result<Option<Tensor>> {
+    fn prepare(&self, states: &Tensor, _lens: &[usize], k: Kernels) -> Result<Option<Tensor>> {
         Ok(Some(self.w_k.forward(states, k)?)) // (B, S, A)
     }
 
@@ -176,7 +177,7 @@ impl StepAttention for Luong {
         Query::Current
     }
 
-    fn prepare(&self, states: &Tensor, k: Kernels) -> Result<Option<Tensor>> {
+    fn prepare(&self, states: &Tensor, _lens: &[usize], k: Kernels) -> Result<Option<Tensor>> {
         Ok(Some(self.w_a.forward(states, k)?)) // (B, S, Hd): W_a h_j
     }
 

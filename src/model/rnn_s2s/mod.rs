@@ -30,6 +30,7 @@ pub mod decode;
 pub use attention::{AttnState, Memory, Query, StepAttention};
 
 use super::layers::Linear;
+use super::location::step::LocStep;
 use super::lstm::{right_padded, LstmLayer};
 use super::ops::{self, Kernels};
 use super::params::Params;
@@ -71,6 +72,7 @@ pub struct DecState {
 /// attentional vector (Luong with input feeding).
 fn feed_width(s: &LstmSeq2seq, hidden: usize) -> usize {
     match s.attention {
+        _ if !s.cross_attention.is_standard() => hidden,
         RnnAttention::Bahdanau => hidden,
         RnnAttention::Luong if s.input_feeding => hidden,
         _ => 0,
@@ -99,6 +101,9 @@ impl RnnSeq2seq {
         let encoder = stack(params, "encoder", e)?;
         let decoder = stack(params, "decoder", e + feed_width(&s2s, h))?;
         let attention: Option<Arc<dyn StepAttention>> = match s2s.attention {
+            _ if !s2s.cross_attention.is_standard() => {
+                Some(Arc::new(LocStep::load(params, "attention", s2s.cross_attention, h)?))
+            }
             RnnAttention::None => None,
             RnnAttention::Bahdanau => Some(Arc::new(attention::Bahdanau::load(params, "attention", h, h, h)?)),
             RnnAttention::Luong => Some(Arc::new(attention::Luong::load(params, "attention", h, h)?)),
@@ -212,7 +217,7 @@ impl RnnSeq2seq {
         let zeros = h[0].zeros_like()?;
         let mut mem = Memory::new(x, lens)?;
         if let Some(a) = &self.attention {
-            mem.keys = a.prepare(&mem.states, k)?;
+            mem.keys = a.prepare(&mem.states, &mem.lens, k)?;
         }
         let feed = (self.s2s.attention == RnnAttention::Luong && self.s2s.input_feeding).then(|| zeros.clone());
         let c = vec![zeros; h.len()];
@@ -277,13 +282,14 @@ impl RnnSeq2seq {
 /// Scalars [`RnnSeq2seq::load`] creates (equal to `Params::count`, tested), with E = embed,
 /// H = hidden, L layers and F the decoder's extra input (H for Bahdanau and for Luong with
 /// input feeding, else 0): `V_in·E` + encoder `4H(E + H) + 8H + (L − 1)(8H² + 8H)` + decoder
-/// the same with `E + F` + attention (Bahdanau `2H² + 2H`, Luong `H²`) + `W_c` `2H² + H`
-/// (with attention) + head `V_out·H + V_out`.
+/// the same with `E + F` + attention (Bahdanau `2H² + 2H`, Luong `H²`, a location variant
+/// [`LocStep::param_count`]) + `W_c` `2H² + H` (with attention) + head `V_out·H + V_out`.
 pub fn param_count(c: &LstmCfg, io: super::ModelIo) -> usize {
     let Some(s) = &c.seq2seq else { return 0 };
     let (e, h) = (c.embed, c.hidden);
     let stack = |first: usize| 4 * h * (first + h) + 8 * h + c.layers.saturating_sub(1) * (8 * h * h + 8 * h);
     let attn = match s.attention {
+        _ if !s.cross_attention.is_standard() => LocStep::param_count(s.cross_attention, h) + 2 * h * h + h,
         RnnAttention::None => 0,
         RnnAttention::Bahdanau => 2 * h * h + 2 * h + 2 * h * h + h,
         RnnAttention::Luong => h * h + 2 * h * h + h,
