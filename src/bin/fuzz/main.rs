@@ -79,7 +79,7 @@ fn parse_args() -> Result<Opts, String> {
         seed: 0,
         jobs,
         batch: 1000,
-        timeout_ms: 2000,
+        timeout_ms: 5000,
         mem_mb: 4096,
         cli_every: 20,
         algen: sibling,
