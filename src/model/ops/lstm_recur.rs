@@ -23,7 +23,7 @@ use super::Fl;
 use rayon::prelude::*;
 
 /// Batch rows of one task (every step of them runs on one thread).
-const ROWS: usize = 16;
+const ROWS: usize = 32;
 
 /// Whether [`forward`] and [`backward`] run on this CPU (x86-64 with AVX-512F).
 pub(super) fn available() -> bool {
@@ -97,8 +97,13 @@ fn pack<T: Recur>(k: usize, n: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> 
     out
 }
 
-/// `dst (m, n) (+)= a (m, k) · packed`, `dst` rows `drs` apart: all row tiles of a panel,
-/// a panel at a time (it stays in L1 across the tiles).
+/// Depth of one pass over the panels (a `(KB, NR)` panel slice is 32 KiB in f32: it stays
+/// in L1 while every row tile passes over it).
+const KB: usize = 256;
+
+/// `dst (m, n) (+)= a (m, k) · packed`, `dst` rows `drs` apart: `KB` deep at a time, all row
+/// tiles of a panel slice before the next. Splitting the depth keeps each element's order
+/// (the partial sum is stored exactly and the next slice continues from it).
 ///
 /// # Safety
 /// AVX-512F.
@@ -108,24 +113,32 @@ unsafe fn gemm<T: Recur>(g: Gemm<'_, T>, dst: &mut [T], drs: usize, acc: bool) {
     let a_end = (g.m.max(1) - 1) * g.ars + (g.k.max(1) - 1) * g.acs + 1;
     let fits = g.m == 0 || g.k == 0 || (g.a.len() >= a_end && dst.len() >= (g.m - 1) * drs + g.n);
     assert!(fits && g.packed.len() == panels * g.k * nr, "lstm_recur: a product's operands do not fit");
-    for p in 0..panels {
-        let (c0, cols) = (p * nr, nr.min(g.n - p * nr));
-        let mut r = 0;
-        while r < g.m {
-            let rows = MR.min(g.m - r);
-            let t = Tile {
-                k: g.k,
-                a: g.a.as_ptr().add(r * g.ars),
-                ars: g.ars,
-                acs: g.acs,
-                panel: g.packed.as_ptr().add(p * g.k * nr),
-                d: dst.as_mut_ptr().add(r * drs + c0),
-                drs,
-                cols,
-                acc,
-            };
-            T::tile(rows, &t);
-            r += rows;
+    if g.k == 0 && !acc {
+        for r in 0..g.m {
+            dst[r * drs..r * drs + g.n].fill(T::zero());
+        }
+    }
+    for k0 in (0..g.k).step_by(KB) {
+        let kb = KB.min(g.k - k0);
+        for p in 0..panels {
+            let (c0, cols) = (p * nr, nr.min(g.n - p * nr));
+            let mut r = 0;
+            while r < g.m {
+                let rows = MR.min(g.m - r);
+                let t = Tile {
+                    k: kb,
+                    a: g.a.as_ptr().add(r * g.ars + k0 * g.acs),
+                    ars: g.ars,
+                    acs: g.acs,
+                    panel: g.packed.as_ptr().add(p * g.k * nr + k0 * nr),
+                    d: dst.as_mut_ptr().add(r * drs + c0),
+                    drs,
+                    cols,
+                    acc: acc || k0 > 0,
+                };
+                T::tile(rows, &t);
+                r += rows;
+            }
         }
     }
 }
