@@ -16,6 +16,10 @@
 //! backward when a gradient can flow (like attention's probabilities); otherwise they are
 //! recomputed if backward ever asks. Backward is backpropagation through time: one GEMM per
 //! step for dh through W_hh, and one GEMM over all steps for dW_hh.
+//!
+//! On a CPU with AVX-512 the recurrence runs packed (`lstm_recur`): `W_hh` packed once per
+//! call, and blocks of batch rows that each run every step (product, gates, cell) with no
+//! synchronisation between steps; [`lstm_general`] keeps the per-step GEMM over the batch.
 
 use super::lstm_kernels::{backward, forward, Act, Dims, Fwd, State};
 use super::{float_cpu, tensor, Host};

@@ -1,6 +1,7 @@
 //! Host kernels of the fused LSTM recurrence (see `lstm.rs` for the contract): one GEMM per
 //! time step over the whole batch, `Z_t = X_t + H_{t-1}·W_hhᵀ` written in place into the gate
-//! buffer, the gate nonlinearities row by row, and backpropagation through time.
+//! buffer, the gate nonlinearities row by row, and backpropagation through time. Where the
+//! CPU has AVX-512, `forward` and `backward` hand the recurrence to `lstm_recur` instead.
 //!
 //! Every reduction has a fixed order (GEMMs split only over output blocks, element-wise work
 //! per batch row, rows in parallel), so results do not depend on the thread count.

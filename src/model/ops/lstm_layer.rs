@@ -15,7 +15,7 @@
 
 use super::linear::{rows_bwd, rows_fwd};
 use super::lstm_kernels::{backward, forward, Act, Dims, Fwd, State};
-use super::lstm_recur;
+use super::lstm_recur::{self, Src};
 use super::{cpu_slice, float_cpu, tensor, Host};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
@@ -69,7 +69,8 @@ impl Layer {
                         *o = wb[j * (inp + 1) + inp];
                     }
                 }
-                lstm_recur::product((n, h4, inp), input, (inp, 1), |kk, j| wb[j * (inp + 1) + kk], &mut g, true);
+                let w_t = Src { src: wb, row: Some, cs: inp + 1 }; // W_ihᵀ (in, 4H)
+                lstm_recur::product((n, h4, inp), input, (inp, 1), &w_t, &mut g, true);
                 Ok(g)
             }
             (None, Some(wb)) => {
@@ -167,10 +168,12 @@ fn bwd_rows<T: Act>(op: &Layer, x: &Tensor, wb: &Tensor, w_hh: &Tensor, res: &Te
         true => {
             // dX = dZ·W_ih, dW_ih = dZᵀ·X, db = Σ_rows dZ (rows in order).
             if let Some(dx) = dx.as_deref_mut() {
-                lstm_recur::product((n, inp, h4), &dz, (h4, 1), |kk, j| wbv[kk * (inp + 1) + j], dx, false);
+                let w = Src { src: wbv, row: |kk| Some(kk * (inp + 1)), cs: 1 }; // W_ih (4H, in)
+                lstm_recur::product((n, inp, h4), &dz, (h4, 1), &w, dx, false);
             }
             if wb.track_op() {
-                lstm_recur::product((h4, inp, n), &dz, (1, h4), |kk, j| xv[kk * inp + j], &mut dw, false);
+                let x = Src { src: xv, row: |kk| Some(kk * inp), cs: 1 }; // X (B·T, in)
+                lstm_recur::product((h4, inp, n), &dz, (1, h4), &x, &mut dw, false);
                 for row in dz.chunks_exact(h4) {
                     for (d, &v) in db.iter_mut().zip(row) {
                         *d += v;

@@ -7,12 +7,15 @@
 //! `W_hh` is packed once into column panels of `NR` (the product's right-hand side, zero
 //! padded), so no step repacks it, and each panel stays in L1 while a block's rows pass
 //! over it. Backward (BPTT) is split the same way: `dH_s = dZ_{s+1} · W_hh`, then the cell's
-//! backward, per block.
+//! backward, per block. The layer's other products — `dW_hh`, and for `lstm_rows` the input
+//! projection, dX and dW_ih — run on the same tiles ([`product`]), in AVX-512 where the
+//! general GEMM crate runs AVX2 kernels.
 //!
 //! Each product element is summed in one fixed order (start from the destination or zero,
 //! then `k = 0, 1, …` by fused multiply-add), whatever the block or the thread, so results
-//! do not depend on the thread count. They differ from the general GEMM's in the last bits; the tests check
-//! them against it, the reference and finite differences (tests/lstm_recur.rs).
+//! do not depend on the thread count. They differ from the general GEMM's in the last bits;
+//! the tests check them against it, the reference and finite differences
+//! (tests/lstm_recur.rs, tests/lstm.rs).
 //!
 //! Runs where the CPU has AVX-512F (the tiles are in `lstm_tile`); elsewhere `lstm_kernels`
 //! keeps its general-GEMM path.
@@ -83,15 +86,27 @@ struct Gemm<'a, T> {
     packed: &'a [T],
 }
 
-/// Packs the `(k, n)` matrix whose element (kk, j) is `at(kk, j)` into `NR`-wide panels.
-fn pack<T: Recur>(k: usize, n: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> {
+/// Where a packed operand's rows are: element (kk, j) is `src[row(kk) + j·cs]`, or zero
+/// where `row(kk)` is `None`.
+pub(super) struct Src<'a, T, F: Fn(usize) -> Option<usize>> {
+    pub src: &'a [T],
+    pub row: F,
+    pub cs: usize,
+}
+
+/// Packs the `(k, n)` matrix `b` into `NR`-wide panels (zero padded past column n).
+fn pack<T: Recur, F: Fn(usize) -> Option<usize>>(k: usize, n: usize, b: &Src<'_, T, F>) -> Vec<T> {
     let panels = n.div_ceil(T::NR);
     let mut out = Vec::with_capacity(panels * k * T::NR);
     for p in 0..panels {
+        let (c0, cols) = (p * T::NR, T::NR.min(n - p * T::NR));
         for kk in 0..k {
-            for j in p * T::NR..(p + 1) * T::NR {
-                out.push(if j < n { at(kk, j) } else { T::zero() });
+            match (b.row)(kk) {
+                Some(o) if b.cs == 1 => out.extend_from_slice(&b.src[o + c0..o + c0 + cols]),
+                Some(o) => out.extend((c0..c0 + cols).map(|j| b.src[o + j * b.cs])),
+                None => out.resize(out.len() + cols, T::zero()),
             }
+            out.resize(out.len() + T::NR - cols, T::zero());
         }
     }
     out
@@ -154,7 +169,7 @@ struct Block<'a, T> {
 pub(super) fn forward<T: Act>(z: Dims, gates: &mut [T], cells: &mut [T], hs: &mut [T], w: &[T]) {
     let (t, h, h4) = (z.t, z.h, 4 * z.h);
     assert!(available(), "lstm_recur::forward on a CPU without AVX-512F");
-    let packed = pack::<T>(h, h4, |kk, j| w[j * h + kk]); // W_hhᵀ (H, 4H)
+    let packed = pack::<T, _>(h, h4, &Src { src: w, row: Some, cs: h }); // W_hhᵀ (H, 4H)
     let blocks = gates.par_chunks_mut(ROWS * t * h4).zip(cells.par_chunks_mut(ROWS * t * h));
     blocks.zip(hs.par_chunks_mut(ROWS * t * h)).for_each(|((g, c), hb)| {
         // SAFETY: AVX-512F was detected above.
@@ -199,7 +214,7 @@ struct Bwd<'a, T> {
 pub(super) fn backward<T: Act>(z: Dims, w: &[T], gates: &[T], cells: &[T], grad: &[T], dz: &mut [T]) {
     let (t, h, h4) = (z.t, z.h, 4 * z.h);
     assert!(available(), "lstm_recur::backward on a CPU without AVX-512F");
-    let packed = pack::<T>(h4, h, |kk, j| w[kk * h + j]); // W_hh (4H, H)
+    let packed = pack::<T, _>(h4, h, &Src { src: w, row: |kk| Some(kk * h), cs: 1 }); // W_hh (4H, H)
     let fw = gates.par_chunks(ROWS * t * h4).zip(cells.par_chunks(ROWS * t * h)).zip(grad.par_chunks(ROWS * t * h));
     dz.par_chunks_mut(ROWS * t * h4).zip(fw).for_each(|(d, ((gates, cells), grad))| {
         // SAFETY: AVX-512F was detected above.
@@ -239,15 +254,14 @@ unsafe fn bwd_block<T: Act>(blk: &Block<'_, T>, fw: &Bwd<'_, T>, d: &mut [T]) {
 /// Rows of `dst` per task of [`product`].
 const P_ROWS: usize = 64;
 
-/// `dst (m, n) (+)= A (m, k) · B (k, n)` with `A (r, kk) = a[r·ars + kk·acs]` and
-/// `B (kk, j) = b(kk, j)` (packed first), `dst` row-major: blocks of rows in parallel, each
-/// element summed over `kk` in order (from `dst` when `acc`, else from zero).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn product<T: Recur>(
+/// `dst (m, n) (+)= A (m, k) · B (k, n)` with `A (r, kk) = a[r·ars + kk·acs]` and `B` as
+/// [`Src`] says (packed first), `dst` row-major: blocks of rows in parallel, each element
+/// summed over `kk` in order (from `dst` when `acc`, else from zero).
+pub(super) fn product<T: Recur, F: Fn(usize) -> Option<usize>>(
     (m, n, k): (usize, usize, usize),
     a: &[T],
     (ars, acs): (usize, usize),
-    b: impl Fn(usize, usize) -> T,
+    b: &Src<'_, T, F>,
     dst: &mut [T],
     acc: bool,
 ) {
@@ -256,7 +270,7 @@ pub(super) fn product<T: Recur>(
     if m == 0 || n == 0 {
         return;
     }
-    let packed = pack::<T>(k, n, b);
+    let packed = pack(k, n, b);
     dst.par_chunks_mut(P_ROWS * n).enumerate().for_each(|(i, d)| {
         let (rows, a) = (d.len() / n, &a[(i * P_ROWS * ars).min(a.len())..]);
         if acs == 1 {
@@ -270,7 +284,10 @@ pub(super) fn product<T: Recur>(
             let m = dt.len() / n;
             let mut at = Vec::with_capacity(k * m);
             for kk in 0..k {
-                at.extend((r0..r0 + m).map(|r| a[r * ars + kk * acs]));
+                match ars {
+                    1 => at.extend_from_slice(&a[r0 + kk * acs..r0 + kk * acs + m]),
+                    _ => at.extend((r0..r0 + m).map(|r| a[r * ars + kk * acs])),
+                }
             }
             let g = Gemm { m, n, k, a: &at, ars: 1, acs: m, packed: &packed };
             // SAFETY: AVX-512F was detected above.
@@ -284,8 +301,8 @@ pub(super) fn product<T: Recur>(
 pub(super) fn grad_w<T: Act>(z: Dims, dz: &[T], hs: &[T]) -> Vec<T> {
     let (t, h, h4, n) = (z.t, z.h, 4 * z.h, z.b * z.t);
     let mut dw = vec![T::zero(); h4 * h];
-    let shifted = |kk: usize, j: usize| if kk % t == 0 { T::zero() } else { hs[(kk - 1) * h + j] };
-    product((h4, h, n), dz, (1, h4), shifted, &mut dw, false);
+    let shifted = Src { src: hs, row: |kk: usize| (kk % t != 0).then(|| (kk - 1) * h), cs: 1 };
+    product((h4, h, n), dz, (1, h4), &shifted, &mut dw, false);
     dw
 }
 

@@ -19,7 +19,7 @@
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
-//! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
+//! | LSTM recurrence over a sequence (gates, cell, BPTT; packed on AVX-512) | [`lstm`], [`lstm_general`] | [`lstm_ref`] |
 //! | LSTM layer: input projection (token table or rows) + recurrence | [`lstm_tokens`], [`lstm_rows`] | [`embed`] / [`linear`] + [`lstm`] |
 //! | rotary position embedding of Q and K | [`rope`] | [`rope_ref`] |
 
