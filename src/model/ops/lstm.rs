@@ -16,6 +16,10 @@
 //! backward when a gradient can flow (like attention's probabilities); otherwise they are
 //! recomputed if backward ever asks. Backward is backpropagation through time: one GEMM per
 //! step for dh through W_hh, and one GEMM over all steps for dW_hh.
+//!
+//! On a CPU with AVX-512 the recurrence runs packed (`lstm_recur`): `W_hh` packed once per
+//! call, and blocks of batch rows that each run every step (product, gates, cell) with no
+//! synchronisation between steps; [`lstm_general`] keeps the per-step GEMM over the batch.
 
 use super::lstm_kernels::{backward, forward, Act, Dims, Fwd, State};
 use super::{float_cpu, tensor, Host};
@@ -27,6 +31,8 @@ use std::sync::Mutex;
 type Saved = (CpuStorage, CpuStorage);
 
 struct Lstm {
+    /// Whether the recurrence may run packed (`lstm_recur`); false: the general GEMM per step.
+    packed: bool,
     save: bool,
     saved: Mutex<Option<Saved>>,
 }
@@ -43,7 +49,7 @@ impl Lstm {
         let z = dims(xs.1.dims(), ws.1.dims())?;
         let x = super::cpu_slice::<T>(xs.0, xs.1, "lstm")?;
         let w = super::cpu_slice::<T>(ws.0, ws.1, "lstm")?;
-        let Fwd { h, gates, cells } = forward(z, x.to_vec(), w)?;
+        let Fwd { h, gates, cells } = forward(z, x.to_vec(), w, self.packed)?;
         if self.save {
             let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
             *self.saved.lock().expect("lstm saved-state lock") = Some(saved);
@@ -63,12 +69,12 @@ impl Lstm {
         let (gates, cells): (&[T], &[T]) = match &saved {
             Some((gates, cells)) => (T::cpu_storage_as_slice(gates)?, T::cpu_storage_as_slice(cells)?),
             None => {
-                recomputed = forward(z, xv.to_vec(), wv)?;
+                recomputed = forward(z, xv.to_vec(), wv, self.packed)?;
                 (&recomputed.gates, &recomputed.cells)
             }
         };
         let state = State { h: hh.slice::<T>()?, gates, cells };
-        let (dx, dw) = backward(z, wv, &state, g, w.track_op())?;
+        let (dx, dw) = backward(z, wv, &state, g, w.track_op(), self.packed)?;
         let dw = dw.map(|v| tensor(v, w.dims())).transpose()?;
         Ok((tensor(dx, x.dims())?, dw))
     }
@@ -105,11 +111,23 @@ fn check(xproj: &Tensor, w_hh: &Tensor) -> Result<Dims> {
 }
 
 /// Fused LSTM recurrence: `xproj (B, T, 4H)`, `w_hh (4H, H)` → `h (B, T, H)`, h0 = c0 = 0.
+/// Where the CPU has FMA (x86-64 AVX2 or AVX-512) the recurrence runs with `W_hh` packed
+/// once and blocks of batch rows stepping through time on their own (`lstm_recur`).
 pub fn lstm(xproj: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
+    lstm_with(xproj, w_hh, true)
+}
+
+/// [`lstm`] with one general GEMM over the whole batch per time step (the path of CPUs
+/// without FMA): the check of the packed recurrence (tests/lstm_recur.rs).
+pub fn lstm_general(xproj: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
+    lstm_with(xproj, w_hh, false)
+}
+
+fn lstm_with(xproj: &Tensor, w_hh: &Tensor, packed: bool) -> Result<Tensor> {
     check(xproj, w_hh)?;
     float_cpu(xproj, "lstm")?;
     let save = xproj.track_op() || w_hh.track_op();
-    let op = Lstm { save, saved: Mutex::new(None) };
+    let op = Lstm { packed, save, saved: Mutex::new(None) };
     xproj.contiguous()?.apply_op2(&w_hh.contiguous()?, op)
 }
 

@@ -1,11 +1,12 @@
 //! Host kernels of the fused LSTM recurrence (see `lstm.rs` for the contract): one GEMM per
 //! time step over the whole batch, `Z_t = X_t + H_{t-1}·W_hhᵀ` written in place into the gate
-//! buffer, the gate nonlinearities row by row, and backpropagation through time.
+//! buffer, the gate nonlinearities row by row, and backpropagation through time. Where the
+//! CPU has AVX-512, `forward` and `backward` hand the recurrence to `lstm_recur` instead.
 //!
 //! Every reduction has a fixed order (GEMMs split only over output blocks, element-wise work
 //! per batch row, rows in parallel), so results do not depend on the thread count.
 
-use super::{exp_f32, gemm_ex, Fl, Mat, MatMut};
+use super::{exp_f32, gemm_ex, lstm_recur, Mat, MatMut};
 use candle_core::{CpuStorage, Result};
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -61,7 +62,7 @@ impl<T: Copy> Pool<T> {
 
 /// Element types with the gate nonlinearities, applied to whole slices so that the f32 loops
 /// vectorize ([`exp_f32`] has no libm call), and their buffer [`Pool`].
-pub(super) trait Act: Fl {
+pub(super) trait Act: super::lstm_recur::Recur {
     /// The buffer pool of this element type.
     fn pool() -> &'static Pool<Self>;
     /// The vector inside a storage of this element type.
@@ -183,13 +184,18 @@ pub(super) struct State<'a, T> {
 }
 
 /// Forward over all steps with h0 = c0 = 0. `xproj (B, T, 4H)` (taken: it becomes the gate
-/// buffer), `w (4H, H)`.
-pub(super) fn forward<T: Act>(z: Dims, xproj: Vec<T>, w: &[T]) -> Result<Fwd<T>> {
+/// buffer), `w (4H, H)`. `packed`: run [`lstm_recur`] where the CPU can (otherwise one
+/// general GEMM per step over the whole batch).
+pub(super) fn forward<T: Act>(z: Dims, xproj: Vec<T>, w: &[T], packed: bool) -> Result<Fwd<T>> {
     let (t, h, h4) = (z.t, z.h, z.h4());
     let mut gates = xproj; // (B, T, 4H): pre-activations, then gates in place
     let mut hs = vec![T::zero(); z.b * t * h]; // (B, T, H)
     let mut cells = T::pool().take(z.b * t * h, T::zero()); // (B, T, H)
     if z.b == 0 || t == 0 {
+        return Ok(Fwd { h: hs, gates, cells });
+    }
+    if packed && lstm_recur::available() {
+        lstm_recur::forward(z, &mut gates, &mut cells, &mut hs, w);
         return Ok(Fwd { h: hs, gates, cells });
     }
     for s in 0..t {
@@ -212,7 +218,7 @@ pub(super) fn forward<T: Act>(z: Dims, xproj: Vec<T>, w: &[T]) -> Result<Fwd<T>>
 
 /// Step `s` of one sequence (`zb (T, 4H)`, `cb`, `hb (T, H)`): activates row s of the gates
 /// in place, then writes `c_s = f·c_{s-1} + i·g` and `h_s = o·tanh(c_s)`.
-fn cell_fwd<T: Act>(s: usize, h: usize, zb: &mut [T], cb: &mut [T], hb: &mut [T]) {
+pub(super) fn cell_fwd<T: Act>(s: usize, h: usize, zb: &mut [T], cb: &mut [T], hb: &mut [T]) {
     let zr = &mut zb[s * 4 * h..(s + 1) * 4 * h];
     T::sigmoid_slice(&mut zr[..2 * h]); // i, f
     T::tanh_slice(&mut zr[2 * h..3 * h]); // g
@@ -248,11 +254,17 @@ pub(super) fn backward<T: Act>(
     fwd: &State<'_, T>,
     grad: &[T],
     want_w: bool,
+    packed: bool,
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
     let (t, h, h4) = (z.t, z.h, z.h4());
     let mut dz = T::pool().take(z.b * t * h4, T::zero()); // (B, T, 4H)
     if z.b == 0 || t == 0 {
         return Ok((dz, want_w.then(|| vec![T::zero(); h4 * h])));
+    }
+    if packed && lstm_recur::available() {
+        lstm_recur::backward(z, w, fwd.gates, fwd.cells, grad, &mut dz);
+        let dw = want_w.then(|| lstm_recur::grad_w(z, &dz, fwd.h));
+        return Ok((dz, dw));
     }
     let mut dh_rec = vec![T::zero(); z.b * h]; // (B, H): dLoss/dh_s through step s+1
     let mut dc = vec![T::zero(); z.b * h]; // (B, H): dLoss/dc_s through step s+1
@@ -280,22 +292,22 @@ pub(super) fn backward<T: Act>(
 }
 
 /// One sequence's forward state and incoming gradients, as backward reads them at a step.
-struct Seq<'a, T> {
+pub(super) struct Seq<'a, T> {
     /// `(T, 4H)` activated gates.
-    gates: &'a [T],
+    pub gates: &'a [T],
     /// `(T, H)` cell states.
-    cells: &'a [T],
+    pub cells: &'a [T],
     /// `(T, H)` dLoss/dh from the layer above.
-    grad: &'a [T],
+    pub grad: &'a [T],
     /// `(H)` dLoss/dh_s through step s+1.
-    dh_rec: &'a [T],
+    pub dh_rec: &'a [T],
     /// `(H)` zeros, the cell state before step 0.
-    zeros: &'a [T],
+    pub zeros: &'a [T],
 }
 
 /// Step `s` of one sequence: row s of `dzb (T, 4H)` = dLoss/dZ_s; `dc (H)` carries
 /// dLoss/dc_s in and leaves as dLoss/dc_{s-1} through the forget gate.
-fn cell_bwd<T: Act>(s: usize, h: usize, q: &Seq<'_, T>, dc: &mut [T], dzb: &mut [T]) {
+pub(super) fn cell_bwd<T: Act>(s: usize, h: usize, q: &Seq<'_, T>, dc: &mut [T], dzb: &mut [T]) {
     let a = &q.gates[s * 4 * h..(s + 1) * 4 * h];
     let (i, f, g, o) = (&a[..h], &a[h..2 * h], &a[2 * h..3 * h], &a[3 * h..4 * h]);
     let cp = if s > 0 { &q.cells[(s - 1) * h..s * h] } else { &q.zeros[..h] };

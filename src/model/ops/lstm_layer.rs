@@ -15,6 +15,7 @@
 
 use super::linear::{rows_bwd, rows_fwd};
 use super::lstm_kernels::{backward, forward, Act, Dims, Fwd, State};
+use super::lstm_recur::{self, Src};
 use super::{cpu_slice, float_cpu, tensor, Host};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
@@ -59,6 +60,19 @@ impl Layer {
                 }
                 Ok(g)
             }
+            (None, Some(wb)) if lstm_recur::available() => {
+                // g = b, then += x·W_ihᵀ with W_ih packed ([W_ih | b] read in place).
+                let (inp, n) = (wb.len() / h4 - 1, z.b * z.t);
+                let mut g = T::pool().take(n * h4, T::zero());
+                for row in g.chunks_exact_mut(h4) {
+                    for (j, o) in row.iter_mut().enumerate() {
+                        *o = wb[j * (inp + 1) + inp];
+                    }
+                }
+                let w_t = Src { src: wb, row: Some, cs: inp + 1 }; // W_ihᵀ (in, 4H)
+                lstm_recur::product((n, h4, inp), input, (inp, 1), &w_t, &mut g, true);
+                Ok(g)
+            }
             (None, Some(wb)) => {
                 let inp = wb.len() / h4 - 1;
                 let (w, b) = split_wb(wb, inp);
@@ -73,7 +87,7 @@ impl Layer {
     fn fwd<T: Act>(&self, input: &[T], wb: Option<&[T]>, w_hh: (&CpuStorage, &Layout)) -> Result<(CpuStorage, Shape)> {
         let z = self.dims(w_hh.1.dims())?;
         let w = cpu_slice::<T>(w_hh.0, w_hh.1, "lstm layer")?;
-        let Fwd { h, gates, cells } = forward(z, self.preact(z, input, wb)?, w)?;
+        let Fwd { h, gates, cells } = forward(z, self.preact(z, input, wb)?, w, true)?;
         match self.save {
             true => {
                 let saved = (T::to_cpu_storage_owned(gates), T::to_cpu_storage_owned(cells));
@@ -99,12 +113,12 @@ impl Layer {
         let (gates, cells): (&[T], &[T]) = match &saved {
             Some((gates, cells)) => (T::cpu_storage_as_slice(gates)?, T::cpu_storage_as_slice(cells)?),
             None => {
-                recomputed = forward(z, self.preact(z, input, wb)?, wv)?;
+                recomputed = forward(z, self.preact(z, input, wb)?, wv, true)?;
                 (&recomputed.gates, &recomputed.cells)
             }
         };
         let state = State { h: hh.slice::<T>()?, gates, cells };
-        let (dz, dw) = backward(z, wv, &state, gh.slice::<T>()?, w_hh.track_op())?;
+        let (dz, dw) = backward(z, wv, &state, gh.slice::<T>()?, w_hh.track_op(), true)?;
         for v in saved.into_iter().flat_map(|(g, c)| [g, c]).filter_map(T::storage_vec) {
             T::pool().give(v);
         }
@@ -148,10 +162,30 @@ fn bwd_rows<T: Act>(op: &Layer, x: &Tensor, wb: &Tensor, w_hh: &Tensor, res: &Te
     let (xv, wbv) = (xh.slice::<T>()?, wbh.slice::<T>()?);
     let Dz { z, dz, dw_hh } = op.dz::<T>(xv, Some(wbv), w_hh, res, grad)?;
     let (h4, inp, n) = (4 * z.h, x.dims()[2], z.b * z.t);
-    let (w, _) = split_wb(wbv, inp);
     let mut dx = x.track_op().then(|| vec![T::zero(); n * inp]);
     let (mut dw, mut db) = (vec![T::zero(); h4 * inp], vec![T::zero(); h4]);
-    rows_bwd(xv, &w, &dz, (n, inp, h4), dx.as_deref_mut(), &mut dw, Some(&mut db))?;
+    match lstm_recur::available() {
+        true => {
+            // dX = dZ·W_ih, dW_ih = dZᵀ·X, db = Σ_rows dZ (rows in order).
+            if let Some(dx) = dx.as_deref_mut() {
+                let w = Src { src: wbv, row: |kk| Some(kk * (inp + 1)), cs: 1 }; // W_ih (4H, in)
+                lstm_recur::product((n, inp, h4), &dz, (h4, 1), &w, dx, false);
+            }
+            if wb.track_op() {
+                let x = Src { src: xv, row: |kk| Some(kk * inp), cs: 1 }; // X (B·T, in)
+                lstm_recur::product((h4, inp, n), &dz, (1, h4), &x, &mut dw, false);
+                for row in dz.chunks_exact(h4) {
+                    for (d, &v) in db.iter_mut().zip(row) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        false => {
+            let (w, _) = split_wb(wbv, inp);
+            rows_bwd(xv, &w, &dz, (n, inp, h4), dx.as_deref_mut(), &mut dw, Some(&mut db))?;
+        }
+    }
     T::pool().give(dz);
     let dwb = match wb.track_op() {
         true => {

@@ -19,7 +19,7 @@
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
-//! | LSTM recurrence over a sequence (gates, cell, BPTT) | [`lstm`] | [`lstm_ref`] |
+//! | LSTM recurrence over a sequence (gates, cell, BPTT; packed on AVX-512) | [`lstm`], [`lstm_general`] | [`lstm_ref`] |
 //! | LSTM layer: input projection (token table or rows) + recurrence | [`lstm_tokens`], [`lstm_rows`] | [`embed`] / [`linear`] + [`lstm`] |
 //! | rotary position embedding of Q and K | [`rope`] | [`rope_ref`] |
 
@@ -36,6 +36,8 @@ mod loss;
 mod lstm;
 mod lstm_kernels;
 mod lstm_layer;
+mod lstm_recur;
+mod lstm_tile;
 mod rms_norm;
 mod rope;
 mod softmax;
@@ -49,7 +51,7 @@ pub use kernels::exp_f32;
 pub use layer_norm::{layer_norm, layer_norm_ref, LN_EPS};
 pub use linear::{linear, linear_ref};
 pub use loss::{cross_entropy, cross_entropy_ref};
-pub use lstm::{lstm, lstm_ref};
+pub use lstm::{lstm, lstm_general, lstm_ref};
 pub use lstm_layer::{lstm_rows, lstm_tokens};
 pub use rms_norm::{rms_norm, rms_norm_ref};
 pub use rope::{rope, rope_ref, Rotary};
