@@ -90,3 +90,53 @@ fn copy_and_reverse_copy() {
         assert_eq!(out_digits(t, &e.target), digits(t, &e.input));
     }
 }
+
+/// The six long-lookup tables as the authors' data files give them (single-table rows of
+/// LongLookupTables' train.tsv): `TABLES[i][v]` is `t{i+1}` applied to the 3-bit value `v`.
+const TABLES: [[u8; 8]; 6] = [
+    [0b011, 0b001, 0b110, 0b010, 0b101, 0b000, 0b100, 0b111],
+    [0b001, 0b100, 0b011, 0b101, 0b110, 0b000, 0b010, 0b111],
+    [0b000, 0b100, 0b011, 0b110, 0b101, 0b001, 0b010, 0b111],
+    [0b011, 0b100, 0b111, 0b010, 0b001, 0b110, 0b000, 0b101],
+    [0b100, 0b001, 0b110, 0b010, 0b000, 0b101, 0b011, 0b111],
+    [0b101, 0b000, 0b111, 0b001, 0b010, 0b011, 0b100, 0b110],
+];
+
+/// The value and every intermediate result of `words` = value, table names, `.`.
+fn lookup(words: &[String]) -> Vec<String> {
+    let mut v = u8::from_str_radix(&words[0], 2).expect("a 3-bit value");
+    let mut out = vec![format!("{v:03b}")];
+    assert_eq!(words.last().map(String::as_str), Some("."));
+    for t in &words[1..words.len() - 1] {
+        let i: usize = t.strip_prefix('t').and_then(|n| n.parse().ok()).expect("a table name");
+        v = TABLES[i - 1][v as usize];
+        out.push(format!("{v:03b}"));
+    }
+    out
+}
+
+#[test]
+fn lookup_tables_apply_left_to_right() {
+    let spec = spec();
+    let t = spec.task("lookup").unwrap();
+    let words = |ids: &[u32], names: &[String]| ids.iter().map(|&i| names[i as usize].clone()).collect::<Vec<_>>();
+    for len in [3, 6, 11] {
+        for e in draws(t, len) {
+            let input = words(&e.input, &t.alphabet);
+            assert_eq!(words(&e.target, &t.outputs), lookup(&input), "at {len}: {input:?}");
+        }
+    }
+    // Three rows of the authors' files (train.tsv; longer_seen_5.tsv, 9 tables), labelled by
+    // the grammar.
+    for (src, want) in [
+        ("101 t2 t2 t5 t6 t5 .", "101 000 001 001 000 100"),
+        ("101 t3 t2 t3 t6 t5 t5 t6 t5 t5 .", "101 001 100 101 011 010 110 100 000 100"),
+        ("000 t6 t3 t1 t4 t6 t4 t4 t1 t3 .", "000 101 001 001 100 010 111 101 000 000"),
+    ] {
+        let input: Vec<&str> = src.split(' ').collect();
+        let got = task::label_tokens(t, &input).expect("labels");
+        assert_eq!(got.join(" "), want);
+        let owned: Vec<String> = input.iter().map(|s| s.to_string()).collect();
+        assert_eq!(lookup(&owned).join(" "), want);
+    }
+}
