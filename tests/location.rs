@@ -14,7 +14,7 @@ use algen::model::layers::Linear;
 use algen::model::location::{self, gauss, relative, reverse};
 use algen::model::{self, decode_s2s, Kernels, ModelIo, Net};
 use candle_core::{DType, Device, Tensor};
-use common::{assert_close, cfg, f32_mat, model_grads_check, tokens, vals};
+use common::{assert_close, cfg, model_grads_check, tokens, vals};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -41,24 +41,13 @@ fn build_seeded(c: &algen::ir::TransformerCfg, dtype: DType, seed: u64) -> (Net,
     model::build_with(&Arch::Transformer(c.clone()), ModelIo { vocab_in: 7, vocab_out: 7 }, seed, dtype).unwrap()
 }
 
-/// Two sources (the second padded by 2) and two decoder rows (the second padded by 1).
-fn batch() -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
-    let src = tokens(&[&[1, 2, 3, 4], &[2, 5, 0, 0]]);
-    let src_pad = f32_mat(&[&[1., 1., 1., 1.], &[1., 1., 0., 0.]]);
-    let tgt = tokens(&[&[6, 1, 2], &[6, 3, 0]]);
-    let pad = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    let targets = tokens(&[&[1, 2, 5], &[3, 5, 0]]);
-    let mask = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    (src, src_pad, tgt, pad, targets, mask)
-}
-
 fn t64(v: Vec<f64>, shape: &[usize]) -> Tensor {
     Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
 }
 
 #[test]
 fn every_variant_matches_finite_differences_with_padding_on_both_sides() {
-    let (src, src_pad, tgt, pad, targets, mask) = batch();
+    let (src, src_pad, tgt, pad, targets, mask) = common::s2s_batch();
     for (i, &cross) in VARIANTS.iter().enumerate() {
         let norm = [Norm::Pre, Norm::Post, Norm::Lee][i % 3];
         // Seed 6: at seed 5 MixLocation's `relu(w_σ·z)` is 0 at every query of the batch,
@@ -74,7 +63,7 @@ fn every_variant_matches_finite_differences_with_padding_on_both_sides() {
 
 #[test]
 fn padding_is_hidden_in_every_variant() {
-    let (src, src_pad, tgt, pad, _, _) = batch();
+    let (src, src_pad, tgt, pad, _, _) = common::s2s_batch();
     let src2 = tokens(&[&[1, 2, 3, 4], &[2, 5, 6, 1]]);
     for &cross in VARIANTS {
         let (net, _) = build(&s2s(Norm::Pre, Position::None, cross), DType::F64);
@@ -87,7 +76,7 @@ fn padding_is_hidden_in_every_variant() {
 
 #[test]
 fn cached_greedy_decoding_equals_recomputation_in_every_variant() {
-    let (src, src_pad, ..) = batch();
+    let (src, src_pad, ..) = common::s2s_batch();
     for (i, &cross) in VARIANTS.iter().enumerate() {
         let norm = [Norm::Pre, Norm::Post, Norm::Lee][i % 3];
         let pos = [Position::None, Position::Rope { base: 100.0 }, Position::Learned { max_len: 8 }][i % 3].clone();

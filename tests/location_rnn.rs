@@ -10,8 +10,8 @@ mod common;
 use algen::ir::model::{LstmSeq2seq, RnnAttention};
 use algen::ir::{Arch, CrossAttn, LstmCfg};
 use algen::model::{self, Kernels, ModelIo, Net};
-use candle_core::{DType, Tensor};
-use common::{assert_close, f32_mat, model_grads_check, tokens, vals};
+use candle_core::DType;
+use common::{assert_close, model_grads_check, tokens, vals};
 
 const V: usize = 7;
 
@@ -42,20 +42,9 @@ fn inner(n: &Net) -> &model::RnnSeq2seq {
     }
 }
 
-/// Two sources (the second padded by 2) and two decoder rows (the second padded by 1).
-fn batch() -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
-    let src = tokens(&[&[1, 2, 3, 4], &[2, 5, 0, 0]]);
-    let src_pad = f32_mat(&[&[1., 1., 1., 1.], &[1., 1., 0., 0.]]);
-    let tgt = tokens(&[&[6, 1, 2], &[6, 3, 0]]);
-    let pad = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    let targets = tokens(&[&[1, 2, 5], &[3, 5, 0]]);
-    let mask = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    (src, src_pad, tgt, pad, targets, mask)
-}
-
 #[test]
 fn every_variant_matches_finite_differences_with_padding_on_both_sides() {
-    let (src, src_pad, tgt, pad, targets, mask) = batch();
+    let (src, src_pad, tgt, pad, targets, mask) = common::s2s_batch();
     for (i, &cross) in VARIANTS.iter().enumerate() {
         // Seed 9: at other seeds some variant's `relu(w_σ·z)` or `relu(ρ)` is 0 at every query
         // of this small batch, or `β = 20` leaves `β` a gradient below the check's 1e-12
@@ -71,7 +60,7 @@ fn every_variant_matches_finite_differences_with_padding_on_both_sides() {
 
 #[test]
 fn weights_cover_start_and_the_real_source_only() {
-    let (src, src_pad, tgt, pad, _, _) = batch();
+    let (src, src_pad, tgt, pad, _, _) = common::s2s_batch();
     for &cross in VARIANTS {
         let (net, _) = build(&lstm(1, cross), DType::F64, 5);
         let (_, weights) = inner(&net).run(&src, Some(&src_pad), &tgt, Some(&pad)).unwrap();
@@ -89,7 +78,7 @@ fn weights_cover_start_and_the_real_source_only() {
 
 #[test]
 fn greedy_decoding_equals_recomputation_in_every_variant() {
-    let (src, src_pad, ..) = batch();
+    let (src, src_pad, ..) = common::s2s_batch();
     for &cross in VARIANTS {
         let (net, _) = build(&lstm(2, cross), DType::F64, 5);
         let m = inner(&net).detached();

@@ -13,7 +13,7 @@ use algen::model::rnn_s2s::attention::{Bahdanau, Luong};
 use algen::model::rnn_s2s::{self, AttnState, Memory, StepAttention};
 use algen::model::{self, Kernels, ModelIo, Net};
 use candle_core::{DType, Device, Tensor};
-use common::{assert_close, f32_mat, model_grads_check, tokens, vals};
+use common::{assert_close, model_grads_check, tokens, vals};
 
 const V: usize = 7;
 
@@ -46,20 +46,9 @@ const CASES: [(usize, RnnAttention, bool); 4] = [
     (2, RnnAttention::None, false),
 ];
 
-/// Two sources (the second padded by 2) and two decoder rows (the second padded by 1).
-fn batch() -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
-    let src = tokens(&[&[1, 2, 3, 4], &[2, 5, 0, 0]]);
-    let src_pad = f32_mat(&[&[1., 1., 1., 1.], &[1., 1., 0., 0.]]);
-    let tgt = tokens(&[&[6, 1, 2], &[6, 3, 0]]);
-    let pad = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    let targets = tokens(&[&[1, 2, 5], &[3, 5, 0]]);
-    let mask = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    (src, src_pad, tgt, pad, targets, mask)
-}
-
 #[test]
 fn gradients_match_finite_differences_with_padding_on_both_sides() {
-    let (src, src_pad, tgt, pad, targets, mask) = batch();
+    let (src, src_pad, tgt, pad, targets, mask) = common::s2s_batch();
     for (layers, attention, feeding) in CASES {
         let what = format!("rnn seq2seq {layers} {attention:?} feeding {feeding}");
         let (net, params) = build(&lstm(layers, attention, feeding), DType::F64);
@@ -73,7 +62,7 @@ fn gradients_match_finite_differences_with_padding_on_both_sides() {
 
 #[test]
 fn padded_tokens_change_no_real_logit() {
-    let (src, src_pad, tgt, pad, _, _) = batch();
+    let (src, src_pad, tgt, pad, _, _) = common::s2s_batch();
     let src2 = tokens(&[&[1, 2, 3, 4], &[2, 5, 6, 1]]);
     let tgt2 = tokens(&[&[6, 1, 2], &[6, 3, 4]]);
     for (layers, attention, feeding) in CASES {
@@ -88,7 +77,7 @@ fn padded_tokens_change_no_real_logit() {
 
 #[test]
 fn attention_weights_are_a_distribution_over_the_real_source() {
-    let (src, src_pad, tgt, pad, _, _) = batch();
+    let (src, src_pad, tgt, pad, _, _) = common::s2s_batch();
     for attention in [RnnAttention::Bahdanau, RnnAttention::Luong] {
         let (net, _) = build(&lstm(1, attention, true), DType::F64);
         let (_, weights) = inner(&net).run(&src, Some(&src_pad), &tgt, Some(&pad)).unwrap();
@@ -149,7 +138,7 @@ fn bahdanau_additive_score_by_hand() {
 
 #[test]
 fn greedy_decoding_equals_recomputation() {
-    let (src, src_pad, ..) = batch();
+    let (src, src_pad, ..) = common::s2s_batch();
     for (layers, attention, feeding) in CASES {
         let (net, _) = build(&lstm(layers, attention, feeding), DType::F64);
         let m = inner(&net).detached();

@@ -10,8 +10,8 @@ use algen::ir::model::{ModelKind, Norm, Position};
 use algen::ir::{Arch, Format, Task, TaskKind};
 use algen::model::{self, decode_s2s, ModelIo, Net};
 use algen::task::{self, Example};
-use candle_core::{DType, Tensor};
-use common::{assert_close, cfg, f32_mat, model_grads_check, tokens, vals};
+use candle_core::DType;
+use common::{assert_close, cfg, model_grads_check, tokens, vals};
 
 fn s2s(norm: Norm, position: Position, enc: usize, dec: usize) -> algen::ir::TransformerCfg {
     cfg(
@@ -25,20 +25,9 @@ fn build(c: &algen::ir::TransformerCfg, dtype: DType) -> (Net, model::Params) {
     model::build_with(&Arch::Transformer(c.clone()), ModelIo { vocab_in: 7, vocab_out: 7 }, 5, dtype).unwrap()
 }
 
-/// Two sources (the second padded by 2) and two decoder rows (the second padded by 1).
-fn batch() -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
-    let src = tokens(&[&[1, 2, 3, 4], &[2, 5, 0, 0]]);
-    let src_pad = f32_mat(&[&[1., 1., 1., 1.], &[1., 1., 0., 0.]]);
-    let tgt = tokens(&[&[6, 1, 2], &[6, 3, 0]]);
-    let pad = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    let targets = tokens(&[&[1, 2, 5], &[3, 5, 0]]);
-    let mask = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
-    (src, src_pad, tgt, pad, targets, mask)
-}
-
 #[test]
 fn gradients_match_finite_differences_with_padding_on_both_sides() {
-    let (src, src_pad, tgt, pad, targets, mask) = batch();
+    let (src, src_pad, tgt, pad, targets, mask) = common::s2s_batch();
     let cases = [
         (Norm::Pre, Position::Rope { base: 10000.0 }),
         (Norm::Post, Position::Learned { max_len: 6 }),
@@ -59,7 +48,7 @@ fn gradients_match_finite_differences_with_padding_on_both_sides() {
 #[test]
 fn padding_is_hidden_on_both_sides() {
     // Changing padded tokens (source and decoder) changes no logit at a real position.
-    let (src, src_pad, tgt, pad, _, _) = batch();
+    let (src, src_pad, tgt, pad, _, _) = common::s2s_batch();
     let (net, _) = build(&s2s(Norm::Pre, Position::Learned { max_len: 6 }, 1, 2), DType::F64);
     let a = vals(&net.forward_s2s(&src, Some(&src_pad), &tgt, Some(&pad), None).unwrap());
     let src2 = tokens(&[&[1, 2, 3, 4], &[2, 5, 6, 1]]);
@@ -72,7 +61,7 @@ fn padding_is_hidden_on_both_sides() {
 
 #[test]
 fn cached_greedy_decoding_equals_recomputation() {
-    let (src, src_pad, ..) = batch();
+    let (src, src_pad, ..) = common::s2s_batch();
     let positions = [
         Position::None,
         Position::Sinusoidal,

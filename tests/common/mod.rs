@@ -147,3 +147,15 @@ pub fn results_without_timing(out: &std::path::Path, exp: &str) -> serde_json::V
     }
     j
 }
+
+/// The seq2seq tests' batch (tests/seq2seq.rs, rnn_seq2seq.rs, location.rs, location_rnn.rs):
+/// two sources (the second padded by 2) and two decoder rows (the second padded by 1).
+pub fn s2s_batch() -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
+    let src = tokens(&[&[1, 2, 3, 4], &[2, 5, 0, 0]]);
+    let src_pad = f32_mat(&[&[1., 1., 1., 1.], &[1., 1., 0., 0.]]);
+    let tgt = tokens(&[&[6, 1, 2], &[6, 3, 0]]);
+    let pad = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
+    let targets = tokens(&[&[1, 2, 5], &[3, 5, 0]]);
+    let mask = f32_mat(&[&[1., 1., 1.], &[1., 1., 0.]]);
+    (src, src_pad, tgt, pad, targets, mask)
+}
