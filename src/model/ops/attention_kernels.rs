@@ -3,6 +3,7 @@
 //! backward `dS = P ⊙ (dP − rowdot(dP, P))`.
 
 use super::attention::AttnSpec;
+use super::attention_eval::{self, EvalHead};
 use super::{gemm, rowdot, softmax_row, Fl, Mat, MatMut};
 use candle_core::{bail, Result};
 use rayon::prelude::*;
@@ -176,6 +177,26 @@ impl<T: Fl> Fwd<'_, T> {
         let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
         let base = bi * t * d3;
         let bias_h = bias_at(self.bias, z, bi, hi);
+        if probs.is_none() && dst.cs == 1 && attention_eval::covers(op, dh, bias_h.is_some()) {
+            let a = EvalHead {
+                t,
+                dh,
+                scale: self.scale,
+                causal: op.causal,
+                qkv: self.qkv,
+                rs: d3,
+                q_off: base + hi * dh,
+                k_off: base + d + hi * dh,
+                v_off: base + 2 * d + hi * dh,
+                keep,
+                out: &mut *dst.data,
+                o_off: dst.off,
+                o_rs: dst.rs,
+            };
+            if T::eval_head(a) {
+                return Ok(());
+            }
+        }
         let slope = op.alibi.as_ref().map(|a| (T::from_f64(a.slopes[hi]), T::from_f64(a.slopes[hi] * a.before)));
         let pos = op.alibi.as_ref().and_then(|a| a.row(bi, t));
         let mut scratch = if probs.is_none() { vec![T::zero(); QB.min(t) * t] } else { vec![] };

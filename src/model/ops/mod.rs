@@ -25,6 +25,7 @@
 
 mod attention;
 mod attention_cached;
+mod attention_eval;
 mod attention_kernels;
 mod dropout;
 mod embed;
@@ -80,6 +81,11 @@ pub(crate) trait Fl: WithDType + std::ops::Neg<Output = Self> {
     fn softmax_row(row: &mut [Self], keep: Option<&[Self]>) {
         kernels::softmax_row_generic(row, keep)
     }
+    /// Runs one head with the small-head inference kernel ([`attention_eval`]) if it covers
+    /// this element type; `false` (nothing written) otherwise.
+    fn eval_head(_a: attention_eval::EvalHead<'_, Self>) -> bool {
+        false
+    }
 }
 
 impl Fl for f32 {
@@ -103,6 +109,10 @@ impl Fl for f32 {
             return unsafe { kernels::softmax_row_avx2(row, keep) };
         }
         kernels::softmax_row_generic(row, keep)
+    }
+    fn eval_head(a: attention_eval::EvalHead<'_, Self>) -> bool {
+        attention_eval::head(a);
+        true
     }
 }
 
