@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench speed                 # W and the LSTM on W's task, 200 steps each
 //! cargo bench --bench speed -- --steps 50   # shorter
+//! cargo bench --bench speed -- --only w     # one workload (w or w_lstm)
 //! cargo bench --bench speed -- --curve      # W, 300 steps: fused vs reference loss curves
 //! cargo bench --bench speed -- --torch target/bench/torch.jsonl   # also the ratios to PyTorch
 //! ```
@@ -49,12 +50,20 @@ fn main() {
     }
     println!("{:<22} {:>6} {:>18} {:>16}", "workload", "steps", "train_steps_per_s", "eval_seqs_per_s");
     let mut rates = vec![];
+    // `--only w_lstm`: just the spec `specs/bench/w_lstm.alg`.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
     for (name, path) in SPECS {
+        if only.is_some_and(|o| !path.ends_with(&format!("/{o}.alg"))) {
+            continue;
+        }
         let (steps_s, seqs_s) = run(path, steps, Kernels::Fused, &mut Quiet);
         println!("{name:<22} {steps:>6} {steps_s:>18.3} {seqs_s:>16.3}");
         rates.push((steps_s, seqs_s));
     }
     write_lengths("specs/bench/w.alg", steps);
+    if only.is_some() {
+        return; // the ratios need both workloads
+    }
     if let Some(i) = args.iter().position(|a| a == "--torch") {
         let file = args.get(i + 1).expect("--torch FILE");
         torch_ratios(file, &rates);
