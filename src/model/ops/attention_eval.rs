@@ -8,8 +8,8 @@
 //! of sixteen queries runs two passes over its keys, a block of keys at a time (in L1):
 //! 1. scores `s = (scale·q)·k` sixteen keys at a time, with the running maximum over the keys
 //!    the query may see (causal limit and padding mask; hidden keys score `-inf`);
-//! 2. and 3., in one loop over the chunks: `e = exp(s − max)` (a cheaper exp than the
-//!    softmax's, as accurate), its sum, and `Σ_j e_j v_j` with the head's value rows;
+//! 2. and 3., in one loop over the chunks: `e = 2^((s − max)·log2 e)` (a cheaper exp than
+//!    the softmax's, see [`exp2_16`]), its sum, and `Σ_j e_j v_j` with the head's value rows;
 //!    then one multiplication by `1 / Σ e`.
 //!
 //! Results equal [`super::attention_kernels`]' up to rounding (the scale is applied to the
@@ -239,7 +239,7 @@ unsafe fn scores4<const DH: usize>(
                     m &= (1u16 << lim) - 1;
                 }
             }
-            let v = _mm512_mask_blend_ps(m, ninf, acc[r]);
+            let v = if m == u16::MAX { acc[r] } else { _mm512_mask_blend_ps(m, ninf, acc[r]) };
             _mm512_storeu_ps(sp.add(r * tp + j0), v);
             vm[r] = _mm512_max_ps(vm[r], v);
         }
@@ -261,12 +261,12 @@ unsafe fn weigh<const DH: usize>(
     sum: &mut __m512,
 ) {
     assert!(chs.end * KC <= tp && s.len() >= chs.end * KC);
-    let m = _mm512_set1_ps(max);
+    let (log2e, m) = (_mm512_set1_ps(std::f32::consts::LOG2_E), _mm512_set1_ps(max * std::f32::consts::LOG2_E));
     let (mut a, mut total) = (*acc, *sum);
     let (vp, sp) = (vt.as_ptr(), s.as_ptr());
     for ch in chs {
         let j0 = ch * KC;
-        let w = exp16(_mm512_sub_ps(_mm512_loadu_ps(sp.add(j0)), m));
+        let w = exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(sp.add(j0)), log2e, m));
         total = _mm512_add_ps(total, w);
         for (c, a) in a.iter_mut().enumerate() {
             *a = _mm512_fmadd_ps(w, _mm512_loadu_ps(vp.add(c * tp + j0)), *a);
@@ -275,28 +275,26 @@ unsafe fn weigh<const DH: usize>(
     (*acc, *sum) = (a, total);
 }
 
-/// `exp(x)` on 16 lanes for `x ≤ 0` (and NaN), in fewer operations than [`super::exp_f32`]:
-/// `x = n·ln 2 + r` with `n = round(x·log2 e)` and `|r| ≤ ln2/2` (ln 2 split in two constants,
-/// as in `exp_f32`), `e^r` by a degree-5 polynomial (coefficients fitted to minimize the
-/// relative error on that interval), and `·2^n` by `vscalefps`. Relative error below 4e-7
-/// (tested against `f64::exp`; `exp_f32`'s is below 2e-7). Below -87.33 (and at -inf) the mask
-/// gives exactly 0, so results are never subnormal.
+/// `2^y` on 16 lanes for `y ≤ 0` (and NaN): `y = n + f` with `n` the nearest integer, `2^f`
+/// by a degree-5 polynomial (coefficients fitted to minimize the relative error on
+/// `[-1/2, 1/2]`), and `·2^n` by `vscalefps`. Relative error below 3e-7 (tested against
+/// `f64::exp2`). Below -125.99 (and at -inf) the mask gives exactly 0, so results are never
+/// subnormal. The softmax calls it with `y = (s − max)·log2 e` in one fused multiply-add, whose
+/// rounding adds `|y|·6e-8` relative: nothing for the weights that matter (`y` near 0) and
+/// at most 8e-6 for weights below 2^-126.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn exp16(x: __m512) -> __m512 {
-    const P: [f32; 6] = [1.000_000_1, 0.999_999_7, 0.499_988_94, 0.166_675_75, 0.041_915_383, 0.008_297_654];
+unsafe fn exp2_16(y: __m512) -> __m512 {
+    const P: [f32; 6] = [1.000_000_1, 0.693_146_94, 0.240_221_2, 0.055_507_135, 0.009_675_541, 0.001_327_646_8];
     let c = _mm512_set1_ps;
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
-        x,
-        c(std::f32::consts::LOG2_E),
-    ));
-    let r = _mm512_fnmadd_ps(n, c(-2.121_944_4e-4), _mm512_fnmadd_ps(n, c(0.693_359_4), x));
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(y);
+    let f = _mm512_sub_ps(y, n);
     let mut p = c(P[5]);
     for &k in P[..5].iter().rev() {
-        p = _mm512_fmadd_ps(p, r, c(k));
+        p = _mm512_fmadd_ps(p, f, c(k));
     }
-    let keep = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, c(-87.33));
+    let keep = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(y, c(-125.99));
     _mm512_maskz_scalef_ps(keep, p, n)
 }
 
@@ -315,34 +313,35 @@ fn hsum(l: &[f32; KC]) -> f32 {
 mod tests {
     use super::*;
 
-    /// `exp16` is within 4e-7 of `f64::exp` for `x` in `[-87.33, 0]` (all the way down, where
-    /// the results approach the smallest normal f32), exactly 0 below and at `-inf`, NaN on NaN.
+    /// `exp2_16` is within 3e-7 of `f64::exp2` for `y` in `[-125.99, 0]` (all the way down,
+    /// where the results approach the smallest normal f32), exactly 0 below and at `-inf`, NaN
+    /// on NaN.
     #[test]
-    fn exp16_is_accurate_and_exactly_zero_below_its_range() {
+    fn exp2_16_is_accurate_and_exactly_zero_below_its_range() {
         if !available() {
             eprintln!("SKIPPED: no AVX-512F on this CPU");
             return;
         }
-        let mut xs: Vec<f32> = (0..=200_000).map(|i| -87.33 * i as f32 / 200_000.0).collect();
-        xs.extend([-0.0, -1e-30, -87.34, -100.0, -1e30, f32::NEG_INFINITY, f32::NAN]);
+        let mut xs: Vec<f32> = (0..=200_000).map(|i| -125.99 * i as f32 / 200_000.0).collect();
+        xs.extend([-0.0, -1e-30, -126.0, -150.0, -1e30, f32::NEG_INFINITY, f32::NAN]);
         xs.resize(xs.len().div_ceil(KC) * KC, -0.5);
         let mut worst = 0f64;
         for chunk in xs.chunks_exact(KC) {
             let mut out = [0f32; KC];
             // SAFETY: AVX-512F and FMA are available (checked above); both buffers hold 16 lanes.
-            unsafe { _mm512_storeu_ps(out.as_mut_ptr(), exp16(_mm512_loadu_ps(chunk.as_ptr()))) };
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr(), exp2_16(_mm512_loadu_ps(chunk.as_ptr()))) };
             for (&x, &y) in chunk.iter().zip(&out) {
                 if x.is_nan() {
                     assert!(y.is_nan());
-                } else if x < -87.33 {
-                    assert_eq!(y.to_bits(), 0, "exp({x})");
+                } else if x < -125.99 {
+                    assert_eq!(y.to_bits(), 0, "2^{x}");
                 } else {
-                    assert!(y.is_normal(), "exp({x}) = {y}");
-                    let want = (x as f64).exp();
+                    assert!(y.is_normal(), "2^{x} = {y}");
+                    let want = (x as f64).exp2();
                     worst = worst.max(((y as f64 - want) / want).abs());
                 }
             }
         }
-        assert!(worst < 4e-7, "relative error {worst}");
+        assert!(worst < 3e-7, "relative error {worst}");
     }
 }

@@ -16,6 +16,7 @@
 //! | exact (erf) GELU | [`gelu`] | [`gelu_ref`] |
 //! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
 //! | attention of new tokens over a key/value cache (decoding, no autograd) | [`attention_cached`] | [`attention`] |
+//! | attention inference for heads of width 4/8/16 (f32, AVX-512; no weights kept) | inside [`attention`] when nothing needs its gradient | [`attention`]'s blocked path |
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
