@@ -654,7 +654,9 @@ fn detached_model_matches_and_follows_updates() -> Result<()> {
     let a = net.forward(&x, Some(&pad), None)?;
     let b = eval.forward(&x, Some(&pad), None)?;
     assert!(a.track_op() && !b.track_op(), "detached output carries no graph");
-    assert_eq!(vals(&a), vals(&b));
+    // Equal up to rounding: with nothing to differentiate, attention may run the inference
+    // kernel (ops::attention_eval on AVX-512), which sums in another order.
+    assert_close(&vals(&a), &vals(&b), 1e-5, 1e-5, "detached");
     let head = params.get("head.bias").unwrap();
     head.set(&(head.as_tensor() + 1.0)?)?;
     let c = eval.forward(&x, Some(&pad), None)?;
