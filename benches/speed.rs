@@ -17,7 +17,8 @@
 //! steps through `train::run` (exactly what `algen run` does) and prints the run's
 //! `train_steps_per_s` and `eval_seqs_per_s`. It also writes the sequence of W's batch lengths
 //! to `target/bench/w_lengths.txt`, so that `benches/w_torch.py --lengths` trains PyTorch on
-//! the same batch shapes. Release build, mimalloc, as the binary.
+//! the same batch shapes. Release build, mimalloc, as the binary. Before each workload it prints
+//! the load average, with a warning when other work competes for the CPUs.
 
 use algen::ir::split::{Part, Selector};
 use algen::model::Kernels;
@@ -56,6 +57,7 @@ fn main() {
         if only.is_some_and(|o| !path.ends_with(&format!("/{o}.alg"))) {
             continue;
         }
+        warn_if_busy();
         let (steps_s, seqs_s) = run(path, steps, Kernels::Fused, &mut Quiet);
         println!("{name:<22} {steps:>6} {steps_s:>18.3} {seqs_s:>16.3}");
         rates.push((steps_s, seqs_s));
@@ -67,6 +69,27 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--torch") {
         let file = args.get(i + 1).expect("--torch FILE");
         torch_ratios(file, &rates);
+    }
+}
+
+/// The 1-minute load average (Linux), if readable.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// Prints the load average before a workload, with a warning when other work competes for the
+/// CPUs (above their count + 0.5: a bench run just before leaves about its thread count): rates
+/// measured then are not comparable with PyTorch's or with another build's.
+fn warn_if_busy() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    match load_average() {
+        Some(l) if l > cpus + 0.5 => {
+            println!(
+                "(load average {l:.2} on {cpus} CPUs: WARNING, the machine is busy; these rates are not comparable)"
+            )
+        }
+        Some(l) => println!("(load average {l:.2} on {cpus} CPUs)"),
+        None => {}
     }
 }
 

@@ -24,7 +24,9 @@ speed table in the notes.
 import argparse
 import json
 import math
+import os
 import random
+import sys
 import time
 
 import torch
@@ -155,6 +157,12 @@ def main():
         lengths = [r.randint(1, 40) for _ in range(a.steps)]
     model = WLstm() if a.impl == "lstm" else W(a.impl)
     out = {"torch": torch.__version__, "impl": a.impl, "threads": torch.get_num_threads(), "steps": len(lengths)}
+    # The load before the run (as `cargo bench --bench speed` prints it): above the CPU count
+    # other work competes, and the rates are not comparable.
+    if hasattr(os, "getloadavg"):
+        out["load_before"] = round(os.getloadavg()[0], 2)
+        if out["load_before"] > (os.cpu_count() or 1) + 0.5:
+            print(f"WARNING: load average {out['load_before']} on {os.cpu_count()} CPUs: the machine is busy", file=sys.stderr)
     out["train_steps_per_s"] = train(model, lengths, rng)
     model.eval()
     if not a.skip_eval:
