@@ -12,6 +12,7 @@ mod compiled;
 mod cx;
 mod experiment;
 mod filter;
+mod fits;
 mod grammar;
 mod infer;
 mod lower;

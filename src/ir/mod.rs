@@ -15,6 +15,7 @@ pub mod grammar;
 mod head;
 pub mod machine;
 pub mod model;
+mod recurrent;
 pub mod split;
 pub mod task;
 pub mod train;
