@@ -19,18 +19,32 @@ pub struct Decoded {
     pub logits: Vec<Tensor>,
 }
 
+impl Decoded {
+    /// The empty result of decoding `steps` tokens for every row of `source`, and whether
+    /// there is anything to decode (rows and steps); then `source` must be `(B, S)`. Shared by
+    /// both encoder–decoders' greedy decoding.
+    pub(crate) fn begin(source: &Tensor, steps: usize) -> Result<(Decoded, bool)> {
+        let b = source.dim(0)?;
+        let out = Decoded { tokens: vec![Vec::with_capacity(steps); b], logits: Vec::with_capacity(steps) };
+        if b == 0 || steps == 0 {
+            return Ok((out, false));
+        }
+        if source.rank() != 2 {
+            bail!("decode: the source must be (B, S), got {:?}", source.dims())
+        }
+        Ok((out, true))
+    }
+}
+
 /// Decodes `steps` tokens greedily (argmax over the whole vocabulary) for every row of
 /// `source (B, S)` (`source_pad`: 1 = real), starting from `start` (the format's `<sep>`).
 /// `m` should be detached ([`Seq2seq::detached`]).
 pub fn greedy(m: &Seq2seq, source: &Tensor, source_pad: Option<&Tensor>, start: u32, steps: usize) -> Result<Decoded> {
-    let b = source.dim(0)?;
-    let mut out = Decoded { tokens: vec![Vec::with_capacity(steps); b], logits: Vec::with_capacity(steps) };
-    if b == 0 || steps == 0 {
+    let (mut out, any) = Decoded::begin(source, steps)?;
+    if !any {
         return Ok(out);
     }
-    if source.rank() != 2 {
-        bail!("decode: the source must be (B, S), got {:?}", source.dims())
-    }
+    let b = source.dim(0)?;
     let (mem, bias) = m.encode(source, source_pad, None)?;
     let dtype = m.tok_embed.dtype();
     let mut caches =

@@ -5,7 +5,7 @@
 use super::super::decode_s2s::Decoded;
 use super::super::seq2seq::argmax_rows;
 use super::RnnSeq2seq;
-use candle_core::{bail, Result, Tensor};
+use candle_core::{Result, Tensor};
 
 /// Decodes `steps` tokens greedily (argmax over the whole vocabulary) for every row of
 /// `source (B, S)` (`source_pad`: 1 = real), starting from `start` (the format's `<sep>`).
@@ -17,14 +17,11 @@ pub fn greedy(
     start: u32,
     steps: usize,
 ) -> Result<Decoded> {
-    let b = source.dim(0)?;
-    let mut out = Decoded { tokens: vec![Vec::with_capacity(steps); b], logits: Vec::with_capacity(steps) };
-    if b == 0 || steps == 0 {
+    let (mut out, any) = Decoded::begin(source, steps)?;
+    if !any {
         return Ok(out);
     }
-    if source.rank() != 2 {
-        bail!("decode: the source must be (B, S), got {:?}", source.dims())
-    }
+    let b = source.dim(0)?;
     let (mem, mut st) = m.encode(source, source_pad)?;
     let mut tokens = vec![start; b];
     for _ in 0..steps {
