@@ -1,7 +1,7 @@
 //! The small-head inference kernel of the fused attention core (`ops::attention` on a tensor
 //! that needs no gradient, f32, head width 4/8/16, AVX-512) against the training path of the
-//! same op (which saves the weights and multiplies blocks with GEMMs) and against the
-//! decomposed reference, over head widths, lengths that are not whole 16-key chunks, causal
+//! same op (which saves the weights: the small-head training kernel, see
+//! `tests/attention_train.rs`) and against the decomposed reference, over head widths, lengths that are not whole 16-key chunks, causal
 //! masks, padding masks and rows that see no key.
 
 use algen::model::ops::{self, AttnSpec};

@@ -24,7 +24,7 @@ use super::attention::AttnSpec;
 use std::arch::x86_64::*;
 
 /// Keys per chunk (one 512-bit vector of f32).
-const KC: usize = 16;
+pub(super) const KC: usize = 16;
 /// Queries per group (the score pass runs them four at a time).
 const QG: usize = 16;
 /// Chunks per key block (256 keys: 8 KiB of keys or values at head width 8).
@@ -56,7 +56,7 @@ pub(crate) fn covers(op: &AttnSpec, dh: usize, has_bias: bool) -> bool {
     matches!(dh, 4 | 8 | 16) && !has_bias && op.alibi.is_none() && op.window.is_none() && available()
 }
 
-fn available() -> bool {
+pub(super) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma")
@@ -91,13 +91,45 @@ pub(super) fn head(a: EvalHead<'_, f32>) {
     }
 }
 
-fn covers_dims(dh: usize) -> bool {
+pub(super) fn covers_dims(dh: usize) -> bool {
     matches!(dh, 4 | 8 | 16)
 }
 
-/// `src` rows `(T, DH)` (row stride `rs`) transposed to `(DH, tp)`, zero padded.
-fn transpose<const DH: usize>(src: &[f32], off: usize, rs: usize, t: usize, tp: usize) -> Vec<f32> {
-    let mut out = vec![0f32; DH * tp];
+/// Sixteen f32 on a 64-byte boundary: one cache line, one aligned 512-bit load.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct Line([f32; KC]);
+
+/// A zeroed f32 buffer of whole cache lines (so 16-key chunks never straddle two lines).
+pub(super) struct Lines(Vec<Line>);
+
+impl Lines {
+    /// At least `n` zeros, rounded up to whole lines.
+    pub(super) fn zeros(n: usize) -> Lines {
+        Lines(vec![Line([0.0; KC]); n.div_ceil(KC)])
+    }
+}
+
+impl std::ops::Deref for Lines {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        // SAFETY: `Line` is `repr(C)` over `[f32; 16]` with no padding, so the lines are
+        // `16·len` consecutive, initialized f32.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * KC) }
+    }
+}
+
+impl std::ops::DerefMut for Lines {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        // SAFETY: as in `deref`, and the borrow is unique.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * KC) }
+    }
+}
+
+/// `src` rows `(T, DH)` (row stride `rs`) transposed to `(DH, tp)`, zero padded (`tp` a
+/// multiple of 16, so every row starts a cache line).
+pub(super) fn transpose<const DH: usize>(src: &[f32], off: usize, rs: usize, t: usize, tp: usize) -> Lines {
+    let mut out = Lines::zeros(DH * tp);
     for j in 0..t {
         let row = &src[off + j * rs..off + j * rs + DH];
         for (c, &x) in row.iter().enumerate() {
@@ -109,7 +141,7 @@ fn transpose<const DH: usize>(src: &[f32], off: usize, rs: usize, t: usize, tp: 
 
 /// Per 16-key chunk, the lanes whose key is real (all lanes when there is no mask; lanes past
 /// `t` are never real).
-fn chunk_masks(keep: Option<&[f32]>, t: usize, chunks: usize) -> Vec<u16> {
+pub(super) fn chunk_masks(keep: Option<&[f32]>, t: usize, chunks: usize) -> Vec<u16> {
     (0..chunks)
         .map(|ch| {
             let mut m = 0u16;
@@ -139,7 +171,7 @@ unsafe fn run<const DH: usize>(a: EvalHead<'_, f32>) {
     let kt = transpose::<DH>(a.qkv, a.k_off, a.rs, t, tp);
     let vt = transpose::<DH>(a.qkv, a.v_off, a.rs, t, tp);
     let masks = chunk_masks(a.keep, t, chunks);
-    let mut s = vec![0f32; QG * tp]; // the group's scores
+    let mut s = Lines::zeros(QG * tp); // the group's scores
     let mut state = vec![[_mm512_setzero_ps(); DH]; QG]; // Σ e·v per query, 16 lanes each
     let mut sums = [_mm512_setzero_ps(); QG];
     for i0 in (0..t).step_by(QG) {
@@ -285,7 +317,7 @@ unsafe fn weigh<const DH: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn exp2_16(y: __m512) -> __m512 {
+pub(super) unsafe fn exp2_16(y: __m512) -> __m512 {
     const P: [f32; 6] = [1.000_000_1, 0.693_146_94, 0.240_221_2, 0.055_507_135, 0.009_675_541, 0.001_327_646_8];
     let c = _mm512_set1_ps;
     let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(y);

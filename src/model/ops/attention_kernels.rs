@@ -4,6 +4,7 @@
 
 use super::attention::AttnSpec;
 use super::attention_eval::{self, EvalHead};
+use super::attention_train::{self, BackHead};
 use super::{gemm, rowdot, softmax_row, Fl, Mat, MatMut};
 use candle_core::{bail, Result};
 use rayon::prelude::*;
@@ -177,7 +178,7 @@ impl<T: Fl> Fwd<'_, T> {
         let (t, d, d3, dh) = (z.t, z.d, z.d3(), z.dh);
         let base = bi * t * d3;
         let bias_h = bias_at(self.bias, z, bi, hi);
-        if probs.is_none() && dst.cs == 1 && attention_eval::covers(op, dh, bias_h.is_some()) {
+        if dst.cs == 1 && attention_eval::covers(op, dh, bias_h.is_some()) {
             let a = EvalHead {
                 t,
                 dh,
@@ -193,7 +194,11 @@ impl<T: Fl> Fwd<'_, T> {
                 o_off: dst.off,
                 o_rs: dst.rs,
             };
-            if T::eval_head(a) {
+            let done = match probs.as_deref_mut() {
+                None => T::eval_head(a),
+                Some(p) => T::train_head(a, p),
+            };
+            if done {
                 return Ok(());
             }
         }
@@ -339,6 +344,30 @@ impl<T: Fl> Bwd<'_, T> {
         let sep = stride / 3; // D in the packed layout, dh in a slab
         let base = bi * t * d3;
         let p = &self.probs[(bi * z.h + hi) * t * t..][..t * t];
+        if dbias.is_none() && attention_train::covers_backward(dh) {
+            let b = BackHead {
+                t,
+                dh,
+                scale: self.scale,
+                qkv: self.qkv,
+                rs: d3,
+                q_off: base + hi * dh,
+                k_off: base + d + hi * dh,
+                v_off: base + 2 * d + hi * dh,
+                probs: p,
+                g: self.g,
+                g_off: bi * t * d + hi * dh,
+                g_rs: d,
+                out: &mut *dst,
+                dq_off: col,
+                dk_off: col + sep,
+                dv_off: col + 2 * sep,
+                o_rs: stride,
+            };
+            if T::train_back(b) {
+                return Ok(());
+            }
+        }
         let gh = Mat::at(self.g, bi * t * d + hi * dh, d, 1); // dctx (T, dh)
         let vt = Mat::at(self.qkv, base + 2 * d + hi * dh, 1, d3); // Vᵀ (dh, T)
         gemm((t, t, dh), MatMut::at(ds, 0, t, 1), gh, vt, T::one())?;

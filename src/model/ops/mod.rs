@@ -17,6 +17,7 @@
 //! | multi-head attention core (scale, bias, mask, softmax, PV) | [`attention`] | [`attention_ref`] |
 //! | attention of new tokens over a key/value cache (decoding, no autograd) | [`attention_cached`] | [`attention`] |
 //! | attention inference for heads of width 4/8/16 (f32, AVX-512; no weights kept) | inside [`attention`] when nothing needs its gradient | [`attention`]'s blocked path |
+//! | attention training (forward keeping P, backward) for heads of width 4/8/16 (f32, AVX-512) | inside [`attention`] and the graph-free step | [`attention`]'s blocked path |
 //! | token + position embedding | [`embed`] | [`embed_ref`] |
 //! | masked cross-entropy | [`cross_entropy`] | [`cross_entropy_ref`] |
 //! | dropout | [`dropout`] | (mask multiply) |
@@ -28,6 +29,7 @@ mod attention;
 mod attention_cached;
 mod attention_eval;
 mod attention_kernels;
+mod attention_train;
 mod dropout;
 mod embed;
 mod gelu;
@@ -87,6 +89,16 @@ pub(crate) trait Fl: WithDType + std::ops::Neg<Output = Self> {
     fn eval_head(_a: attention_eval::EvalHead<'_, Self>) -> bool {
         false
     }
+    /// Runs one head's forward keeping its weights in `probs` with the small-head training
+    /// kernel ([`attention_train`]) if it covers this element type; `false` otherwise.
+    fn train_head(_a: attention_eval::EvalHead<'_, Self>, _probs: &mut [Self]) -> bool {
+        false
+    }
+    /// Runs one head's backward with the small-head training kernel if it covers this
+    /// element type; `false` (nothing written) otherwise.
+    fn train_back(_b: attention_train::BackHead<'_, Self>) -> bool {
+        false
+    }
 }
 
 impl Fl for f32 {
@@ -113,6 +125,14 @@ impl Fl for f32 {
     }
     fn eval_head(a: attention_eval::EvalHead<'_, Self>) -> bool {
         attention_eval::head(a);
+        true
+    }
+    fn train_head(a: attention_eval::EvalHead<'_, Self>, probs: &mut [Self]) -> bool {
+        attention_train::forward(a, probs);
+        true
+    }
+    fn train_back(b: attention_train::BackHead<'_, Self>) -> bool {
+        attention_train::backward(b);
         true
     }
 }

@@ -1,0 +1,348 @@
+//! The training kernels of the fused attention core for small heads (f32, head width 4, 8 or
+//! 16, AVX-512): one (batch, head) pair's forward that keeps the weights `P`, and its
+//! backward.
+//!
+//! With a head width of 8 and W's lengths (tens of tokens), the blocked path spends its time
+//! in GEMM calls whose inner dimension is 8 or whose operands are a few rows: packing and
+//! edge kernels, not multiplication. Here, as in [`super::attention_eval`], keys and values
+//! are transposed once per head to `(dh, T)` (zero padded to 16-key chunks), and each query
+//! row runs over its keys sixteen at a time in registers:
+//! - forward: scores `(scale·q)·k` with the causal limit and padding mask (`-inf`), their
+//!   maximum, `e = 2^((s − max)·log2 e)` with the sum and `Σ e·v`, then `P = e / Σ e` written
+//!   to the row of `probs` (every entry: hidden keys get 0) and the context `Σ e·v / Σ e`;
+//! - backward, from `P` alone (hidden keys have `P = 0`, so no mask is needed):
+//!   `dP = dctx·Vᵀ`, `D = Σ_j P·dP`, `dS = P ⊙ (dP − D)`, `dQ = scale·dS·K`,
+//!   `dK += scale·dSᵀ·Q` and `dV += Pᵀ·dctx` (the last two accumulated per key in `(dh, T)`
+//!   buffers and transposed back at the end).
+//!
+//! `P` has the layout of the blocked path (`(T, T)`, row stride `T`), so either forward
+//! pairs with either backward. Each output is summed in one fixed order: results are
+//! bit-identical whatever the thread count, and equal the blocked path's up to rounding.
+
+use super::attention_eval::{available, chunk_masks, covers_dims, exp2_16, transpose, EvalHead, Lines, KC};
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// One (batch, head) backward task: Q, K, V as strided views of the packed `qkv`, the
+/// head's weights `P (T, T)`, the context gradient rows, and where dQ, dK, dV go.
+pub(crate) struct BackHead<'a, T> {
+    pub t: usize,
+    pub dh: usize,
+    pub scale: T,
+    /// Element `(i, c)` of Q at `qkv[q_off + i·rs + c]`; K and V at `k_off`, `v_off`.
+    pub qkv: &'a [T],
+    pub rs: usize,
+    pub q_off: usize,
+    pub k_off: usize,
+    pub v_off: usize,
+    /// `P (T, T)`, row stride `T`.
+    pub probs: &'a [T],
+    /// dctx `(i, c)` at `g[g_off + i·g_rs + c]`.
+    pub g: &'a [T],
+    pub g_off: usize,
+    pub g_rs: usize,
+    /// dQ `(i, c)` at `out[dq_off + i·o_rs + c]`, dK at `dk_off`, dV at `dv_off` (overwritten).
+    pub out: &'a mut [T],
+    pub dq_off: usize,
+    pub dk_off: usize,
+    pub dv_off: usize,
+    pub o_rs: usize,
+}
+
+/// Whether [`backward`] runs a head of width `dh` on this CPU (no score-bias gradient).
+pub(crate) fn covers_backward(dh: usize) -> bool {
+    covers_dims(dh) && available()
+}
+
+fn fits(off: usize, rows: usize, cols: usize, rs: usize, len: usize) -> bool {
+    rows == 0 || off + (rows - 1) * rs + cols <= len
+}
+
+/// Forward of one head, keeping `P` in `probs (T, T)`. Call only when
+/// [`super::attention_eval::covers`] said yes.
+pub(super) fn forward(a: EvalHead<'_, f32>, probs: &mut [f32]) {
+    let n = a.qkv.len();
+    assert!(
+        [a.q_off, a.k_off, a.v_off].iter().all(|&o| fits(o, a.t, a.dh, a.rs, n))
+            && fits(a.o_off, a.t, a.dh, a.o_rs, a.out.len())
+            && probs.len() >= a.t * a.t
+            && a.keep.is_none_or(|k| k.len() >= a.t)
+            && covers_dims(a.dh)
+            && available(),
+        "attention_train: operands out of bounds or kernel unavailable"
+    );
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F and FMA are available and every view is in bounds (asserted above).
+    unsafe {
+        match a.dh {
+            4 => fwd::<4>(a, probs),
+            8 => fwd::<8>(a, probs),
+            _ => fwd::<16>(a, probs),
+        }
+    }
+}
+
+/// Backward of one head. Call only when [`covers_backward`] said yes.
+pub(super) fn backward(b: BackHead<'_, f32>) {
+    let n = b.qkv.len();
+    let outs = [b.dq_off, b.dk_off, b.dv_off];
+    assert!(
+        [b.q_off, b.k_off, b.v_off].iter().all(|&o| fits(o, b.t, b.dh, b.rs, n))
+            && fits(b.g_off, b.t, b.dh, b.g_rs, b.g.len())
+            && outs.iter().all(|&o| fits(o, b.t, b.dh, b.o_rs, b.out.len()))
+            && b.probs.len() >= b.t * b.t
+            && covers_backward(b.dh),
+        "attention_train: operands out of bounds or kernel unavailable"
+    );
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F and FMA are available and every view is in bounds (asserted above).
+    unsafe {
+        match b.dh {
+            4 => bwd::<4>(b),
+            8 => bwd::<8>(b),
+            _ => bwd::<16>(b),
+        }
+    }
+}
+
+/// Lanes `0..n` of a chunk (all sixteen when `n ≥ 16`).
+#[inline(always)]
+fn lanes(n: usize) -> u16 {
+    if n >= KC {
+        u16::MAX
+    } else {
+        (1u16 << n) - 1
+    }
+}
+
+/// The forward for head width `DH`, one query row at a time.
+///
+/// # Safety
+/// AVX-512F and FMA; the views in `a` and `probs` in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn fwd<const DH: usize>(a: EvalHead<'_, f32>, probs: &mut [f32]) {
+    let t = a.t;
+    let chunks = t.div_ceil(KC);
+    let tp = chunks * KC;
+    let kt = transpose::<DH>(a.qkv, a.k_off, a.rs, t, tp);
+    let vt = transpose::<DH>(a.qkv, a.v_off, a.rs, t, tp);
+    let masks = chunk_masks(a.keep, t, chunks);
+    let (ktp, vtp) = (kt.as_ptr(), vt.as_ptr());
+    let mut e = Lines::zeros(tp);
+    let ep = e.as_mut_ptr();
+    let (ninf, log2e) = (_mm512_set1_ps(f32::NEG_INFINITY), _mm512_set1_ps(std::f32::consts::LOG2_E));
+    for i in 0..t {
+        let row = &mut probs[i * t..(i + 1) * t];
+        let ctx = &mut a.out[a.o_off + i * a.o_rs..][..DH];
+        let nch = if a.causal { (i + 1).div_ceil(KC) } else { chunks };
+        let qi = &a.qkv[a.q_off + i * a.rs..][..DH];
+        let q: [__m512; DH] = std::array::from_fn(|c| _mm512_set1_ps(a.scale * qi[c]));
+        let mut vmax = ninf;
+        for ch in 0..nch {
+            let j0 = ch * KC;
+            let mut s = _mm512_setzero_ps();
+            for (c, q) in q.iter().enumerate() {
+                s = _mm512_fmadd_ps(*q, _mm512_load_ps(ktp.add(c * tp + j0)), s);
+            }
+            let mut m = masks[ch];
+            if a.causal {
+                m &= lanes(i + 1 - j0);
+            }
+            let s = if m == u16::MAX { s } else { _mm512_mask_blend_ps(m, ninf, s) };
+            _mm512_store_ps(ep.add(j0), s);
+            vmax = _mm512_max_ps(vmax, s);
+        }
+        let max = _mm512_reduce_max_ps(vmax);
+        if max == f32::NEG_INFINITY {
+            // The query sees no key: zero weights and context, as the row softmax gives.
+            row.fill(0.0);
+            ctx.fill(0.0);
+            continue;
+        }
+        let mlog = _mm512_set1_ps(max * std::f32::consts::LOG2_E);
+        let (mut acc, mut sum) = ([_mm512_setzero_ps(); DH], _mm512_setzero_ps());
+        for ch in 0..nch {
+            let j0 = ch * KC;
+            let w = exp2_16(_mm512_fmsub_ps(_mm512_load_ps(ep.add(j0)), log2e, mlog));
+            _mm512_store_ps(ep.add(j0), w);
+            sum = _mm512_add_ps(sum, w);
+            for (c, acc) in acc.iter_mut().enumerate() {
+                *acc = _mm512_fmadd_ps(w, _mm512_load_ps(vtp.add(c * tp + j0)), *acc);
+            }
+        }
+        // The row maximum contributes 2^0 = 1, so the sum is at least 1.
+        let inv = 1.0 / _mm512_reduce_add_ps(sum);
+        let vinv = _mm512_set1_ps(inv);
+        let rp = row.as_mut_ptr();
+        for ch in 0..nch {
+            let j0 = ch * KC;
+            let w = _mm512_mul_ps(_mm512_load_ps(ep.add(j0)), vinv);
+            _mm512_mask_storeu_ps(rp.add(j0), lanes(t - j0), w);
+        }
+        row[(nch * KC).min(t)..].fill(0.0);
+        reduce_into(&acc, inv, ctx);
+    }
+}
+
+/// Query rows per backward block: the block's `P` and `dS` rows (`QB × T`) stay in L2.
+const QB: usize = 64;
+
+/// The backward for head width `DH`, in blocks of [`QB`] query rows: first, row by row,
+/// `dP`, `D`, `dS` (kept for the block) and `dQ`; then, sixteen keys at a time with the
+/// accumulators in registers, `dKᵀ += (scale·Q)ᵀ·dS` and `dVᵀ += dctxᵀ·P` over the block.
+///
+/// # Safety
+/// AVX-512F and FMA; the views in `b` in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn bwd<const DH: usize>(b: BackHead<'_, f32>) {
+    let t = b.t;
+    let chunks = t.div_ceil(KC);
+    let tp = chunks * KC;
+    let kt = transpose::<DH>(b.qkv, b.k_off, b.rs, t, tp);
+    let vt = transpose::<DH>(b.qkv, b.v_off, b.rs, t, tp);
+    let (mut dkt, mut dvt) = (Lines::zeros(DH * tp), Lines::zeros(DH * tp));
+    let rows_max = QB.min(t);
+    let (mut pb, mut sb) = (Lines::zeros(rows_max * tp), Lines::zeros(rows_max * tp));
+    let (mut qs, mut gs) = (vec![0f32; rows_max * DH], vec![0f32; rows_max * DH]);
+    let (ktp, vtp) = (kt.as_ptr(), vt.as_ptr());
+    for i0 in (0..t).step_by(QB) {
+        let rows = QB.min(t - i0);
+        for r in 0..rows {
+            let i = i0 + r;
+            let (q, g) = (&mut qs[r * DH..(r + 1) * DH], &mut gs[r * DH..(r + 1) * DH]);
+            for (x, &y) in q.iter_mut().zip(&b.qkv[b.q_off + i * b.rs..][..DH]) {
+                *x = b.scale * y;
+            }
+            g.copy_from_slice(&b.g[b.g_off + i * b.g_rs..][..DH]);
+            let gv: [__m512; DH] = std::array::from_fn(|c| _mm512_set1_ps(g[c]));
+            let prow = b.probs[i * t..(i + 1) * t].as_ptr();
+            let (pr, sr) = (pb.as_mut_ptr().add(r * tp), sb.as_mut_ptr().add(r * tp));
+            // dP = dctx·Vᵀ and D = Σ P·dP.
+            let mut dot = _mm512_setzero_ps();
+            for ch in 0..chunks {
+                let j0 = ch * KC;
+                let p = _mm512_maskz_loadu_ps(lanes(t - j0), prow.add(j0));
+                let mut d = _mm512_setzero_ps();
+                for (c, g) in gv.iter().enumerate() {
+                    d = _mm512_fmadd_ps(*g, _mm512_load_ps(vtp.add(c * tp + j0)), d);
+                }
+                _mm512_store_ps(pr.add(j0), p);
+                _mm512_store_ps(sr.add(j0), d);
+                dot = _mm512_fmadd_ps(p, d, dot);
+            }
+            // dS = P ⊙ (dP − D) and dQ = scale·dS·K.
+            let dsum = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
+            let mut acc = [_mm512_setzero_ps(); DH];
+            for ch in 0..chunks {
+                let j0 = ch * KC;
+                let ds = _mm512_mul_ps(_mm512_load_ps(pr.add(j0)), _mm512_sub_ps(_mm512_load_ps(sr.add(j0)), dsum));
+                _mm512_store_ps(sr.add(j0), ds);
+                for (c, acc) in acc.iter_mut().enumerate() {
+                    *acc = _mm512_fmadd_ps(ds, _mm512_load_ps(ktp.add(c * tp + j0)), *acc);
+                }
+            }
+            reduce_into(&acc, b.scale, &mut b.out[b.dq_off + i * b.o_rs..][..DH]);
+        }
+        for ch in 0..chunks {
+            outer::<DH>(dkt.as_mut_ptr(), &sb, &qs, rows, tp, ch * KC);
+            outer::<DH>(dvt.as_mut_ptr(), &pb, &gs, rows, tp, ch * KC);
+        }
+    }
+    for j in 0..t {
+        for c in 0..DH {
+            b.out[b.dk_off + j * b.o_rs + c] = dkt[c * tp + j];
+            b.out[b.dv_off + j * b.o_rs + c] = dvt[c * tp + j];
+        }
+    }
+}
+
+/// `acc[c, j0..j0 + 16] += Σ_r x[r, j0..j0 + 16] · w[r, c]` over `rows` rows, with the
+/// sixteen-key slices of the `DH` accumulator rows (row stride `tp`) held in registers.
+///
+/// # Safety
+/// AVX-512F and FMA; `acc` holds `DH · tp` floats, on a 64-byte boundary like `x`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn outer<const DH: usize>(acc: *mut f32, x: &[f32], w: &[f32], rows: usize, tp: usize, j0: usize) {
+    assert!(j0 + KC <= tp && x.len() >= rows * tp && w.len() >= rows * DH);
+    let mut a: [__m512; DH] = std::array::from_fn(|c| _mm512_load_ps(acc.add(c * tp + j0)));
+    let (xp, wp) = (x.as_ptr(), w.as_ptr());
+    for r in 0..rows {
+        let xv = _mm512_load_ps(xp.add(r * tp + j0));
+        for (c, a) in a.iter_mut().enumerate() {
+            *a = _mm512_fmadd_ps(xv, _mm512_set1_ps(*wp.add(r * DH + c)), *a);
+        }
+    }
+    for (c, a) in a.iter().enumerate() {
+        _mm512_store_ps(acc.add(c * tp + j0), *a);
+    }
+}
+
+/// `out[c] = k · Σ_lanes acc[c]` for the `DH` accumulators, in one fixed tree of lane sums
+/// (eight accumulators at a time, transposed as they are added).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn reduce_into<const DH: usize>(acc: &[__m512; DH], k: f32, out: &mut [f32]) {
+    assert!(out.len() >= DH);
+    let z = _mm512_setzero_ps();
+    for (g, o) in acc.chunks(8).zip(out.chunks_mut(8)) {
+        let v: [__m512; 8] = std::array::from_fn(|c| if c < g.len() { g[c] } else { z });
+        let sums = _mm256_mul_ps(reduce8(v), _mm256_set1_ps(k));
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), sums);
+        o.copy_from_slice(&lanes[..o.len()]);
+    }
+}
+
+/// The lane sums of eight vectors, in order: halves, then quarters, then pairs are added
+/// while the vectors are interleaved, so that 8 sums cost about 20 instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn reduce8(a: [__m512; 8]) -> __m256 {
+    // 1: [aₖ quarters 0+2, 1+3 | aₖ₊₁ quarters 0+2, 1+3].
+    let h = |x: __m512, y: __m512| {
+        _mm512_add_ps(_mm512_shuffle_f32x4::<0b01_00_01_00>(x, y), _mm512_shuffle_f32x4::<0b11_10_11_10>(x, y))
+    };
+    let (s01, s23, s45, s67) = (h(a[0], a[1]), h(a[2], a[3]), h(a[4], a[5]), h(a[6], a[7]));
+    // 2: quarter k holds four partial sums of aₖ (and of aₖ₊₄ in the second vector).
+    let q = |x: __m512, y: __m512| {
+        _mm512_add_ps(_mm512_shuffle_f32x4::<0b10_00_10_00>(x, y), _mm512_shuffle_f32x4::<0b11_01_11_01>(x, y))
+    };
+    let (r0, r4) = (q(s01, s23), q(s45, s67));
+    // 3: quarter k: [aₖ pair sums ×2 | aₖ₊₄ pair sums ×2]; 4: adjacent lanes added.
+    let v = _mm512_add_ps(_mm512_shuffle_ps::<0b01_00_01_00>(r0, r4), _mm512_shuffle_ps::<0b11_10_11_10>(r0, r4));
+    let w = _mm512_add_ps(v, _mm512_permute_ps::<0b10_11_00_01>(v));
+    // aₖ sits in lane 4k, aₖ₊₄ in lane 4k + 2.
+    let idx = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, w))
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// `reduce8` returns each vector's lane sum, in order (integers: exact in any order).
+    #[test]
+    fn reduce8_sums_each_vector() {
+        if !available() {
+            eprintln!("SKIPPED: no AVX-512F on this CPU");
+            return;
+        }
+        let vals: Vec<[f32; KC]> =
+            (0..8).map(|v| std::array::from_fn(|l| ((v * 37 + l * 11) % 29) as f32 - 9.0)).collect();
+        let want: Vec<f32> = vals.iter().map(|v| v.iter().sum()).collect();
+        let mut got = [0f32; 8];
+        // SAFETY: AVX-512F and FMA are available (checked above); every buffer holds its lanes.
+        unsafe {
+            let a: [__m512; 8] = std::array::from_fn(|v| _mm512_loadu_ps(vals[v].as_ptr()));
+            _mm256_storeu_ps(got.as_mut_ptr(), reduce8(a));
+        }
+        assert_eq!(got.to_vec(), want);
+    }
+}
