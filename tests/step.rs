@@ -189,3 +189,28 @@ fn bad_targets_are_an_error_not_a_panic() {
     let short = tokens(&[&[0, 1]]);
     assert!(step::train_step(&mut Default::default(), t, &params.all(), &x, Some(&pad), None, &short, &mask).is_err());
 }
+
+/// On a batch of 512 rows (eight of the 64-row blocks the row-wise kernels split among
+/// threads, and head width 8 for the attention kernels), the step's loss, logits and every
+/// gradient have the same bits on one thread as on the default pool.
+#[test]
+fn graph_free_step_is_bit_identical_on_one_thread() {
+    let mut c = cfg(ModelKind::Encoder, Norm::Post, Position::Sinusoidal);
+    c.d_model = 16;
+    c.heads = 2;
+    c.ffn = 32;
+    let (net, params) = build(&c, DType::F32);
+    let Net::Transformer(t) = &net else { unreachable!() };
+    let (b, len) = (16, 32);
+    let ids: Vec<u32> = (0..b * len).map(|i| ((i * 7 + i / 5) % 5) as u32).collect();
+    let x = Tensor::from_vec(ids.clone(), (b, len), &Device::Cpu).unwrap();
+    let y = Tensor::from_vec(ids.iter().map(|&v| v % 4).collect::<Vec<u32>>(), (b, len), &Device::Cpu).unwrap();
+    let mask = Tensor::ones((b, len), DType::F32, &Device::Cpu).unwrap();
+    let run = || {
+        let o = step::train_step(&mut Default::default(), t, &params.all(), &x, None, None, &y, &mask).unwrap();
+        (o.loss.to_bits(), o.grads, vals(&o.logits))
+    };
+    let a = run();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert!(a == one.install(run), "the step depends on the thread count");
+}

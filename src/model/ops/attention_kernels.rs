@@ -5,7 +5,7 @@
 use super::attention::AttnSpec;
 use super::attention_eval::{self, EvalHead};
 use super::attention_train::{self, BackHead};
-use super::{gemm, rowdot, softmax_row, Fl, Mat, MatMut};
+use super::{gemm, rowdot, softmax_row, zero_fill, zeros, Fl, Mat, MatMut};
 use candle_core::{bail, Result};
 use rayon::prelude::*;
 
@@ -75,14 +75,12 @@ pub(crate) fn forward_into<T: Fl>(
     mut probs: Option<&mut Vec<T>>,
 ) -> Result<Vec<T>> {
     let (t, d, dh) = (z.t, z.d, z.dh);
-    let mut out = vec![T::zero(); z.b * t * d]; // (B, T, D)
+    let mut out = zeros(z.b * t * d); // (B, T, D)
     if let Some(p) = probs.as_deref_mut() {
-        // Causal and windowed rows write only the keys their query block can see: clear the
-        // rest first. Otherwise every entry is written below.
-        if op.causal || op.window.is_some() {
-            p.clear();
-        }
-        p.resize(z.b * z.h * t * t, T::zero());
+        // Causal and windowed rows of the blocked path write only the keys their query block
+        // can see, so the buffer starts zeroed (in parallel, within the capacity kept from
+        // earlier steps).
+        zero_fill(p, z.b * z.h * t * t);
     }
     if z.b == 0 || t == 0 {
         return Ok(out);
@@ -275,7 +273,7 @@ pub(crate) fn backward<T: Fl>(
 ) -> Result<(Vec<T>, Option<Vec<T>>)> {
     let (t, d3, dh) = (z.t, z.d3(), z.dh);
     let cx = Bwd { scale: T::from_f64(scale), z, qkv, probs, g };
-    let mut dqkv = vec![T::zero(); z.b * t * d3];
+    let mut dqkv = zeros(z.b * t * d3);
     let mut dbias = bias_len.map(|(n, _)| vec![T::zero(); n]);
     if z.b == 0 || t == 0 {
         return Ok((dqkv, dbias));

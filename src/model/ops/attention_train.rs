@@ -116,7 +116,12 @@ fn lanes(n: usize) -> u16 {
     }
 }
 
-/// The forward for head width `DH`, one query row at a time.
+/// Query rows whose dot products with the keys run together: four independent chains of
+/// fused multiply-adds per key chunk, so that their latency is hidden.
+const R: usize = 4;
+
+/// The forward for head width `DH`: scores for [`R`] query rows at a time, then per row the
+/// softmax, `P` and the context.
 ///
 /// # Safety
 /// AVX-512F and FMA; the views in `a` and `probs` in bounds.
@@ -129,67 +134,105 @@ unsafe fn fwd<const DH: usize>(a: EvalHead<'_, f32>, probs: &mut [f32]) {
     let kt = transpose::<DH>(a.qkv, a.k_off, a.rs, t, tp);
     let vt = transpose::<DH>(a.qkv, a.v_off, a.rs, t, tp);
     let masks = chunk_masks(a.keep, t, chunks);
-    let (ktp, vtp) = (kt.as_ptr(), vt.as_ptr());
-    let mut e = Lines::zeros(tp);
-    let ep = e.as_mut_ptr();
-    let (ninf, log2e) = (_mm512_set1_ps(f32::NEG_INFINITY), _mm512_set1_ps(std::f32::consts::LOG2_E));
-    for i in 0..t {
-        let row = &mut probs[i * t..(i + 1) * t];
-        let ctx = &mut a.out[a.o_off + i * a.o_rs..][..DH];
-        let nch = if a.causal { (i + 1).div_ceil(KC) } else { chunks };
-        let qi = &a.qkv[a.q_off + i * a.rs..][..DH];
-        let q: [__m512; DH] = std::array::from_fn(|c| _mm512_set1_ps(a.scale * qi[c]));
-        let mut vmax = ninf;
-        for ch in 0..nch {
-            let j0 = ch * KC;
-            let mut s = _mm512_setzero_ps();
-            for (c, q) in q.iter().enumerate() {
-                s = _mm512_fmadd_ps(*q, _mm512_load_ps(ktp.add(c * tp + j0)), s);
-            }
-            let mut m = masks[ch];
-            if a.causal {
-                m &= lanes(i + 1 - j0);
-            }
-            let s = if m == u16::MAX { s } else { _mm512_mask_blend_ps(m, ninf, s) };
-            _mm512_store_ps(ep.add(j0), s);
-            vmax = _mm512_max_ps(vmax, s);
-        }
-        let max = _mm512_reduce_max_ps(vmax);
-        if max == f32::NEG_INFINITY {
-            // The query sees no key: zero weights and context, as the row softmax gives.
-            row.fill(0.0);
-            ctx.fill(0.0);
-            continue;
-        }
-        let mlog = _mm512_set1_ps(max * std::f32::consts::LOG2_E);
-        let (mut acc, mut sum) = ([_mm512_setzero_ps(); DH], _mm512_setzero_ps());
-        for ch in 0..nch {
-            let j0 = ch * KC;
-            let w = exp2_16(_mm512_fmsub_ps(_mm512_load_ps(ep.add(j0)), log2e, mlog));
-            _mm512_store_ps(ep.add(j0), w);
-            sum = _mm512_add_ps(sum, w);
-            for (c, acc) in acc.iter_mut().enumerate() {
-                *acc = _mm512_fmadd_ps(w, _mm512_load_ps(vtp.add(c * tp + j0)), *acc);
+    let vtp = vt.as_ptr();
+    let mut e = Lines::zeros(R * tp);
+    let log2e = _mm512_set1_ps(std::f32::consts::LOG2_E);
+    for i0 in (0..t).step_by(R) {
+        let rows = R.min(t - i0);
+        let nch = if a.causal { (i0 + rows).div_ceil(KC) } else { chunks };
+        let mut q = [[0f32; DH]; R];
+        for (r, q) in q.iter_mut().enumerate().take(rows) {
+            for (x, &y) in q.iter_mut().zip(&a.qkv[a.q_off + (i0 + r) * a.rs..][..DH]) {
+                *x = a.scale * y;
             }
         }
-        // The row maximum contributes 2^0 = 1, so the sum is at least 1.
-        let inv = 1.0 / _mm512_reduce_add_ps(sum);
-        let vinv = _mm512_set1_ps(inv);
-        let rp = row.as_mut_ptr();
-        for ch in 0..nch {
-            let j0 = ch * KC;
-            let w = _mm512_mul_ps(_mm512_load_ps(ep.add(j0)), vinv);
-            _mm512_mask_storeu_ps(rp.add(j0), lanes(t - j0), w);
+        let vmax = scores::<DH>(&q, &kt, tp, &masks, a.causal.then_some(i0), nch, &mut e);
+        for (r, vmax) in vmax.iter().enumerate().take(rows) {
+            let i = i0 + r;
+            let row = &mut probs[i * t..(i + 1) * t];
+            let ctx = &mut a.out[a.o_off + i * a.o_rs..][..DH];
+            let max = _mm512_reduce_max_ps(*vmax);
+            if max == f32::NEG_INFINITY {
+                // The query sees no key: zero weights and context, as the row softmax gives.
+                row.fill(0.0);
+                ctx.fill(0.0);
+                continue;
+            }
+            let ep = e.as_mut_ptr().add(r * tp);
+            let mlog = _mm512_set1_ps(max * std::f32::consts::LOG2_E);
+            let (mut acc, mut sum) = ([_mm512_setzero_ps(); DH], _mm512_setzero_ps());
+            for ch in 0..nch {
+                let j0 = ch * KC;
+                let w = exp2_16(_mm512_fmsub_ps(_mm512_load_ps(ep.add(j0)), log2e, mlog));
+                _mm512_store_ps(ep.add(j0), w);
+                sum = _mm512_add_ps(sum, w);
+                for (c, acc) in acc.iter_mut().enumerate() {
+                    *acc = _mm512_fmadd_ps(w, _mm512_load_ps(vtp.add(c * tp + j0)), *acc);
+                }
+            }
+            // The row maximum contributes 2^0 = 1, so the sum is at least 1.
+            let inv = 1.0 / _mm512_reduce_add_ps(sum);
+            let vinv = _mm512_set1_ps(inv);
+            let rp = row.as_mut_ptr();
+            for ch in 0..nch {
+                let j0 = ch * KC;
+                let w = _mm512_mul_ps(_mm512_load_ps(ep.add(j0)), vinv);
+                _mm512_mask_storeu_ps(rp.add(j0), lanes(t - j0), w);
+            }
+            row[(nch * KC).min(t)..].fill(0.0);
+            reduce_into(&acc, inv, ctx);
         }
-        row[(nch * KC).min(t)..].fill(0.0);
-        reduce_into(&acc, inv, ctx);
     }
+}
+
+/// Scores of [`R`] query rows (`q` scaled; with `causal = Some(i0)` row `r` is query
+/// `i0 + r`) over the first `nch` key chunks into the rows of `e` (row stride `tp`), `-inf`
+/// where the key is hidden; returns each row's running maximum.
+///
+/// # Safety
+/// AVX-512F and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn scores<const DH: usize>(
+    q: &[[f32; DH]; R],
+    kt: &[f32],
+    tp: usize,
+    masks: &[u16],
+    causal: Option<usize>,
+    nch: usize,
+    e: &mut [f32],
+) -> [__m512; R] {
+    assert!(nch * KC <= tp && kt.len() >= DH * tp && e.len() >= R * tp && masks.len() >= nch);
+    let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+    let (ktp, ep) = (kt.as_ptr(), e.as_mut_ptr());
+    let mut vmax = [ninf; R];
+    for ch in 0..nch {
+        let j0 = ch * KC;
+        let mut s = [_mm512_setzero_ps(); R];
+        for c in 0..DH {
+            let k = _mm512_load_ps(ktp.add(c * tp + j0));
+            for (s, q) in s.iter_mut().zip(q) {
+                *s = _mm512_fmadd_ps(_mm512_set1_ps(q[c]), k, *s);
+            }
+        }
+        for (r, (s, vmax)) in s.iter().zip(&mut vmax).enumerate() {
+            let mut m = masks[ch];
+            if let Some(i0) = causal {
+                m &= lanes((i0 + r + 1).saturating_sub(j0));
+            }
+            let v = if m == u16::MAX { *s } else { _mm512_mask_blend_ps(m, ninf, *s) };
+            _mm512_store_ps(ep.add(r * tp + j0), v);
+            *vmax = _mm512_max_ps(*vmax, v);
+        }
+    }
+    vmax
 }
 
 /// Query rows per backward block: the block's `P` and `dS` rows (`QB × T`) stay in L2.
 const QB: usize = 64;
 
-/// The backward for head width `DH`, in blocks of [`QB`] query rows: first, row by row,
+/// The backward for head width `DH`, in blocks of [`QB`] query rows: first, [`R`] rows at a time,
 /// `dP`, `D`, `dS` (kept for the block) and `dQ`; then, sixteen keys at a time with the
 /// accumulators in registers, `dKᵀ += (scale·Q)ᵀ·dS` and `dVᵀ += dctxᵀ·P` over the block.
 ///
@@ -207,44 +250,42 @@ unsafe fn bwd<const DH: usize>(b: BackHead<'_, f32>) {
     let rows_max = QB.min(t);
     let (mut pb, mut sb) = (Lines::zeros(rows_max * tp), Lines::zeros(rows_max * tp));
     let (mut qs, mut gs) = (vec![0f32; rows_max * DH], vec![0f32; rows_max * DH]);
-    let (ktp, vtp) = (kt.as_ptr(), vt.as_ptr());
+    let ktp = kt.as_ptr();
     for i0 in (0..t).step_by(QB) {
         let rows = QB.min(t - i0);
-        for r in 0..rows {
-            let i = i0 + r;
-            let (q, g) = (&mut qs[r * DH..(r + 1) * DH], &mut gs[r * DH..(r + 1) * DH]);
-            for (x, &y) in q.iter_mut().zip(&b.qkv[b.q_off + i * b.rs..][..DH]) {
-                *x = b.scale * y;
-            }
-            g.copy_from_slice(&b.g[b.g_off + i * b.g_rs..][..DH]);
-            let gv: [__m512; DH] = std::array::from_fn(|c| _mm512_set1_ps(g[c]));
-            let prow = b.probs[i * t..(i + 1) * t].as_ptr();
-            let (pr, sr) = (pb.as_mut_ptr().add(r * tp), sb.as_mut_ptr().add(r * tp));
-            // dP = dctx·Vᵀ and D = Σ P·dP.
-            let mut dot = _mm512_setzero_ps();
-            for ch in 0..chunks {
-                let j0 = ch * KC;
-                let p = _mm512_maskz_loadu_ps(lanes(t - j0), prow.add(j0));
-                let mut d = _mm512_setzero_ps();
-                for (c, g) in gv.iter().enumerate() {
-                    d = _mm512_fmadd_ps(*g, _mm512_load_ps(vtp.add(c * tp + j0)), d);
+        for r0 in (0..rows).step_by(R) {
+            let n = R.min(rows - r0);
+            for r in r0..r0 + n {
+                let i = i0 + r;
+                for (x, &y) in qs[r * DH..(r + 1) * DH].iter_mut().zip(&b.qkv[b.q_off + i * b.rs..][..DH]) {
+                    *x = b.scale * y;
                 }
-                _mm512_store_ps(pr.add(j0), p);
-                _mm512_store_ps(sr.add(j0), d);
-                dot = _mm512_fmadd_ps(p, d, dot);
+                gs[r * DH..(r + 1) * DH].copy_from_slice(&b.g[b.g_off + i * b.g_rs..][..DH]);
             }
-            // dS = P ⊙ (dP − D) and dQ = scale·dS·K.
-            let dsum = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
-            let mut acc = [_mm512_setzero_ps(); DH];
-            for ch in 0..chunks {
-                let j0 = ch * KC;
-                let ds = _mm512_mul_ps(_mm512_load_ps(pr.add(j0)), _mm512_sub_ps(_mm512_load_ps(sr.add(j0)), dsum));
-                _mm512_store_ps(sr.add(j0), ds);
-                for (c, acc) in acc.iter_mut().enumerate() {
-                    *acc = _mm512_fmadd_ps(ds, _mm512_load_ps(ktp.add(c * tp + j0)), *acc);
+            let dot = dp_rows::<DH>(
+                &b.probs[(i0 + r0) * t..],
+                t,
+                n,
+                &gs[r0 * DH..],
+                &vt,
+                &mut pb[r0 * tp..],
+                &mut sb[r0 * tp..],
+            );
+            for (r, dot) in (r0..r0 + n).zip(dot) {
+                let (pr, sr) = (pb.as_ptr().add(r * tp), sb.as_mut_ptr().add(r * tp));
+                // dS = P ⊙ (dP − D) and dQ = scale·dS·K.
+                let dsum = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
+                let mut acc = [_mm512_setzero_ps(); DH];
+                for ch in 0..chunks {
+                    let j0 = ch * KC;
+                    let ds = _mm512_mul_ps(_mm512_load_ps(pr.add(j0)), _mm512_sub_ps(_mm512_load_ps(sr.add(j0)), dsum));
+                    _mm512_store_ps(sr.add(j0), ds);
+                    for (c, acc) in acc.iter_mut().enumerate() {
+                        *acc = _mm512_fmadd_ps(ds, _mm512_load_ps(ktp.add(c * tp + j0)), *acc);
+                    }
                 }
+                reduce_into(&acc, b.scale, &mut b.out[b.dq_off + (i0 + r) * b.o_rs..][..DH]);
             }
-            reduce_into(&acc, b.scale, &mut b.out[b.dq_off + i * b.o_rs..][..DH]);
         }
         for ch in 0..chunks {
             outer::<DH>(dkt.as_mut_ptr(), &sb, &qs, rows, tp, ch * KC);
@@ -257,6 +298,52 @@ unsafe fn bwd<const DH: usize>(b: BackHead<'_, f32>) {
             b.out[b.dv_off + j * b.o_rs + c] = dvt[c * tp + j];
         }
     }
+}
+
+/// For `n ≤ R` query rows together (their `P` rows at `probs`, row stride `t`; their context
+/// gradients in `g`, `DH` each): `dP = dctx·Vᵀ` into the rows of `dp` and `P` copied into
+/// the rows of `p` (row stride `tp`, zero past `t`), and each row's `Σ P·dP` on 16 lanes.
+///
+/// # Safety
+/// AVX-512F and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn dp_rows<const DH: usize>(
+    probs: &[f32],
+    t: usize,
+    n: usize,
+    g: &[f32],
+    vt: &[f32],
+    p: &mut [f32],
+    dp: &mut [f32],
+) -> [__m512; R] {
+    let tp = t.div_ceil(KC) * KC;
+    assert!(n >= 1 && n <= R && probs.len() >= (n - 1) * t + t && g.len() >= n * DH && vt.len() >= DH * tp);
+    assert!(p.len() >= n * tp && dp.len() >= n * tp);
+    let mut gv = [[0f32; DH]; R];
+    for (r, gv) in gv.iter_mut().enumerate().take(n) {
+        gv.copy_from_slice(&g[r * DH..(r + 1) * DH]);
+    }
+    let (pp, vtp) = (probs.as_ptr(), vt.as_ptr());
+    let (po, dpo) = (p.as_mut_ptr(), dp.as_mut_ptr());
+    let mut dot = [_mm512_setzero_ps(); R];
+    for j0 in (0..tp).step_by(KC) {
+        let mut d = [_mm512_setzero_ps(); R];
+        for c in 0..DH {
+            let v = _mm512_load_ps(vtp.add(c * tp + j0));
+            for (d, g) in d.iter_mut().zip(&gv) {
+                *d = _mm512_fmadd_ps(_mm512_set1_ps(g[c]), v, *d);
+            }
+        }
+        for r in 0..n {
+            let pv = _mm512_maskz_loadu_ps(lanes(t - j0), pp.add(r * t + j0));
+            _mm512_store_ps(po.add(r * tp + j0), pv);
+            _mm512_store_ps(dpo.add(r * tp + j0), d[r]);
+            dot[r] = _mm512_fmadd_ps(pv, d[r], dot[r]);
+        }
+    }
+    dot
 }
 
 /// `acc[c, j0..j0 + 16] += Σ_r x[r, j0..j0 + 16] · w[r, c]` over `rows` rows, with the

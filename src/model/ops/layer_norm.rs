@@ -4,6 +4,7 @@
 use super::{by_dtype, cpu_slice, float_cpu, rowdot, sum, tensor, Fl, Host};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
+use rayon::prelude::*;
 
 /// PyTorch's `nn.LayerNorm` default epsilon, added to the (biased) variance.
 pub const LN_EPS: f64 = 1e-5;
@@ -45,32 +46,57 @@ pub(crate) fn rows_fwd<T: Fl>(x: &[T], gamma: &[T], beta: &[T], y: &mut [T], eps
     if d == 0 {
         return;
     }
-    for (yr, xr) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-        let (mean, rstd) = moments(xr, eps);
-        for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
-            *y = (x - mean) * rstd * g + b;
+    y.par_chunks_mut(ROWS * d).zip(x.par_chunks(ROWS * d)).for_each(|(yb, xb)| {
+        for (yr, xr) in yb.chunks_exact_mut(d).zip(xb.chunks_exact(d)) {
+            let (mean, rstd) = moments(xr, eps);
+            for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
+                *y = (x - mean) * rstd * g + b;
+            }
         }
-    }
+    });
 }
 
+/// Rows per parallel task of [`rows_fwd`] and [`rows_bwd`]. The blocks are fixed whatever
+/// the thread count, and `rows_bwd` adds the blocks' `dgamma`/`dbeta` sums in block order,
+/// so results do not depend on the number of threads.
+const ROWS: usize = 64;
+
 /// Backward of [`rows_fwd`] (moments recomputed from `x`): writes `dx`, adds into `dgamma`
-/// and `dbeta` row by row.
+/// and `dbeta` (summed over rows within each block of [`ROWS`] rows, then over the blocks in
+/// order).
 pub(crate) fn rows_bwd<T: Fl>(x: &[T], gm: &[T], g: &[T], dx: &mut [T], dgamma: &mut [T], dbeta: &mut [T], eps: f64) {
     let d = gm.len().max(1);
     let inv_d = T::one() / T::from_f64(d as f64);
-    let (mut xhat, mut dy) = (vec![T::zero(); d], vec![T::zero(); d]);
-    for ((dxr, xr), gr) in dx.chunks_exact_mut(d).zip(x.chunks_exact(d)).zip(g.chunks_exact(d)) {
-        let (mean, rstd) = moments(xr, eps);
-        for j in 0..d {
-            xhat[j] = (xr[j] - mean) * rstd;
-            dy[j] = gr[j] * gm[j];
-            dgamma[j] += gr[j] * xhat[j];
-            dbeta[j] += gr[j];
+    let blocks: Vec<(Vec<T>, Vec<T>)> = dx
+        .par_chunks_mut(ROWS * d)
+        .zip(x.par_chunks(ROWS * d))
+        .zip(g.par_chunks(ROWS * d))
+        .map(|((dxb, xb), gb)| {
+            let (mut dgb, mut dbb) = (vec![T::zero(); d], vec![T::zero(); d]);
+            let (mut xhat, mut dy) = (vec![T::zero(); d], vec![T::zero(); d]);
+            for ((dxr, xr), gr) in dxb.chunks_exact_mut(d).zip(xb.chunks_exact(d)).zip(gb.chunks_exact(d)) {
+                let (mean, rstd) = moments(xr, eps);
+                for j in 0..d {
+                    xhat[j] = (xr[j] - mean) * rstd;
+                    dy[j] = gr[j] * gm[j];
+                    dgb[j] += gr[j] * xhat[j];
+                    dbb[j] += gr[j];
+                }
+                let a = sum(&dy) * inv_d;
+                let b = rowdot(&dy, &xhat) * inv_d;
+                for j in 0..d {
+                    dxr[j] = rstd * (dy[j] - a - xhat[j] * b);
+                }
+            }
+            (dgb, dbb)
+        })
+        .collect();
+    for (dgb, dbb) in blocks {
+        for (a, b) in dgamma.iter_mut().zip(dgb) {
+            *a += b;
         }
-        let a = sum(&dy) * inv_d;
-        let b = rowdot(&dy, &xhat) * inv_d;
-        for j in 0..d {
-            dxr[j] = rstd * (dy[j] - a - xhat[j] * b);
+        for (a, b) in dbeta.iter_mut().zip(dbb) {
+            *a += b;
         }
     }
 }

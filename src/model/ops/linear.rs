@@ -5,9 +5,10 @@
 //! strides, no copies) and db = row-sum of G over contiguous rows — instead of candle's
 //! generic strided `sum_keepdim` behind `broadcast_add` (DESIGN §7).
 
-use super::{by_dtype, cpu_slice, float_cpu, gemm_ex, tensor, Fl, Host, Mat, MatMut};
+use super::{by_dtype, cpu_slice, float_cpu, gemm_ex, tensor, zeros, Fl, Host, Mat, MatMut};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 struct Linear {
     relu: bool,
@@ -41,18 +42,26 @@ pub(crate) fn rows_fwd<T: Fl>(
     relu: bool,
     y: &mut Vec<T>,
 ) -> Result<()> {
-    y.clear();
-    for _ in 0..n {
-        y.extend_from_slice(b); // each row starts as b; the GEMM accumulates onto it
+    *y = zeros(n * out);
+    if out == 0 {
+        return Ok(());
     }
+    // Each row starts as b; the GEMM accumulates onto it.
+    y.par_chunks_mut(ROWS * out).for_each(|yb| {
+        for row in yb.chunks_exact_mut(out) {
+            row.copy_from_slice(b);
+        }
+    });
     let dst = MatMut::at(y, 0, out, 1);
     let lhs = Mat::at(x, 0, inp, 1);
     let wt = Mat::at(w, 0, 1, inp); // Wᵀ (in, out) read through strides
     gemm_ex((n, out, inp), dst, true, lhs, wt, T::one(), true)?;
     if relu {
-        for v in y.iter_mut() {
-            *v = if *v > T::zero() { *v } else { T::zero() };
-        }
+        y.par_chunks_mut(ROWS * out).for_each(|yb| {
+            for v in yb.iter_mut() {
+                *v = if *v > T::zero() { *v } else { T::zero() };
+            }
+        });
     }
     Ok(())
 }
@@ -77,8 +86,23 @@ pub(crate) fn rows_bwd<T: Fl>(
     gemm_ex((out, inp, n), MatMut::at(dw, 0, inp, 1), false, gt, Mat::at(x, 0, inp, 1), T::one(), true)?;
     if let Some(db) = db {
         db.fill(T::zero());
-        for row in g.chunks_exact(out.max(1)) {
-            for (d, &v) in db.iter_mut().zip(row) {
+        // Column sums per fixed block of rows, then the blocks in order: the same bits on any
+        // number of threads.
+        let out = out.max(1);
+        let blocks: Vec<Vec<T>> = g
+            .par_chunks(ROWS * out)
+            .map(|gb| {
+                let mut s = vec![T::zero(); out];
+                for row in gb.chunks_exact(out) {
+                    for (d, &v) in s.iter_mut().zip(row) {
+                        *d += v;
+                    }
+                }
+                s
+            })
+            .collect();
+        for s in blocks {
+            for (d, v) in db.iter_mut().zip(s) {
                 *d += v;
             }
         }
@@ -86,10 +110,13 @@ pub(crate) fn rows_bwd<T: Fl>(
     Ok(())
 }
 
+/// Rows per parallel task of the row-wise loops here.
+const ROWS: usize = 64;
+
 /// `g ⊙ [y > 0]`: the gradient through a ReLU whose output was `y`.
 pub(crate) fn relu_mask<T: Fl>(g: &[T], y: &[T], out: &mut Vec<T>) {
     out.clear();
-    out.extend(g.iter().zip(y).map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }));
+    out.par_extend(g.par_iter().with_min_len(1 << 13).zip(y).map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }));
 }
 
 type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);

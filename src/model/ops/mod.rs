@@ -213,12 +213,13 @@ pub(crate) fn float_cpu(t: &Tensor, op: &str) -> Result<DType> {
     }
 }
 
-pub(crate) use kernels::{gemm, gemm_ex, rowdot, softmax_row, sum, Mat, MatMut};
+pub(crate) use kernels::{gemm, gemm_ex, rowdot, softmax_row, sum, zero_fill, zeros, Mat, MatMut};
 
 /// Slice-level kernels shared by the graph ops above and the graph-free training step
 /// (`model::step`), so that both compute the same numbers.
 pub(crate) mod host {
     pub(crate) use super::attention_kernels::{backward as attn_bwd, forward_into as attn_fwd_into, Dims as AttnDims};
+    pub(crate) use super::kernels::zeros;
     pub(crate) use super::layer_norm::{rows_bwd as ln_bwd, rows_fwd as ln_fwd};
     pub(crate) use super::linear::{relu_mask, rows_bwd as linear_bwd, rows_fwd as linear_fwd};
     pub(crate) use super::loss::{rows_grad as ce_grad, rows_loss as ce_loss};

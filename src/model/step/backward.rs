@@ -4,10 +4,11 @@
 use super::forward::{spec, BlockW, Fwd, Lin, Ln, Saved, Weights};
 use crate::ir::model::{FfnActivation, Norm};
 use crate::model::layers::AttnCtx;
-use crate::model::ops::host::{attn_bwd, ce_grad, linear_bwd, ln_bwd, relu_mask, AttnDims};
+use crate::model::ops::host::{attn_bwd, ce_grad, linear_bwd, ln_bwd, relu_mask, zeros, AttnDims};
 use crate::model::ops::{gelu_grad_f64, AttnSpec, Fl, LN_EPS};
 use crate::model::transformer::Transformer;
 use candle_core::{Result, Tensor, Var};
+use rayon::prelude::*;
 
 /// A linear layer's gradients.
 pub(super) struct LinG<T> {
@@ -110,22 +111,24 @@ impl<T: Fl> Grads<T> {
 /// `dx` of a linear layer (and its weight gradients) for an output gradient `g`.
 fn lin_back<T: Fl>(l: &Lin<T>, x: &[T], g: &[T], lg: &mut LinG<T>) -> Result<Vec<T>> {
     let n = g.len() / l.out.max(1);
-    let mut dx = vec![T::zero(); n * l.inp];
+    let mut dx = zeros(n * l.inp);
     linear_bwd(x, &l.w, g, (n, l.inp, l.out), Some(&mut dx), &mut lg.w, Some(&mut lg.b))?;
     Ok(dx)
 }
 
 /// `dx` of a LayerNorm (input `x`) for an output gradient `g`, adding into its gradients.
 fn ln_back<T: Fl>(l: &Ln<T>, x: &[T], g: &[T], lg: &mut LnG<T>) -> Vec<T> {
-    let mut dx = vec![T::zero(); x.len()];
+    let mut dx = zeros(x.len());
     ln_bwd(x, &l.g, g, &mut dx, &mut lg.g, &mut lg.b, LN_EPS);
     dx
 }
 
 fn add_into<T: Fl>(acc: &mut [T], g: &[T]) {
-    for (a, &v) in acc.iter_mut().zip(g) {
-        *a += v;
-    }
+    acc.par_chunks_mut(1 << 13).zip(g.par_chunks(1 << 13)).for_each(|(acc, g)| {
+        for (a, &v) in acc.iter_mut().zip(g) {
+            *a += v;
+        }
+    });
 }
 
 /// The whole backward pass: loss → head → final LN → blocks in reverse → embeddings.
@@ -138,7 +141,7 @@ pub(super) fn run<T: Fl>(
     ids: &[u32],
     g: &mut Grads<T>,
 ) -> Result<()> {
-    let mut dlogits = vec![T::zero(); fw.logits.len()];
+    let mut dlogits = zeros(fw.logits.len());
     ce_grad(&fw.logits, m.vocab_out, targets, mask, 1.0, &mut dlogits);
     let dhead_in = lin_back(&w.head, &fw.head_in, &dlogits, &mut g.head)?;
     let mut dx = match (&w.final_ln, g.final_ln.as_mut()) {

@@ -3,11 +3,12 @@
 
 use crate::ir::model::{FfnActivation, Norm};
 use crate::model::layers::{AttnCtx, LayerNorm, Linear};
-use crate::model::ops::host::{attn_fwd_into, linear_fwd, ln_fwd, AttnDims};
+use crate::model::ops::host::{attn_fwd_into, linear_fwd, ln_fwd, zeros, AttnDims};
 use crate::model::ops::{gelu_f64, AttnSpec, Fl, LN_EPS};
 use crate::model::positions::Ids;
 use crate::model::transformer::Transformer;
 use candle_core::{bail, Result, Tensor};
+use rayon::prelude::*;
 
 /// A linear layer's weights on the host, with the tensors they came from.
 pub(super) struct Lin<T> {
@@ -151,7 +152,7 @@ pub(super) fn spec(heads: usize, ctx: &AttnCtx) -> AttnSpec {
 }
 
 pub(super) fn ln<T: Fl>(l: &Ln<T>, x: &[T]) -> Vec<T> {
-    let mut y = vec![T::zero(); x.len()];
+    let mut y = zeros(x.len());
     ln_fwd(x, &l.g, &l.b, &mut y, LN_EPS);
     y
 }
@@ -164,7 +165,7 @@ pub(super) fn lin<T: Fl>(l: &Lin<T>, x: &[T], relu: bool) -> Result<Vec<T>> {
 }
 
 fn add<T: Fl>(a: &[T], b: &[T]) -> Vec<T> {
-    a.iter().zip(b).map(|(&a, &b)| a + b).collect()
+    a.par_iter().with_min_len(1 << 13).zip(b).map(|(&a, &b)| a + b).collect()
 }
 
 /// Token embeddings (×scale) plus the position rows, as the `embed` op computes them.
