@@ -272,11 +272,8 @@ pub(crate) fn gemm_ex<T: Fl>(
 /// gradient buffers run to megabytes, and `vec![0; n]` zeroes them (and faults their pages
 /// in) on the calling thread while the other threads wait — 16% of a W step's samples before.
 pub(crate) fn zeros<T: Fl>(n: usize) -> Vec<T> {
-    if n < 1 << 15 {
-        return vec![T::zero(); n];
-    }
-    let mut v = Vec::with_capacity(n);
-    (0..n).into_par_iter().with_min_len(1 << 13).map(|_| T::zero()).collect_into_vec(&mut v);
+    let mut v = Vec::new();
+    zero_fill(&mut v, n);
     v
 }
 
@@ -286,7 +283,14 @@ pub(crate) fn zero_fill<T: Fl>(v: &mut Vec<T>, n: usize) {
     v.clear();
     if n < 1 << 15 {
         v.resize(n, T::zero());
-    } else {
-        v.par_extend((0..n).into_par_iter().with_min_len(1 << 13).map(|_| T::zero()));
+        return;
     }
+    v.reserve(n);
+    v.spare_capacity_mut()[..n].par_chunks_mut(1 << 14).for_each(|c| {
+        for x in c {
+            x.write(T::zero());
+        }
+    });
+    // SAFETY: the capacity is at least n, and the loop above initialized elements 0..n.
+    unsafe { v.set_len(n) }
 }
