@@ -79,8 +79,12 @@ pub(crate) fn forward_into<T: Fl>(
     if let Some(p) = probs.as_deref_mut() {
         // Causal and windowed rows of the blocked path write only the keys their query block
         // can see, so the buffer starts zeroed (in parallel, within the capacity kept from
-        // earlier steps).
-        zero_fill(p, z.b * z.h * t * t);
+        // earlier steps). Otherwise every entry is written below.
+        if op.causal || op.window.is_some() {
+            zero_fill(p, z.b * z.h * t * t);
+        } else {
+            p.resize(z.b * z.h * t * t, T::zero());
+        }
     }
     if z.b == 0 || t == 0 {
         return Ok(out);

@@ -19,7 +19,7 @@
 //! pairs with either backward. Each output is summed in one fixed order: results are
 //! bit-identical whatever the thread count, and equal the blocked path's up to rounding.
 
-use super::attention_eval::{available, chunk_masks, covers_dims, exp2_16, transpose, EvalHead, Lines, KC};
+use super::attention_eval::{available, chunk_masks, covers_dims, exp2_16, lanes, transpose, EvalHead, Lines, KC};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -92,6 +92,7 @@ pub(super) fn backward(b: BackHead<'_, f32>) {
             && fits(b.g_off, b.t, b.dh, b.g_rs, b.g.len())
             && outs.iter().all(|&o| fits(o, b.t, b.dh, b.o_rs, b.out.len()))
             && b.probs.len() >= b.t * b.t
+            && b.o_rs * KC < i32::MAX as usize
             && covers_backward(b.dh),
         "attention_train: operands out of bounds or kernel unavailable"
     );
@@ -103,16 +104,6 @@ pub(super) fn backward(b: BackHead<'_, f32>) {
             8 => bwd::<8>(b),
             _ => bwd::<16>(b),
         }
-    }
-}
-
-/// Lanes `0..n` of a chunk (all sixteen when `n ≥ 16`).
-#[inline(always)]
-fn lanes(n: usize) -> u16 {
-    if n >= KC {
-        u16::MAX
-    } else {
-        (1u16 << n) - 1
     }
 }
 
@@ -292,10 +283,19 @@ unsafe fn bwd<const DH: usize>(b: BackHead<'_, f32>) {
             outer::<DH>(dvt.as_mut_ptr(), &pb, &gs, rows, tp, ch * KC);
         }
     }
-    for j in 0..t {
+    // dKᵀ and dVᵀ back to rows, sixteen keys at a time by scatters (masked past t).
+    let idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(b.o_rs as i32),
+    );
+    let op = b.out.as_mut_ptr();
+    for j0 in (0..t).step_by(KC) {
+        let m = lanes(t - j0);
         for c in 0..DH {
-            b.out[b.dk_off + j * b.o_rs + c] = dkt[c * tp + j];
-            b.out[b.dv_off + j * b.o_rs + c] = dvt[c * tp + j];
+            let (dk, dv) =
+                (_mm512_load_ps(dkt.as_ptr().add(c * tp + j0)), _mm512_load_ps(dvt.as_ptr().add(c * tp + j0)));
+            _mm512_mask_i32scatter_ps::<4>(op.add(b.dk_off + j0 * b.o_rs + c), m, idx, dk);
+            _mm512_mask_i32scatter_ps::<4>(op.add(b.dv_off + j0 * b.o_rs + c), m, idx, dv);
         }
     }
 }

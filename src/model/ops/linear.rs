@@ -5,7 +5,7 @@
 //! strides, no copies) and db = row-sum of G over contiguous rows — instead of candle's
 //! generic strided `sum_keepdim` behind `broadcast_add` (DESIGN §7).
 
-use super::{by_dtype, cpu_slice, float_cpu, gemm_ex, tensor, zeros, Fl, Host, Mat, MatMut};
+use super::{by_dtype, cpu_slice, float_cpu, gemm_ex, tensor, Fl, Host, Mat, MatMut};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -42,16 +42,26 @@ pub(crate) fn rows_fwd<T: Fl>(
     relu: bool,
     y: &mut Vec<T>,
 ) -> Result<()> {
-    *y = zeros(n * out);
-    if out == 0 {
+    y.clear();
+    if out == 0 || n == 0 {
         return Ok(());
     }
-    // Each row starts as b; the GEMM accumulates onto it.
-    y.par_chunks_mut(ROWS * out).for_each(|yb| {
+    if b.len() != out {
+        bail!("linear: bias of {} for {out} outputs", b.len())
+    }
+    // Each row starts as b (written straight into the spare capacity, by the thread pool);
+    // the GEMM accumulates onto it.
+    y.reserve(n * out);
+    y.spare_capacity_mut()[..n * out].par_chunks_mut(ROWS * out).for_each(|yb| {
         for row in yb.chunks_exact_mut(out) {
-            row.copy_from_slice(b);
+            for (d, &v) in row.iter_mut().zip(b) {
+                d.write(v);
+            }
         }
     });
+    // SAFETY: the capacity is at least n·out, and the loop above wrote all of 0..n·out
+    // (whole rows of `out`, each from the `out` entries of b).
+    unsafe { y.set_len(n * out) };
     let dst = MatMut::at(y, 0, out, 1);
     let lhs = Mat::at(x, 0, inp, 1);
     let wt = Mat::at(w, 0, 1, inp); // Wᵀ (in, out) read through strides
