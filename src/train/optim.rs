@@ -7,6 +7,7 @@
 
 use crate::ir::{Optimizer, OptimizerKind};
 use candle_core::{backprop::GradStore, DType, Result, Tensor, Var};
+use rayon::prelude::*;
 
 pub struct Adam {
     cfg: Optimizer,
@@ -50,13 +51,20 @@ impl Adam {
         for i in 0..self.vars.len() {
             let Some(g) = grads.get(i).and_then(|g| g.as_ref()) else { continue };
             let (theta, m, v) = (&mut self.theta[i], &mut self.m[i], &mut self.v[i]);
-            for k in 0..theta.len() {
-                let gk = g[k] + l2 * theta[k];
-                m[k] = b1 * m[k] + (1.0 - b1) * gk;
-                v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
-                let update = lr * (m[k] / c1) / ((v[k] / c2).sqrt() + eps);
-                theta[k] = theta[k] - update - decoupled * theta[k];
+            if g.len() != theta.len() {
+                candle_core::bail!("adam: a gradient of {} values for a parameter of {}", g.len(), theta.len())
             }
+            // Element by element, so splitting the parameter among threads changes no bit.
+            let parts = theta.par_chunks_mut(CHUNK).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK));
+            parts.zip(g.par_chunks(CHUNK)).for_each(|(((theta, m), v), g)| {
+                for k in 0..theta.len() {
+                    let gk = g[k] + l2 * theta[k];
+                    m[k] = b1 * m[k] + (1.0 - b1) * gk;
+                    v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
+                    let update = lr * (m[k] / c1) / ((v[k] / c2).sqrt() + eps);
+                    theta[k] = theta[k] - update - decoupled * theta[k];
+                }
+            });
             let t = self.vars[i].as_tensor();
             let next = Tensor::from_vec(theta.clone(), t.shape(), t.device())?.to_dtype(t.dtype())?;
             self.vars[i].set(&next)?;
@@ -64,6 +72,9 @@ impl Adam {
         Ok(())
     }
 }
+
+/// Parameter values per parallel task of the update.
+const CHUNK: usize = 1 << 13;
 
 /// The parameters' optimizer state: `(theta, m, v)` per parameter, all f64 (for checkpoints).
 impl Adam {
