@@ -39,12 +39,24 @@ const POOL_MAX_BYTES: usize = 64 << 20;
 static POOL_F32: Pool<f32> = Pool(Mutex::new(Vec::new()));
 static POOL_F64: Pool<f64> = Pool(Mutex::new(Vec::new()));
 
-impl<T: Copy> Pool<T> {
-    /// A vector of `n` copies of `fill`, reusing a kept buffer when there is one.
+impl<T: Copy + Send + Sync> Pool<T> {
+    /// A vector of `n` copies of `fill`, reusing a kept buffer when there is one (large ones
+    /// filled by the thread pool).
     pub fn take(&self, n: usize, fill: T) -> Vec<T> {
         let mut v = self.0.lock().map(|mut p| p.pop()).ok().flatten().unwrap_or_default();
         v.clear();
-        v.resize(n, fill);
+        if n < 1 << 15 {
+            v.resize(n, fill);
+            return v;
+        }
+        v.reserve(n);
+        v.spare_capacity_mut()[..n].par_chunks_mut(1 << 14).for_each(|c| {
+            for x in c {
+                x.write(fill);
+            }
+        });
+        // SAFETY: the capacity is at least n and the loop above wrote elements 0..n.
+        unsafe { v.set_len(n) };
         v
     }
 

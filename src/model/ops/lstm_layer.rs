@@ -19,6 +19,7 @@ use super::lstm_recur::{self, Src};
 use super::{cpu_slice, float_cpu, tensor, Host};
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
 struct Layer {
@@ -53,22 +54,28 @@ impl Layer {
         let h4 = 4 * z.h;
         match (&self.ids, wb) {
             (Some(ids), _) => {
+                if let Some(&id) = ids.iter().find(|&&id| (id as usize + 1) * h4 > input.len()) {
+                    bail!("lstm layer: token id {id} is outside the {}-row input table", input.len() / h4.max(1))
+                }
                 let mut g = T::pool().take(0, T::zero());
                 g.reserve(ids.len() * h4);
-                for &id in ids.iter() {
-                    g.extend_from_slice(&input[id as usize * h4..(id as usize + 1) * h4]);
-                }
+                let rows = g.spare_capacity_mut()[..ids.len() * h4].par_chunks_mut(h4).zip(ids.par_iter());
+                rows.for_each(|(dst, &id)| {
+                    for (d, &v) in dst.iter_mut().zip(&input[id as usize * h4..(id as usize + 1) * h4]) {
+                        d.write(v);
+                    }
+                });
+                // SAFETY: the capacity is at least ids.len()·h4, and every row of h4 was
+                // written above (the ids were checked to name rows of `input`).
+                unsafe { g.set_len(ids.len() * h4) };
                 Ok(g)
             }
             (None, Some(wb)) if lstm_recur::available() => {
                 // g = b, then += x·W_ihᵀ with W_ih packed ([W_ih | b] read in place).
                 let (inp, n) = (wb.len() / h4 - 1, z.b * z.t);
+                let bias: Vec<T> = (0..h4).map(|j| wb[j * (inp + 1) + inp]).collect();
                 let mut g = T::pool().take(n * h4, T::zero());
-                for row in g.chunks_exact_mut(h4) {
-                    for (j, o) in row.iter_mut().enumerate() {
-                        *o = wb[j * (inp + 1) + inp];
-                    }
-                }
+                g.par_chunks_mut(h4).for_each(|row| row.copy_from_slice(&bias));
                 let w_t = Src { src: wb, row: Some, cs: inp + 1 }; // W_ihᵀ (in, 4H)
                 lstm_recur::product((n, h4, inp), input, (inp, 1), &w_t, &mut g, true);
                 Ok(g)
