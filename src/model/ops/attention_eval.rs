@@ -19,12 +19,11 @@
 //! f64, other head widths, ALiBi, windows, score biases, and training (which needs the weights).
 
 use super::attention::AttnSpec;
+use super::attention_simd::{available, chunk_masks, covers_dims, transpose, Lines, KC};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// Keys per chunk (one 512-bit vector of f32).
-pub(super) const KC: usize = 16;
 /// Queries per group (the score pass runs them four at a time).
 const QG: usize = 16;
 /// Chunks per key block (256 keys: 8 KiB of keys or values at head width 8).
@@ -56,17 +55,6 @@ pub(crate) fn covers(op: &AttnSpec, dh: usize, has_bias: bool) -> bool {
     matches!(dh, 4 | 8 | 16) && !has_bias && op.alibi.is_none() && op.window.is_none() && available()
 }
 
-pub(super) fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Runs one head (see the module doc). Call only when [`covers`] said yes.
 pub(super) fn head(a: EvalHead<'_, f32>) {
     let in_bounds =
@@ -89,113 +77,6 @@ pub(super) fn head(a: EvalHead<'_, f32>) {
             _ => run::<16>(a),
         }
     }
-}
-
-pub(super) fn covers_dims(dh: usize) -> bool {
-    matches!(dh, 4 | 8 | 16)
-}
-
-/// Sixteen f32 on a 64-byte boundary: one cache line, one aligned 512-bit load.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-pub(super) struct Line([f32; KC]);
-
-/// A zeroed f32 buffer of whole cache lines (so 16-key chunks never straddle two lines).
-pub(super) struct Lines(Vec<Line>);
-
-impl Lines {
-    /// At least `n` zeros, rounded up to whole lines.
-    pub(super) fn zeros(n: usize) -> Lines {
-        Lines(vec![Line([0.0; KC]); n.div_ceil(KC)])
-    }
-}
-
-impl std::ops::Deref for Lines {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        // SAFETY: `Line` is `repr(C)` over `[f32; 16]` with no padding, so the lines are
-        // `16·len` consecutive, initialized f32.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * KC) }
-    }
-}
-
-impl std::ops::DerefMut for Lines {
-    fn deref_mut(&mut self) -> &mut [f32] {
-        // SAFETY: as in `deref`, and the borrow is unique.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * KC) }
-    }
-}
-
-/// `src` rows `(T, DH)` (row stride `rs`) transposed to `(DH, tp)`, zero padded (`tp` a
-/// multiple of 16, so every row starts a cache line). With AVX-512, sixteen rows at a time
-/// by gathers.
-pub(super) fn transpose<const DH: usize>(src: &[f32], off: usize, rs: usize, t: usize, tp: usize) -> Lines {
-    assert!((t == 0 || off + (t - 1) * rs + DH <= src.len()) && t <= tp, "transpose: rows out of bounds");
-    let mut out = Lines::zeros(DH * tp);
-    #[cfg(target_arch = "x86_64")]
-    if available() && rs * KC < i32::MAX as usize {
-        // SAFETY: AVX-512F is available; every row read lies in `src` (asserted above) and
-        // every chunk written in `out` (t ≤ tp, DH rows of tp).
-        unsafe { gather_rows::<DH>(src, off, rs, t, tp, &mut out) };
-        return out;
-    }
-    for j in 0..t {
-        let row = &src[off + j * rs..off + j * rs + DH];
-        for (c, &x) in row.iter().enumerate() {
-            out[c * tp + j] = x;
-        }
-    }
-    out
-}
-
-/// Lanes `0..n` of a chunk (all sixteen when `n ≥ 16`).
-#[inline(always)]
-pub(super) fn lanes(n: usize) -> u16 {
-    if n >= KC {
-        u16::MAX
-    } else {
-        (1u16 << n) - 1
-    }
-}
-
-/// [`transpose`]'s body: for each chunk of sixteen rows, one masked gather per column.
-///
-/// # Safety
-/// AVX-512F; rows `0..t` of `src` from `off` (stride `rs`, `DH` wide) in bounds; `out` holds
-/// `DH · tp` floats with `t ≤ tp`; `16·rs` fits an i32.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn gather_rows<const DH: usize>(src: &[f32], off: usize, rs: usize, t: usize, tp: usize, out: &mut [f32]) {
-    let idx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(rs as i32),
-    );
-    let op = out.as_mut_ptr();
-    for j0 in (0..t).step_by(KC) {
-        let m = lanes(t - j0);
-        let base = src.as_ptr().add(off + j0 * rs);
-        for c in 0..DH {
-            let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, base.add(c));
-            _mm512_storeu_ps(op.add(c * tp + j0), v);
-        }
-    }
-}
-
-/// Per 16-key chunk, the lanes whose key is real (all lanes when there is no mask; lanes past
-/// `t` are never real).
-pub(super) fn chunk_masks(keep: Option<&[f32]>, t: usize, chunks: usize) -> Vec<u16> {
-    (0..chunks)
-        .map(|ch| {
-            let mut m = 0u16;
-            for l in 0..KC {
-                let j = ch * KC + l;
-                if j < t && keep.is_none_or(|k| k[j] > 0.0) {
-                    m |= 1 << l;
-                }
-            }
-            m
-        })
-        .collect()
 }
 
 /// The kernel for head width `DH`: groups of [`QG`] queries; within a group, keys in blocks

@@ -19,7 +19,8 @@
 //! pairs with either backward. Each output is summed in one fixed order: results are
 //! bit-identical whatever the thread count, and equal the blocked path's up to rounding.
 
-use super::attention_eval::{available, chunk_masks, covers_dims, exp2_16, lanes, transpose, EvalHead, Lines, KC};
+use super::attention_eval::{exp2_16, EvalHead};
+use super::attention_simd::{available, chunk_masks, covers_dims, lanes, reduce_into, transpose, Lines, KC};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -366,70 +367,5 @@ unsafe fn outer<const DH: usize>(acc: *mut f32, x: &[f32], w: &[f32], rows: usiz
     }
     for (c, a) in a.iter().enumerate() {
         _mm512_store_ps(acc.add(c * tp + j0), *a);
-    }
-}
-
-/// `out[c] = k · Σ_lanes acc[c]` for the `DH` accumulators, in one fixed tree of lane sums
-/// (eight accumulators at a time, transposed as they are added).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline]
-unsafe fn reduce_into<const DH: usize>(acc: &[__m512; DH], k: f32, out: &mut [f32]) {
-    assert!(out.len() >= DH);
-    let z = _mm512_setzero_ps();
-    for (g, o) in acc.chunks(8).zip(out.chunks_mut(8)) {
-        let v: [__m512; 8] = std::array::from_fn(|c| if c < g.len() { g[c] } else { z });
-        let sums = _mm256_mul_ps(reduce8(v), _mm256_set1_ps(k));
-        let mut lanes = [0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), sums);
-        o.copy_from_slice(&lanes[..o.len()]);
-    }
-}
-
-/// The lane sums of eight vectors, in order: halves, then quarters, then pairs are added
-/// while the vectors are interleaved, so that 8 sums cost about 20 instructions.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline]
-unsafe fn reduce8(a: [__m512; 8]) -> __m256 {
-    // 1: [aₖ quarters 0+2, 1+3 | aₖ₊₁ quarters 0+2, 1+3].
-    let h = |x: __m512, y: __m512| {
-        _mm512_add_ps(_mm512_shuffle_f32x4::<0b01_00_01_00>(x, y), _mm512_shuffle_f32x4::<0b11_10_11_10>(x, y))
-    };
-    let (s01, s23, s45, s67) = (h(a[0], a[1]), h(a[2], a[3]), h(a[4], a[5]), h(a[6], a[7]));
-    // 2: quarter k holds four partial sums of aₖ (and of aₖ₊₄ in the second vector).
-    let q = |x: __m512, y: __m512| {
-        _mm512_add_ps(_mm512_shuffle_f32x4::<0b10_00_10_00>(x, y), _mm512_shuffle_f32x4::<0b11_01_11_01>(x, y))
-    };
-    let (r0, r4) = (q(s01, s23), q(s45, s67));
-    // 3: quarter k: [aₖ pair sums ×2 | aₖ₊₄ pair sums ×2]; 4: adjacent lanes added.
-    let v = _mm512_add_ps(_mm512_shuffle_ps::<0b01_00_01_00>(r0, r4), _mm512_shuffle_ps::<0b11_10_11_10>(r0, r4));
-    let w = _mm512_add_ps(v, _mm512_permute_ps::<0b10_11_00_01>(v));
-    // aₖ sits in lane 4k, aₖ₊₄ in lane 4k + 2.
-    let idx = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-    _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, w))
-}
-
-#[cfg(all(test, target_arch = "x86_64"))]
-mod tests {
-    use super::*;
-
-    /// `reduce8` returns each vector's lane sum, in order (integers: exact in any order).
-    #[test]
-    fn reduce8_sums_each_vector() {
-        if !available() {
-            eprintln!("SKIPPED: no AVX-512F on this CPU");
-            return;
-        }
-        let vals: Vec<[f32; KC]> =
-            (0..8).map(|v| std::array::from_fn(|l| ((v * 37 + l * 11) % 29) as f32 - 9.0)).collect();
-        let want: Vec<f32> = vals.iter().map(|v| v.iter().sum()).collect();
-        let mut got = [0f32; 8];
-        // SAFETY: AVX-512F and FMA are available (checked above); every buffer holds its lanes.
-        unsafe {
-            let a: [__m512; 8] = std::array::from_fn(|v| _mm512_loadu_ps(vals[v].as_ptr()));
-            _mm256_storeu_ps(got.as_mut_ptr(), reduce8(a));
-        }
-        assert_eq!(got.to_vec(), want);
     }
 }

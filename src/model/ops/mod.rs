@@ -29,6 +29,7 @@ mod attention;
 mod attention_cached;
 mod attention_eval;
 mod attention_kernels;
+mod attention_simd;
 mod attention_train;
 mod dropout;
 mod embed;
