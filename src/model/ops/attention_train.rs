@@ -320,7 +320,7 @@ unsafe fn dp_rows<const DH: usize>(
     dp: &mut [f32],
 ) -> [__m512; R] {
     let tp = t.div_ceil(KC) * KC;
-    assert!(n >= 1 && n <= R && probs.len() >= (n - 1) * t + t && g.len() >= n * DH && vt.len() >= DH * tp);
+    assert!((1..=R).contains(&n) && probs.len() >= (n - 1) * t + t && g.len() >= n * DH && vt.len() >= DH * tp);
     assert!(p.len() >= n * tp && dp.len() >= n * tp);
     let mut gv = [[0f32; DH]; R];
     for (r, gv) in gv.iter_mut().enumerate().take(n) {
