@@ -19,7 +19,7 @@
 //! f64, other head widths, ALiBi, windows, score biases, and training (which needs the weights).
 
 use super::attention::AttnSpec;
-use super::attention_simd::{available, chunk_masks, covers_dims, transpose, Lines, KC};
+use super::attention_simd::{available, chunk_masks, covers_dims, fits, transpose, Lines, KC};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -55,19 +55,22 @@ pub(crate) fn covers(op: &AttnSpec, dh: usize, has_bias: bool) -> bool {
     matches!(dh, 4 | 8 | 16) && !has_bias && op.alibi.is_none() && op.window.is_none() && available()
 }
 
+impl EvalHead<'_, f32> {
+    /// Every view in bounds, and the kernels run this head width on this CPU (what the
+    /// inference and training kernels assert before their unsafe bodies).
+    pub(super) fn runnable(&self) -> bool {
+        let n = self.qkv.len();
+        [self.q_off, self.k_off, self.v_off].iter().all(|&o| fits(o, self.t, self.dh, self.rs, n))
+            && fits(self.o_off, self.t, self.dh, self.o_rs, self.out.len())
+            && self.keep.is_none_or(|k| k.len() >= self.t)
+            && covers_dims(self.dh)
+            && available()
+    }
+}
+
 /// Runs one head (see the module doc). Call only when [`covers`] said yes.
 pub(super) fn head(a: EvalHead<'_, f32>) {
-    let in_bounds =
-        |off: usize, rows: usize, cols: usize, rs: usize, len: usize| rows == 0 || off + (rows - 1) * rs + cols <= len;
-    let n = a.qkv.len();
-    assert!(
-        [a.q_off, a.k_off, a.v_off].iter().all(|&o| in_bounds(o, a.t, a.dh, a.rs, n))
-            && in_bounds(a.o_off, a.t, a.dh, a.o_rs, a.out.len())
-            && a.keep.is_none_or(|k| k.len() >= a.t)
-            && covers_dims(a.dh)
-            && available(),
-        "attention_eval: operands out of bounds or kernel unavailable"
-    );
+    assert!(a.runnable(), "attention_eval: operands out of bounds or kernel unavailable");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F and FMA are available and every view is in bounds (asserted above).
     unsafe {

@@ -25,6 +25,12 @@ pub(super) fn covers_dims(dh: usize) -> bool {
     matches!(dh, 4 | 8 | 16)
 }
 
+/// Whether a strided view of `rows × cols` from `off` (row stride `rs`) lies in `len`
+/// elements.
+pub(super) fn fits(off: usize, rows: usize, cols: usize, rs: usize, len: usize) -> bool {
+    rows == 0 || off + (rows - 1) * rs + cols <= len
+}
+
 /// Sixteen f32 on a 64-byte boundary: one cache line, one aligned 512-bit load.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]

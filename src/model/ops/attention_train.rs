@@ -20,7 +20,7 @@
 //! bit-identical whatever the thread count, and equal the blocked path's up to rounding.
 
 use super::attention_eval::{exp2_16, EvalHead};
-use super::attention_simd::{available, chunk_masks, covers_dims, lanes, reduce_into, transpose, Lines, KC};
+use super::attention_simd::{available, chunk_masks, covers_dims, fits, lanes, reduce_into, transpose, Lines, KC};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -56,23 +56,10 @@ pub(crate) fn covers_backward(dh: usize) -> bool {
     covers_dims(dh) && available()
 }
 
-fn fits(off: usize, rows: usize, cols: usize, rs: usize, len: usize) -> bool {
-    rows == 0 || off + (rows - 1) * rs + cols <= len
-}
-
 /// Forward of one head, keeping `P` in `probs (T, T)`. Call only when
 /// [`super::attention_eval::covers`] said yes.
 pub(super) fn forward(a: EvalHead<'_, f32>, probs: &mut [f32]) {
-    let n = a.qkv.len();
-    assert!(
-        [a.q_off, a.k_off, a.v_off].iter().all(|&o| fits(o, a.t, a.dh, a.rs, n))
-            && fits(a.o_off, a.t, a.dh, a.o_rs, a.out.len())
-            && probs.len() >= a.t * a.t
-            && a.keep.is_none_or(|k| k.len() >= a.t)
-            && covers_dims(a.dh)
-            && available(),
-        "attention_train: operands out of bounds or kernel unavailable"
-    );
+    assert!(a.runnable() && probs.len() >= a.t * a.t, "attention_train: operands out of bounds or kernel unavailable");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F and FMA are available and every view is in bounds (asserted above).
     unsafe {
